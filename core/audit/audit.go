@@ -118,7 +118,9 @@ type Filter struct {
 	UnitPathPrefix string
 	// ScopeAll must be true to read without a UnitPathPrefix, so that a
 	// forgotten scope reads nothing rather than everything.
-	ScopeAll   bool
+	ScopeAll bool
+	// ExactPath matches UnitPathPrefix exactly (a unit-only scope).
+	ExactPath  bool
 	Action     string
 	Actor      string
 	TargetType string
@@ -143,6 +145,8 @@ func List(ctx context.Context, q Querier, f Filter) ([]Row, error) {
 		return fmt.Sprintf("$%d", len(args))
 	}
 	switch {
+	case f.UnitPathPrefix != "" && f.ExactPath:
+		where = append(where, "unit_path = "+arg(f.UnitPathPrefix))
 	case f.UnitPathPrefix != "":
 		where = append(where, "unit_path LIKE "+arg(escapeLike(f.UnitPathPrefix)+"%"))
 	case !f.ScopeAll:

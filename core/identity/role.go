@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"github.com/hotline12345/hotline/core/diag"
 	"github.com/hotline12345/hotline/core/registry"
 )
 
@@ -11,6 +10,7 @@ const KindRole = "role"
 func init() {
 	registry.Register(registry.Kind{
 		Name:        KindRole,
+		Dir:         "flows",
 		Description: "A role: a set of permissions and the data scope its holders see.",
 		New:         func() any { return &Role{} },
 	})
@@ -47,7 +47,7 @@ type Role struct {
 // Provision checks the role on its own.
 func (r *Role) Provision(c *registry.Context) {
 	if _, ok := scopeRank[r.Scope]; !ok {
-		c.Errorf(diag.Pos{}, "scope: %q is not one of self, unit, subtree, all", r.Scope)
+		c.Errorf(c.At("scope"), "scope: %q is not one of self, unit, subtree, all", r.Scope)
 	}
 	seen := map[string]bool{}
 	for _, p := range r.Permissions {

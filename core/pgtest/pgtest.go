@@ -28,16 +28,7 @@ import (
 )
 
 // EnvVar carries the admin connection string of a shared test server.
-const EnvVar = "HOTLINE_TEST_PG"
-
-// TestSettings make a throwaway server fast; durability is irrelevant to a
-// database that lives for one test.
-var TestSettings = map[string]string{
-	"fsync":              "off",
-	"synchronous_commit": "off",
-	"full_page_writes":   "off",
-	"max_connections":    "300",
-}
+const EnvVar = pgserver.TestEnvVar
 
 var (
 	once     sync.Once
@@ -58,7 +49,7 @@ func setup() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	private, setupErr = pgserver.Start(ctx, pgserver.Options{DataDir: dir + "/pg", Settings: TestSettings,
+	private, setupErr = pgserver.Start(ctx, pgserver.Options{DataDir: dir + "/pg", Settings: pgserver.TestSettings,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if setupErr == nil {
 		adminURL = private.ConnString("postgres")

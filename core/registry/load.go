@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,6 +108,37 @@ func (c *Context) Errorf(pos diag.Pos, format string, args ...any) {
 	c.diags.Addf(pos, format, args...)
 }
 
+// At returns the position of the value at a path of keys (strings) and list
+// indices (ints) in the document, e.g. At("actions", 2, "to"), or the
+// closest enclosing position found, so validators can point at any key
+// without position-carrying types in their models.
+func (c *Context) At(path ...any) diag.Pos {
+	n := c.Doc.node
+	pos := c.Doc.Pos
+	for _, step := range path {
+		if n == nil {
+			break
+		}
+		var next *yaml.Node
+		switch s := step.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				next = mappingValue(n, s)
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && s >= 0 && s < len(n.Content) {
+				next = n.Content[s]
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+		pos = diag.Pos{File: c.Doc.Path, Line: n.Line, Col: n.Column}
+	}
+	return pos
+}
+
 // Report adds diagnostics produced elsewhere (an expression compiler).
 func (c *Context) Report(l diag.List) { c.diags.Append(l) }
 
@@ -148,6 +180,10 @@ type LoadOptions struct {
 	Kinds *Kinds
 	// RunTests runs the configuration unit tests of documents (Tester).
 	RunTests bool
+	// Overrides replaces (or adds) files' contents, keyed by path as
+	// listed from paths: how a publish is linted together with everything
+	// else before anything is written.
+	Overrides map[string]string
 }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-/]*$`)
@@ -172,10 +208,16 @@ func Load(ctx context.Context, paths []string, opts LoadOptions) (*Set, diag.Lis
 		}
 		files = append(files, found...)
 	}
+	for p := range opts.Overrides {
+		if !slices.Contains(files, p) {
+			files = append(files, p)
+		}
+	}
+	sort.Strings(files)
 
 	var docs []*Document
 	for _, f := range files {
-		docs = append(docs, readFile(f, kinds, &diags)...)
+		docs = append(docs, readFile(f, opts.Overrides, kinds, &diags)...)
 	}
 	for _, d := range docs {
 		k := Key{d.Kind, d.Name}
@@ -254,9 +296,12 @@ func digest(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func readFile(path string, kinds *Kinds, diags *diag.List) []*Document {
+func readFile(path string, overrides map[string]string, kinds *Kinds, diags *diag.List) []*Document {
 	file := filepath.ToSlash(path)
 	data, err := os.ReadFile(path)
+	if text, ok := overrides[path]; ok {
+		data, err = []byte(text), nil
+	}
 	if err != nil {
 		diags.Addf(diag.Pos{File: file}, "reading configuration file: %v", err)
 		return nil

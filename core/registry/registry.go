@@ -27,6 +27,9 @@ type Kind struct {
 	Name string
 	// Description is shown by `hotline kinds` and in the JSON Schema.
 	Description string
+	// Dir is the configuration folder new documents of this kind are
+	// written to when published: "flows", "forms" or "scripts".
+	Dir string
 	// New returns a pointer to an empty model that YAML documents of this
 	// kind are decoded into. Models implement Provisioner, Validator and
 	// Tester as they need.

@@ -15,6 +15,7 @@ const KindRule = "rule"
 func init() {
 	registry.Register(registry.Kind{
 		Name:        KindRule,
+		Dir:         "flows",
 		Description: "A named expr rule over declared or registered variables, with test cases.",
 		New:         func() any { return &Rule{} },
 	})
@@ -60,18 +61,18 @@ func (r *Rule) Provision(c *registry.Context) {
 	switch r.Returns {
 	case Bool, Number, String, Any:
 	default:
-		c.Errorf(diag.Pos{}, "returns: %q is not one of bool, number, string, any", r.Returns)
+		c.Errorf(c.At("returns"), "returns: %q is not one of bool, number, string, any", r.Returns)
 		return
 	}
 	var env *Env
 	switch {
 	case r.Env != "" && r.Vars.Declared():
-		c.Errorf(diag.Pos{}, "use either env or vars, not both")
+		c.Errorf(c.At("vars"), "use either env or vars, not both")
 		return
 	case r.Env != "":
 		e, ok := LookupEnv(r.Env)
 		if !ok {
-			c.Errorf(diag.Pos{}, "env: unknown environment %q%s", r.Env, registry.Suggest(r.Env, EnvNames()))
+			c.Errorf(c.At("env"), "env: unknown environment %q%s", r.Env, registry.Suggest(r.Env, EnvNames()))
 			return
 		}
 		env = e

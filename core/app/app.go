@@ -1,0 +1,337 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/graphql-go/graphql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hotline12345/hotline/core/audit"
+	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/pgserver"
+	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/store"
+	"github.com/hotline12345/hotline/deploy/demo"
+	"github.com/hotline12345/hotline/schema"
+)
+
+// Options are the command-line switches of `hotline serve`.
+type Options struct {
+	// Demo loads the demo organisation and accounts.
+	Demo bool
+	// Listening, when set, receives the bound HTTP address once the server
+	// accepts connections (tests listen on port 0).
+	Listening chan<- string
+}
+
+// AdminRole is the role given to the first administrator; the
+// configuration must define it with scope all.
+const AdminRole = "admin"
+
+// Modules lists the GraphQL modules of the kernel, in schema order. Later
+// parts of the platform add theirs here.
+func Modules(ids *identity.Service, cfg *configstore.Manager) []gql.Module {
+	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}}
+}
+
+// BuildSchema assembles the GraphQL schema from the modules.
+func BuildSchema(modules []gql.Module) (graphql.Schema, error) {
+	return gql.NewBuilder().Build(modules...)
+}
+
+// Serve runs the platform until ctx ends or SIGTERM/SIGINT arrives.
+func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err error) {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	// HTTP comes up first so /healthz answers and /readyz says "not yet"
+	// while the database starts and migrates.
+	var ready atomic.Bool
+	var api atomic.Pointer[http.Handler]
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready: starting (database, migrations, configuration)", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("/graphiql", gql.GraphiQLHandler("/graphql"))
+	mux.Handle("/graphiql/", gql.GraphiQLHandler("/graphql"))
+	mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
+		h := api.Load()
+		if h == nil {
+			http.Error(w, `{"errors":[{"message":"服务正在启动，请稍后重试","extensions":{"code":"INTERNAL"}}]}`, http.StatusServiceUnavailable)
+			return
+		}
+		(*h).ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(homePage))
+	})
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listening on HOTLINE_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("http listening", "addr", ln.Addr().String())
+
+	shutdown := func() {
+		// Stop accepting, let in-flight requests finish, then close storage.
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("http shutdown", "err", err)
+		}
+	}
+
+	k, err := start(ctx, cfg, opts, log)
+	if err != nil {
+		shutdown()
+		return err
+	}
+	defer k.close(log)
+
+	schemaDef, err := BuildSchema(Modules(k.ids, k.cfg))
+	if err != nil {
+		shutdown()
+		return err
+	}
+	h := gql.NewHandler(schemaDef, gql.HandlerOptions{
+		Logger: log, TrustProxy: cfg.TrustProxy,
+		Authenticate: func(ctx context.Context, r *http.Request) (context.Context, error) {
+			return Authenticate(ctx, k.ids, r)
+		},
+	})
+	api.Store(&h)
+	ready.Store(true)
+	if opts.Listening != nil {
+		opts.Listening <- ln.Addr().String()
+	}
+	log.Info("hotline ready", "http", "http://"+ln.Addr().String(), "graphiql", "http://"+ln.Addr().String()+"/graphiql")
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			res, err := k.cfg.Reload(ctx, audit.System)
+			switch {
+			case err != nil:
+				log.Error("configuration reload failed", "err", err)
+			case !res.Problems.Empty():
+				for _, p := range res.Problems {
+					log.Error("configuration problem; running version kept", "problem", p.String())
+				}
+			default:
+				log.Info("configuration reloaded", "changes", len(res.Changes))
+			}
+		case err := <-serveErr:
+			if !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serving HTTP: %w", err)
+			}
+			return nil
+		case <-ctx.Done():
+			log.Info("shutting down")
+			ready.Store(false)
+			shutdown()
+			return nil
+		}
+	}
+}
+
+// Authenticate turns the bearer token of a request into the principal in
+// its context, and records where the request came from for the audit log.
+func Authenticate(ctx context.Context, ids *identity.Service, r *http.Request) (context.Context, error) {
+	info := gql.RequestInfoFrom(ctx)
+	ctx = audit.WithSource(ctx, audit.Source{RemoteAddr: info.RemoteAddr, UserAgent: info.UserAgent})
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return ctx, nil
+	}
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return identity.WithAuthError(ctx, gql.Errorf(gql.Unauthenticated, "Authorization 头须为 Bearer <token>")), nil
+	}
+	p, err := ids.Authenticate(ctx, strings.TrimSpace(token))
+	if err != nil {
+		if ge, ok := gql.AsError(err); ok && ge.Code == gql.Unauthenticated {
+			return identity.WithAuthError(ctx, err), nil
+		}
+		return ctx, err
+	}
+	return identity.WithPrincipal(ctx, p), nil
+}
+
+// kernel is what start brings up and close takes down.
+type kernel struct {
+	pg   *pgserver.Server
+	pool *pgxpool.Pool
+	cfg  *configstore.Manager
+	ids  *identity.Service
+}
+
+func (k *kernel) close(log *slog.Logger) {
+	if k.pool != nil {
+		k.pool.Close()
+	}
+	if k.pg != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := k.pg.Stop(ctx); err != nil {
+			log.Error("stopping PostgreSQL", "err", err)
+		}
+	}
+}
+
+// databaseName is the database the embedded server keeps the platform in.
+const databaseName = "hotline"
+
+func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *kernel, err error) {
+	k = &kernel{}
+	defer func() {
+		if err != nil {
+			k.close(log)
+		}
+	}()
+	url := cfg.DatabaseURL
+	if url == "" {
+		k.pg, err = pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(cfg.DataDir, "pg"), Logger: log})
+		if err != nil {
+			return k, err
+		}
+		log.Info("private PostgreSQL running", "data", k.pg.DataDir(), "socket", k.pg.SocketDir(), "reused", k.pg.Reused())
+		if err := ensureDatabase(ctx, k.pg.ConnString(""), databaseName); err != nil {
+			return k, err
+		}
+		url = k.pg.ConnString(databaseName)
+	}
+	if k.pool, err = store.Open(ctx, url); err != nil {
+		return k, err
+	}
+	migrations, err := store.ReadMigrations(schema.Migrations, "migrations")
+	if err != nil {
+		return k, err
+	}
+	if _, err := store.Migrate(ctx, k.pool, migrations, log); err != nil {
+		return k, err
+	}
+
+	runtime := registry.NewRuntime(nil)
+	k.cfg = &configstore.Manager{Root: cfg.ConfigDir, Dirs: configstore.DefaultDirs, Store: configstore.New(k.pool), Runtime: runtime, Log: log}
+	res, err := k.cfg.Reload(ctx, audit.System)
+	if err != nil {
+		return k, err
+	}
+	if !res.Problems.Empty() {
+		return k, &ConfigError{Problems: res.Problems.Err()}
+	}
+	if runtime.Current() == nil {
+		return k, fmt.Errorf("no configuration loaded from %s", cfg.ConfigDir)
+	}
+
+	k.ids = identity.NewService(k.pool, runtime, cfg.Policy, log)
+	adminPassword := cfg.AdminPassword
+	if adminPassword == "" && opts.Demo {
+		adminPassword = cfg.DemoPassword
+	}
+	created, generated, err := k.ids.Bootstrap(ctx, cfg.OrgName, AdminRole, adminPassword)
+	if err != nil {
+		return k, err
+	}
+	if created && generated != "" {
+		// Printed once, to the terminal of whoever started the first run;
+		// it must be changed at first login.
+		fmt.Fprintf(os.Stderr, "\n  first start: created account 'admin' with password %s (change it at first login)\n\n", generated)
+	}
+	if opts.Demo {
+		if err := loadDemo(ctx, k.ids, cfg.DemoPassword, log); err != nil {
+			return k, err
+		}
+	}
+	return k, nil
+}
+
+// ConfigError is a configuration that failed lint at start: the server
+// refuses to run it.
+type ConfigError struct{ Problems error }
+
+func (e *ConfigError) Error() string {
+	return "the configuration has problems; fix them (hotline lint shows the same list):\n" + e.Problems.Error()
+}
+
+func ensureDatabase(ctx context.Context, admin, name string) error {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connecting to private PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("looking for database %s: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil && !strings.Contains(err.Error(), "already exists") {
+		return fmt.Errorf("creating database %s: %w", name, err)
+	}
+	return nil
+}
+
+func loadDemo(ctx context.Context, ids *identity.Service, password string, log *slog.Logger) error {
+	for _, f := range []string{"org.yaml", "users.yaml"} {
+		data, err := fs.ReadFile(demo.Files, f)
+		if err != nil {
+			return fmt.Errorf("reading demo data %s: %w", f, err)
+		}
+		sd, err := identity.ParseSeed("deploy/demo/"+f, data)
+		if err != nil {
+			return err
+		}
+		units, users, err := ids.LoadSeed(ctx, sd, password)
+		if err != nil {
+			return fmt.Errorf("loading demo data %s: %w", f, err)
+		}
+		if units+users > 0 {
+			log.Info("demo data loaded", "file", f, "units", units, "users", users)
+		}
+	}
+	return nil
+}
+
+const homePage = `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>热线服务平台</title></head>
+<body style="font-family: 'Noto Sans CJK SC', sans-serif; margin: 3em">
+<h1>热线服务平台</h1>
+<p>服务已启动。各角色的 Web 界面将在后续版本提供。</p>
+<ul>
+<li><a href="/graphiql">GraphQL 控制台（GraphiQL）</a></li>
+<li><a href="/readyz">就绪检查</a> · <a href="/healthz">健康检查</a> · <a href="/metrics">Prometheus 指标</a></li>
+</ul>
+</body></html>
+`

@@ -1,0 +1,219 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hotline12345/hotline/core/app"
+	"github.com/hotline12345/hotline/core/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const demoPassword = "Hotline@12345"
+
+// server runs `hotline serve` in-process and returns its base URL.
+func server(t *testing.T, cfg app.Config, demo bool) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Serve(ctx, cfg, app.Options{Demo: demo, Listening: addr}, slog.New(slog.DiscardHandler))
+	}()
+	select {
+	case a := <-addr:
+		t.Cleanup(func() {
+			cancel()
+			select {
+			case err := <-done:
+				assert.NoError(t, err)
+			case <-time.After(time.Minute):
+				t.Error("server did not shut down")
+			}
+		})
+		return "http://" + a
+	case err := <-done:
+		cancel()
+		t.Fatalf("server stopped before ready: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("server not ready in time")
+	}
+	return ""
+}
+
+func baseConfig(t *testing.T) app.Config {
+	t.Helper()
+	cfg, err := app.FromEnv()
+	require.NoError(t, err)
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.ConfigDir = "../.."
+	cfg.DataDir = t.TempDir()
+	cfg.DemoPassword = demoPassword
+	return cfg
+}
+
+type gqlResponse struct {
+	Data   map[string]any `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+}
+
+func query(t *testing.T, base, token, q string, vars map[string]any) gqlResponse {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": q, "variables": vars})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "app-test")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out gqlResponse
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return out
+}
+
+func login(t *testing.T, base, user string) string {
+	t.Helper()
+	r := query(t, base, "", `mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }`,
+		map[string]any{"u": user, "p": demoPassword})
+	require.Empty(t, r.Errors, user)
+	return r.Data["login"].(map[string]any)["token"].(string)
+}
+
+func TestDemoAccountsLoginAndMeOverHTTP(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	base := server(t, cfg, true)
+
+	resp, err := http.Get(base + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	for user, role := range map[string]string{
+		"admin": "admin", "agent": "agent", "dispatcher": "dispatcher", "clerk": "clerk", "auditor": "auditor",
+		"callback": "callback", "leader": "leader", "secaudit": "security-auditor", "unitadmin.saihan": "unit-admin",
+	} {
+		token := login(t, base, user)
+		r := query(t, base, token, `{ me { username roles } }`, nil)
+		require.Empty(t, r.Errors, user)
+		me := r.Data["me"].(map[string]any)
+		assert.Equal(t, user, me["username"])
+		assert.Equal(t, []any{role}, me["roles"])
+	}
+
+	// No token, a bad token, wrong input, missing permission.
+	r := query(t, base, "", `{ me { username } }`, nil)
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, "UNAUTHENTICATED", r.Errors[0].Extensions["code"])
+	r = query(t, base, "hl_forged", `{ me { username } }`, nil)
+	assert.Equal(t, "UNAUTHENTICATED", r.Errors[0].Extensions["code"])
+
+	admin := login(t, base, "admin")
+	r = query(t, base, admin, `mutation { createUnit(input: {code: "x1", kind: "bureau"}) { id } }`, nil)
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, "BAD_USER_INPUT", r.Errors[0].Extensions["code"])
+	assert.Equal(t, "input.name", r.Errors[0].Extensions["field"])
+	r = query(t, base, admin, `{ unit(id: 1) { name nosuchfield } }`, nil)
+	assert.Equal(t, "BAD_USER_INPUT", r.Errors[0].Extensions["code"])
+	assert.Contains(t, r.Errors[0].Message, "nosuchfield")
+
+	clerk := login(t, base, "clerk")
+	r = query(t, base, clerk, `{ auditLog { edges { node { action } } } }`, nil)
+	assert.Equal(t, "FORBIDDEN", r.Errors[0].Extensions["code"])
+
+	// A mutation over HTTP leaves one audit row with where it came from.
+	r = query(t, base, admin, `mutation { createUnit(input: {code: "x1", name: "测试局", kind: "bureau", parentId: 1}) { id name } }`, nil)
+	require.Empty(t, r.Errors)
+	id := r.Data["createUnit"].(map[string]any)["id"]
+	r = query(t, base, admin, `query($id: String) { auditLog(targetType: "unit", targetId: $id) { edges { node { action actor userAgent remoteAddr after } } } }`,
+		map[string]any{"id": fmt.Sprint(id)})
+	require.Empty(t, r.Errors)
+	edges := r.Data["auditLog"].(map[string]any)["edges"].([]any)
+	require.Len(t, edges, 1)
+	node := edges[0].(map[string]any)["node"].(map[string]any)
+	assert.Equal(t, "unit.create", node["action"])
+	assert.Equal(t, "admin", node["actor"])
+	assert.Equal(t, "app-test", node["userAgent"])
+	assert.NotEmpty(t, node["remoteAddr"])
+	assert.Equal(t, "测试局", node["after"].(map[string]any)["name"])
+
+	// The security auditor reads the log; the clerk of 赛罕区 sees only its
+	// own part of the organisation through the API as well.
+	r = query(t, base, login(t, base, "secaudit"), `{ auditLog(first: 5) { edges { node { action } } pageInfo { hasNextPage } } }`, nil)
+	require.Empty(t, r.Errors)
+	r = query(t, base, clerk, `{ units(search: "新城") { edges { node { name } } } users(first: 100) { edges { node { username } } } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Empty(t, r.Data["units"].(map[string]any)["edges"])
+	for _, e := range r.Data["users"].(map[string]any)["edges"].([]any) {
+		assert.NotEqual(t, "clerk.xincheng", e.(map[string]any)["node"].(map[string]any)["username"])
+	}
+}
+
+func TestEmbeddedPostgresStartStopAndReuse(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = ""
+	base := server(t, cfg, true)
+	token := login(t, base, "agent")
+	require.NotEmpty(t, token)
+	_, err := os.Stat(filepath.Join(cfg.DataDir, "pg", "PG_VERSION"))
+	require.NoError(t, err, "initdb ran under the data folder")
+}
+
+func TestEmbeddedPostgresDataSurvivesRestart(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = ""
+	cfg.AdminPassword = "Restart-9-Password"
+	t.Run("first", func(t *testing.T) {
+		base := server(t, cfg, false)
+		r := query(t, base, "", `mutation { login(username: "admin", password: "Restart-9-Password") { token } }`, nil)
+		require.Empty(t, r.Errors)
+	})
+	// The first server stopped its PostgreSQL on shutdown; a second start
+	// reuses the cluster (no initdb) and keeps the account.
+	_, err := os.Stat(filepath.Join(cfg.DataDir, "pg", "postmaster.pid"))
+	require.True(t, os.IsNotExist(err), "PostgreSQL was stopped on shutdown")
+	cfg.AdminPassword = "another-Password-1"
+	base := server(t, cfg, false)
+	r := query(t, base, "", `mutation { login(username: "admin", password: "Restart-9-Password") { token } }`, nil)
+	require.Empty(t, r.Errors, "the account from the first run is still there, with its password")
+}
+
+func TestBrokenConfigurationRefusesToStart(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	cfg.ConfigDir = "../../testdata/lint/broken"
+	err := app.Serve(context.Background(), cfg, app.Options{}, slog.New(slog.DiscardHandler))
+	var ce *app.ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), `flows/roles.yaml:7:5: unknown permission "user.raed"`)
+}
+
+func TestGeneratedSchemaFilesMatchTheCode(t *testing.T) {
+	files, err := app.SchemaFiles()
+	require.NoError(t, err)
+	for path, want := range files {
+		got, err := os.ReadFile(filepath.Join("../..", path))
+		require.NoError(t, err, "%s is missing: run make schema", path)
+		assert.Equal(t, want, string(got), "%s drifted from the code: run make schema", path)
+	}
+}

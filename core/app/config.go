@@ -1,0 +1,123 @@
+// Package app wires the kernel together: storage, configuration, identity,
+// GraphQL and the HTTP server, and runs them until told to stop.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hotline12345/hotline/core/identity"
+)
+
+// Config is the process configuration, read from HOTLINE_* variables.
+// Everything a hotline centre decides (states, menus, rules, forms) is not
+// here: it is configuration files under flows/, forms/ and scripts/.
+type Config struct {
+	HTTPAddr      string
+	DatabaseURL   string
+	DataDir       string
+	ConfigDir     string
+	AdminPassword string
+	DemoPassword  string
+	OrgName       string
+	LogLevel      string
+	LogFormat     string
+	TrustProxy    bool
+	Policy        identity.Policy
+}
+
+// Variable documents one environment variable; README lists them.
+type Variable struct{ Name, Default, Meaning string }
+
+// Variables are the variables FromEnv reads.
+var Variables = []Variable{
+	{"HOTLINE_HTTP_ADDR", "127.0.0.1:8080", "HTTP listen address (GraphQL, GraphiQL, health, metrics)"},
+	{"HOTLINE_DATABASE_URL", "", "PostgreSQL URL; empty runs a private PostgreSQL under $HOTLINE_DATA_DIR/pg"},
+	{"HOTLINE_DATA_DIR", "./var", "data folder (private PostgreSQL, later attachments and recordings)"},
+	{"HOTLINE_CONFIG_DIR", ".", "folder holding flows/, forms/ and scripts/"},
+	{"HOTLINE_ADMIN_PASSWORD", "", "password of the first 'admin' account; empty generates one and prints it once (with --demo: the demo password)"},
+	{"HOTLINE_DEMO_PASSWORD", "Hotline@12345", "password of the demo accounts created by --demo"},
+	{"HOTLINE_ORG_NAME", "本机构", "name of the root unit created on first start"},
+	{"HOTLINE_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"HOTLINE_LOG_FORMAT", "text", "text or json"},
+	{"HOTLINE_TRUST_PROXY", "false", "take the client address from X-Forwarded-For (behind a reverse proxy)"},
+	{"HOTLINE_PASSWORD_MIN_LENGTH", "8", "password policy: minimum length"},
+	{"HOTLINE_PASSWORD_MIN_CLASSES", "3", "password policy: character classes of lower, upper, digit, symbol"},
+	{"HOTLINE_LOGIN_MAX_FAILURES", "5", "wrong passwords in a row before the account locks"},
+	{"HOTLINE_LOCKOUT_DURATION", "15m", "how long a locked account stays locked"},
+	{"HOTLINE_SESSION_TTL", "12h", "longest life of a session"},
+	{"HOTLINE_SESSION_IDLE", "2h", "a session unused this long ends"},
+}
+
+// FromEnv reads the configuration; an unparsable value is an error naming
+// the variable.
+func FromEnv() (Config, error) {
+	get := func(name string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		for _, v := range Variables {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		panic("app: undeclared variable " + name)
+	}
+	c := Config{
+		HTTPAddr:      get("HOTLINE_HTTP_ADDR"),
+		DatabaseURL:   get("HOTLINE_DATABASE_URL"),
+		DataDir:       get("HOTLINE_DATA_DIR"),
+		ConfigDir:     get("HOTLINE_CONFIG_DIR"),
+		AdminPassword: get("HOTLINE_ADMIN_PASSWORD"),
+		DemoPassword:  get("HOTLINE_DEMO_PASSWORD"),
+		OrgName:       get("HOTLINE_ORG_NAME"),
+		LogLevel:      get("HOTLINE_LOG_LEVEL"),
+		LogFormat:     get("HOTLINE_LOG_FORMAT"),
+		Policy:        identity.DefaultPolicy(),
+	}
+	var errs []error
+	intVar := func(name string, dst *int) {
+		n, err := strconv.Atoi(get(name))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s: expected a non-negative whole number, got %q", name, get(name)))
+			return
+		}
+		*dst = n
+	}
+	durVar := func(name string, dst *time.Duration) {
+		d, err := time.ParseDuration(get(name))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: expected a duration such as 15m or 12h, got %q", name, get(name)))
+			return
+		}
+		*dst = d
+	}
+	var err error
+	if c.TrustProxy, err = strconv.ParseBool(get("HOTLINE_TRUST_PROXY")); err != nil {
+		errs = append(errs, fmt.Errorf("HOTLINE_TRUST_PROXY: expected true or false, got %q", get("HOTLINE_TRUST_PROXY")))
+	}
+	intVar("HOTLINE_PASSWORD_MIN_LENGTH", &c.Policy.Password.MinLength)
+	intVar("HOTLINE_PASSWORD_MIN_CLASSES", &c.Policy.Password.MinClasses)
+	intVar("HOTLINE_LOGIN_MAX_FAILURES", &c.Policy.MaxFailures)
+	durVar("HOTLINE_LOCKOUT_DURATION", &c.Policy.LockoutDuration)
+	durVar("HOTLINE_SESSION_TTL", &c.Policy.SessionTTL)
+	durVar("HOTLINE_SESSION_IDLE", &c.Policy.SessionIdle)
+	if c.Policy.MaxFailures < 1 {
+		errs = append(errs, fmt.Errorf("HOTLINE_LOGIN_MAX_FAILURES: must be at least 1"))
+	}
+	if c.Policy.Password.MinClasses > 4 {
+		errs = append(errs, fmt.Errorf("HOTLINE_PASSWORD_MIN_CLASSES: at most 4 classes exist"))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("HOTLINE_LOG_FORMAT: expected text or json, got %q", c.LogFormat))
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("reading configuration from the environment:\n%w", errors.Join(errs...))
+	}
+	return c, nil
+}

@@ -1,0 +1,9 @@
+package app
+
+// The packages that register configuration kinds (registry.Register in
+// their init). Importing them here is what makes a kind known to the server
+// and to `hotline lint`; a new kind is one more line.
+import (
+	_ "github.com/hotline12345/hotline/core/identity" // role
+	_ "github.com/hotline12345/hotline/core/rules"    // rule
+)

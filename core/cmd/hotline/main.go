@@ -1,0 +1,186 @@
+// Command hotline is the platform's one binary: the server, the
+// configuration linter and the tools around them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hotline12345/hotline/core/app"
+	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/pgserver"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+const usage = `hotline — 12345 hotline platform
+
+Usage:
+  hotline serve [--demo]        run the platform (HTTP, GraphQL; see README for HOTLINE_* variables)
+  hotline lint [paths...]       check configuration (default: flows forms scripts) and run its tests;
+                                prints file:line:col: message per problem, exit status 1 if any
+  hotline kinds                 list the configuration kinds
+  hotline schema [--check]      write schema/graphql/schema.graphql and schema/config/*.schema.json,
+                                or with --check fail when they differ from the code
+  hotline testdb -- CMD ARGS    run CMD with a private throwaway PostgreSQL (HOTLINE_TEST_PG set);
+                                what 'make test' uses
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "lint":
+		var problems int
+		problems, err = lint(os.Stdout, os.Args[2:])
+		if err == nil && problems > 0 {
+			os.Exit(1)
+		}
+	case "kinds":
+		for _, n := range registry.Default().Names() {
+			k, _ := registry.Default().Lookup(n)
+			fmt.Printf("%-14s %s\n", n, k.Description)
+		}
+	case "schema":
+		err = schemaCmd(os.Args[2:])
+	case "testdb":
+		err = testdb(os.Args[2:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "hotline: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.ExitCode())
+		}
+		fmt.Fprintf(os.Stderr, "hotline: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func logger(cfg app.Config) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	demo := fs.Bool("demo", false, "load the demo organisation and accounts (deploy/demo)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := app.FromEnv()
+	if err != nil {
+		return err
+	}
+	log := logger(cfg)
+	slog.SetDefault(log)
+	return app.Serve(context.Background(), cfg, app.Options{Demo: *demo}, log)
+}
+
+func lint(out io.Writer, paths []string) (int, error) {
+	if len(paths) == 0 {
+		for _, d := range configstore.DefaultDirs {
+			if _, err := os.Stat(d); err == nil {
+				paths = append(paths, d)
+			}
+		}
+	}
+	start := time.Now()
+	set, problems := registry.Load(context.Background(), paths, registry.LoadOptions{RunTests: true})
+	for _, p := range problems {
+		fmt.Fprintln(out, p.String())
+	}
+	if len(problems) == 0 {
+		fmt.Fprintf(os.Stderr, "%d documents in %s: no problems (%s)\n", len(set.Documents()), strings.Join(paths, " "), time.Since(start).Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(os.Stderr, "%d problems\n", len(problems))
+	}
+	return len(problems), nil
+}
+
+func schemaCmd(args []string) error {
+	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
+	check := fs.Bool("check", false, "fail when the files differ from the code instead of writing them")
+	root := fs.String("root", ".", "repository root")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *check {
+		files, err := app.SchemaFiles()
+		if err != nil {
+			return err
+		}
+		var stale []string
+		for path, content := range files {
+			old, err := os.ReadFile(filepath.Join(*root, path))
+			if err != nil || string(old) != content {
+				stale = append(stale, path)
+			}
+		}
+		if len(stale) > 0 {
+			return fmt.Errorf("generated schema files are out of date (run hotline schema): %s", strings.Join(stale, ", "))
+		}
+		return nil
+	}
+	written, err := app.WriteSchemaFiles(*root)
+	for _, w := range written {
+		fmt.Println("wrote", w)
+	}
+	return err
+}
+
+// testdb runs a command with one private PostgreSQL for the whole test run,
+// so every test package clones its databases from one migrated template.
+func testdb(args []string) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return errors.New("testdb: give a command to run, e.g. hotline testdb -- go test ./...")
+	}
+	dir, err := os.MkdirTemp("", "hotline-testdb-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	srv, err := pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(dir, "pg"), Settings: pgserver.TestSettings, Logger: log})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = srv.Stop(ctx)
+	}()
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), pgserver.TestEnvVar+"="+srv.ConnString("postgres"))
+	return cmd.Run()
+}

@@ -1,0 +1,158 @@
+package configstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/graphql-go/graphql"
+
+	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// Module is the configuration part of the GraphQL API: what runs, its
+// versions and diffs, reload and publish (for the visual editors).
+type Module struct{ Manager *Manager }
+
+// Name implements gql.Module.
+func (Module) Name() string { return "config" }
+
+func nn(t graphql.Output) graphql.Output { return graphql.NewNonNull(t) }
+
+func need(ctx context.Context, perm string) (*identity.Principal, error) {
+	p, err := identity.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p, p.Require(perm)
+}
+
+// Register implements gql.Module.
+func (m Module) Register(b *gql.Builder) error {
+	problemType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "ConfigProblem",
+		Description: "配置问题：文件、行、列和说明 (a lint problem at file:line:col).",
+		Fields: graphql.Fields{
+			"file":    &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Pos.File, nil }},
+			"line":    &graphql.Field{Type: nn(graphql.Int), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Pos.Line, nil }},
+			"col":     &graphql.Field{Type: nn(graphql.Int), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Pos.Col, nil }},
+			"message": &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Message, nil }},
+			"text":    &graphql.Field{Type: nn(graphql.String), Description: "file:line:col: message", Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).String(), nil }},
+		},
+	})
+	versionType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "ConfigVersion",
+		Description: "配置文档的一个不可变版本 (an immutable version of a configuration document).",
+		Fields: graphql.Fields{
+			"kind":      &graphql.Field{Type: nn(graphql.String)},
+			"name":      &graphql.Field{Type: nn(graphql.String)},
+			"version":   &graphql.Field{Type: nn(graphql.Int)},
+			"path":      &graphql.Field{Type: nn(graphql.String)},
+			"source":    &graphql.Field{Type: nn(graphql.String)},
+			"digest":    &graphql.Field{Type: nn(graphql.String)},
+			"createdAt": &graphql.Field{Type: nn(gql.Time)},
+			"createdBy": &graphql.Field{Type: nn(graphql.String)},
+			"note":      &graphql.Field{Type: nn(graphql.String)},
+			"active":    &graphql.Field{Type: nn(graphql.Boolean), Description: "是否为正在运行的版本"},
+		},
+	})
+	changeType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "ConfigChange",
+		Fields: graphql.Fields{
+			"kind":    &graphql.Field{Type: nn(graphql.String)},
+			"name":    &graphql.Field{Type: nn(graphql.String)},
+			"version": &graphql.Field{Type: nn(graphql.Int)},
+			"status":  &graphql.Field{Type: nn(graphql.String), Description: "added, changed 或 removed"},
+		},
+	})
+	resultType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "ConfigResult",
+		Description: "加载或发布的结果：有问题时未做任何更改，正在运行的版本保持不变。",
+		Fields: graphql.Fields{
+			"ok":       &graphql.Field{Type: nn(graphql.Boolean), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Result).Problems.Empty(), nil }},
+			"problems": &graphql.Field{Type: nn(graphql.NewList(nn(problemType))), Resolve: func(p graphql.ResolveParams) (any, error) { return []diag.Diagnostic(p.Source.(Result).Problems), nil }},
+			"changes":  &graphql.Field{Type: nn(graphql.NewList(nn(changeType))), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Result).Changes, nil }},
+		},
+	})
+	kindType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "ConfigKind",
+		Fields: graphql.Fields{
+			"name":        &graphql.Field{Type: nn(graphql.String)},
+			"description": &graphql.Field{Type: nn(graphql.String)},
+			"jsonSchema":  &graphql.Field{Type: gql.JSON, Description: "该类配置的 JSON Schema（脚本等非 YAML 类型为空）"},
+		},
+	})
+
+	b.Query("configKinds", &graphql.Field{Type: nn(graphql.NewList(nn(kindType))), Description: "已注册的配置类型",
+		Resolve: func(p graphql.ResolveParams) (any, error) {
+			if _, err := need(p.Context, identity.PermConfigRead); err != nil {
+				return nil, err
+			}
+			var out []map[string]any
+			for _, n := range registry.Default().Names() {
+				k, _ := registry.Default().Lookup(n)
+				item := map[string]any{"name": n, "description": k.Description}
+				if s, err := registry.Default().JSONSchema(n); err == nil {
+					item["jsonSchema"] = s
+				}
+				out = append(out, item)
+			}
+			return out, nil
+		}})
+	b.Query("configDocuments", &graphql.Field{Type: nn(graphql.NewList(nn(versionType))), Description: "正在运行的配置文档（各自的当前版本）",
+		Args: graphql.FieldConfigArgument{"kind": {Type: graphql.String}},
+		Resolve: func(p graphql.ResolveParams) (any, error) {
+			if _, err := need(p.Context, identity.PermConfigRead); err != nil {
+				return nil, err
+			}
+			kind, _ := p.Args["kind"].(string)
+			return m.Manager.Store.Active(p.Context, kind)
+		}})
+	b.Query("configVersions", &graphql.Field{Type: nn(graphql.NewList(nn(versionType))), Description: "一个配置文档的全部版本，新的在前",
+		Args: graphql.FieldConfigArgument{"kind": {Type: nn(graphql.String)}, "name": {Type: nn(graphql.String)}},
+		Resolve: func(p graphql.ResolveParams) (any, error) {
+			if _, err := need(p.Context, identity.PermConfigRead); err != nil {
+				return nil, err
+			}
+			return m.Manager.Store.Versions(p.Context, p.Args["kind"].(string), p.Args["name"].(string))
+		}})
+	b.Query("configDiff", &graphql.Field{Type: nn(graphql.String), Description: "两个版本之间的统一格式差异 (unified diff)",
+		Args: graphql.FieldConfigArgument{"kind": {Type: nn(graphql.String)}, "name": {Type: nn(graphql.String)}, "from": {Type: nn(graphql.Int)}, "to": {Type: nn(graphql.Int)}},
+		Resolve: func(p graphql.ResolveParams) (any, error) {
+			if _, err := need(p.Context, identity.PermConfigRead); err != nil {
+				return nil, err
+			}
+			d, err := m.Manager.Store.Diff(p.Context, p.Args["kind"].(string), p.Args["name"].(string), p.Args["from"].(int), p.Args["to"].(int))
+			if errors.Is(err, ErrNoVersion) {
+				return nil, gql.Wrap(gql.NotFound, err, fmt.Sprintf("版本不存在：%v", err))
+			}
+			return d, err
+		}})
+	b.Mutation("reloadConfig", &graphql.Field{Type: nn(resultType), Description: "重新加载 flows/、forms/、scripts/；有问题时保持当前版本并返回问题",
+		Resolve: func(p graphql.ResolveParams) (any, error) {
+			pr, err := need(p.Context, identity.PermConfigPublish)
+			if err != nil {
+				return nil, err
+			}
+			return m.Manager.Reload(p.Context, pr.Actor())
+		}})
+	b.Mutation("publishConfig", &graphql.Field{Type: nn(resultType), Description: "发布一个配置文档的新文本（供可视化设计器使用）：与其余配置一起校验，全部通过才写入并生效",
+		Args: graphql.FieldConfigArgument{
+			"kind":   {Type: nn(graphql.String)},
+			"name":   {Type: nn(graphql.String)},
+			"source": {Type: nn(graphql.String), Description: "文档的完整 YAML 文本"},
+			"note":   {Type: graphql.String, Description: "发布说明"},
+		},
+		Resolve: func(p graphql.ResolveParams) (any, error) {
+			pr, err := need(p.Context, identity.PermConfigPublish)
+			if err != nil {
+				return nil, err
+			}
+			note, _ := p.Args["note"].(string)
+			return m.Manager.Publish(p.Context, pr.Actor(), p.Args["kind"].(string), p.Args["name"].(string), p.Args["source"].(string), note)
+		}})
+	return nil
+}

@@ -1,0 +1,152 @@
+package configstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/hotline12345/hotline/core/audit"
+	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// Manager owns the running configuration: it loads the configuration
+// folders, lints them (tests included), records versions and swaps the
+// running set — or, on any problem, keeps what runs and reports why.
+type Manager struct {
+	// Root is the folder holding flows/, forms/ and scripts/.
+	Root string
+	// Dirs are the configuration folders below Root.
+	Dirs    []string
+	Store   *Store
+	Runtime *registry.Runtime
+	Log     *slog.Logger
+
+	mu sync.Mutex // one load or publish at a time
+}
+
+// DefaultDirs are the configuration folders of the layout.
+var DefaultDirs = []string{"flows", "forms", "scripts"}
+
+func (m *Manager) paths() []string {
+	out := make([]string, 0, len(m.Dirs))
+	for _, d := range m.Dirs {
+		p := filepath.Join(m.Root, d)
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Result reports a load or publish.
+type Result struct {
+	// Problems, when not empty, mean nothing was applied.
+	Problems diag.List
+	Changes  []Change
+}
+
+// Reload loads the folders again. With problems, the running configuration
+// stays as it is and the problems are returned; otherwise the new set is
+// recorded and runs.
+func (m *Manager) Reload(ctx context.Context, actor audit.Actor) (Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.apply(ctx, actor, nil, "reload")
+}
+
+func (m *Manager) apply(ctx context.Context, actor audit.Actor, overrides map[string]string, note string) (Result, error) {
+	set, problems := registry.Load(ctx, m.paths(), registry.LoadOptions{RunTests: true, Overrides: overrides})
+	if !problems.Empty() {
+		m.Log.Warn("configuration has problems; keeping the running version", "problems", len(problems), "first", problems[0].String())
+		return Result{Problems: problems}, nil
+	}
+	changes, err := m.Store.Record(ctx, set, actor, note)
+	if err != nil {
+		return Result{}, err
+	}
+	m.Runtime.Swap(set)
+	for _, c := range changes {
+		m.Log.Info("configuration changed", "kind", c.Kind, "name", c.Name, "version", c.Version, "status", c.Status)
+	}
+	return Result{Changes: changes}, nil
+}
+
+// Publish replaces (or adds) one document's text, lints the whole
+// configuration with it, and only when clean writes the file, records the
+// version and runs it.
+func (m *Manager) Publish(ctx context.Context, actor audit.Actor, kind, name, source, note string) (Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := registry.Default().Lookup(kind)
+	if !ok {
+		return Result{Problems: diag.List{{Message: fmt.Sprintf("unknown kind %q%s", kind, registry.Suggest(kind, registry.Default().Names()))}}}, nil
+	}
+	if k.FileExt == "" {
+		var head struct{ Kind, Name string }
+		if err := yaml.Unmarshal([]byte(source), &head); err == nil && (head.Kind != kind || head.Name != name) {
+			return Result{Problems: diag.List{{Pos: diag.Pos{File: kind + "/" + name, Line: 1, Col: 1},
+				Message: fmt.Sprintf("the text declares kind %q and name %q, but %s/%s is being published", head.Kind, head.Name, kind, name)}}}, nil
+		}
+	}
+	path, content, err := m.fileWith(k, name, source)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := m.apply(ctx, actor, map[string]string{path: content}, note)
+	if err != nil || !res.Problems.Empty() {
+		return res, err
+	}
+	if err := writeAtomic(path, content); err != nil {
+		return Result{}, fmt.Errorf("publishing %s/%s: %w", kind, name, err)
+	}
+	return res, nil
+}
+
+// fileWith returns the file that holds the document and that file's text
+// with the document replaced by source; a new document gets a file of its
+// own in its kind's folder.
+func (m *Manager) fileWith(k registry.Kind, name, source string) (string, string, error) {
+	if cur := m.Runtime.Current(); cur != nil {
+		if d, ok := cur.Get(k.Name, name); ok {
+			data, err := os.ReadFile(d.Path)
+			if err != nil {
+				return "", "", fmt.Errorf("reading %s: %w", d.Path, err)
+			}
+			text := string(data)
+			if !strings.Contains(text, d.Source) {
+				return "", "", fmt.Errorf("%s changed on disk since it was loaded: reload first", d.Path)
+			}
+			if !strings.HasSuffix(source, "\n") {
+				source += "\n"
+			}
+			return d.Path, strings.Replace(text, d.Source, source, 1), nil
+		}
+	}
+	dir := k.Dir
+	if dir == "" {
+		dir = "flows"
+	}
+	ext := ".yaml"
+	if k.FileExt != "" {
+		ext = k.FileExt
+	}
+	return filepath.Join(m.Root, dir, filepath.FromSlash(name)+ext), source, nil
+}
+
+func writeAtomic(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".publishing"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

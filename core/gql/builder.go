@@ -1,0 +1,151 @@
+package gql
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/graphql-go/graphql"
+)
+
+// Module contributes root fields and types to the schema. Modules are
+// registered in a fixed order so that errors and output are reproducible.
+type Module interface {
+	Name() string
+	Register(b *Builder) error
+}
+
+var validName = regexp.MustCompile(`^[_a-zA-Z][_a-zA-Z0-9]*$`)
+
+// builderOwner names registrations made directly on the Builder, outside
+// any module's Register.
+const builderOwner = "(builder)"
+
+type rootField struct {
+	owner string
+	field *graphql.Field
+}
+
+type extraType struct {
+	owner string
+	typ   graphql.Type
+}
+
+// Builder collects root fields and extra types from modules. Registration
+// methods do not return errors so that a module's Register stays a flat
+// list of declarations; conflicts are collected and reported by Build.
+type Builder struct {
+	current   string
+	queries   map[string]rootField
+	mutations map[string]rootField
+	types     []extraType
+	typeOwner map[string]extraType
+	errs      []error
+}
+
+func NewBuilder() *Builder {
+	return &Builder{
+		current:   builderOwner,
+		queries:   map[string]rootField{},
+		mutations: map[string]rootField{},
+		typeOwner: map[string]extraType{},
+	}
+}
+
+// Query adds a field to the Query root type.
+func (b *Builder) Query(name string, f *graphql.Field) { b.add("Query", b.queries, name, f) }
+
+// Mutation adds a field to the Mutation root type.
+func (b *Builder) Mutation(name string, f *graphql.Field) { b.add("Mutation", b.mutations, name, f) }
+
+func (b *Builder) add(root string, m map[string]rootField, name string, f *graphql.Field) {
+	if f == nil {
+		b.errs = append(b.errs, fmt.Errorf("module %q: %s.%s: nil field", b.current, root, name))
+		return
+	}
+	// Checked here rather than left to graphql-go so the error names the
+	// module; graphql-go would report it from a map walk, in random order.
+	if !validName.MatchString(name) {
+		b.errs = append(b.errs, fmt.Errorf("module %q: %s.%s: invalid GraphQL name", b.current, root, name))
+		return
+	}
+	if prev, dup := m[name]; dup {
+		b.errs = append(b.errs, fmt.Errorf("%s.%s is registered twice: by module %q and by module %q", root, name, prev.owner, b.current))
+		return
+	}
+	m[name] = rootField{owner: b.current, field: f}
+}
+
+// Type adds a type that is not reachable from the root fields, typically an
+// object implementing an interface, which graphql-go only knows about when it
+// is listed explicitly.
+func (b *Builder) Type(t graphql.Type) {
+	if t == nil {
+		b.errs = append(b.errs, fmt.Errorf("module %q: nil type", b.current))
+		return
+	}
+	if prev, ok := b.typeOwner[t.Name()]; ok {
+		if prev.typ != t {
+			b.errs = append(b.errs, fmt.Errorf("type %s is defined twice: by module %q and by module %q", t.Name(), prev.owner, b.current))
+		}
+		return
+	}
+	et := extraType{owner: b.current, typ: t}
+	b.typeOwner[t.Name()] = et
+	b.types = append(b.types, et)
+}
+
+// Build registers the modules in order and assembles the schema. All
+// conflicts are reported together so one run of the server shows every
+// clash between modules.
+func (b *Builder) Build(modules ...Module) (graphql.Schema, error) {
+	seen := map[string]bool{}
+	for _, m := range modules {
+		name := m.Name()
+		if seen[name] {
+			b.errs = append(b.errs, fmt.Errorf("module %q is registered twice", name))
+			continue
+		}
+		seen[name] = true
+		b.current = name
+		if err := m.Register(b); err != nil {
+			b.errs = append(b.errs, fmt.Errorf("registering module %q: %w", name, err))
+		}
+	}
+	b.current = builderOwner
+	if len(b.queries) == 0 {
+		b.errs = append(b.errs, errors.New("no Query fields registered: GraphQL requires at least one"))
+	}
+	if len(b.errs) > 0 {
+		return graphql.Schema{}, fmt.Errorf("building GraphQL schema: %w", errors.Join(b.errs...))
+	}
+
+	cfg := graphql.SchemaConfig{
+		Query: graphql.NewObject(graphql.ObjectConfig{Name: "Query", Fields: fieldsOf(b.queries)}),
+	}
+	if len(b.mutations) > 0 {
+		cfg.Mutation = graphql.NewObject(graphql.ObjectConfig{Name: "Mutation", Fields: fieldsOf(b.mutations)})
+	}
+	// The scalars are always present so that clients and generated input
+	// types can rely on them even before a module uses them.
+	cfg.Types = append(cfg.Types, JSON, Time)
+	for _, t := range b.types {
+		cfg.Types = append(cfg.Types, t.typ)
+	}
+	s, err := graphql.NewSchema(cfg)
+	if err != nil {
+		return graphql.Schema{}, fmt.Errorf("building GraphQL schema: %w", err)
+	}
+	return s, nil
+}
+
+// fieldsOf flattens the registrations. graphql-go keeps fields in a map, so
+// order cannot be preserved here; stable output comes from introspection
+// and PrintSchema, which both sort by name.
+func fieldsOf(m map[string]rootField) graphql.Fields {
+	out := make(graphql.Fields, len(m))
+	for n, rf := range m {
+		out[n] = rf.field
+	}
+	return out
+}

@@ -1,0 +1,92 @@
+package gql
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/graphql-go/graphql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type funcModule struct {
+	name string
+	reg  func(b *Builder) error
+}
+
+func (m funcModule) Name() string              { return m.name }
+func (m funcModule) Register(b *Builder) error { return m.reg(b) }
+
+func strField(v string) *graphql.Field {
+	return &graphql.Field{Type: graphql.String, Resolve: func(graphql.ResolveParams) (any, error) { return v, nil }}
+}
+
+func TestBuilderDuplicateNamesBothModules(t *testing.T) {
+	identity := funcModule{"identity", func(b *Builder) error {
+		b.Query("me", strField("a"))
+		b.Mutation("login", strField("a"))
+		return nil
+	}}
+	tickets := funcModule{"tickets", func(b *Builder) error {
+		b.Query("me", strField("b"))
+		b.Query("tickets", strField("b"))
+		b.Mutation("login", strField("b"))
+		return nil
+	}}
+	_, err := NewBuilder().Build(identity, tickets)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `Query.me is registered twice: by module "identity" and by module "tickets"`)
+	assert.Contains(t, err.Error(), `Mutation.login is registered twice: by module "identity" and by module "tickets"`)
+}
+
+func TestBuilderReportsAllProblems(t *testing.T) {
+	failing := funcModule{"forms", func(b *Builder) error { return errors.New("form definitions missing") }}
+	badName := funcModule{"calls", func(b *Builder) error {
+		b.Query("bad-name", strField("x"))
+		return nil
+	}}
+	t1 := graphql.NewObject(graphql.ObjectConfig{Name: "Dup", Fields: graphql.Fields{"a": strField("")}})
+	t2 := graphql.NewObject(graphql.ObjectConfig{Name: "Dup", Fields: graphql.Fields{"a": strField("")}})
+	types1 := funcModule{"m1", func(b *Builder) error { b.Type(t1); b.Type(t1); return nil }}
+	types2 := funcModule{"m2", func(b *Builder) error { b.Type(t2); return nil }}
+
+	_, err := NewBuilder().Build(failing, badName, types1, types2, failing)
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, `registering module "forms": form definitions missing`)
+	assert.Contains(t, msg, `module "calls": Query.bad-name: invalid GraphQL name`)
+	assert.Contains(t, msg, `type Dup is defined twice: by module "m1" and by module "m2"`)
+	assert.Contains(t, msg, `module "forms" is registered twice`)
+	assert.Contains(t, msg, "no Query fields registered")
+}
+
+func TestBuilderBuildsSchema(t *testing.T) {
+	node := graphql.NewInterface(graphql.InterfaceConfig{
+		Name:   "Node",
+		Fields: graphql.Fields{"id": &graphql.Field{Type: graphql.NewNonNull(graphql.ID)}},
+		ResolveType: func(graphql.ResolveTypeParams) *graphql.Object {
+			return nil
+		},
+	})
+	user := graphql.NewObject(graphql.ObjectConfig{
+		Name:       "User",
+		Interfaces: []*graphql.Interface{node},
+		Fields:     graphql.Fields{"id": &graphql.Field{Type: graphql.NewNonNull(graphql.ID)}},
+	})
+	m := funcModule{"identity", func(b *Builder) error {
+		b.Query("node", &graphql.Field{Type: node})
+		b.Mutation("logout", strField("ok"))
+		b.Type(user)
+		return nil
+	}}
+	s, err := NewBuilder().Build(m)
+	require.NoError(t, err)
+	assert.NotNil(t, s.MutationType())
+	assert.NotNil(t, s.Type("User"), "extra type registered")
+	assert.NotNil(t, s.Type("JSON"))
+	assert.NotNil(t, s.Type("Time"))
+
+	res := graphql.Do(graphql.Params{Schema: s, RequestString: `mutation { logout }`})
+	require.Empty(t, res.Errors)
+	assert.Equal(t, map[string]any{"logout": "ok"}, res.Data)
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages the platform and its tests need are
+# present. As root it installs what is missing with apt-get; otherwise it
+# says what to install.
+set -euo pipefail
+
+missing=()
+have_pg=false
+for d in /usr/lib/postgresql/*/bin; do
+  [ -x "$d/initdb" ] && have_pg=true
+done
+command -v initdb >/dev/null 2>&1 && have_pg=true
+$have_pg || missing+=(postgresql)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "missing Debian packages: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
