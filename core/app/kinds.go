@@ -6,4 +6,5 @@ package app
 import (
 	_ "github.com/hotline12345/hotline/core/identity" // role
 	_ "github.com/hotline12345/hotline/core/rules"    // rule
+	_ "github.com/hotline12345/hotline/core/script"   // script, script-test
 )
