@@ -33,7 +33,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	set, diags := registry.Load(ctx, []string{"../../flows"}, registry.LoadOptions{})
+	set, diags := registry.Load(ctx, []string{"../../flows/roles.yaml"}, registry.LoadOptions{})
 	require.Empty(t, diags)
 	e := &env{pool: pgtest.Pool(t), now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.Local)}
 	e.svc = identity.NewService(e.pool, registry.NewRuntime(set), identity.DefaultPolicy(), slog.New(slog.DiscardHandler))

@@ -23,10 +23,8 @@ import (
 // threshold is only a suspicion: the watchdog then forces a GC (shared by all
 // watchdogs suspecting at the same time) and cancels only if the live heap
 // after collection still exceeds the baseline by the cap. The baseline is the
-// smaller of the heap at the start and the live heap after the last GC, so
-// that garbage left by earlier calls does not enlarge the allowance; it can
-// still be too high for one GC cycle after a call that held a lot of memory,
-// and is lowered when a forced GC shows less. That is acceptable because the
+// heap at the start, garbage included, lowered when a forced GC shows less;
+// it can be too generous for one GC cycle. That is acceptable because the
 // cap exists to stop runaway scripts, which grow the heap by hundreds of
 // megabytes within milliseconds, not to account memory precisely; an honest
 // script is nowhere near 64 MiB, and the built-ins that could allocate a lot
@@ -36,7 +34,6 @@ import (
 const (
 	heapSampleInterval = time.Millisecond
 	heapObjectsMetric  = "/memory/classes/heap/objects:bytes"
-	heapLiveMetric     = "/gc/heap/live:bytes"
 )
 
 func heapObjects() int64 {
@@ -45,13 +42,11 @@ func heapObjects() int64 {
 	return int64(s[0].Value.Uint64())
 }
 
-// heapBaseline is the smaller of the current heap (live and garbage) and the
-// live heap measured by the last GC.
-func heapBaseline() int64 {
-	s := [2]metrics.Sample{{Name: heapObjectsMetric}, {Name: heapLiveMetric}}
-	metrics.Read(s[:])
-	return int64(min(s[0].Value.Uint64(), s[1].Value.Uint64()))
-}
+// heapBaseline is the heap (live and garbage) when a call starts. Counting
+// the garbage errs on the lenient side: a false kill of an honest script on
+// a busy server is worse than letting a runaway one allocate one more GC
+// cycle's worth of garbage before the confirmed check stops it.
+func heapBaseline() int64 { return heapObjects() }
 
 type heapWatch struct {
 	ctx    context.Context
