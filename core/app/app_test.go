@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,4 +217,58 @@ func TestGeneratedSchemaFilesMatchTheCode(t *testing.T) {
 		require.NoError(t, err, "%s is missing: run make schema", path)
 		assert.Equal(t, want, string(got), "%s drifted from the code: run make schema", path)
 	}
+}
+
+func TestConfigurationVersionsAndPublishOverGraphQL(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	cfg.ConfigDir = t.TempDir()
+	roles, err := os.ReadFile("../../flows/roles.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(cfg.ConfigDir, "flows"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(cfg.ConfigDir, "flows/roles.yaml"), roles, 0o644))
+	base := server(t, cfg, true)
+	admin := login(t, base, "admin")
+
+	r := query(t, base, admin, `{ configDocuments(kind: "role") { name version active } configKinds { name } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Len(t, r.Data["configDocuments"], 9)
+
+	// A publish that does not lint comes back with positioned problems and
+	// changes nothing.
+	bad := "kind: role\nname: callback\nlabel: 回访员\nscope: al\n"
+	r = query(t, base, admin, `mutation($s: String!) { publishConfig(kind: "role", name: "callback", source: $s) { ok problems { file line col message } } }`,
+		map[string]any{"s": bad})
+	require.Empty(t, r.Errors)
+	res := r.Data["publishConfig"].(map[string]any)
+	assert.Equal(t, false, res["ok"])
+	problem := res["problems"].([]any)[0].(map[string]any)
+	// The problem is placed where the text would stand in its file.
+	nameLine := 1 + strings.Count(string(roles[:strings.Index(string(roles), "name: callback")]), "\n")
+	assert.Equal(t, filepath.ToSlash(filepath.Join(cfg.ConfigDir, "flows/roles.yaml")), problem["file"])
+	assert.Equal(t, float64(nameLine+2), problem["line"])
+	assert.Equal(t, float64(8), problem["col"])
+	assert.Contains(t, problem["message"], `"al"`)
+
+	good := "kind: role\nname: callback\nlabel: 回访员\ndescription: 回访诉求人。\nscope: all\npermissions: [user.read]\n"
+	r = query(t, base, admin, `mutation($s: String!) { publishConfig(kind: "role", name: "callback", source: $s, note: "回访员可查看用户") { ok changes { name version status } } }`,
+		map[string]any{"s": good})
+	require.Empty(t, r.Errors)
+	assert.Equal(t, true, r.Data["publishConfig"].(map[string]any)["ok"])
+
+	// The change takes effect at once: the callback agent now holds user.read.
+	r = query(t, base, login(t, base, "callback"), `{ me { permissions } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Equal(t, []any{"user.read"}, r.Data["me"].(map[string]any)["permissions"])
+
+	r = query(t, base, admin, `{ configVersions(kind: "role", name: "callback") { version active createdBy note } configDiff(kind: "role", name: "callback", from: 1, to: 2) }`, nil)
+	require.Empty(t, r.Errors)
+	versions := r.Data["configVersions"].([]any)
+	require.Len(t, versions, 2)
+	assert.Equal(t, map[string]any{"version": float64(2), "active": true, "createdBy": "admin", "note": "回访员可查看用户"}, versions[0])
+	assert.Contains(t, r.Data["configDiff"], "+permissions: [user.read]")
+
+	// Only config.publish may publish.
+	r = query(t, base, login(t, base, "agent"), `mutation { reloadConfig { ok } }`, nil)
+	assert.Equal(t, "FORBIDDEN", r.Errors[0].Extensions["code"])
 }

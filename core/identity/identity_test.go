@@ -263,10 +263,17 @@ func TestDataScopeSaihanClerkCannotSeeXincheng(t *testing.T) {
 	_, err = e.svc.Sessions(ctx, clerk, e.userID(t, "clerk.xincheng"))
 	assert.Equal(t, gql.Forbidden, code(err))
 
-	// The whole city is visible to an all-scope role.
-	admin := e.login(t, "admin")
-	_, err = e.svc.Unit(ctx, admin, xincheng)
-	require.NoError(t, err)
+	// The whole city is visible to an all-scope role, from its one root,
+	// wherever in the tree the account itself sits.
+	for _, user := range []string{"admin", "agent"} {
+		p := e.login(t, user)
+		_, err = e.svc.Unit(ctx, p, xincheng)
+		require.NoError(t, err)
+		roots, err = e.svc.Units(ctx, p, identity.UnitFilter{Roots: true})
+		require.NoError(t, err)
+		require.Len(t, roots, 1, user)
+		assert.Equal(t, "呼和浩特市", roots[0].Name)
+	}
 }
 
 func TestUnitAdminStaysInsideItsSubtree(t *testing.T) {

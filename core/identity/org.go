@@ -57,9 +57,8 @@ func (s *Service) Units(ctx context.Context, p *Principal, f UnitFilter) ([]Unit
 	} else if f.Roots {
 		// The top of what the principal sees: units whose parent it cannot
 		// see (for a district clerk, the district itself).
-		args = append(args, p.UnitPath)
-		where = append(where, fmt.Sprintf("(parent_id IS NULL OR path = $%d OR (%s) IS FALSE)", len(args),
-			strings.Replace(p.ScopeSQL("(SELECT path FROM units pu WHERE pu.id = units.parent_id)", &args), "", "", 1)))
+		where = append(where, fmt.Sprintf("(parent_id IS NULL OR NOT (%s))",
+			p.ScopeSQL("(SELECT pu.path FROM units pu WHERE pu.id = units.parent_id)", &args)))
 	}
 	if f.Search != "" {
 		args = append(args, "%"+escapeLike(f.Search)+"%")
