@@ -272,3 +272,32 @@ func TestConfigurationVersionsAndPublishOverGraphQL(t *testing.T) {
 	r = query(t, base, login(t, base, "agent"), `mutation { reloadConfig { ok } }`, nil)
 	assert.Equal(t, "FORBIDDEN", r.Errors[0].Extensions["code"])
 }
+
+func TestTemporaryPasswordMustBeChangedFirst(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	base := server(t, cfg, true)
+	admin := login(t, base, "admin")
+	r := query(t, base, admin, `mutation { createUser(input: {username: "new.agent", displayName: "新话务员", unitId: 1, roles: ["agent"]}) { temporaryPassword } }`, nil)
+	require.Empty(t, r.Errors)
+	temp := r.Data["createUser"].(map[string]any)["temporaryPassword"].(string)
+
+	r = query(t, base, "", `mutation($p: String!) { login(username: "new.agent", password: $p) { token mustChangePassword } }`, map[string]any{"p": temp})
+	require.Empty(t, r.Errors)
+	res := r.Data["login"].(map[string]any)
+	assert.Equal(t, true, res["mustChangePassword"])
+	token := res["token"].(string)
+
+	r = query(t, base, token, `{ sessions { id } }`, nil)
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, "FORBIDDEN", r.Errors[0].Extensions["code"])
+	assert.Equal(t, "MUST_CHANGE_PASSWORD", r.Errors[0].Extensions["reason"])
+	r = query(t, base, token, `{ me { username mustChangePassword } }`, nil)
+	require.Empty(t, r.Errors)
+
+	r = query(t, base, token, `mutation($p: String!) { changePassword(oldPassword: $p, newPassword: "Chosen-Pass-1") }`, map[string]any{"p": temp})
+	require.Empty(t, r.Errors)
+	r = query(t, base, token, `{ sessions { id current } me { mustChangePassword } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Equal(t, false, r.Data["me"].(map[string]any)["mustChangePassword"])
+}

@@ -112,15 +112,10 @@ type Row struct {
 
 // Filter narrows List.
 type Filter struct {
-	// UnitPathPrefix limits rows to a data scope; "" means every row, and
-	// the caller is responsible for only passing "" to a principal allowed
-	// to see everything.
-	UnitPathPrefix string
-	// ScopeAll must be true to read without a UnitPathPrefix, so that a
+	// Scope returns the data-scope predicate over audit_log's columns
+	// (unit_path, actor_id), appending its arguments. It is required: a
 	// forgotten scope reads nothing rather than everything.
-	ScopeAll bool
-	// ExactPath matches UnitPathPrefix exactly (a unit-only scope).
-	ExactPath  bool
+	Scope      func(args *[]any) string
 	Action     string
 	Actor      string
 	TargetType string
@@ -144,14 +139,10 @@ func List(ctx context.Context, q Querier, f Filter) ([]Row, error) {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	switch {
-	case f.UnitPathPrefix != "" && f.ExactPath:
-		where = append(where, "unit_path = "+arg(f.UnitPathPrefix))
-	case f.UnitPathPrefix != "":
-		where = append(where, "unit_path LIKE "+arg(escapeLike(f.UnitPathPrefix)+"%"))
-	case !f.ScopeAll:
+	if f.Scope == nil {
 		return nil, nil
 	}
+	where = append(where, f.Scope(&args))
 	if f.Action != "" {
 		where = append(where, "action = "+arg(f.Action))
 	}
@@ -174,7 +165,7 @@ func List(ctx context.Context, q Querier, f Filter) ([]Row, error) {
 		where = append(where, "id < "+arg(f.AfterID))
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 {
 		limit = 100
 	}
 	sql := `SELECT id, at, actor_id, actor, action, target_type, target_id, unit_path, remote_addr, user_agent, before, after, details FROM audit_log`
@@ -195,8 +186,4 @@ func List(ctx context.Context, q Querier, f Filter) ([]Row, error) {
 		return nil, fmt.Errorf("reading audit log: %w", err)
 	}
 	return out, nil
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

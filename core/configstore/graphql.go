@@ -1,7 +1,6 @@
 package configstore
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -22,8 +21,8 @@ func (Module) Name() string { return "config" }
 
 func nn(t graphql.Output) graphql.Output { return graphql.NewNonNull(t) }
 
-func need(ctx context.Context, perm string) (*identity.Principal, error) {
-	p, err := identity.Current(ctx)
+func need(rp graphql.ResolveParams, perm string) (*identity.Principal, error) {
+	p, err := identity.PrincipalOf(rp)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +87,7 @@ func (m Module) Register(b *gql.Builder) error {
 
 	b.Query("configKinds", &graphql.Field{Type: nn(graphql.NewList(nn(kindType))), Description: "已注册的配置类型",
 		Resolve: func(p graphql.ResolveParams) (any, error) {
-			if _, err := need(p.Context, identity.PermConfigRead); err != nil {
+			if _, err := need(p, identity.PermConfigRead); err != nil {
 				return nil, err
 			}
 			var out []map[string]any
@@ -105,7 +104,7 @@ func (m Module) Register(b *gql.Builder) error {
 	b.Query("configDocuments", &graphql.Field{Type: nn(graphql.NewList(nn(versionType))), Description: "正在运行的配置文档（各自的当前版本）",
 		Args: graphql.FieldConfigArgument{"kind": {Type: graphql.String}},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
-			if _, err := need(p.Context, identity.PermConfigRead); err != nil {
+			if _, err := need(p, identity.PermConfigRead); err != nil {
 				return nil, err
 			}
 			kind, _ := p.Args["kind"].(string)
@@ -114,7 +113,7 @@ func (m Module) Register(b *gql.Builder) error {
 	b.Query("configVersions", &graphql.Field{Type: nn(graphql.NewList(nn(versionType))), Description: "一个配置文档的全部版本，新的在前",
 		Args: graphql.FieldConfigArgument{"kind": {Type: nn(graphql.String)}, "name": {Type: nn(graphql.String)}},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
-			if _, err := need(p.Context, identity.PermConfigRead); err != nil {
+			if _, err := need(p, identity.PermConfigRead); err != nil {
 				return nil, err
 			}
 			return m.Manager.Store.Versions(p.Context, p.Args["kind"].(string), p.Args["name"].(string))
@@ -122,7 +121,7 @@ func (m Module) Register(b *gql.Builder) error {
 	b.Query("configDiff", &graphql.Field{Type: nn(graphql.String), Description: "两个版本之间的统一格式差异 (unified diff)",
 		Args: graphql.FieldConfigArgument{"kind": {Type: nn(graphql.String)}, "name": {Type: nn(graphql.String)}, "from": {Type: nn(graphql.Int)}, "to": {Type: nn(graphql.Int)}},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
-			if _, err := need(p.Context, identity.PermConfigRead); err != nil {
+			if _, err := need(p, identity.PermConfigRead); err != nil {
 				return nil, err
 			}
 			d, err := m.Manager.Store.Diff(p.Context, p.Args["kind"].(string), p.Args["name"].(string), p.Args["from"].(int), p.Args["to"].(int))
@@ -133,7 +132,7 @@ func (m Module) Register(b *gql.Builder) error {
 		}})
 	b.Mutation("reloadConfig", &graphql.Field{Type: nn(resultType), Description: "重新加载 flows/、forms/、scripts/；有问题时保持当前版本并返回问题",
 		Resolve: func(p graphql.ResolveParams) (any, error) {
-			pr, err := need(p.Context, identity.PermConfigPublish)
+			pr, err := need(p, identity.PermConfigPublish)
 			if err != nil {
 				return nil, err
 			}
@@ -147,7 +146,7 @@ func (m Module) Register(b *gql.Builder) error {
 			"note":   {Type: graphql.String, Description: "发布说明"},
 		},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
-			pr, err := need(p.Context, identity.PermConfigPublish)
+			pr, err := need(p, identity.PermConfigPublish)
 			if err != nil {
 				return nil, err
 			}

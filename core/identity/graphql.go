@@ -27,20 +27,34 @@ func WithAuthError(ctx context.Context, err error) context.Context {
 	return context.WithValue(ctx, authErrKey{}, err)
 }
 
-func principalOf(ctx context.Context) (*Principal, error) {
-	if p, ok := FromContext(ctx); ok {
-		return p, nil
+// passwordChangeFields are the root fields a session may use while its
+// password must be changed (a temporary password set by an administrator).
+var passwordChangeFields = map[string]bool{"me": true, "changePassword": true, "logout": true}
+
+// PrincipalOf returns the signed-in principal of a resolver call, or the
+// reason there is none. Every module's resolvers that need a principal go
+// through it (or Resolve), so the session rules apply everywhere.
+func PrincipalOf(rp graphql.ResolveParams) (*Principal, error) {
+	p, ok := FromContext(rp.Context)
+	if !ok {
+		if err, ok := rp.Context.Value(authErrKey{}).(error); ok {
+			return nil, err
+		}
+		return Current(rp.Context)
 	}
-	if err, ok := ctx.Value(authErrKey{}).(error); ok {
-		return nil, err
+	if p.MustChangePassword && rp.Info.ParentType != nil {
+		root := rp.Info.ParentType.Name()
+		if (root == "Query" || root == "Mutation") && !passwordChangeFields[rp.Info.FieldName] {
+			return nil, &gql.Error{Code: gql.Forbidden, Message: "请先修改初始密码（changePassword）", Extra: map[string]any{"reason": "MUST_CHANGE_PASSWORD"}}
+		}
 	}
-	return Current(ctx)
+	return p, nil
 }
 
-// resolve wraps a resolver that needs the signed-in principal.
-func resolve(fn func(ctx context.Context, p *Principal, args map[string]any, src any) (any, error)) graphql.FieldResolveFn {
+// Resolve wraps a resolver that needs the signed-in principal.
+func Resolve(fn func(ctx context.Context, p *Principal, args map[string]any, src any) (any, error)) graphql.FieldResolveFn {
 	return func(rp graphql.ResolveParams) (any, error) {
-		p, err := principalOf(rp.Context)
+		p, err := PrincipalOf(rp)
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +154,7 @@ func (m Module) Register(b *gql.Builder) error {
 				"depth":  &graphql.Field{Type: nonNull(graphql.Int)},
 				"sort":   &graphql.Field{Type: nonNull(graphql.Int)},
 				"active": &graphql.Field{Type: nonNull(graphql.Boolean)},
-				"parent": &graphql.Field{Type: unitType, Description: "上级机构；不在数据范围内时为空", Resolve: resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+				"parent": &graphql.Field{Type: unitType, Description: "上级机构；不在数据范围内时为空", Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 					u := src.(Unit)
 					if u.ParentID == nil {
 						return nil, nil
@@ -151,11 +165,11 @@ func (m Module) Register(b *gql.Builder) error {
 					}
 					return parent, nil
 				})},
-				"children": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(unitType))), Resolve: resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+				"children": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(unitType))), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 					id := src.(Unit).ID
 					return s.Units(ctx, p, UnitFilter{ParentID: &id, Limit: 1000})
 				})},
-				"posts": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(postType))), Resolve: resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+				"posts": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(postType))), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 					return s.Posts(ctx, p, src.(Unit).ID)
 				})},
 			}
@@ -174,13 +188,11 @@ func (m Module) Register(b *gql.Builder) error {
 			"lockedUntil":        &graphql.Field{Type: gql.Time},
 			"mustChangePassword": &graphql.Field{Type: nonNull(graphql.Boolean)},
 			"roles":              &graphql.Field{Type: stringList},
-			"unit": &graphql.Field{Type: nonNull(unitType), Resolve: resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
-				u := src.(User)
-				unit, err := s.unit(ctx, s.pool, nil, u.UnitID)
-				return unit, err
+			"unit": &graphql.Field{Type: nonNull(unitType), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+				return s.unit(ctx, s.pool, p, src.(User).UnitID)
 			})},
-			"posts": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(postType))), Resolve: resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
-				return s.postsByID(ctx, src.(User).PostIDs)
+			"posts": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(postType))), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+				return s.postsByID(ctx, p, src.(User).PostIDs)
 			})},
 		},
 	})
@@ -225,7 +237,7 @@ func (m Module) Register(b *gql.Builder) error {
 			"lastSeenAt": &graphql.Field{Type: nonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).LastSeenAt, nil }},
 			"remoteAddr": &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).RemoteAddr, nil }},
 			"userAgent":  &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).UserAgent, nil }},
-			"current": &graphql.Field{Type: nonNull(graphql.Boolean), Resolve: resolve(func(_ context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+			"current": &graphql.Field{Type: nonNull(graphql.Boolean), Resolve: Resolve(func(_ context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 				return src.(Session).ID == p.SessionID, nil
 			})},
 		},
@@ -249,21 +261,21 @@ func (m Module) Register(b *gql.Builder) error {
 	})
 
 	// Queries.
-	b.Query("me", &graphql.Field{Type: nonNull(meType), Description: "当前登录的账户", Resolve: resolve(func(_ context.Context, p *Principal, _ map[string]any, _ any) (any, error) {
+	b.Query("me", &graphql.Field{Type: nonNull(meType), Description: "当前登录的账户", Resolve: Resolve(func(_ context.Context, p *Principal, _ map[string]any, _ any) (any, error) {
 		return p, nil
 	})})
-	b.Query("roles", &graphql.Field{Type: nonNull(graphql.NewList(nonNull(roleType))), Description: "配置中定义的角色", Resolve: resolve(func(context.Context, *Principal, map[string]any, any) (any, error) {
+	b.Query("roles", &graphql.Field{Type: nonNull(graphql.NewList(nonNull(roleType))), Description: "配置中定义的角色", Resolve: Resolve(func(context.Context, *Principal, map[string]any, any) (any, error) {
 		var out []*Role
 		for _, d := range s.config.Current().All(KindRole) {
 			out = append(out, d.Model.(*Role))
 		}
 		return out, nil
 	})})
-	b.Query("permissions", &graphql.Field{Type: nonNull(graphql.NewList(nonNull(permissionType))), Description: "平台各模块声明的权限", Resolve: resolve(func(context.Context, *Principal, map[string]any, any) (any, error) {
+	b.Query("permissions", &graphql.Field{Type: nonNull(graphql.NewList(nonNull(permissionType))), Description: "平台各模块声明的权限", Resolve: Resolve(func(context.Context, *Principal, map[string]any, any) (any, error) {
 		return Permissions(), nil
 	})})
 	b.Query("unit", &graphql.Field{Type: nonNull(unitType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
 				return nil, err
@@ -278,7 +290,7 @@ func (m Module) Register(b *gql.Builder) error {
 		unitArgs[k] = v
 	}
 	b.Query("units", &graphql.Field{Type: nonNull(gql.Connection(unitType)), Args: unitArgs, Description: "机构列表（限于数据范围）",
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			page, err := gql.PageFrom(args)
 			if err != nil {
 				return nil, err
@@ -296,7 +308,7 @@ func (m Module) Register(b *gql.Builder) error {
 			return gql.ConnectionOf(units, page, func(u Unit) int64 { return u.ID }), nil
 		})})
 	b.Query("user", &graphql.Field{Type: nonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
 				return nil, err
@@ -313,7 +325,7 @@ func (m Module) Register(b *gql.Builder) error {
 		userArgs[k] = v
 	}
 	b.Query("users", &graphql.Field{Type: nonNull(gql.Connection(userType)), Args: userArgs, Description: "账户列表（限于数据范围）",
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			page, err := gql.PageFrom(args)
 			if err != nil {
 				return nil, err
@@ -330,7 +342,7 @@ func (m Module) Register(b *gql.Builder) error {
 			return gql.ConnectionOf(users, page, func(u User) int64 { return u.ID }), nil
 		})})
 	b.Query("sessions", &graphql.Field{Type: nonNull(graphql.NewList(nonNull(sessionType))), Args: graphql.FieldConfigArgument{"userId": {Type: graphql.ID, Description: "不填为自己的会话"}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			uid, err := optID(args, "userId", "userId")
 			if err != nil {
 				return nil, err
@@ -352,10 +364,7 @@ func (m Module) Register(b *gql.Builder) error {
 		auditArgs[k] = v
 	}
 	b.Query("auditLog", &graphql.Field{Type: nonNull(gql.Connection(auditType)), Args: auditArgs, Description: "审计日志，新的在前（限于数据范围）",
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
-			if err := p.Require(PermAuditRead); err != nil {
-				return nil, err
-			}
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			page, err := gql.PageFrom(args)
 			if err != nil {
 				return nil, err
@@ -369,17 +378,7 @@ func (m Module) Register(b *gql.Builder) error {
 			if t, ok := args["to"].(time.Time); ok {
 				f.To = t
 			}
-			switch p.Scope {
-			case ScopeAll:
-				f.ScopeAll = true
-			case ScopeSubtree:
-				f.UnitPathPrefix = p.UnitPath
-			default:
-				// Unit and self scopes see their own unit's rows: a prefix
-				// would include the units below.
-				f.UnitPathPrefix, f.ExactPath = p.UnitPath, true
-			}
-			rows, err := audit.List(ctx, s.pool, f)
+			rows, err := s.AuditLog(ctx, p, f)
 			if err != nil {
 				return nil, err
 			}
@@ -393,16 +392,16 @@ func (m Module) Register(b *gql.Builder) error {
 			return s.Login(p.Context, p.Args["username"].(string), p.Args["password"].(string))
 		}})
 	b.Mutation("logout", &graphql.Field{Type: nonNull(graphql.Boolean), Description: "注销当前会话",
-		Resolve: resolve(func(ctx context.Context, p *Principal, _ map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, _ any) (any, error) {
 			return true, s.Logout(ctx, p)
 		})})
 	b.Mutation("changePassword", &graphql.Field{Type: nonNull(graphql.Boolean), Description: "修改自己的密码（其他会话将被注销）",
 		Args: graphql.FieldConfigArgument{"oldPassword": {Type: nonNull(graphql.String)}, "newPassword": {Type: nonNull(graphql.String)}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			return true, s.ChangePassword(ctx, p, args["oldPassword"].(string), args["newPassword"].(string))
 		})})
 	b.Mutation("revokeSession", &graphql.Field{Type: nonNull(graphql.Boolean), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
 				return nil, err
@@ -428,7 +427,7 @@ func (m Module) Register(b *gql.Builder) error {
 			ParentID: parent, Sort: optInt(in, "sort"), Active: optBool(in, "active")}, err
 	}
 	b.Mutation("createUnit", &graphql.Field{Type: nonNull(unitType), Args: graphql.FieldConfigArgument{"input": {Type: nonNull(unitInput)}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			in, err := readUnitInput(args)
 			if err != nil {
 				return nil, err
@@ -436,7 +435,7 @@ func (m Module) Register(b *gql.Builder) error {
 			return s.CreateUnit(ctx, p, in)
 		})})
 	b.Mutation("updateUnit", &graphql.Field{Type: nonNull(unitType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}, "input": {Type: nonNull(unitInput)}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
 				return nil, err
@@ -449,7 +448,7 @@ func (m Module) Register(b *gql.Builder) error {
 		})})
 	b.Mutation("createPost", &graphql.Field{Type: nonNull(postType),
 		Args: graphql.FieldConfigArgument{"unitId": {Type: nonNull(graphql.ID)}, "name": {Type: nonNull(graphql.String)}, "roles": {Type: graphql.NewList(nonNull(graphql.String))}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			unit, err := gql.ID(args, "unitId")
 			if err != nil {
 				return nil, err
@@ -493,7 +492,7 @@ func (m Module) Register(b *gql.Builder) error {
 		},
 	})
 	b.Mutation("createUser", &graphql.Field{Type: nonNull(createdUserType), Args: graphql.FieldConfigArgument{"input": {Type: nonNull(userInput)}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			in, err := readUserInput(args)
 			if err != nil {
 				return nil, err
@@ -501,7 +500,7 @@ func (m Module) Register(b *gql.Builder) error {
 			return s.CreateUser(ctx, p, in)
 		})})
 	b.Mutation("updateUser", &graphql.Field{Type: nonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}, "input": {Type: nonNull(userInput)}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
 				return nil, err
@@ -516,7 +515,7 @@ func (m Module) Register(b *gql.Builder) error {
 			return s.UpdateUser(ctx, p, id, in)
 		})})
 	b.Mutation("setUserPosts", &graphql.Field{Type: nonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}, "postIds": {Type: nonNull(graphql.NewList(nonNull(graphql.ID)))}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
 				return nil, err
@@ -540,7 +539,7 @@ func (m Module) Register(b *gql.Builder) error {
 	})
 	b.Mutation("resetPassword", &graphql.Field{Type: nonNull(resetType), Description: "管理员重置密码；下次登录须修改，现有会话被注销",
 		Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}, "password": {Type: graphql.String, Description: "不填则生成临时密码"}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
 				return nil, err
@@ -552,7 +551,7 @@ func (m Module) Register(b *gql.Builder) error {
 			return map[string]any{"user": u, "temporaryPassword": nilIfEmpty(generated)}, nil
 		})})
 	b.Mutation("unlockUser", &graphql.Field{Type: nonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}},
-		Resolve: resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
+		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
 				return nil, err
@@ -573,11 +572,14 @@ var postType = graphql.NewObject(graphql.ObjectConfig{
 	},
 })
 
-func (s *Service) postsByID(ctx context.Context, ids []int64) ([]Post, error) {
+// postsByID returns the posts among ids that are in the principal's scope.
+func (s *Service) postsByID(ctx context.Context, p *Principal, ids []int64) ([]Post, error) {
 	if len(ids) == 0 {
 		return []Post{}, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, unit_id, name, roles FROM posts WHERE id = ANY($1) ORDER BY id`, ids)
+	args := []any{ids}
+	rows, err := s.pool.Query(ctx, `SELECT p.id, p.unit_id, p.name, p.roles FROM posts p JOIN units un ON un.id = p.unit_id
+		WHERE p.id = ANY($1) AND `+p.ScopeSQL("un.path", &args)+` ORDER BY p.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading posts: %w", err)
 	}

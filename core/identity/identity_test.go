@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,17 +127,21 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 		_, err := e.svc.Login(ctx, "agent", "wrong")
 		require.Error(t, err)
 		assert.Equal(t, gql.Unauthenticated, code(err))
-		assert.Contains(t, err.Error(), "再错")
+		assert.Equal(t, "用户名或密码错误", err.Error(), "the same answer as for an unknown user")
 	}
 	_, err := e.svc.Login(ctx, "agent", "wrong")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "锁定")
+	assert.Equal(t, "用户名或密码错误", err.Error())
 	assert.Equal(t, 1, e.auditCount(t, "auth.locked"))
+
+	// Only someone who knows the password learns the account is locked.
+	_, err = e.svc.Login(ctx, "agent", "still wrong")
+	assert.Equal(t, "用户名或密码错误", err.Error())
 
 	// Locked: even the right password is refused until the lock expires.
 	_, err = e.svc.Login(ctx, "agent", demoPassword)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "已锁定")
+	assert.Contains(t, err.Error(), "账户已锁定")
 
 	e.now = e.now.Add(policy.LockoutDuration + time.Second)
 	_, err = e.svc.Login(ctx, "agent", demoPassword)
@@ -230,7 +235,7 @@ func TestDataScopeSaihanClerkCannotSeeXincheng(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, units)
 	for _, u := range units {
-		assert.True(t, clerk.Sees(u.Path), "clerk sees unit %s", u.Name)
+		assert.True(t, strings.HasPrefix(u.Path, clerk.UnitPath), "clerk sees unit %s", u.Name)
 		assert.NotContains(t, []string{"新城区", "中山东路街道", "呼和浩特市"}, u.Name)
 	}
 	roots, err := e.svc.Units(ctx, clerk, identity.UnitFilter{Roots: true})
@@ -253,7 +258,9 @@ func TestDataScopeSaihanClerkCannotSeeXincheng(t *testing.T) {
 		names = append(names, u.Username)
 	}
 	assert.ElementsMatch(t, []string{"clerk", "unitadmin.saihan"}, names)
-	users, err = e.svc.Users(ctx, clerk, identity.UserFilter{UnitID: &xincheng, Subunits: true})
+	_, err = e.svc.Users(ctx, clerk, identity.UserFilter{UnitID: &xincheng, Subunits: true})
+	assert.Equal(t, gql.NotFound, code(err))
+	users, err = e.svc.Users(ctx, clerk, identity.UserFilter{UnitID: &xincheng})
 	require.NoError(t, err)
 	assert.Empty(t, users)
 
@@ -408,4 +415,67 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	units, users, err := e.svc.LoadSeed(context.Background(), identity.Seed{}, demoPassword)
 	require.NoError(t, err)
 	assert.Zero(t, units+users)
+}
+
+func TestNoTakeoverOfWiderAccounts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.login(t, "admin")
+	saihan := e.unitID(t, "150105")
+	name, display, pw := "audit.saihan", "审计（赛罕区）", "Passw0rd!x"
+	wide, err := e.svc.CreateUser(ctx, admin, identity.UserInput{Username: &name, DisplayName: &display, UnitID: &saihan,
+		Password: &pw, Roles: []string{"security-auditor"}})
+	require.NoError(t, err)
+
+	// The account sits in 赛罕区, but its role reaches the whole city: the
+	// district's unit administrator may not reset, disable or re-role it.
+	ua := e.login(t, "unitadmin.saihan")
+	_, _, err = e.svc.ResetPassword(ctx, ua, wide.User.ID, "Takeover-123")
+	assert.Equal(t, gql.Forbidden, code(err))
+	yes := true
+	_, err = e.svc.UpdateUser(ctx, ua, wide.User.ID, identity.UserInput{Disabled: &yes})
+	assert.Equal(t, gql.Forbidden, code(err))
+	_, err = e.svc.UpdateUser(ctx, ua, wide.User.ID, identity.UserInput{Roles: []string{}})
+	assert.Equal(t, gql.Forbidden, code(err))
+	_, err = e.svc.Login(ctx, name, pw)
+	require.NoError(t, err, "the password is unchanged")
+
+	// Nor may it reset its own password without the old one.
+	_, _, err = e.svc.ResetPassword(ctx, ua, ua.UserID, "Takeover-123")
+	assert.Equal(t, gql.BadUserInput, code(err))
+}
+
+func TestPermissionScopeComesFromTheGrantingRole(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.login(t, "admin")
+	ua := e.userID(t, "unitadmin.saihan")
+	// unit-admin (subtree, user.manage) plus agent (scope all, no
+	// permissions): user.manage must stay within 赛罕区.
+	_, err := e.svc.UpdateUser(ctx, admin, ua, identity.UserInput{Roles: []string{"unit-admin", "agent"}})
+	require.NoError(t, err)
+	p := e.login(t, "unitadmin.saihan")
+	assert.Equal(t, identity.ScopeAll, p.Scope, "it may read the whole organisation tree")
+	_, err = e.svc.User(ctx, p, e.userID(t, "clerk.xincheng"))
+	assert.Equal(t, gql.NotFound, code(err), "but users only within its user.read scope")
+	yes := true
+	_, err = e.svc.UpdateUser(ctx, p, e.userID(t, "clerk.xincheng"), identity.UserInput{Disabled: &yes})
+	assert.Equal(t, gql.NotFound, code(err))
+	xincheng := e.unitID(t, "150102")
+	name, display, pw := "x.y", "某人", "Passw0rd!x"
+	_, err = e.svc.CreateUser(ctx, p, identity.UserInput{Username: &name, DisplayName: &display, UnitID: &xincheng, Password: &pw})
+	assert.Equal(t, gql.NotFound, code(err))
+}
+
+func TestWrongOldPasswordCountsTowardsLockout(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.login(t, "agent")
+	for i := 0; i < identity.DefaultPolicy().MaxFailures; i++ {
+		err := e.svc.ChangePassword(ctx, p, "guess", "N3w-password")
+		require.Error(t, err)
+	}
+	assert.Equal(t, 1, e.auditCount(t, "auth.locked"))
+	_, err := e.svc.Login(ctx, "agent", demoPassword)
+	assert.Contains(t, err.Error(), "账户已锁定")
 }

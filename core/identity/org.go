@@ -28,6 +28,9 @@ type Unit struct {
 	CreatedAt time.Time `json:"-"`
 }
 
+// unitMoveLockKey serialises moves of units within the tree.
+const unitMoveLockKey int64 = 0x756e69746d6f7665
+
 const unitColumns = `id, code, name, kind, parent_id, path, depth, sort, active, created_at`
 
 func scanUnit(row pgx.CollectableRow) (Unit, error) {
@@ -101,11 +104,7 @@ type querier interface {
 
 func (s *Service) unit(ctx context.Context, q querier, p *Principal, id int64) (Unit, error) {
 	args := []any{id}
-	scope := "TRUE"
-	if p != nil {
-		scope = p.ScopeSQL("path", &args)
-	}
-	rows, err := q.Query(ctx, `SELECT `+unitColumns+` FROM units WHERE id = $1 AND `+scope, args...)
+	rows, err := q.Query(ctx, `SELECT `+unitColumns+` FROM units WHERE id = $1 AND `+p.ScopeSQL("path", &args), args...)
 	if err != nil {
 		return Unit{}, fmt.Errorf("reading unit %d: %w", id, err)
 	}
@@ -131,7 +130,8 @@ type UnitInput struct {
 
 // CreateUnit adds a unit below a parent the principal manages.
 func (s *Service) CreateUnit(ctx context.Context, p *Principal, in UnitInput) (Unit, error) {
-	if err := p.Require(PermOrgManage); err != nil {
+	p, err := p.For(PermOrgManage)
+	if err != nil {
 		return Unit{}, err
 	}
 	code, name, kind := strings.TrimSpace(deref(in.Code)), strings.TrimSpace(deref(in.Name)), strings.TrimSpace(deref(in.Kind))
@@ -144,7 +144,7 @@ func (s *Service) CreateUnit(ctx context.Context, p *Principal, in UnitInput) (U
 		return Unit{}, gql.FieldError("input.kind", "请填写机构类型")
 	}
 	var out Unit
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		parentPath, depth := "/", 0
 		if in.ParentID != nil {
 			parent, err := s.unit(ctx, tx, p, *in.ParentID)
@@ -191,17 +191,25 @@ func insertUnit(ctx context.Context, tx pgx.Tx, code, name, kind string, parentI
 // UpdateUnit changes a unit; a new parent moves the unit with everything
 // below it.
 func (s *Service) UpdateUnit(ctx context.Context, p *Principal, id int64, in UnitInput) (Unit, error) {
-	if err := p.Require(PermOrgManage); err != nil {
+	p, err := p.For(PermOrgManage)
+	if err != nil {
 		return Unit{}, err
 	}
 	var out Unit
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		before, err := s.unit(ctx, tx, p, id)
-		if err != nil {
-			return err
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if in.ParentID != nil {
+			// Moves rewrite paths of whole subtrees; one at a time, so two
+			// crossing moves cannot both pass the cycle check.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, unitMoveLockKey); err != nil {
+				return fmt.Errorf("locking unit moves: %w", err)
+			}
 		}
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM units WHERE id = $1 FOR UPDATE`, id); err != nil {
 			return fmt.Errorf("locking unit %d: %w", id, err)
+		}
+		before, err := s.unit(ctx, tx, p, id)
+		if err != nil {
+			return err
 		}
 		after := before
 		if in.Code != nil {
@@ -218,6 +226,9 @@ func (s *Service) UpdateUnit(ctx context.Context, p *Principal, id int64, in Uni
 		}
 		if in.Kind != nil {
 			after.Kind = strings.TrimSpace(*in.Kind)
+			if after.Kind == "" {
+				return gql.FieldError("input.kind", "机构类型不能为空")
+			}
 		}
 		if in.Sort != nil {
 			after.Sort = *in.Sort
@@ -281,7 +292,8 @@ func (s *Service) Posts(ctx context.Context, p *Principal, unitID int64) ([]Post
 
 // CreatePost adds a post to a unit in scope.
 func (s *Service) CreatePost(ctx context.Context, p *Principal, unitID int64, name string, roles []string) (Post, error) {
-	if err := p.Require(PermOrgManage); err != nil {
+	p, err := p.For(PermOrgManage)
+	if err != nil {
 		return Post{}, err
 	}
 	name = strings.TrimSpace(name)
@@ -292,7 +304,7 @@ func (s *Service) CreatePost(ctx context.Context, p *Principal, unitID int64, na
 		return Post{}, err
 	}
 	var out Post
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		u, err := s.unit(ctx, tx, p, unitID)
 		if err != nil {
 			return err
@@ -300,7 +312,7 @@ func (s *Service) CreatePost(ctx context.Context, p *Principal, unitID int64, na
 		err = tx.QueryRow(ctx, `INSERT INTO posts (unit_id, name, roles) VALUES ($1, $2, $3) RETURNING id, unit_id, name, roles`,
 			unitID, name, roles).Scan(&out.ID, &out.UnitID, &out.Name, &out.Roles)
 		if store.IsUniqueViolation(err) {
-			return gql.FieldError("name", "岗位 %s 已存在", name)
+			return &gql.Error{Code: gql.Conflict, Field: "name", Message: fmt.Sprintf("岗位 %s 已存在", name), Err: err}
 		}
 		if err != nil {
 			return fmt.Errorf("creating post: %w", err)

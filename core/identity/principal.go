@@ -7,6 +7,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/store"
 )
 
 // Principal is the signed-in user a request acts for.
@@ -17,14 +18,38 @@ type Principal struct {
 	UnitID      int64
 	UnitPath    string
 	Roles       []string
-	Scope       ScopeKind
-	SessionID   int64
+	// Scope is the widest data scope of the principal's roles: what it may
+	// read of the organisation tree. Permission-gated work runs in the
+	// scope of the roles granting that permission (see For).
+	Scope     ScopeKind
+	SessionID int64
+	// MustChangePassword restricts the session to changing the password.
+	MustChangePassword bool
 
-	perms map[string]bool
+	// perms maps each granted permission to the widest scope among the
+	// roles granting it, so a narrow role's permission never combines
+	// with a wide role's scope.
+	perms map[string]ScopeKind
 }
 
 // Can reports whether one of the principal's roles grants perm.
-func (p *Principal) Can(perm string) bool { return p.perms[perm] }
+func (p *Principal) Can(perm string) bool {
+	_, ok := p.perms[perm]
+	return ok
+}
+
+// For returns the principal narrowed to the data scope in which it holds
+// perm, or FORBIDDEN when it does not hold it at all. Every
+// permission-gated operation works through it.
+func (p *Principal) For(perm string) (*Principal, error) {
+	scope, ok := p.perms[perm]
+	if !ok {
+		return nil, p.Require(perm)
+	}
+	q := *p
+	q.Scope = scope
+	return &q, nil
+}
 
 // PermissionNames lists the granted permissions, sorted.
 func (p *Principal) PermissionNames() []string {
@@ -50,19 +75,6 @@ func (p *Principal) Require(perm string) error {
 
 // Actor returns the principal as an audit actor.
 func (p *Principal) Actor() audit.Actor { return audit.Actor{ID: p.UserID, Name: p.Username} }
-
-// Sees reports whether a row belonging to the unit at path is in the
-// principal's data scope.
-func (p *Principal) Sees(path string) bool {
-	switch p.Scope {
-	case ScopeAll:
-		return true
-	case ScopeSubtree:
-		return len(path) >= len(p.UnitPath) && path[:len(p.UnitPath)] == p.UnitPath
-	default:
-		return path == p.UnitPath
-	}
-}
 
 // ScopeSQL returns a predicate limiting rows whose unit path is in column
 // col to the principal's scope, appending its argument to args. Every
@@ -102,13 +114,4 @@ func Current(ctx context.Context) (*Principal, error) {
 	return p, nil
 }
 
-func escapeLike(s string) string {
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r == '%' || r == '_' || r == '\\' {
-			out = append(out, '\\')
-		}
-		out = append(out, r)
-	}
-	return string(out)
-}
+func escapeLike(s string) string { return store.EscapeLike(s) }

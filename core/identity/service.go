@@ -85,9 +85,9 @@ func (s *Service) roles() map[string]*Role {
 // principal builds a principal from its roles as the running configuration
 // defines them now, so a role change takes effect on the next request.
 func (s *Service) principal(userID int64, username, display string, unitID int64, unitPath string, roleNames []string, sessionID int64) *Principal {
-	p := &Principal{UserID: userID, Username: username, DisplayName: display, UnitID: unitID, UnitPath: unitPath, SessionID: sessionID, perms: map[string]bool{}}
+	p := &Principal{UserID: userID, Username: username, DisplayName: display, UnitID: unitID, UnitPath: unitPath, SessionID: sessionID,
+		Scope: ScopeSelf, perms: map[string]ScopeKind{}}
 	defs := s.roles()
-	rank := 0
 	slices.Sort(roleNames)
 	for _, rn := range slices.Compact(roleNames) {
 		r, ok := defs[rn]
@@ -97,14 +97,13 @@ func (s *Service) principal(userID int64, username, display string, unitID int64
 		}
 		p.Roles = append(p.Roles, rn)
 		for _, perm := range r.Permissions {
-			p.perms[perm.Name] = true
+			if scopeRank[r.Scope] > scopeRank[p.perms[perm.Name]] {
+				p.perms[perm.Name] = r.Scope
+			}
 		}
-		if scopeRank[r.Scope] > rank {
-			rank, p.Scope = scopeRank[r.Scope], r.Scope
+		if scopeRank[r.Scope] > scopeRank[p.Scope] {
+			p.Scope = r.Scope
 		}
-	}
-	if p.Scope == "" {
-		p.Scope = ScopeSelf
 	}
 	return p
 }
@@ -117,91 +116,107 @@ type LoginResult struct {
 	MustChangePassword bool
 }
 
+// errLogin is the one answer to every failed login, so the answer does not
+// tell whether an account exists, is disabled or is locked. Only the owner,
+// who knows the password, learns that the account is locked.
 var errLogin = gql.Errorf(gql.Unauthenticated, "用户名或密码错误")
 
-// Login checks a username and password and opens a session. Failed
-// attempts are counted and audited in the same transaction; after
-// MaxFailures the account is locked for LockoutDuration.
+type loginRow struct {
+	id, unitID           int64
+	display, hash, path  string
+	failed               int
+	lockedUntil          *time.Time
+	disabled, mustChange bool
+	roles                []string
+}
+
+const loginSelect = `SELECT u.id, u.display_name, u.password_hash, u.failed_logins, u.locked_until, u.disabled,
+		u.must_change_password, u.unit_id, un.path, ` + effectiveRolesSQL + `
+	FROM users u JOIN units un ON un.id = u.unit_id WHERE u.username = $1`
+
+func scanLogin(row pgx.Row) (loginRow, error) {
+	var r loginRow
+	err := row.Scan(&r.id, &r.display, &r.hash, &r.failed, &r.lockedUntil, &r.disabled, &r.mustChange, &r.unitID, &r.path, &r.roles)
+	return r, err
+}
+
+// Login checks a username and password and opens a session. The slow
+// password hash is verified before any row is locked; the short transaction
+// after it re-reads the account, counts a failure (locking the account
+// after MaxFailures) or opens the session, and audits either way.
 func (s *Service) Login(ctx context.Context, username, password string) (*LoginResult, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	if username == "" {
 		return nil, gql.FieldError("username", "请输入用户名")
 	}
+	row, err := scanLogin(s.pool.QueryRow(ctx, loginSelect, username))
+	if errors.Is(err, pgx.ErrNoRows) {
+		_, _ = VerifyPassword(s.dummyHash, password)
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			return audit.Write(ctx, tx, audit.Entry{Actor: audit.Actor{Name: username}, Action: "auth.login_failed",
+				TargetType: "user", Details: map[string]any{"reason": "unknown user"}})
+		})
+		if err != nil {
+			return nil, err
+		}
+		return nil, errLogin
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading user %s: %w", username, err)
+	}
+	passwordOK, err := VerifyPassword(row.hash, password)
+	if err != nil {
+		return nil, fmt.Errorf("verifying password of %s: %w", username, err)
+	}
+	return s.finishLogin(ctx, username, passwordOK)
+}
+
+func (s *Service) finishLogin(ctx context.Context, username string, passwordOK bool) (*LoginResult, error) {
 	now := s.Now()
 	var result *LoginResult
 	var refusal error
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var (
-			id, unitID              int64
-			display, hash, unitPath string
-			failed                  int
-			lockedUntil             *time.Time
-			disabled, mustChange    bool
-			roleNames               []string
-		)
-		err := tx.QueryRow(ctx, `SELECT u.id, u.display_name, u.password_hash, u.failed_logins, u.locked_until, u.disabled,
-				u.must_change_password, u.unit_id, un.path, `+effectiveRolesSQL+`
-			FROM users u JOIN units un ON un.id = u.unit_id WHERE u.username = $1 FOR UPDATE OF u`, username).
-			Scan(&id, &display, &hash, &failed, &lockedUntil, &disabled, &mustChange, &unitID, &unitPath, &roleNames)
-		if errors.Is(err, pgx.ErrNoRows) {
-			_, _ = VerifyPassword(s.dummyHash, password)
-			refusal = errLogin
-			return audit.Write(ctx, tx, audit.Entry{Actor: audit.Actor{Name: username}, Action: "auth.login_failed",
-				TargetType: "user", Details: map[string]any{"reason": "unknown user"}})
-		}
+		row, err := scanLogin(tx.QueryRow(ctx, loginSelect+` FOR UPDATE OF u`, username))
 		if err != nil {
 			return fmt.Errorf("reading user %s: %w", username, err)
 		}
-		actor := audit.Actor{ID: id, Name: username}
-		entry := audit.Entry{Actor: actor, TargetType: "user", TargetID: fmt.Sprint(id), UnitPath: unitPath}
+		entry := audit.Entry{Actor: audit.Actor{ID: row.id, Name: username}, TargetType: "user", TargetID: fmt.Sprint(row.id), UnitPath: row.path}
+		locked := row.lockedUntil != nil && row.lockedUntil.After(now)
 		switch {
-		case disabled:
-			refusal = gql.Errorf(gql.Unauthenticated, "账户已停用，请联系管理员")
+		case row.disabled:
+			refusal = errLogin
 			entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "disabled"}
 			return audit.Write(ctx, tx, entry)
-		case lockedUntil != nil && lockedUntil.After(now):
-			refusal = gql.Errorf(gql.Unauthenticated, "账户已锁定，请于 %s 后重试，或联系管理员解锁", lockedUntil.Local().Format("15:04"))
+		case locked && passwordOK:
+			refusal = gql.Errorf(gql.Unauthenticated, "账户已锁定，请于 %s 后重试，或联系管理员解锁", row.lockedUntil.Local().Format("15:04"))
 			entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "locked"}
 			return audit.Write(ctx, tx, entry)
-		}
-		ok, err := VerifyPassword(hash, password)
-		if err != nil {
-			return fmt.Errorf("verifying password of %s: %w", username, err)
-		}
-		if !ok {
-			failed++
-			entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "wrong password", "failures": failed}
-			var locked *time.Time
-			if failed >= s.policy.MaxFailures {
-				until := now.Add(s.policy.LockoutDuration)
-				locked, failed = &until, 0
-				entry.Action = "auth.locked"
-				refusal = gql.Errorf(gql.Unauthenticated, "密码连续错误 %d 次，账户已锁定至 %s", s.policy.MaxFailures, until.Local().Format("15:04"))
-			} else {
-				refusal = gql.Errorf(gql.Unauthenticated, "用户名或密码错误（再错 %d 次将锁定账户）", s.policy.MaxFailures-failed)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2, locked_until = COALESCE($3, locked_until) WHERE id = $1`, id, failed, locked); err != nil {
-				return fmt.Errorf("counting failed login of %s: %w", username, err)
-			}
+		case locked:
+			refusal = errLogin
+			entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "locked, wrong password"}
 			return audit.Write(ctx, tx, entry)
+		case !passwordOK:
+			refusal = errLogin
+			return s.countFailure(ctx, tx, row.id, row.failed, entry)
 		}
 		token, tokenHash := newToken()
 		expires := now.Add(s.policy.SessionTTL)
 		src := audit.SourceFrom(ctx)
 		var sessionID int64
 		if err := tx.QueryRow(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, remote_addr, user_agent)
-			VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id`, tokenHash, id, now, expires, src.RemoteAddr, src.UserAgent).Scan(&sessionID); err != nil {
+			VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id`, tokenHash, row.id, now, expires, src.RemoteAddr, src.UserAgent).Scan(&sessionID); err != nil {
 			return fmt.Errorf("opening session for %s: %w", username, err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, row.id); err != nil {
 			return fmt.Errorf("resetting failed logins of %s: %w", username, err)
 		}
 		entry.Action, entry.Details = "auth.login", map[string]any{"session": sessionID}
 		if err := audit.Write(ctx, tx, entry); err != nil {
 			return err
 		}
-		result = &LoginResult{Token: token, ExpiresAt: expires, MustChangePassword: mustChange,
-			Principal: s.principal(id, username, display, unitID, unitPath, roleNames, sessionID)}
+		p := s.principal(row.id, username, row.display, row.unitID, row.path, row.roles, sessionID)
+		p.MustChangePassword = row.mustChange
+		result = &LoginResult{Token: token, ExpiresAt: expires, MustChangePassword: row.mustChange, Principal: p}
 		return nil
 	})
 	if err != nil {
@@ -211,6 +226,23 @@ func (s *Service) Login(ctx context.Context, username, password string) (*LoginR
 		return nil, refusal
 	}
 	return result, nil
+}
+
+// countFailure records one wrong password (at login or when changing the
+// password) and locks the account after MaxFailures in a row.
+func (s *Service) countFailure(ctx context.Context, tx pgx.Tx, userID int64, failed int, entry audit.Entry) error {
+	failed++
+	entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "wrong password", "failures": failed}
+	var locked *time.Time
+	if failed >= s.policy.MaxFailures {
+		until := s.Now().Add(s.policy.LockoutDuration)
+		locked, failed = &until, 0
+		entry.Action = "auth.locked"
+	}
+	if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2, locked_until = COALESCE($3, locked_until) WHERE id = $1`, userID, failed, locked); err != nil {
+		return fmt.Errorf("counting failed password of user %d: %w", userID, err)
+	}
+	return audit.Write(ctx, tx, entry)
 }
 
 // effectiveRolesSQL lists a user's roles held directly and through posts.
@@ -247,14 +279,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		expires, lastSeen         time.Time
 		revoked                   *time.Time
 		username, display, path   string
-		disabled                  bool
+		disabled, mustChange      bool
 		roleNames                 []string
 	)
 	err := s.pool.QueryRow(ctx, `SELECT s.id, s.expires_at, s.last_seen_at, s.revoked_at, u.id, u.username, u.display_name,
-			u.unit_id, un.path, u.disabled, `+effectiveRolesSQL+`
+			u.unit_id, un.path, u.disabled, u.must_change_password, `+effectiveRolesSQL+`
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN units un ON un.id = u.unit_id
 		WHERE s.token_hash = $1`, hashToken(token)).
-		Scan(&sessionID, &expires, &lastSeen, &revoked, &userID, &username, &display, &unitID, &path, &disabled, &roleNames)
+		Scan(&sessionID, &expires, &lastSeen, &revoked, &userID, &username, &display, &unitID, &path, &disabled, &mustChange, &roleNames)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errSession
 	}
@@ -271,34 +303,47 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 			return nil, fmt.Errorf("touching session: %w", err)
 		}
 	}
-	return s.principal(userID, username, display, unitID, path, roleNames, sessionID), nil
+	p := s.principal(userID, username, display, unitID, path, roleNames, sessionID)
+	p.MustChangePassword = mustChange
+	return p, nil
 }
 
 // Logout revokes the principal's own session.
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
-	return s.revokeSessions(ctx, p, "session.logout", "id = $1", p.SessionID)
-}
-
-// revokeSessions ends the sessions matching where (with arg) and audits it.
-func (s *Service) revokeSessions(ctx context.Context, p *Principal, action, where string, arg any) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return s.revokeSessionsTx(ctx, tx, p, action, where, arg)
+		return s.revokeSessions(ctx, tx, p, "session.logout", revocation{sessionID: p.SessionID})
 	})
 }
 
-func (s *Service) revokeSessionsTx(ctx context.Context, tx pgx.Tx, p *Principal, action, where string, arg any) error {
-	rows, err := tx.Query(ctx, `UPDATE sessions SET revoked_at = $2 WHERE revoked_at IS NULL AND `+where+` RETURNING id, user_id`, arg, s.Now())
+// revocation selects sessions to end: one session, or every session of a
+// user except possibly one.
+type revocation struct {
+	sessionID int64
+	userID    int64
+	except    int64
+}
+
+// revokeSessions ends the selected live sessions within tx, one audit row
+// each, filed under the session owner's unit.
+func (s *Service) revokeSessions(ctx context.Context, tx pgx.Tx, p *Principal, action string, r revocation) error {
+	rows, err := tx.Query(ctx, `UPDATE sessions s SET revoked_at = $4 FROM users u JOIN units un ON un.id = u.unit_id
+		WHERE u.id = s.user_id AND s.revoked_at IS NULL
+		  AND ($1 = 0 OR s.id = $1) AND ($2 = 0 OR s.user_id = $2) AND s.id <> $3
+		RETURNING s.id, s.user_id, un.path`, r.sessionID, r.userID, r.except, s.Now())
 	if err != nil {
 		return fmt.Errorf("revoking sessions: %w", err)
 	}
-	type rev struct{ ID, UserID int64 }
+	type rev struct {
+		ID, UserID int64
+		Path       string
+	}
 	revoked, err := pgx.CollectRows(rows, pgx.RowToStructByPos[rev])
 	if err != nil {
 		return fmt.Errorf("revoking sessions: %w", err)
 	}
 	for _, r := range revoked {
 		if err := audit.Write(ctx, tx, audit.Entry{Actor: p.Actor(), Action: action, TargetType: "session",
-			TargetID: fmt.Sprint(r.ID), UnitPath: p.UnitPath, Details: map[string]any{"user": r.UserID}}); err != nil {
+			TargetID: fmt.Sprint(r.ID), UnitPath: r.Path, Details: map[string]any{"user": r.UserID}}); err != nil {
 			return err
 		}
 	}

@@ -28,10 +28,11 @@ type Session struct {
 // scope with session.manage.
 func (s *Service) Sessions(ctx context.Context, p *Principal, userID int64) ([]Session, error) {
 	if userID != p.UserID {
-		if err := p.Require(PermSessionManage); err != nil {
+		mp, err := p.For(PermSessionManage)
+		if err != nil {
 			return nil, err
 		}
-		if _, err := s.user(ctx, s.pool, p, userID, false); err != nil {
+		if _, err := s.user(ctx, s.pool, mp, userID, false); err != nil {
 			return nil, err
 		}
 	}
@@ -48,23 +49,28 @@ func (s *Service) Sessions(ctx context.Context, p *Principal, userID int64) ([]S
 }
 
 // RevokeSession ends one session: one's own, or anyone's in scope with
-// session.manage.
+// session.manage. A session outside that reach does not exist for the
+// principal.
 func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID int64) error {
+	notFound := gql.Errorf(gql.NotFound, "会话 %d 不存在", sessionID)
 	var owner int64
 	err := s.pool.QueryRow(ctx, `SELECT user_id FROM sessions WHERE id = $1`, sessionID).Scan(&owner)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return gql.Errorf(gql.NotFound, "会话 %d 不存在", sessionID)
+		return notFound
 	}
 	if err != nil {
 		return fmt.Errorf("reading session %d: %w", sessionID, err)
 	}
 	if owner != p.UserID {
-		if err := p.Require(PermSessionManage); err != nil {
-			return err
+		mp, err := p.For(PermSessionManage)
+		if err != nil {
+			return notFound
 		}
-		if _, err := s.user(ctx, s.pool, p, owner, false); err != nil {
-			return gql.Errorf(gql.NotFound, "会话 %d 不存在", sessionID)
+		if _, err := s.user(ctx, s.pool, mp, owner, false); err != nil {
+			return notFound
 		}
 	}
-	return s.revokeSessions(ctx, p, "session.revoke", "id = $1", sessionID)
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return s.revokeSessions(ctx, tx, p, "session.revoke", revocation{sessionID: sessionID})
+	})
 }

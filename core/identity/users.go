@@ -67,15 +67,20 @@ type UserFilter struct {
 
 // Users lists accounts in the principal's scope.
 func (s *Service) Users(ctx context.Context, p *Principal, f UserFilter) ([]User, error) {
-	if err := p.Require(PermUserRead); err != nil {
+	p, err := p.For(PermUserRead)
+	if err != nil {
 		return nil, err
 	}
 	var args []any
 	where := []string{userScopeSQL(p, &args)}
 	if f.UnitID != nil {
 		if f.Subunits {
-			args = append(args, *f.UnitID)
-			where = append(where, fmt.Sprintf("un.path LIKE (SELECT replace(replace(path, '_', '\\_'), '%%', '\\%%') || '%%' FROM units WHERE id = $%d)", len(args)))
+			unit, err := s.unit(ctx, s.pool, p, *f.UnitID)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, escapeLike(unit.Path)+"%")
+			where = append(where, fmt.Sprintf("un.path LIKE $%d", len(args)))
 		} else {
 			args = append(args, *f.UnitID)
 			where = append(where, fmt.Sprintf("u.unit_id = $%d", len(args)))
@@ -108,7 +113,8 @@ func (s *Service) Users(ctx context.Context, p *Principal, f UserFilter) ([]User
 // User returns one account in scope. Anyone may read their own account.
 func (s *Service) User(ctx context.Context, p *Principal, id int64) (User, error) {
 	if id != p.UserID {
-		if err := p.Require(PermUserRead); err != nil {
+		var err error
+		if p, err = p.For(PermUserRead); err != nil {
 			return User{}, err
 		}
 	}
@@ -154,8 +160,10 @@ type UserInput struct {
 }
 
 // checkGrant refuses roles that do not exist and roles wider than the
-// granting principal's own rights, so a district administrator cannot mint
-// a city-wide administrator.
+// granting principal's own rights — a permission it lacks, or a scope wider
+// than its own scope for that permission or for managing accounts — so a
+// district administrator cannot mint (or take over) a city-wide account.
+// p must already be narrowed to the managing permission (Principal.For).
 func (s *Service) checkGrant(p *Principal, roles []string, field string) error {
 	defs := s.roles()
 	for _, r := range roles {
@@ -169,11 +177,12 @@ func (s *Service) checkGrant(p *Principal, roles []string, field string) error {
 			return gql.FieldError(field, "角色 %q 不存在（可用角色：%s）", r, strings.Join(names, ", "))
 		}
 		if scopeRank[def.Scope] > scopeRank[p.Scope] {
-			return gql.Errorf(gql.Forbidden, "不能授予数据范围大于自己的角色 %s（%s）", def.Label, r)
+			return gql.Errorf(gql.Forbidden, "角色 %s（%s）的数据范围大于您的管理范围", def.Label, r)
 		}
 		for _, perm := range def.Permissions {
-			if !p.Can(perm.Name) {
-				return gql.Errorf(gql.Forbidden, "不能授予自己没有的权限：角色 %s 含 %s", def.Label, perm.Name)
+			held, ok := p.perms[perm.Name]
+			if !ok || scopeRank[def.Scope] > scopeRank[held] {
+				return gql.Errorf(gql.Forbidden, "角色 %s（%s）含有您没有的权限或范围：%s", def.Label, r, perm.Name)
 			}
 		}
 	}
@@ -200,7 +209,8 @@ type CreatedUser struct {
 
 // CreateUser adds an account to a unit in scope.
 func (s *Service) CreateUser(ctx context.Context, p *Principal, in UserInput) (CreatedUser, error) {
-	if err := p.Require(PermUserManage); err != nil {
+	p, err := p.For(PermUserManage)
+	if err != nil {
 		return CreatedUser{}, err
 	}
 	username := strings.ToLower(strings.TrimSpace(deref(in.Username)))
@@ -269,14 +279,31 @@ func setRoles(ctx context.Context, tx pgx.Tx, userID int64, roles []string) erro
 	return nil
 }
 
-// mutateUser is the shared shape of every change to an account: lock the
-// row in scope, apply, re-read, audit with before and after.
+// mutateUser is the shared shape of every change to another account (or
+// one's own): narrow to user.manage, lock the row in scope, refuse targets
+// holding more than the principal could grant, apply, re-read, audit with
+// before and after.
 func (s *Service) mutateUser(ctx context.Context, p *Principal, id int64, action string, apply func(tx pgx.Tx, before User) error) (User, error) {
+	if id != p.UserID {
+		var err error
+		if p, err = p.For(PermUserManage); err != nil {
+			return User{}, err
+		}
+	}
 	var out User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		before, err := s.user(ctx, tx, p, id, true)
 		if err != nil {
 			return err
+		}
+		if id != p.UserID {
+			var held []string
+			if err := tx.QueryRow(ctx, `SELECT `+effectiveRolesSQL+` FROM users u WHERE u.id = $1`, id).Scan(&held); err != nil {
+				return fmt.Errorf("reading roles of user %d: %w", id, err)
+			}
+			if err := s.checkGrant(p, held, "id"); err != nil {
+				return gql.Wrap(gql.Forbidden, err, "不能管理权限或数据范围大于自己的账户："+err.Error())
+			}
 		}
 		if err := apply(tx, before); err != nil {
 			return err
@@ -294,7 +321,8 @@ func (s *Service) mutateUser(ctx context.Context, p *Principal, id int64, action
 
 // UpdateUser changes an account's details; disabling it ends its sessions.
 func (s *Service) UpdateUser(ctx context.Context, p *Principal, id int64, in UserInput) (User, error) {
-	if err := p.Require(PermUserManage); err != nil {
+	p, err := p.For(PermUserManage)
+	if err != nil {
 		return User{}, err
 	}
 	if in.Username != nil {
@@ -338,7 +366,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id int64, in Use
 			return fmt.Errorf("updating user %d: %w", id, err)
 		}
 		if u.Disabled {
-			return s.revokeSessionsTx(ctx, tx, p, "session.revoke", "user_id = $1", id)
+			return s.revokeSessions(ctx, tx, p, "session.revoke", revocation{userID: id})
 		}
 		return nil
 	})
@@ -346,7 +374,8 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id int64, in Use
 
 // SetUserPosts replaces the posts an account holds.
 func (s *Service) SetUserPosts(ctx context.Context, p *Principal, id int64, postIDs []int64) (User, error) {
-	if err := p.Require(PermUserManage); err != nil {
+	p, err := p.For(PermUserManage)
+	if err != nil {
 		return User{}, err
 	}
 	return s.mutateUser(ctx, p, id, "user.set_posts", func(tx pgx.Tx, _ User) error {
@@ -365,7 +394,11 @@ func (s *Service) SetUserPosts(ctx context.Context, p *Principal, id int64, post
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM user_posts WHERE user_id = $1`, id); err != nil {
+		// Posts in units outside the principal's scope are not its to take
+		// away: only those it can see are replaced.
+		args := []any{id}
+		if _, err := tx.Exec(ctx, `DELETE FROM user_posts up USING posts p JOIN units un ON un.id = p.unit_id
+			WHERE up.user_id = $1 AND up.post_id = p.id AND `+p.ScopeSQL("un.path", &args), args...); err != nil {
 			return fmt.Errorf("replacing posts of user %d: %w", id, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO user_posts (user_id, post_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`, id, postIDs); err != nil {
@@ -381,6 +414,9 @@ func (s *Service) SetUserPosts(ctx context.Context, p *Principal, id int64, post
 func (s *Service) ResetPassword(ctx context.Context, p *Principal, id int64, password string) (User, string, error) {
 	if err := p.Require(PermUserManage); err != nil {
 		return User{}, "", err
+	}
+	if id == p.UserID {
+		return User{}, "", gql.FieldError("id", "请使用修改密码功能修改自己的密码")
 	}
 	generated := ""
 	if password == "" {
@@ -400,7 +436,7 @@ func (s *Service) ResetPassword(ctx context.Context, p *Principal, id int64, pas
 			failed_logins = 0, locked_until = NULL WHERE id = $1`, id, hash, s.Now()); err != nil {
 			return fmt.Errorf("resetting password of user %d: %w", id, err)
 		}
-		return s.revokeSessionsTx(ctx, tx, p, "session.revoke", "user_id = $1", id)
+		return s.revokeSessions(ctx, tx, p, "session.revoke", revocation{userID: id})
 	})
 	return u, generated, err
 }
@@ -420,35 +456,45 @@ func (s *Service) UnlockUser(ctx context.Context, p *Principal, id int64) (User,
 }
 
 // ChangePassword lets a signed-in user replace their own password; their
-// other sessions end.
+// other sessions end. A wrong old password counts towards the lockout like
+// a failed login, so a stolen session cannot be used to guess it.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, oldPassword, newPassword string) error {
-	_, err := s.mutateUser(ctx, p, p.UserID, "user.change_password", func(tx pgx.Tx, u User) error {
-		var hash string
-		if err := tx.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, p.UserID).Scan(&hash); err != nil {
-			return fmt.Errorf("reading password of user %d: %w", p.UserID, err)
-		}
-		ok, err := VerifyPassword(hash, oldPassword)
-		if err != nil {
-			return fmt.Errorf("verifying password of user %d: %w", p.UserID, err)
-		}
-		if !ok {
-			return gql.FieldError("oldPassword", "原密码不正确")
-		}
-		if oldPassword == newPassword {
-			return gql.FieldError("newPassword", "新密码不能与原密码相同")
-		}
-		if msg := s.policy.Password.Check(u.Username, newPassword); msg != "" {
-			return gql.FieldError("newPassword", "%s", msg)
-		}
-		newHash, err := HashPassword(newPassword)
+	var hash, unitPath string
+	var failed int
+	if err := s.pool.QueryRow(ctx, `SELECT u.password_hash, u.failed_logins, un.path FROM users u JOIN units un ON un.id = u.unit_id WHERE u.id = $1`,
+		p.UserID).Scan(&hash, &failed, &unitPath); err != nil {
+		return fmt.Errorf("reading password of user %d: %w", p.UserID, err)
+	}
+	ok, err := VerifyPassword(hash, oldPassword)
+	if err != nil {
+		return fmt.Errorf("verifying password of user %d: %w", p.UserID, err)
+	}
+	if !ok {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			return s.countFailure(ctx, tx, p.UserID, failed, audit.Entry{Actor: p.Actor(), TargetType: "user",
+				TargetID: fmt.Sprint(p.UserID), UnitPath: unitPath})
+		})
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, must_change_password = false, password_changed_at = $3 WHERE id = $1`,
-			p.UserID, newHash, s.Now()); err != nil {
+		return gql.FieldError("oldPassword", "原密码不正确")
+	}
+	if oldPassword == newPassword {
+		return gql.FieldError("newPassword", "新密码不能与原密码相同")
+	}
+	if msg := s.policy.Password.Check(p.Username, newPassword); msg != "" {
+		return gql.FieldError("newPassword", "%s", msg)
+	}
+	newHash, err := HashPassword(newPassword)
+	if err != nil {
+		return err
+	}
+	_, err = s.mutateUser(ctx, p, p.UserID, "user.change_password", func(tx pgx.Tx, _ User) error {
+		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, must_change_password = false, password_changed_at = $3,
+			failed_logins = 0 WHERE id = $1`, p.UserID, newHash, s.Now()); err != nil {
 			return fmt.Errorf("changing password of user %d: %w", p.UserID, err)
 		}
-		return s.revokeSessionsTx(ctx, tx, p, "session.revoke", "user_id = $1 AND id <> "+fmt.Sprint(p.SessionID), p.UserID)
+		return s.revokeSessions(ctx, tx, p, "session.revoke", revocation{userID: p.UserID, except: p.SessionID})
 	})
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -159,8 +160,11 @@ func redact(cfg *pgxpool.Config) string {
 // into a CONFLICT naming the duplicate.
 func IsUniqueViolation(err error) bool { return pgCode(err) == "23505" }
 
-// IsForeignKeyViolation reports a foreign-key error.
-func IsForeignKeyViolation(err error) bool { return pgCode(err) == "23503" }
+// EscapeLike escapes LIKE wildcards so a user's text or a stored path
+// matches literally.
+func EscapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
 
 func pgCode(err error) string {
 	var pe interface{ SQLState() string }
