@@ -94,7 +94,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	if err != nil {
 		return fmt.Errorf("listening on HOTLINE_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("http listening", "addr", ln.Addr().String())
@@ -220,7 +220,9 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	}()
 	url := cfg.DatabaseURL
 	if url == "" {
-		k.pg, err = pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(cfg.DataDir, "pg"), Logger: log})
+		// The data folder is ours alone: a server found running there was left
+		// by a crash of hotline, and is stopped with this one.
+		k.pg, err = pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(cfg.DataDir, "pg"), Logger: log, Adopt: true})
 		if err != nil {
 			return k, err
 		}

@@ -168,6 +168,7 @@ func List(ctx context.Context, q Querier, f Filter) ([]Row, error) {
 	if limit <= 0 {
 		limit = 100
 	}
+	limit = min(limit, 1001) // a page of 1000 and the row saying there is more
 	sql := `SELECT id, at, actor_id, actor, action, target_type, target_id, unit_path, remote_addr, user_agent, before, after, details FROM audit_log`
 	if len(where) > 0 {
 		sql += " WHERE " + strings.Join(where, " AND ")

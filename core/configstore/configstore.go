@@ -67,6 +67,7 @@ func (s *Store) Record(ctx context.Context, set *registry.Set, actor audit.Actor
 		if err != nil {
 			return fmt.Errorf("recording configuration: reading active versions: %w", err)
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var k registry.Key
 			var v int

@@ -160,6 +160,20 @@ func TestPublishLintsWithEverythingElseThenWrites(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ruleV1, string(data))
 
+	// Names that would lead out of the configuration folder are refused
+	// before anything touches the disk.
+	for _, name := range []string{"a/../../../../pwned", "../x", "/etc/x", "a//b", "./a"} {
+		res, err = m.Publish(ctx, audit.Actor{ID: 1, Name: "admin"}, "role", name, "kind: role\nname: x\nlabel: x\nscope: all\n", "")
+		require.NoError(t, err)
+		require.NotEmpty(t, res.Problems, name)
+		res, err = m.Publish(ctx, audit.Actor{ID: 1, Name: "admin"}, "script", name, "function f() end\n", "")
+		require.NoError(t, err)
+		require.NotEmpty(t, res.Problems, name)
+	}
+	entries, err := os.ReadDir(filepath.Dir(root))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "nothing written beside the configuration folder")
+
 	// Name mismatch is refused.
 	res, err = m.Publish(ctx, audit.Actor{ID: 1, Name: "admin"}, "rule", "other", ruleV1, "")
 	require.NoError(t, err)

@@ -151,7 +151,11 @@ func (m Module) Register(b *gql.Builder) error {
 				return nil, err
 			}
 			note, _ := p.Args["note"].(string)
-			return m.Manager.Publish(p.Context, pr.Actor(), p.Args["kind"].(string), p.Args["name"].(string), p.Args["source"].(string), note)
+			res, err := m.Manager.Publish(p.Context, pr.Actor(), p.Args["kind"].(string), p.Args["name"].(string), p.Args["source"].(string), note)
+			if errors.Is(err, ErrChangedOnDisk) {
+				return nil, gql.Wrap(gql.Conflict, err, "配置文件在加载后被修改过，请先重新加载（reloadConfig）再发布")
+			}
+			return res, err
 		}})
 	return nil
 }

@@ -2,6 +2,7 @@ package configstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -79,35 +80,53 @@ func (m *Manager) apply(ctx context.Context, actor audit.Actor, overrides map[st
 }
 
 // Publish replaces (or adds) one document's text, lints the whole
-// configuration with it, and only when clean writes the file, records the
-// version and runs it.
+// configuration with it, and only when clean records the version, runs it
+// and puts the file in place. The file is written to a temporary name
+// first, so a full disk fails the publish before anything is recorded.
 func (m *Manager) Publish(ctx context.Context, actor audit.Actor, kind, name, source, note string) (Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	problem := func(format string, args ...any) Result {
+		return Result{Problems: diag.List{{Pos: diag.Pos{File: kind + "/" + name, Line: 1, Col: 1}, Message: fmt.Sprintf(format, args...)}}}
+	}
 	k, ok := registry.Default().Lookup(kind)
 	if !ok {
-		return Result{Problems: diag.List{{Message: fmt.Sprintf("unknown kind %q%s", kind, registry.Suggest(kind, registry.Default().Names()))}}}, nil
+		return problem("unknown kind %q%s", kind, registry.Suggest(kind, registry.Default().Names())), nil
+	}
+	if !registry.ValidName(name) {
+		return problem("name %q: use letters, digits, '_', '-', '.' and '/' between them", name), nil
 	}
 	if k.FileExt == "" {
 		var head struct{ Kind, Name string }
 		if err := yaml.Unmarshal([]byte(source), &head); err == nil && (head.Kind != kind || head.Name != name) {
-			return Result{Problems: diag.List{{Pos: diag.Pos{File: kind + "/" + name, Line: 1, Col: 1},
-				Message: fmt.Sprintf("the text declares kind %q and name %q, but %s/%s is being published", head.Kind, head.Name, kind, name)}}}, nil
+			return problem("the text declares kind %q and name %q, but %s/%s is being published", head.Kind, head.Name, kind, name), nil
 		}
 	}
 	path, content, err := m.fileWith(k, name, source)
 	if err != nil {
 		return Result{}, err
 	}
+	tmp := path + ".publishing"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return Result{}, fmt.Errorf("publishing %s/%s: %w", kind, name, err)
+	}
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return Result{}, fmt.Errorf("publishing %s/%s: %w", kind, name, err)
+	}
 	res, err := m.apply(ctx, actor, map[string]string{path: content}, note)
 	if err != nil || !res.Problems.Empty() {
+		_ = os.Remove(tmp)
 		return res, err
 	}
-	if err := writeAtomic(path, content); err != nil {
-		return Result{}, fmt.Errorf("publishing %s/%s: %w", kind, name, err)
+	if err := os.Rename(tmp, path); err != nil {
+		return Result{}, fmt.Errorf("publishing %s/%s: recorded, but the file could not be put in place: %w", kind, name, err)
 	}
 	return res, nil
 }
+
+// ErrChangedOnDisk means a file was edited since it was loaded; publishing
+// over it would lose that edit.
+var ErrChangedOnDisk = errors.New("changed on disk since it was loaded: reload first")
 
 // fileWith returns the file that holds the document and that file's text
 // with the document replaced by source; a new document gets a file of its
@@ -121,7 +140,7 @@ func (m *Manager) fileWith(k registry.Kind, name, source string) (string, string
 			}
 			text := string(data)
 			if !strings.Contains(text, d.Source) {
-				return "", "", fmt.Errorf("%s changed on disk since it was loaded: reload first", d.Path)
+				return "", "", fmt.Errorf("%s: %w", d.Path, ErrChangedOnDisk)
 			}
 			if !strings.HasSuffix(source, "\n") {
 				source += "\n"
@@ -137,16 +156,12 @@ func (m *Manager) fileWith(k registry.Kind, name, source string) (string, string
 	if k.FileExt != "" {
 		ext = k.FileExt
 	}
-	return filepath.Join(m.Root, dir, filepath.FromSlash(name)+ext), source, nil
-}
-
-func writeAtomic(path, content string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+	base := filepath.Join(m.Root, dir)
+	path := filepath.Join(base, filepath.FromSlash(name)+ext)
+	// ValidName already keeps names inside the folder; checked again here
+	// because this is where a name becomes a path.
+	if rel, err := filepath.Rel(base, path); err != nil || strings.HasPrefix(rel, "..") {
+		return "", "", fmt.Errorf("publishing %s/%s: the name leads outside %s", k.Name, name, base)
 	}
-	tmp := path + ".publishing"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return path, source, nil
 }

@@ -165,10 +165,16 @@ func (m Module) Register(b *gql.Builder) error {
 					}
 					return parent, nil
 				})},
-				"children": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(unitType))), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
-					id := src.(Unit).ID
-					return s.Units(ctx, p, UnitFilter{ParentID: &id, Limit: 1000})
-				})},
+				"children": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(unitType))), Description: "下级机构（按编号排序，最多 first 个）",
+					Args: graphql.FieldConfigArgument{"first": {Type: graphql.Int, DefaultValue: 200}},
+					Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, src any) (any, error) {
+						first, _ := args["first"].(int)
+						if first < 1 || first > 1000 {
+							return nil, gql.FieldError("first", "first 须在 1 到 1000 之间")
+						}
+						id := src.(Unit).ID
+						return s.Units(ctx, p, UnitFilter{ParentID: &id, Limit: first})
+					})},
 				"posts": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(postType))), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 					return s.Posts(ctx, p, src.(Unit).ID)
 				})},

@@ -84,11 +84,13 @@ func (s *Service) Units(ctx context.Context, p *Principal, f UnitFilter) ([]Unit
 	return units, nil
 }
 
+// pageLimit bounds a page: callers ask for one row more than the page
+// (first+1, first <= 1000) to learn whether there is a next page.
 func pageLimit(n int) int {
 	if n <= 0 {
 		return 50
 	}
-	return min(n, 1000)
+	return min(n, 1001)
 }
 
 // Unit returns one unit in the principal's scope; outside it the unit does

@@ -64,13 +64,3 @@ func (r *Role) Provision(c *registry.Context) {
 		}
 	}
 }
-
-// Grants reports whether the role grants a permission.
-func (r *Role) Grants(perm string) bool {
-	for _, p := range r.Permissions {
-		if p.Name == perm {
-			return true
-		}
-	}
-	return false
-}

@@ -140,6 +140,11 @@ func (s *Service) LoadSeed(ctx context.Context, sd Seed, password string) (units
 	}
 	defs := s.roles()
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Several nodes started with --demo load the same seed; one at a
+		// time, so they do not race on unit codes.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, bootstrapLockKey); err != nil {
+			return fmt.Errorf("seed: taking lock: %w", err)
+		}
 		units, users = 0, 0
 		var walk func(parent *Unit, list []SeedUnit) error
 		walk = func(parent *Unit, list []SeedUnit) error {

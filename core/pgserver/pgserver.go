@@ -53,6 +53,10 @@ type Options struct {
 	SuperUser string            // default "hotline"
 	Settings  map[string]string // extra -c settings; they win over our defaults
 	Logger    *slog.Logger      // default slog.Default()
+	// Adopt makes a server found already running in DataDir ours: Stop
+	// stops it. For a data folder private to one program (hotline serve),
+	// a running server there is a leftover of a crash of that program.
+	Adopt bool
 }
 
 // Server is a running private PostgreSQL server.
@@ -64,6 +68,7 @@ type Server struct {
 	pid       int // postmaster we started; 0 when reused
 	user      string
 	reused    bool
+	adopt     bool
 	// ownSocketDir marks a fallback directory under os.TempDir that we made
 	// and remove again on Stop.
 	ownSocketDir bool
@@ -80,7 +85,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("starting PostgreSQL: Options.DataDir is required")
 	}
-	s := &Server{user: opts.SuperUser, logger: opts.Logger, port: defaultPort}
+	s := &Server{user: opts.SuperUser, logger: opts.Logger, port: defaultPort, adopt: opts.Adopt}
 	if s.user == "" {
 		s.user = defaultSuperUser
 	}
@@ -163,7 +168,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.stopped {
 		return nil
 	}
-	if s.reused {
+	if s.reused && !s.adopt {
 		s.stopped = true
 		s.logger.Info("leaving reused PostgreSQL server running")
 		return nil
@@ -270,7 +275,7 @@ func (s *Server) prepareLogDir() error {
 // on that socket, so we fall through to a normal start, and postgres itself
 // clears the stale lock.
 func (s *Server) reuseRunning(ctx context.Context) (bool, error) {
-	_, port, socketDir, ok := readPostmasterPID(s.dataDir)
+	pid, port, socketDir, ok := readPostmasterPID(s.dataDir)
 	if !ok {
 		return false, nil
 	}
@@ -283,6 +288,9 @@ func (s *Server) reuseRunning(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	s.socketDir, s.port, s.reused = socketDir, port, true
+	if s.adopt {
+		s.pid = pid
+	}
 	s.logger.Info("reusing PostgreSQL server already running", "socket_dir", socketDir, "port", port)
 	return true, nil
 }

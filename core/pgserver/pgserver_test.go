@@ -154,6 +154,21 @@ func TestStartReusesRunningServer(t *testing.T) {
 	assert.Error(t, err)
 }
 
+func TestAdoptedServerIsStopped(t *testing.T) {
+	requireBinaries(t)
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "pg")
+	leftover := startServer(t, dataDir) // as if its owner had crashed
+
+	adopter, err := Start(testContext(t), Options{DataDir: dataDir, Settings: testSettings, Logger: testLogger(t), Adopt: true})
+	require.NoError(t, err)
+	assert.True(t, adopter.Reused())
+	assert.Equal(t, 1, queryInt(t, adopter, "select 1"))
+	require.NoError(t, adopter.Stop(testContext(t)))
+	_, err = pgx.Connect(testContext(t), leftover.ConnString(""))
+	assert.Error(t, err, "an adopted server is stopped with its adopter")
+}
+
 func TestLongDataDirFallsBackToShortSocketDir(t *testing.T) {
 	requireBinaries(t)
 	t.Parallel()

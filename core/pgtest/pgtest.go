@@ -212,14 +212,3 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	t.Cleanup(pool.Close)
 	return pool
 }
-
-// AdminURL returns the connection string of the test server's maintenance
-// database, for tests that create databases of their own.
-func AdminURL(t testing.TB) string {
-	t.Helper()
-	once.Do(setup)
-	if setupErr != nil {
-		t.Fatalf("starting test PostgreSQL: %v", setupErr)
-	}
-	return adminURL
-}

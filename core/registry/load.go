@@ -186,7 +186,7 @@ type LoadOptions struct {
 	Overrides map[string]string
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-/]*$`)
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)*$`)
 
 // Load reads every configuration file under paths (files or directories,
 // walked recursively, hidden entries skipped), and returns the set together
@@ -200,11 +200,15 @@ func Load(ctx context.Context, paths []string, opts LoadOptions) (*Set, diag.Lis
 	set := &Set{docs: map[Key]*Document{}, byKind: map[string][]*Document{}, LoadedAt: time.Now()}
 
 	var files []string
+	roots := map[string]string{} // file -> the path it was found under
 	for _, p := range paths {
 		found, err := listFiles(p, kinds)
 		if err != nil {
-			diags.Addf(diag.Pos{File: filepath.ToSlash(p)}, "%v", err)
+			diags.Addf(diag.Pos{File: filepath.ToSlash(p), Line: 1, Col: 1}, "%v", err)
 			continue
+		}
+		for _, f := range found {
+			roots[f] = p
 		}
 		files = append(files, found...)
 	}
@@ -217,7 +221,7 @@ func Load(ctx context.Context, paths []string, opts LoadOptions) (*Set, diag.Lis
 
 	var docs []*Document
 	for _, f := range files {
-		docs = append(docs, readFile(f, opts.Overrides, kinds, &diags)...)
+		docs = append(docs, readFile(f, roots[f], opts.Overrides, kinds, &diags)...)
 	}
 	for _, d := range docs {
 		k := Key{d.Kind, d.Name}
@@ -296,7 +300,7 @@ func digest(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func readFile(path string, overrides map[string]string, kinds *Kinds, diags *diag.List) []*Document {
+func readFile(path, root string, overrides map[string]string, kinds *Kinds, diags *diag.List) []*Document {
 	file := filepath.ToSlash(path)
 	data, err := os.ReadFile(path)
 	if text, ok := overrides[path]; ok {
@@ -309,8 +313,12 @@ func readFile(path string, overrides map[string]string, kinds *Kinds, diags *dia
 	// Editors on Windows desktops save UTF-8 with a byte-order mark.
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if k, ok := kinds.byExt(filepath.Ext(path)); ok {
-		d := &Document{Kind: k.Name, Name: nameFromPath(file), Path: file, Pos: diag.Pos{File: file, Line: 1, Col: 1}, Source: string(data), firstLine: 1}
+		d := &Document{Kind: k.Name, Name: nameFromPath(path, root), Path: file, Pos: diag.Pos{File: file, Line: 1, Col: 1}, Source: string(data), firstLine: 1}
 		d.Digest = digest(d.Source)
+		if !ValidName(d.Name) {
+			diags.Addf(d.Pos, "file name %q: name script files with letters, digits, '_', '-' and '.'", d.Name)
+			return nil
+		}
 		model, l := k.Parse(d)
 		diags.Append(l)
 		if model == nil {
@@ -328,17 +336,36 @@ func readFile(path string, overrides map[string]string, kinds *Kinds, diags *dia
 	return docs
 }
 
-// nameFromPath names a file-backed document by its path below the first
-// configuration folder: scripts/phone/normalize.lua is "phone/normalize".
-func nameFromPath(file string) string {
-	name := strings.TrimSuffix(file, filepath.Ext(file))
-	for _, top := range []string{"scripts/", "flows/", "forms/"} {
-		if i := strings.LastIndex(name, top); i >= 0 {
-			return name[i+len(top):]
+// nameFromPath names a file-backed document by its path below the folder
+// it was found in, and below a configuration folder within that:
+// scripts/phone/normalize.lua is "phone/normalize" whether the loader was
+// given "scripts" or the folder holding it.
+func nameFromPath(path, root string) string {
+	rel := filepath.Base(path)
+	if root != "" {
+		if r, err := filepath.Rel(root, path); err == nil && r != "." {
+			rel = r
 		}
 	}
-	return filepath.Base(name)
+	name := strings.TrimSuffix(filepath.ToSlash(rel), filepath.Ext(rel))
+	for _, top := range configFolders {
+		if after, ok := strings.CutPrefix(name, top+"/"); ok {
+			return after
+		}
+		if i := strings.LastIndex(name, "/"+top+"/"); i >= 0 {
+			return name[i+len(top)+2:]
+		}
+	}
+	return name
 }
+
+// configFolders are the folders of the layout that hold configuration.
+var configFolders = []string{"flows", "forms", "scripts"}
+
+// ValidName reports whether name can name a document: slash-separated
+// segments of letters, digits, '_', '-' and '.', each starting with a
+// letter or digit (so no empty, "." or ".." segment can reach a file path).
+func ValidName(name string) bool { return namePattern.MatchString(name) }
 
 type chunk struct {
 	text      string
@@ -371,7 +398,8 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 func decodeChunk(file string, c chunk, kinds *Kinds, diags *diag.List) *Document {
 	var root yaml.Node
 	if err := yaml.Unmarshal([]byte(c.text), &root); err != nil {
-		pos := diag.Pos{File: file, Line: c.firstLine}
+		// yaml.v3 reports lines only; column 1 keeps the file:line:col form.
+		pos := diag.Pos{File: file, Line: c.firstLine, Col: 1}
 		msg := err.Error()
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {

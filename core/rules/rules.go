@@ -113,15 +113,6 @@ func Compile(src Expr, env *Env, want Result) (*Program, diag.List) {
 	return &Program{prog: prog, env: env, src: src.Source}, nil
 }
 
-// MustCompile compiles a rule written in Go (tests, built-in defaults).
-func MustCompile(src string, env *Env, want Result) *Program {
-	p, diags := Compile(Expr{Source: src}, env, want)
-	if !diags.Empty() {
-		panic(diags.Err())
-	}
-	return p
-}
-
 func envSample(env *Env) any {
 	if env == nil {
 		return map[string]any{}

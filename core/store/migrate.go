@@ -96,6 +96,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, migrations []Migration, lo
 	if err != nil {
 		return 0, fmt.Errorf("migrating: reading applied migrations: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var v int
 		var sum string
@@ -107,6 +108,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, migrations []Migration, lo
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("migrating: reading applied migrations: %w", err)
 	}
+	rows.Close()
 	for v := range done {
 		if v > len(migrations) {
 			return 0, fmt.Errorf("the database has schema version %d but this binary knows only up to %d: run a newer hotline", v, len(migrations))
@@ -135,11 +137,20 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, migrations []Migration, lo
 	return applied, nil
 }
 
+// DefaultMaxConns is the pool size unless the URL sets pool_max_conns.
+const DefaultMaxConns = 40
+
 // Open connects a pool and checks the server answers.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing database URL: %w", err)
+	}
+	// pgx defaults to max(4, CPUs) connections, which a 2-core server
+	// running every agent's requests would queue on; pool_max_conns in the
+	// URL still wins.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

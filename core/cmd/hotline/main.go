@@ -65,9 +65,9 @@ func main() {
 		os.Exit(2)
 	}
 	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			os.Exit(exit.ExitCode())
+		var child childExit
+		if errors.As(err, &child) {
+			os.Exit(child.code)
 		}
 		fmt.Fprintf(os.Stderr, "hotline: %v\n", err)
 		os.Exit(1)
@@ -182,5 +182,18 @@ func testdb(args []string) error {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), pgserver.TestEnvVar+"="+srv.ConnString("postgres"))
-	return cmd.Run()
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return childExit{code: exit.ExitCode()}
+		}
+		return err
+	}
+	return nil
 }
+
+// childExit passes the exit status of the command testdb ran through as
+// hotline's own, without a message: the command has said what failed.
+type childExit struct{ code int }
+
+func (c childExit) Error() string { return fmt.Sprintf("exit status %d", c.code) }
