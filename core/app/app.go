@@ -41,10 +41,6 @@ type Options struct {
 	Listening chan<- string
 }
 
-// AdminRole is the role given to the first administrator; the
-// configuration must define it with scope all.
-const AdminRole = "admin"
-
 // Modules lists the GraphQL modules of the kernel, in schema order. Later
 // parts of the platform add theirs here.
 func Modules(ids *identity.Service, cfg *configstore.Manager) []gql.Module {
@@ -261,7 +257,7 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	if adminPassword == "" && opts.Demo {
 		adminPassword = cfg.DemoPassword
 	}
-	created, generated, err := k.ids.Bootstrap(ctx, cfg.OrgName, AdminRole, adminPassword)
+	created, generated, err := k.ids.Bootstrap(ctx, cfg.OrgName, cfg.AdminRole, adminPassword)
 	if err != nil {
 		return k, err
 	}

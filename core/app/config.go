@@ -23,6 +23,7 @@ type Config struct {
 	AdminPassword string
 	DemoPassword  string
 	OrgName       string
+	AdminRole     string
 	LogLevel      string
 	LogFormat     string
 	TrustProxy    bool
@@ -41,6 +42,7 @@ var Variables = []Variable{
 	{"HOTLINE_ADMIN_PASSWORD", "", "password of the first 'admin' account; empty generates one and prints it once (with --demo: the demo password)"},
 	{"HOTLINE_DEMO_PASSWORD", "Hotline@12345", "password of the demo accounts created by --demo"},
 	{"HOTLINE_ORG_NAME", "本机构", "name of the root unit created on first start"},
+	{"HOTLINE_ADMIN_ROLE", "admin", "role (from flows/) given to the first 'admin' account; it must have scope all"},
 	{"HOTLINE_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"HOTLINE_LOG_FORMAT", "text", "text or json"},
 	{"HOTLINE_TRUST_PROXY", "false", "take the client address from X-Forwarded-For (behind a reverse proxy)"},
@@ -74,6 +76,7 @@ func FromEnv() (Config, error) {
 		AdminPassword: get("HOTLINE_ADMIN_PASSWORD"),
 		DemoPassword:  get("HOTLINE_DEMO_PASSWORD"),
 		OrgName:       get("HOTLINE_ORG_NAME"),
+		AdminRole:     get("HOTLINE_ADMIN_ROLE"),
 		LogLevel:      get("HOTLINE_LOG_LEVEL"),
 		LogFormat:     get("HOTLINE_LOG_FORMAT"),
 		Policy:        identity.DefaultPolicy(),
