@@ -124,19 +124,18 @@ var errLogin = gql.Errorf(gql.Unauthenticated, "用户名或密码错误")
 type loginRow struct {
 	id, unitID           int64
 	display, hash, path  string
-	failed               int
 	lockedUntil          *time.Time
 	disabled, mustChange bool
 	roles                []string
 }
 
-const loginSelect = `SELECT u.id, u.display_name, u.password_hash, u.failed_logins, u.locked_until, u.disabled,
+const loginSelect = `SELECT u.id, u.display_name, u.password_hash, u.locked_until, u.disabled,
 		u.must_change_password, u.unit_id, un.path, ` + effectiveRolesSQL + `
 	FROM users u JOIN units un ON un.id = u.unit_id WHERE u.username = $1`
 
 func scanLogin(row pgx.Row) (loginRow, error) {
 	var r loginRow
-	err := row.Scan(&r.id, &r.display, &r.hash, &r.failed, &r.lockedUntil, &r.disabled, &r.mustChange, &r.unitID, &r.path, &r.roles)
+	err := row.Scan(&r.id, &r.display, &r.hash, &r.lockedUntil, &r.disabled, &r.mustChange, &r.unitID, &r.path, &r.roles)
 	return r, err
 }
 
@@ -197,7 +196,7 @@ func (s *Service) finishLogin(ctx context.Context, username string, passwordOK b
 			return audit.Write(ctx, tx, entry)
 		case !passwordOK:
 			refusal = errLogin
-			return s.countFailure(ctx, tx, row.id, row.failed, entry)
+			return s.countFailure(ctx, tx, row.id, entry)
 		}
 		token, tokenHash := newToken()
 		expires := now.Add(s.policy.SessionTTL)
@@ -230,17 +229,18 @@ func (s *Service) finishLogin(ctx context.Context, username string, passwordOK b
 
 // countFailure records one wrong password (at login or when changing the
 // password) and locks the account after MaxFailures in a row.
-func (s *Service) countFailure(ctx context.Context, tx pgx.Tx, userID int64, failed int, entry audit.Entry) error {
-	failed++
-	entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "wrong password", "failures": failed}
-	var locked *time.Time
-	if failed >= s.policy.MaxFailures {
-		until := s.Now().Add(s.policy.LockoutDuration)
-		locked, failed = &until, 0
-		entry.Action = "auth.locked"
-	}
-	if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2, locked_until = COALESCE($3, locked_until) WHERE id = $1`, userID, failed, locked); err != nil {
+func (s *Service) countFailure(ctx context.Context, tx pgx.Tx, userID int64, entry audit.Entry) error {
+	var failed int
+	if err := tx.QueryRow(ctx, `UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`, userID).Scan(&failed); err != nil {
 		return fmt.Errorf("counting failed password of user %d: %w", userID, err)
+	}
+	entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "wrong password", "failures": failed}
+	if failed >= s.policy.MaxFailures {
+		entry.Action = "auth.locked"
+		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1`,
+			userID, s.Now().Add(s.policy.LockoutDuration)); err != nil {
+			return fmt.Errorf("locking user %d: %w", userID, err)
+		}
 	}
 	return audit.Write(ctx, tx, entry)
 }

@@ -460,9 +460,8 @@ func (s *Service) UnlockUser(ctx context.Context, p *Principal, id int64) (User,
 // a failed login, so a stolen session cannot be used to guess it.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, oldPassword, newPassword string) error {
 	var hash, unitPath string
-	var failed int
-	if err := s.pool.QueryRow(ctx, `SELECT u.password_hash, u.failed_logins, un.path FROM users u JOIN units un ON un.id = u.unit_id WHERE u.id = $1`,
-		p.UserID).Scan(&hash, &failed, &unitPath); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT u.password_hash, un.path FROM users u JOIN units un ON un.id = u.unit_id WHERE u.id = $1`,
+		p.UserID).Scan(&hash, &unitPath); err != nil {
 		return fmt.Errorf("reading password of user %d: %w", p.UserID, err)
 	}
 	ok, err := VerifyPassword(hash, oldPassword)
@@ -471,7 +470,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, oldPassword,
 	}
 	if !ok {
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return s.countFailure(ctx, tx, p.UserID, failed, audit.Entry{Actor: p.Actor(), TargetType: "user",
+			return s.countFailure(ctx, tx, p.UserID, audit.Entry{Actor: p.Actor(), TargetType: "user",
 				TargetID: fmt.Sprint(p.UserID), UnitPath: unitPath})
 		})
 		if err != nil {
