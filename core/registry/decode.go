@@ -344,7 +344,9 @@ func joinField(parent, key string) string {
 
 // suggest names the closest known key, because most unknown keys in
 // hand-written configuration are typos.
-func suggest(key string, fields []fieldInfo) string {
+func suggest(key string, fields []fieldInfo) string { return suggestFrom(key, fields, "known keys") }
+
+func suggestFrom(key string, fields []fieldInfo, known string) string {
 	best, bestDist := "", 3
 	names := make([]string, 0, len(fields))
 	for _, f := range fields {
@@ -357,7 +359,7 @@ func suggest(key string, fields []fieldInfo) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	sort.Strings(names)
-	return fmt.Sprintf(" (known keys: %s)", strings.Join(names, ", "))
+	return fmt.Sprintf(" (%s: %s)", known, strings.Join(names, ", "))
 }
 
 func levenshtein(a, b string) int {

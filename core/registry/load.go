@@ -171,7 +171,7 @@ func Suggest(name string, names []string) string {
 	for i, n := range names {
 		fields[i] = fieldInfo{name: n}
 	}
-	return suggest(name, fields)
+	return suggestFrom(name, fields, "one of")
 }
 
 // LoadOptions tune Load.

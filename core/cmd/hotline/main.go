@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/app"
 	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
 )
@@ -30,6 +31,7 @@ Usage:
   hotline kinds                 list the configuration kinds
   hotline schema [--check]      write schema/graphql/schema.graphql and schema/config/*.schema.json,
                                 or with --check fail when they differ from the code
+  hotline flow graph NAME [--dot] print a flow as a Mermaid state diagram (or Graphviz DOT)
   hotline testdb -- CMD ARGS    run CMD with a private throwaway PostgreSQL (HOTLINE_TEST_PG set);
                                 what 'make test' uses
 `
@@ -58,6 +60,8 @@ func main() {
 		err = schemaCmd(os.Args[2:])
 	case "testdb":
 		err = testdb(os.Args[2:])
+	case "flow":
+		err = flowCmd(os.Stdout, os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -197,3 +201,50 @@ func testdb(args []string) error {
 type childExit struct{ code int }
 
 func (c childExit) Error() string { return fmt.Sprintf("exit status %d", c.code) }
+
+func flowCmd(out io.Writer, args []string) error {
+	if len(args) == 0 || args[0] != "graph" {
+		return errors.New("flow: expected 'graph NAME [--dot]'")
+	}
+	fs := flag.NewFlagSet("flow graph", flag.ContinueOnError)
+	dot := fs.Bool("dot", false, "print Graphviz DOT instead of Mermaid")
+	// Flags may follow the name: hotline flow graph ticket --dot.
+	var flags, names []string
+	for _, a := range args[1:] {
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+		} else {
+			names = append(names, a)
+		}
+	}
+	if err := fs.Parse(append(flags, names...)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("flow graph: name one flow")
+	}
+	var paths []string
+	for _, d := range configstore.DefaultDirs {
+		if _, err := os.Stat(d); err == nil {
+			paths = append(paths, d)
+		}
+	}
+	set, problems := registry.Load(context.Background(), paths, registry.LoadOptions{})
+	if !problems.Empty() {
+		return fmt.Errorf("the configuration has problems (run hotline lint):\n%w", problems.Err())
+	}
+	f, ok := registry.Model[*flow.Flow](set, flow.Kind, fs.Arg(0))
+	if !ok {
+		var names []string
+		for _, d := range set.All(flow.Kind) {
+			names = append(names, d.Name)
+		}
+		return fmt.Errorf("no flow named %q%s", fs.Arg(0), registry.Suggest(fs.Arg(0), names))
+	}
+	if *dot {
+		_, err := io.WriteString(out, f.DOT())
+		return err
+	}
+	_, err := io.WriteString(out, f.Mermaid())
+	return err
+}

@@ -1,0 +1,416 @@
+// Package flow holds ticket workflows as configuration (kind: flow) and,
+// in later slices, the engine that performs their actions. A flow lists
+// states and the actions between them: who may act, under which guard,
+// which form to fill, and what follows (assignment, deadlines, branches,
+// notices, links). Nothing of a particular hotline's workflow is in Go.
+package flow
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/hotline12345/hotline/core/calendar"
+	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/rules"
+	"github.com/hotline12345/hotline/core/script"
+)
+
+// Kind is the configuration kind of flows.
+const Kind = "flow"
+
+func init() {
+	registry.Register(registry.Kind{
+		Name:        Kind,
+		Description: "A ticket workflow: states, actions between them, who may act, guards, forms, effects and time limits.",
+		Dir:         "flows",
+		New:         func() any { return &Flow{} },
+	})
+}
+
+// Categories of states.
+const (
+	CategoryDraft  = "draft"
+	CategoryOpen   = "open"
+	CategoryClosed = "closed"
+)
+
+// Flow is a `kind: flow` document.
+type Flow struct {
+	Name        string       `yaml:"name" jsonschema:"required"`
+	Label       string       `yaml:"label" jsonschema:"required"`
+	CalendarRef registry.Ref `yaml:"calendar" jsonschema:"required,description=the working-day calendar deadlines are counted on"`
+	// Deadlines are tried in order; the first whose rule holds sets the
+	// time limit in working days. The last should have no rule.
+	Deadlines []Deadline `yaml:"deadlines"`
+	States    []State    `yaml:"states" jsonschema:"required"`
+	Actions   []Action   `yaml:"actions" jsonschema:"required"`
+
+	states  map[string]*State
+	actions map[string]*Action
+	cal     *calendar.Calendar
+}
+
+// Deadline is one time-limit rule.
+type Deadline struct {
+	Pos   diag.Pos   `yaml:"-"`
+	Label string     `yaml:"label"`
+	When  rules.Expr `yaml:"when" jsonschema:"description=condition over ticket/input; empty matches every ticket"`
+	// WorkingDays is the limit; 0 means the end of the same day.
+	WorkingDays int `yaml:"working_days"`
+
+	rule *rules.Program
+}
+
+// State is one state of the flow.
+type State struct {
+	Pos      diag.Pos `yaml:"-"`
+	Name     string   `yaml:"name" jsonschema:"required"`
+	Label    string   `yaml:"label" jsonschema:"required,description=shown to users (Chinese)"`
+	Category string   `yaml:"category" jsonschema:"required,enum=draft,enum=open,enum=closed"`
+	// Paused stops the deadline clock while a ticket is in this state
+	// (waiting for an audit of an extension or hang request).
+	Paused bool `yaml:"paused"`
+}
+
+// Action is a transition.
+type Action struct {
+	Pos   diag.Pos `yaml:"-"`
+	Name  string   `yaml:"name" jsonschema:"required"`
+	Label string   `yaml:"label" jsonschema:"required"`
+	// From lists the states the action starts from; empty makes it a
+	// creating action (a new ticket starts with it).
+	From []registry.Ref `yaml:"from"`
+	To   registry.Ref   `yaml:"to" jsonschema:"required"`
+	// Roles may perform the action.
+	Roles []registry.Ref `yaml:"roles" jsonschema:"required"`
+	// Holder limits the action to members of the unit holding the ticket
+	// (or of a unit above it, with "unit-or-above").
+	Holder  string   `yaml:"holder" jsonschema:"enum=,enum=unit,enum=unit-or-above,enum=user"`
+	Guards  []Guard  `yaml:"guards"`
+	Form    *Form    `yaml:"form"`
+	Effects []Effect `yaml:"effects"`
+	Hooks   []Hook   `yaml:"hooks" jsonschema:"description=Lua functions run after the effects, in the same transaction"`
+}
+
+// Guard is a condition that must hold, with the reason shown when not.
+type Guard struct {
+	Rule    rules.Expr `yaml:"rule" jsonschema:"required"`
+	Message string     `yaml:"message" jsonschema:"required,description=why the action is refused (Chinese), shown to the user"`
+
+	program *rules.Program
+}
+
+// Form names the form an action's input is filled in, and the fields the
+// action needs.
+type Form struct {
+	Name     string   `yaml:"name" jsonschema:"required"`
+	Required []string `yaml:"required"`
+}
+
+// Effect is one consequence of an action. Exactly one key is set.
+type Effect struct {
+	Pos diag.Pos `yaml:"-"`
+	// Assign hands the ticket to a unit (code) and/or user (username),
+	// each an expression; "creator" and "previous" keywords are values of
+	// To instead.
+	Assign *Assign `yaml:"assign"`
+	// Deadline sets (from the flow's time limits, or Days), pauses or
+	// resumes the ticket's clock.
+	Deadline *DeadlineEffect `yaml:"deadline"`
+	// Branch opens co-handling branches for the units an expression lists.
+	Branch *Branch `yaml:"branch"`
+	// Notify sends a notice.
+	Notify *Notify `yaml:"notify"`
+	// Link relates the ticket to another (merge, urge, related).
+	Link *Link `yaml:"link"`
+	// Set stores values into the ticket's fields.
+	Set map[string]rules.Expr `yaml:"set"`
+}
+
+// Assign is the assignment effect.
+type Assign struct {
+	To   string     `yaml:"to" jsonschema:"enum=,enum=creator,enum=previous,enum=nobody"`
+	Unit rules.Expr `yaml:"unit"`
+	User rules.Expr `yaml:"user"`
+}
+
+// DeadlineEffect changes the ticket's clock.
+type DeadlineEffect struct {
+	Op   string     `yaml:"op" jsonschema:"required,enum=set,enum=pause,enum=resume,enum=extend,enum=clear"`
+	Days rules.Expr `yaml:"days" jsonschema:"description=working days for set/extend; empty uses the flow's deadlines"`
+}
+
+// Branch opens co-handling branches.
+type Branch struct {
+	Units rules.Expr `yaml:"units" jsonschema:"required,description=list of unit codes"`
+	// Join says when the parent may continue: all branches done, or the
+	// lead branch done.
+	Join string     `yaml:"join" jsonschema:"required,enum=all,enum=lead"`
+	Lead rules.Expr `yaml:"lead" jsonschema:"description=unit code of the lead unit (join: lead)"`
+}
+
+// Notify sends a notice to a holder, the creator or a role.
+type Notify struct {
+	To      string `yaml:"to" jsonschema:"required,description=holder, creator, or role:NAME"`
+	Message string `yaml:"message" jsonschema:"required"`
+	Level   string `yaml:"level" jsonschema:"enum=,enum=info,enum=warning,enum=urgent"`
+}
+
+// Link relates tickets.
+type Link struct {
+	Ticket   rules.Expr `yaml:"ticket" jsonschema:"required,description=the other ticket's number"`
+	Relation string     `yaml:"relation" jsonschema:"required,enum=merge,enum=urge,enum=related"`
+}
+
+// Hook calls a Lua function.
+type Hook struct {
+	Script   registry.Ref `yaml:"script" jsonschema:"required"`
+	Function string       `yaml:"function" jsonschema:"required"`
+}
+
+// State returns a state by name.
+func (f *Flow) State(name string) (*State, bool) {
+	s, ok := f.states[name]
+	return s, ok
+}
+
+// Action returns an action by name.
+func (f *Flow) Action(name string) (*Action, bool) {
+	a, ok := f.actions[name]
+	return a, ok
+}
+
+// Calendar returns the flow's calendar (after validation).
+func (f *Flow) Calendar() *calendar.Calendar { return f.cal }
+
+// Provision checks the flow on its own and compiles its expressions.
+func (f *Flow) Provision(c *registry.Context) {
+	f.states, f.actions = map[string]*State{}, map[string]*Action{}
+	for i := range f.States {
+		s := &f.States[i]
+		if prev, dup := f.states[s.Name]; dup {
+			c.Errorf(s.Pos, "state %q is already defined at %s", s.Name, prev.Pos)
+			continue
+		}
+		f.states[s.Name] = s
+		switch s.Category {
+		case CategoryDraft, CategoryOpen, CategoryClosed:
+		default:
+			c.Errorf(c.At("states", i, "category"), "state %s: category %q is not one of draft, open, closed", s.Name, s.Category)
+		}
+	}
+	compile := func(e rules.Expr, want rules.Result) *rules.Program {
+		if e.Source == "" {
+			return nil
+		}
+		e.SetBlockIndent(c.Doc.Line)
+		p, diags := rules.Compile(e, env, want)
+		c.Report(diags)
+		return p
+	}
+	for i := range f.Deadlines {
+		d := &f.Deadlines[i]
+		d.rule = compile(d.When, rules.Bool)
+		if d.WorkingDays < 0 {
+			c.Errorf(d.Pos, "deadline %q: working_days cannot be negative", d.Label)
+		}
+		if d.When.Source == "" && i != len(f.Deadlines)-1 {
+			c.Errorf(d.Pos, "deadline %q has no condition, so the ones after it never apply; put it last", d.Label)
+		}
+	}
+	for i := range f.Actions {
+		a := &f.Actions[i]
+		if prev, dup := f.actions[a.Name]; dup {
+			c.Errorf(a.Pos, "action %q is already defined at %s", a.Name, prev.Pos)
+			continue
+		}
+		f.actions[a.Name] = a
+		for j := range a.Guards {
+			a.Guards[j].program = compile(a.Guards[j].Rule, rules.Bool)
+		}
+		switch a.Holder {
+		case "", "unit", "unit-or-above", "user":
+		default:
+			c.Errorf(c.At("actions", i, "holder"), "action %s: holder %q is not one of unit, unit-or-above, user", a.Name, a.Holder)
+		}
+		for j := range a.Effects {
+			f.provisionEffect(c, a, &a.Effects[j], compile)
+		}
+	}
+}
+
+func (f *Flow) provisionEffect(c *registry.Context, a *Action, e *Effect, compile func(rules.Expr, rules.Result) *rules.Program) {
+	set := 0
+	if e.Assign != nil {
+		set++
+		switch e.Assign.To {
+		case "", "creator", "previous", "nobody":
+		default:
+			c.Errorf(e.Pos, "action %s: assign.to %q is not one of creator, previous, nobody", a.Name, e.Assign.To)
+		}
+		if e.Assign.To == "" && e.Assign.Unit.Source == "" && e.Assign.User.Source == "" {
+			c.Errorf(e.Pos, "action %s: assign needs to, unit or user", a.Name)
+		}
+		compile(e.Assign.Unit, rules.String)
+		compile(e.Assign.User, rules.String)
+	}
+	if e.Deadline != nil {
+		set++
+		switch e.Deadline.Op {
+		case "set", "extend":
+			compile(e.Deadline.Days, rules.Number)
+		case "pause", "resume", "clear":
+			if e.Deadline.Days.Source != "" {
+				c.Errorf(e.Pos, "action %s: deadline %s takes no days", a.Name, e.Deadline.Op)
+			}
+		default:
+			c.Errorf(e.Pos, "action %s: deadline op %q is not one of set, extend, pause, resume, clear", a.Name, e.Deadline.Op)
+		}
+	}
+	if e.Branch != nil {
+		set++
+		compile(e.Branch.Units, rules.Any)
+		compile(e.Branch.Lead, rules.String)
+		switch e.Branch.Join {
+		case "all":
+		case "lead":
+			if e.Branch.Lead.Source == "" {
+				c.Errorf(e.Pos, "action %s: branch with join: lead needs lead", a.Name)
+			}
+		default:
+			c.Errorf(e.Pos, "action %s: branch join %q is not one of all, lead", a.Name, e.Branch.Join)
+		}
+	}
+	if e.Notify != nil {
+		set++
+		to := e.Notify.To
+		if to != "holder" && to != "creator" && !hasPrefix(to, "role:") {
+			c.Errorf(e.Pos, "action %s: notify.to %q is not holder, creator or role:NAME", a.Name, to)
+		}
+	}
+	if e.Link != nil {
+		set++
+		compile(e.Link.Ticket, rules.String)
+		switch e.Link.Relation {
+		case "merge", "urge", "related":
+		default:
+			c.Errorf(e.Pos, "action %s: link relation %q is not one of merge, urge, related", a.Name, e.Link.Relation)
+		}
+	}
+	if e.Set != nil {
+		set++
+		for _, v := range e.Set {
+			compile(v, rules.Any)
+		}
+	}
+	if set != 1 {
+		c.Errorf(e.Pos, "action %s: an effect has exactly one of assign, deadline, branch, notify, link, set (this one has %d)", a.Name, set)
+	}
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// Validate checks references to states, roles, scripts and the calendar,
+// and that every state can be reached.
+func (f *Flow) Validate(c *registry.Context) {
+	if d, ok := c.Resolve(calendar.Kind, f.CalendarRef); ok {
+		f.cal = d.Model.(*calendar.Calendar)
+	}
+	stateNames := make([]string, 0, len(f.States))
+	for _, s := range f.States {
+		stateNames = append(stateNames, s.Name)
+	}
+	known := func(ref registry.Ref) bool {
+		if _, ok := f.states[ref.Name]; !ok {
+			c.Errorf(ref.Pos, "unknown state %q%s", ref.Name, registry.Suggest(ref.Name, stateNames))
+			return false
+		}
+		return true
+	}
+	var creating []string
+	next := map[string][]string{}
+	for i := range f.Actions {
+		a := &f.Actions[i]
+		if f.actions[a.Name] != a {
+			continue // a duplicate, reported by Provision
+		}
+		if !known(a.To) {
+			continue
+		}
+		if len(a.From) == 0 {
+			creating = append(creating, a.To.Name)
+		}
+		for _, from := range a.From {
+			if known(from) {
+				next[from.Name] = append(next[from.Name], a.To.Name)
+			}
+		}
+		for _, r := range a.Roles {
+			c.Resolve(identity.KindRole, r)
+		}
+		if len(a.Roles) == 0 {
+			c.Errorf(a.Pos, "action %s: list the roles that may perform it", a.Name)
+		}
+		for _, h := range a.Hooks {
+			c.Resolve(script.KindScript, h.Script)
+		}
+	}
+	if len(creating) == 0 {
+		c.Errorf(c.Doc.Pos, "flow %s has no creating action (an action without from), so no ticket can start", f.Name)
+		return
+	}
+	reached := map[string]bool{}
+	queue := slices.Clone(creating)
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		if reached[s] {
+			continue
+		}
+		reached[s] = true
+		queue = append(queue, next[s]...)
+	}
+	for _, s := range f.States {
+		if !reached[s.Name] {
+			c.Errorf(s.Pos, "state %s (%s) cannot be reached from any creating action", s.Name, s.Label)
+		}
+	}
+}
+
+// String names the flow for logs.
+func (f *Flow) String() string { return fmt.Sprintf("flow %s", f.Name) }
+
+// TimeLimit returns the working days of the first time-limit rule that
+// holds for env, with its label; ok is false when none does.
+func (f *Flow) TimeLimit(env Env) (days int, label string, ok bool, err error) {
+	for _, d := range f.Deadlines {
+		if d.rule != nil {
+			match, err := d.rule.Bool(env)
+			if err != nil {
+				return 0, "", false, fmt.Errorf("%s: deadline %q: %w", f.Name, d.Label, err)
+			}
+			if !match {
+				continue
+			}
+		}
+		return d.WorkingDays, d.Label, true, nil
+	}
+	return 0, "", false, nil
+}
+
+// Refusal returns the message of the first guard of the action that does
+// not hold for env, or "" when every guard holds.
+func (a *Action) Refusal(env Env) (string, error) {
+	for _, g := range a.Guards {
+		ok, err := g.program.Bool(env)
+		if err != nil {
+			return "", fmt.Errorf("action %s: guard %q: %w", a.Name, g.Rule.Source, err)
+		}
+		if !ok {
+			return g.Message, nil
+		}
+	}
+	return "", nil
+}

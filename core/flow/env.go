@@ -1,0 +1,48 @@
+package flow
+
+import (
+	"time"
+
+	"github.com/hotline12345/hotline/core/rules"
+)
+
+// Env is what a flow's expressions see: guards, effect values and time
+// limits. It knows nothing of any particular hotline: what a ticket carries
+// beyond its place in the flow is in fields, named by the forms.
+type Env struct {
+	Ticket TicketVars     `expr:"ticket"`
+	Input  map[string]any `expr:"input"`
+	Actor  ActorVars      `expr:"actor"`
+	Now    time.Time      `expr:"now"`
+}
+
+// TicketVars is the ticket as expressions see it.
+type TicketVars struct {
+	ID         int64          `expr:"id"`
+	Number     string         `expr:"number"`
+	State      string         `expr:"state"`
+	HolderUnit string         `expr:"holder_unit"` // unit code
+	HolderUser string         `expr:"holder_user"` // username
+	Fields     map[string]any `expr:"fields"`
+	// Counts says how often each action was performed on the ticket, e.g.
+	// counts['return_rejected'] for "no third return application".
+	Counts   map[string]int `expr:"counts"`
+	Created  time.Time      `expr:"created"`
+	Deadline time.Time      `expr:"deadline"`
+}
+
+// ActorVars is the user performing an action.
+type ActorVars struct {
+	Username string   `expr:"username"`
+	Roles    []string `expr:"roles"`
+	Unit     string   `expr:"unit"` // unit code
+	UnitKind string   `expr:"unit_kind"`
+}
+
+// EnvName is the registered name of the flow environment; rule documents
+// may use it with `env: flow`.
+const EnvName = "flow"
+
+var env = rules.NewEnv(EnvName, Env{})
+
+func init() { rules.RegisterEnv(env) }
