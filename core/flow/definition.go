@@ -50,7 +50,12 @@ type Flow struct {
 	states  map[string]*State
 	actions map[string]*Action
 	cal     *calendar.Calendar
+	// programs holds every compiled expression by where it was written.
+	programs map[diag.Pos]*rules.Program
 }
+
+// program returns the compiled form of an expression of this flow.
+func (f *Flow) program(ex rules.Expr) *rules.Program { return f.programs[ex.Pos] }
 
 // Deadline is one time-limit rule.
 type Deadline struct {
@@ -201,13 +206,16 @@ func (f *Flow) Provision(c *registry.Context) {
 			c.Errorf(c.At("states", i, "category"), "state %s: category %q is not one of draft, open, closed", s.Name, s.Category)
 		}
 	}
+	f.programs = map[diag.Pos]*rules.Program{}
 	compile := func(e rules.Expr, want rules.Result) *rules.Program {
 		if e.Source == "" {
 			return nil
 		}
+		pos := e.Pos
 		e.SetBlockIndent(c.Doc.Line)
 		p, diags := rules.Compile(e, env, want)
 		c.Report(diags)
+		f.programs[pos] = p
 		return p
 	}
 	for i := range f.Deadlines {

@@ -1,0 +1,554 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/rules"
+)
+
+// Engine performs flow actions on tickets. Every action is one transaction:
+// permission and guards are checked, effects applied, the ticket written
+// with its version bumped, and one event row and outbox rows added.
+type Engine struct {
+	pool   *pgxpool.Pool
+	config *registry.Runtime
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// NewEngine returns an engine over pool running the flows of config.
+func NewEngine(pool *pgxpool.Pool, config *registry.Runtime) *Engine {
+	return &Engine{pool: pool, config: config, Now: time.Now}
+}
+
+// Ticket is a ticket as the engine reads it.
+type Ticket struct {
+	ID          int64          `json:"id"`
+	Number      string         `json:"number"`
+	Flow        string         `json:"flow"`
+	FlowVersion int            `json:"flowVersion"`
+	State       string         `json:"state"`
+	Version     int            `json:"version"`
+	HolderUnit  *UnitRef       `json:"holderUnit"`
+	HolderUser  string         `json:"holderUser"`
+	ScopePath   string         `json:"-"`
+	CreatorID   int64          `json:"creatorId"`
+	Creator     string         `json:"creator"`
+	Fields      map[string]any `json:"fields"`
+	Counts      map[string]int `json:"counts"`
+	Deadline    *time.Time     `json:"deadline"`
+	// PausedRemaining is set while the clock is paused: the working days
+	// left when it stopped.
+	PausedRemaining *int       `json:"pausedRemaining"`
+	CreatedAt       time.Time  `json:"createdAt"`
+	ClosedAt        *time.Time `json:"closedAt"`
+}
+
+// UnitRef names a unit.
+type UnitRef struct {
+	ID   int64  `json:"id"`
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Path string `json:"-"`
+}
+
+const ticketSelect = `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
+	t.fields, t.counts, t.deadline, t.paused_remaining, t.created_at, t.closed_at,
+	hu.id, hu.code, hu.name, hu.path, COALESCE(husr.username, '')
+	FROM tickets t JOIN users cu ON cu.id = t.creator_id
+	LEFT JOIN units hu ON hu.id = t.holder_unit_id
+	LEFT JOIN users husr ON husr.id = t.holder_user_id`
+
+func scanTicket(row pgx.Row) (Ticket, error) {
+	var t Ticket
+	var unitID *int64
+	var code, name, path *string
+	err := row.Scan(&t.ID, &t.Number, &t.Flow, &t.FlowVersion, &t.State, &t.Version, &t.ScopePath, &t.CreatorID, &t.Creator,
+		&t.Fields, &t.Counts, &t.Deadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt, &unitID, &code, &name, &path, &t.HolderUser)
+	if err != nil {
+		return t, err
+	}
+	if unitID != nil {
+		t.HolderUnit = &UnitRef{ID: *unitID, Code: *code, Name: *name, Path: *path}
+	}
+	if t.Fields == nil {
+		t.Fields = map[string]any{}
+	}
+	if t.Counts == nil {
+		t.Counts = map[string]int{}
+	}
+	return t, nil
+}
+
+// visible limits tickets to the principal's scope: the unit holding it (or
+// the creator's unit while unassigned) in scope, or created by the
+// principal.
+func visible(p *identity.Principal, args *[]any) string {
+	scope := p.ScopeSQL("t.scope_path", args)
+	*args = append(*args, p.UserID)
+	return fmt.Sprintf("(%s OR t.creator_id = $%d)", scope, len(*args))
+}
+
+// Get returns a ticket in the principal's scope.
+func (e *Engine) Get(ctx context.Context, p *identity.Principal, id int64) (Ticket, error) {
+	return e.get(ctx, e.pool, p, id, false)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (e *Engine) get(ctx context.Context, q querier, p *identity.Principal, id int64, lock bool) (Ticket, error) {
+	args := []any{id}
+	sql := ticketSelect + ` WHERE t.id = $1 AND ` + visible(p, &args)
+	if lock {
+		sql += ` FOR UPDATE OF t`
+	}
+	t, err := scanTicket(q.QueryRow(ctx, sql, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Ticket{}, gql.Errorf(gql.NotFound, "工单 %d 不存在或不在您的数据范围内", id)
+	}
+	if err != nil {
+		return Ticket{}, fmt.Errorf("reading ticket %d: %w", id, err)
+	}
+	return t, nil
+}
+
+func (e *Engine) flow(name string) (*Flow, error) {
+	set := e.config.Current()
+	f, ok := registry.Model[*Flow](set, Kind, name)
+	if !ok {
+		return nil, gql.FieldError("flow", "流程 %q 不存在", name)
+	}
+	return f, nil
+}
+
+// activeVersion is the configuration version of the flow that runs now.
+func activeVersion(ctx context.Context, tx pgx.Tx, name string) (int, error) {
+	var v int
+	err := tx.QueryRow(ctx, `SELECT version FROM config_active WHERE kind = $1 AND name = $2`, Kind, name).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("reading the running version of flow %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// Create starts a ticket with one of the flow's creating actions.
+func (e *Engine) Create(ctx context.Context, p *identity.Principal, flowName, action string, input map[string]any) (Ticket, error) {
+	f, err := e.flow(flowName)
+	if err != nil {
+		return Ticket{}, err
+	}
+	a, ok := f.Action(action)
+	if !ok || len(a.From) != 0 {
+		return Ticket{}, gql.FieldError("action", "%q 不是流程 %s 的创建动作", action, f.Label)
+	}
+	var out Ticket
+	err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		version, err := activeVersion(ctx, tx, f.Name)
+		if err != nil {
+			return err
+		}
+		now := e.Now()
+		number, err := nextNumber(ctx, tx, now.In(f.Calendar().Location()))
+		if err != nil {
+			return err
+		}
+		t := Ticket{Number: number, Flow: f.Name, FlowVersion: version, CreatorID: p.UserID, Creator: p.Username,
+			ScopePath: p.UnitPath, Fields: map[string]any{}, Counts: map[string]int{}, CreatedAt: now}
+		if err := tx.QueryRow(ctx, `INSERT INTO tickets (number, flow, flow_version, state, version, scope_path, creator_id, created_at, updated_at)
+			VALUES ($1, $2, $3, '', 0, $4, $5, $6, $6) RETURNING id`, number, f.Name, version, p.UnitPath, p.UserID, now).Scan(&t.ID); err != nil {
+			return fmt.Errorf("creating ticket: %w", err)
+		}
+		out, err = e.perform(ctx, tx, p, f, a, t, input)
+		return err
+	})
+	return out, err
+}
+
+// Perform runs an action on a ticket. expectedVersion, when given, must be
+// the ticket's current version: of two clerks acting on the same ticket,
+// the second gets CONFLICT with the current state instead of overwriting.
+func (e *Engine) Perform(ctx context.Context, p *identity.Principal, id int64, action string, input map[string]any, expectedVersion *int) (Ticket, error) {
+	var out Ticket
+	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		t, err := e.get(ctx, tx, p, id, true)
+		if err != nil {
+			return err
+		}
+		if expectedVersion != nil && *expectedVersion != t.Version {
+			return &gql.Error{Code: gql.Conflict, Message: fmt.Sprintf("工单 %s 已被他人办理，当前状态为 %s（版本 %d），请刷新后重试", t.Number, t.State, t.Version),
+				Extra: map[string]any{"state": t.State, "version": t.Version}}
+		}
+		f, err := e.flow(t.Flow)
+		if err != nil {
+			return err
+		}
+		version, err := activeVersion(ctx, tx, f.Name)
+		if err != nil {
+			return err
+		}
+		if version != t.FlowVersion {
+			return &gql.Error{Code: gql.Conflict, Message: fmt.Sprintf("工单 %s 使用流程 %s 的第 %d 版，现行为第 %d 版：请先迁移该工单", t.Number, f.Label, t.FlowVersion, version),
+				Extra: map[string]any{"flowVersion": t.FlowVersion, "runningVersion": version}}
+		}
+		a, ok := f.Action(action)
+		if !ok {
+			return gql.FieldError("action", "流程 %s 没有动作 %q", f.Label, action)
+		}
+		if !slices.ContainsFunc(a.From, func(r registry.Ref) bool { return r.Name == t.State }) {
+			label := t.State
+			if s, ok := f.State(t.State); ok {
+				label = s.Label
+			}
+			return &gql.Error{Code: gql.BadUserInput, Field: "action", Message: fmt.Sprintf("工单处于“%s”，不能执行“%s”", label, a.Label),
+				Extra: map[string]any{"state": t.State}}
+		}
+		out, err = e.perform(ctx, tx, p, f, a, t, input)
+		return err
+	})
+	return out, err
+}
+
+// Available lists the actions the principal may perform on the ticket now:
+// its state allows them, a role of the principal may, the holder rule lets
+// the principal act. Guards are not evaluated: they need the action's input.
+func (e *Engine) Available(p *identity.Principal, t Ticket) []*Action {
+	f, err := e.flow(t.Flow)
+	if err != nil {
+		return nil
+	}
+	var out []*Action
+	for i := range f.Actions {
+		a := &f.Actions[i]
+		if !slices.ContainsFunc(a.From, func(r registry.Ref) bool { return r.Name == t.State }) {
+			continue
+		}
+		if permitted(p, a, t) == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// permitted checks roles and the holder rule.
+func permitted(p *identity.Principal, a *Action, t Ticket) error {
+	if !slices.ContainsFunc(a.Roles, func(r registry.Ref) bool { return slices.Contains(p.Roles, r.Name) }) {
+		names := make([]string, len(a.Roles))
+		for i, r := range a.Roles {
+			names[i] = r.Name
+		}
+		return gql.Errorf(gql.Forbidden, "“%s”须由以下角色执行：%s", a.Label, strings.Join(names, "、"))
+	}
+	switch a.Holder {
+	case "unit":
+		if t.HolderUnit == nil || t.HolderUnit.ID != p.UnitID {
+			return gql.Errorf(gql.Forbidden, "“%s”只能由工单当前承办单位执行", a.Label)
+		}
+	case "unit-or-above":
+		if t.HolderUnit == nil || !strings.HasPrefix(t.HolderUnit.Path, p.UnitPath) {
+			return gql.Errorf(gql.Forbidden, "“%s”只能由工单当前承办单位或其上级执行", a.Label)
+		}
+	case "user":
+		if t.HolderUser != p.Username {
+			return gql.Errorf(gql.Forbidden, "“%s”只能由工单当前承办人执行", a.Label)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) env(p *identity.Principal, t Ticket, input map[string]any, actorUnit UnitRef) Env {
+	env := Env{
+		Ticket: TicketVars{ID: t.ID, Number: t.Number, State: t.State, HolderUser: t.HolderUser, Fields: t.Fields,
+			Counts: t.Counts, Created: t.CreatedAt},
+		Input: input,
+		Actor: ActorVars{Username: p.Username, Roles: p.Roles, Unit: actorUnit.Code},
+		Now:   e.Now(),
+	}
+	if t.HolderUnit != nil {
+		env.Ticket.HolderUnit = t.HolderUnit.Code
+	}
+	if t.Deadline != nil {
+		env.Ticket.Deadline = *t.Deadline
+	}
+	if env.Input == nil {
+		env.Input = map[string]any{}
+	}
+	return env
+}
+
+// perform applies action a to ticket t (locked, or just inserted) in tx.
+func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, f *Flow, a *Action, t Ticket, input map[string]any) (Ticket, error) {
+	if err := permitted(p, a, t); err != nil {
+		return Ticket{}, err
+	}
+	if a.Form != nil {
+		for _, field := range a.Form.Required {
+			if v, ok := input[field]; !ok || v == nil || v == "" {
+				return Ticket{}, gql.FieldError("input."+field, "请填写 %s", field)
+			}
+		}
+	}
+	var actorUnit UnitRef
+	if err := tx.QueryRow(ctx, `SELECT id, code, name, path FROM units WHERE id = $1`, p.UnitID).Scan(&actorUnit.ID, &actorUnit.Code, &actorUnit.Name, &actorUnit.Path); err != nil {
+		return Ticket{}, fmt.Errorf("reading the actor's unit: %w", err)
+	}
+	env := e.env(p, t, input, actorUnit)
+	msg, err := a.Refusal(env)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if msg != "" {
+		return Ticket{}, &gql.Error{Code: gql.BadUserInput, Field: "action", Message: msg, Extra: map[string]any{"action": a.Name}}
+	}
+	// A form's input is the ticket's content: it is kept in the ticket's
+	// fields (before the effects, so time limits see it).
+	if a.Form != nil {
+		for k, v := range input {
+			t.Fields[k] = v
+		}
+	}
+	from := t.State
+	var notices []map[string]any
+	for _, eff := range a.Effects {
+		n, err := e.apply(ctx, tx, f, &t, env, eff)
+		if err != nil {
+			return Ticket{}, fmt.Errorf("action %s: %w", a.Name, err)
+		}
+		if n != nil {
+			notices = append(notices, n)
+		}
+	}
+	t.State = a.To.Name
+	t.Counts[a.Name]++
+	t.Version++
+	to, _ := f.State(t.State)
+	now := e.Now()
+	if to.Category == CategoryClosed {
+		t.ClosedAt = &now
+	} else {
+		t.ClosedAt = nil
+	}
+	var holderUnit, holderUser *int64
+	if t.HolderUnit != nil {
+		holderUnit = &t.HolderUnit.ID
+		t.ScopePath = t.HolderUnit.Path
+	}
+	if t.HolderUser != "" {
+		var id int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE username = $1`, t.HolderUser).Scan(&id); err != nil {
+			return Ticket{}, gql.FieldError("input", "承办人 %s 不存在", t.HolderUser)
+		}
+		holderUser = &id
+	}
+	tag, err := tx.Exec(ctx, `UPDATE tickets SET state = $2, version = $3, holder_unit_id = $4, holder_user_id = $5, scope_path = $6,
+		fields = $7, counts = $8, deadline = $9, paused_remaining = $10, closed_at = $11, updated_at = $12
+		WHERE id = $1 AND version = $3 - 1`,
+		t.ID, t.State, t.Version, holderUnit, holderUser, t.ScopePath, t.Fields, t.Counts, t.Deadline, t.PausedRemaining, t.ClosedAt, now)
+	if err != nil {
+		return Ticket{}, fmt.Errorf("writing ticket %s: %w", t.Number, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return Ticket{}, gql.Errorf(gql.Conflict, "工单 %s 已被他人办理，请刷新后重试", t.Number)
+	}
+	inputJSON, err := json.Marshal(orEmpty(input))
+	if err != nil {
+		return Ticket{}, gql.FieldError("input", "无法保存输入：%v", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO ticket_events (ticket_id, ticket_version, flow_version, action, actor_id, actor, from_state, to_state, input, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.Version, t.FlowVersion, a.Name, p.UserID, p.Username, from, t.State, inputJSON, now); err != nil {
+		return Ticket{}, fmt.Errorf("writing event of ticket %s: %w", t.Number, err)
+	}
+	changed := map[string]any{"ticket": t.ID, "number": t.Number, "action": a.Name, "from": from, "to": t.State, "version": t.Version}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, ticket_id, payload) VALUES ('ticket.changed', $1, $2)`, t.ID, changed); err != nil {
+		return Ticket{}, fmt.Errorf("writing outbox of ticket %s: %w", t.Number, err)
+	}
+	for _, n := range notices {
+		n["ticket"], n["number"] = t.ID, t.Number
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, ticket_id, payload) VALUES ('notice', $1, $2)`, t.ID, n); err != nil {
+			return Ticket{}, fmt.Errorf("writing notice of ticket %s: %w", t.Number, err)
+		}
+	}
+	return t, nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// apply performs one effect on t, returning a notice to queue if any.
+func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env Env, eff Effect) (map[string]any, error) {
+	cal := f.Calendar()
+	now := e.Now()
+	switch {
+	case eff.Assign != nil:
+		return nil, e.assign(ctx, tx, f, t, env, eff.Assign)
+	case eff.Deadline != nil:
+		d := eff.Deadline
+		switch d.Op {
+		case "set", "extend":
+			days, err := e.days(f, env, d)
+			if err != nil {
+				return nil, err
+			}
+			base := now
+			if d.Op == "extend" && t.Deadline != nil {
+				base = t.Deadline.Add(-time.Nanosecond)
+			}
+			dl := cal.Deadline(base, days)
+			t.Deadline, t.PausedRemaining = &dl, nil
+		case "pause":
+			if t.Deadline != nil && t.PausedRemaining == nil {
+				left := cal.WorkdaysBetween(now, t.Deadline.Add(-time.Nanosecond))
+				t.PausedRemaining = &left
+			}
+		case "resume":
+			if t.PausedRemaining != nil {
+				dl := cal.Deadline(now, *t.PausedRemaining)
+				t.Deadline, t.PausedRemaining = &dl, nil
+			}
+		case "clear":
+			t.Deadline, t.PausedRemaining = nil, nil
+		}
+	case eff.Set != nil:
+		for k, ex := range eff.Set {
+			v, err := f.program(ex).Run(env)
+			if err != nil {
+				return nil, err
+			}
+			t.Fields[k] = v
+		}
+	case eff.Notify != nil:
+		level := eff.Notify.Level
+		if level == "" {
+			level = "info"
+		}
+		return map[string]any{"to": eff.Notify.To, "message": eff.Notify.Message, "level": level}, nil
+	case eff.Link != nil:
+		other, err := f.evalString(eff.Link.Ticket, env)
+		if err != nil {
+			return nil, err
+		}
+		var otherID int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM tickets WHERE number = $1`, other).Scan(&otherID); err != nil {
+			return nil, gql.FieldError("input", "关联的工单 %s 不存在", other)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO ticket_links (ticket_id, other_id, relation) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			t.ID, otherID, eff.Link.Relation); err != nil {
+			return nil, fmt.Errorf("linking tickets: %w", err)
+		}
+	case eff.Branch != nil:
+		return nil, gql.Errorf(gql.BadUserInput, "多分支协办（branch）尚未在引擎中实现")
+	}
+	return nil, nil
+}
+
+func (e *Engine) days(f *Flow, env Env, d *DeadlineEffect) (int, error) {
+	if d.Days.Source == "" {
+		days, _, ok, err := f.TimeLimit(env)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, fmt.Errorf("no time limit of flow %s applies (add a last one without a condition)", f.Name)
+		}
+		return days, nil
+	}
+	v, err := f.program(d.Days).Run(env)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := v.(float64)
+	if !ok || n < 0 || n != float64(int(n)) {
+		return 0, gql.FieldError("input", "期限天数须为非负整数，得到 %v", v)
+	}
+	return int(n), nil
+}
+
+func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env Env, as *Assign) error {
+	switch as.To {
+	case "creator":
+		var u UnitRef
+		if err := tx.QueryRow(ctx, `SELECT un.id, un.code, un.name, un.path FROM users us JOIN units un ON un.id = us.unit_id WHERE us.id = $1`,
+			t.CreatorID).Scan(&u.ID, &u.Code, &u.Name, &u.Path); err != nil {
+			return fmt.Errorf("reading the creator's unit: %w", err)
+		}
+		t.HolderUnit, t.HolderUser = &u, t.Creator
+		return nil
+	case "nobody":
+		t.HolderUnit, t.HolderUser = nil, ""
+		return nil
+	case "previous":
+		var u UnitRef
+		err := tx.QueryRow(ctx, `SELECT un.id, un.code, un.name, un.path FROM ticket_events ev
+			JOIN units un ON un.code = ev.input->>'unit'
+			WHERE ev.ticket_id = $1 AND ev.input ? 'unit' ORDER BY ev.id DESC LIMIT 1 OFFSET 1`, t.ID).Scan(&u.ID, &u.Code, &u.Name, &u.Path)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return gql.Errorf(gql.BadUserInput, "工单 %s 没有上一个承办单位", t.Number)
+		}
+		if err != nil {
+			return fmt.Errorf("reading the previous holder: %w", err)
+		}
+		t.HolderUnit, t.HolderUser = &u, ""
+		return nil
+	}
+	if as.Unit.Source != "" {
+		code, err := f.evalString(as.Unit, env)
+		if err != nil {
+			return err
+		}
+		var u UnitRef
+		err = tx.QueryRow(ctx, `SELECT id, code, name, path FROM units WHERE code = $1 AND active`, code).Scan(&u.ID, &u.Code, &u.Name, &u.Path)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return gql.FieldError("input.unit", "承办单位 %q 不存在或已停用", code)
+		}
+		if err != nil {
+			return fmt.Errorf("reading unit %s: %w", code, err)
+		}
+		t.HolderUnit, t.HolderUser = &u, ""
+	}
+	if as.User.Source != "" {
+		user, err := f.evalString(as.User, env)
+		if err != nil {
+			return err
+		}
+		t.HolderUser = user
+	}
+	return nil
+}
+
+func (f *Flow) evalString(ex rules.Expr, env Env) (string, error) {
+	v, err := f.program(ex).Run(env)
+	if err != nil {
+		return "", gql.Wrap(gql.BadUserInput, err, fmt.Sprintf("无法计算 %s：%v", ex.Source, err))
+	}
+	s, _ := v.(string)
+	return s, nil
+}
+
+// nextNumber allocates the ticket number: the day and a running count,
+// 20260213000042.
+func nextNumber(ctx context.Context, tx pgx.Tx, now time.Time) (string, error) {
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	var n int
+	if err := tx.QueryRow(ctx, `INSERT INTO ticket_counters (day, n) VALUES ($1, 1)
+		ON CONFLICT (day) DO UPDATE SET n = ticket_counters.n + 1 RETURNING n`, day).Scan(&n); err != nil {
+		return "", fmt.Errorf("numbering ticket: %w", err)
+	}
+	return fmt.Sprintf("%s%06d", now.Format("20060102"), n), nil
+}
