@@ -23,6 +23,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgserver"
@@ -43,8 +44,8 @@ type Options struct {
 
 // Modules lists the GraphQL modules of the kernel, in schema order. Later
 // parts of the platform add theirs here.
-func Modules(ids *identity.Service, cfg *configstore.Manager) []gql.Module {
-	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}}
+func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine) []gql.Module {
+	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}}
 }
 
 // BuildSchema assembles the GraphQL schema from the modules.
@@ -111,7 +112,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	}
 	defer k.close(log)
 
-	schemaDef, err := BuildSchema(Modules(k.ids, k.cfg))
+	schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets))
 	if err != nil {
 		shutdown()
 		return err
@@ -185,10 +186,11 @@ func Authenticate(ctx context.Context, ids *identity.Service, r *http.Request) (
 
 // kernel is what start brings up and close takes down.
 type kernel struct {
-	pg   *pgserver.Server
-	pool *pgxpool.Pool
-	cfg  *configstore.Manager
-	ids  *identity.Service
+	pg      *pgserver.Server
+	pool    *pgxpool.Pool
+	cfg     *configstore.Manager
+	ids     *identity.Service
+	tickets *flow.Engine
 }
 
 func (k *kernel) close(log *slog.Logger) {
@@ -253,6 +255,7 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	}
 
 	k.ids = identity.NewService(k.pool, runtime, cfg.Policy, log)
+	k.tickets = flow.NewEngine(k.pool, runtime)
 	adminPassword := cfg.AdminPassword
 	if adminPassword == "" && opts.Demo {
 		adminPassword = cfg.DemoPassword

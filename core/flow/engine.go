@@ -313,9 +313,10 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	if msg != "" {
 		return Ticket{}, &gql.Error{Code: gql.BadUserInput, Field: "action", Message: msg, Extra: map[string]any{"action": a.Name}}
 	}
-	// A form's input is the ticket's content: it is kept in the ticket's
-	// fields (before the effects, so time limits see it).
-	if a.Form != nil {
+	// A form's input, and whatever a ticket is created with (a draft too),
+	// is the ticket's content: it is kept in the ticket's fields (before
+	// the effects, so time limits see it).
+	if a.Form != nil || len(a.From) == 0 {
 		for k, v := range input {
 			t.Fields[k] = v
 		}

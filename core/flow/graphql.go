@@ -1,0 +1,251 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/graphql-go/graphql"
+
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// Module is the tickets part of the GraphQL API.
+type Module struct{ Engine *Engine }
+
+// Name implements gql.Module.
+func (Module) Name() string { return "flow" }
+
+// Event is one row of a ticket's history.
+type Event struct {
+	Action    string    `json:"action"`
+	Actor     string    `json:"actor"`
+	At        time.Time `json:"at"`
+	FromState string    `json:"fromState"`
+	ToState   string    `json:"toState"`
+	Input     any       `json:"input"`
+}
+
+// Events lists a ticket's history, oldest first.
+func (e *Engine) Events(ctx context.Context, ticketID int64) ([]Event, error) {
+	rows, err := e.pool.Query(ctx, `SELECT action, actor, at, from_state, to_state, input FROM ticket_events WHERE ticket_id = $1 ORDER BY ticket_version`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("reading events of ticket %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var ev Event
+		if err := rows.Scan(&ev.Action, &ev.Actor, &ev.At, &ev.FromState, &ev.ToState, &ev.Input); err != nil {
+			return nil, fmt.Errorf("reading events of ticket %d: %w", ticketID, err)
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// List returns tickets in the principal's scope, newest first.
+func (e *Engine) List(ctx context.Context, p *identity.Principal, state string, beforeID int64, limit int) ([]Ticket, error) {
+	args := []any{}
+	where := visible(p, &args)
+	if state != "" {
+		args = append(args, state)
+		where += fmt.Sprintf(" AND t.state = $%d", len(args))
+	}
+	if beforeID > 0 {
+		args = append(args, beforeID)
+		where += fmt.Sprintf(" AND t.id < $%d", len(args))
+	}
+	args = append(args, min(max(limit, 1), 1001))
+	rows, err := e.pool.Query(ctx, ticketSelect+` WHERE `+where+fmt.Sprintf(` ORDER BY t.id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing tickets: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// creating finds the creating action whose form is form; draft picks one
+// leading to a draft state.
+func (e *Engine) creating(form string, draft bool) (*Flow, *Action, error) {
+	for _, d := range e.config.Current().All(Kind) {
+		f := d.Model.(*Flow)
+		for i := range f.Actions {
+			a := &f.Actions[i]
+			if len(a.From) != 0 {
+				continue
+			}
+			to, _ := f.State(a.To.Name)
+			isDraft := to.Category == CategoryDraft
+			formName := ""
+			if a.Form != nil {
+				formName = a.Form.Name
+			}
+			if isDraft == draft && (formName == form || (draft && formName == "")) {
+				return f, a, nil
+			}
+		}
+	}
+	return nil, nil, gql.FieldError("form", "没有以表单 %q 创建工单的流程动作", form)
+}
+
+func nn(t graphql.Output) graphql.Output { return graphql.NewNonNull(t) }
+
+// Register implements gql.Module.
+func (m Module) Register(b *gql.Builder) error {
+	e := m.Engine
+	holderType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "TicketHolder",
+		Fields: graphql.Fields{
+			"unitId":   &graphql.Field{Type: graphql.ID},
+			"unitCode": &graphql.Field{Type: graphql.String},
+			"unitName": &graphql.Field{Type: graphql.String},
+			"user":     &graphql.Field{Type: graphql.String, Description: "承办人用户名"},
+		},
+	})
+	eventType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "TicketEvent",
+		Fields: graphql.Fields{
+			"action":    &graphql.Field{Type: nn(graphql.String)},
+			"actor":     &graphql.Field{Type: nn(graphql.String)},
+			"at":        &graphql.Field{Type: nn(gql.Time)},
+			"fromState": &graphql.Field{Type: nn(graphql.String)},
+			"toState":   &graphql.Field{Type: nn(graphql.String)},
+			"input":     &graphql.Field{Type: gql.JSON},
+		},
+	})
+	actionType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "TicketAction",
+		Fields: graphql.Fields{
+			"name":  &graphql.Field{Type: nn(graphql.String)},
+			"label": &graphql.Field{Type: nn(graphql.String)},
+			"form": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) {
+				if f := p.Source.(*Action).Form; f != nil {
+					return f.Name, nil
+				}
+				return nil, nil
+			}},
+		},
+	})
+	flowOf := func(t Ticket) *Flow {
+		f, _ := registry.Model[*Flow](e.config.Current(), Kind, t.Flow)
+		return f
+	}
+	ticketType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Ticket",
+		Description: "工单 (a work order moving through a flow).",
+		Fields: graphql.Fields{
+			"id":      &graphql.Field{Type: nn(graphql.ID)},
+			"number":  &graphql.Field{Type: nn(graphql.String)},
+			"flow":    &graphql.Field{Type: nn(graphql.String)},
+			"state":   &graphql.Field{Type: nn(graphql.String)},
+			"version": &graphql.Field{Type: nn(graphql.Int)},
+			"stateLabel": &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) {
+				t := p.Source.(Ticket)
+				if f := flowOf(t); f != nil {
+					if s, ok := f.State(t.State); ok {
+						return s.Label, nil
+					}
+				}
+				return t.State, nil
+			}},
+			"deadline":  &graphql.Field{Type: gql.Time},
+			"createdAt": &graphql.Field{Type: nn(gql.Time)},
+			"closedAt":  &graphql.Field{Type: gql.Time},
+			"creator":   &graphql.Field{Type: nn(graphql.String)},
+			"fields":    &graphql.Field{Type: nn(gql.JSON)},
+			"holder": &graphql.Field{Type: nn(holderType), Resolve: func(p graphql.ResolveParams) (any, error) {
+				t := p.Source.(Ticket)
+				h := map[string]any{"user": nilIfEmpty(t.HolderUser)}
+				if t.HolderUnit != nil {
+					h["unitId"], h["unitCode"], h["unitName"] = t.HolderUnit.ID, t.HolderUnit.Code, t.HolderUnit.Name
+				}
+				return h, nil
+			}},
+			"events": &graphql.Field{Type: nn(graphql.NewList(nn(eventType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+				return e.Events(p.Context, p.Source.(Ticket).ID)
+			}},
+			"availableActions": &graphql.Field{Type: nn(graphql.NewList(nn(actionType))), Description: "当前用户现在可以执行的动作",
+				Resolve: identity.Resolve(func(_ context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
+					return e.Available(pr, src.(Ticket)), nil
+				})},
+		},
+	})
+
+	b.Query("ticket", &graphql.Field{Type: nn(ticketType), Args: graphql.FieldConfigArgument{"id": {Type: nn(graphql.ID)}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			return e.Get(ctx, p, id)
+		})})
+	listArgs := graphql.FieldConfigArgument{"state": {Type: graphql.String}}
+	for k, v := range gql.PageArgs {
+		listArgs[k] = v
+	}
+	b.Query("tickets", &graphql.Field{Type: nn(gql.Connection(ticketType)), Args: listArgs, Description: "工单列表（数据范围内，新的在前）",
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			page, err := gql.PageFrom(args)
+			if err != nil {
+				return nil, err
+			}
+			state, _ := args["state"].(string)
+			list, err := e.List(ctx, p, state, page.After, page.First+1)
+			if err != nil {
+				return nil, err
+			}
+			return gql.ConnectionOf(list, page, func(t Ticket) int64 { return t.ID }), nil
+		})})
+	b.Mutation("createTicket", &graphql.Field{Type: nn(ticketType), Description: "以表单登记工单；draft 为真时暂存",
+		Args: graphql.FieldConfigArgument{"form": {Type: nn(graphql.String)}, "input": {Type: nn(gql.JSON)}, "draft": {Type: graphql.Boolean, DefaultValue: false}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			input, ok := args["input"].(map[string]any)
+			if !ok {
+				return nil, gql.FieldError("input", "input 须为 JSON 对象")
+			}
+			draft, _ := args["draft"].(bool)
+			f, a, err := e.creating(args["form"].(string), draft)
+			if err != nil {
+				return nil, err
+			}
+			return e.Create(ctx, p, f.Name, a.Name, input)
+		})})
+	b.Mutation("performAction", &graphql.Field{Type: nn(ticketType), Description: "对工单执行动作；expectedVersion 防止覆盖他人的办理",
+		Args: graphql.FieldConfigArgument{"ticketId": {Type: nn(graphql.ID)}, "action": {Type: nn(graphql.String)}, "input": {Type: gql.JSON}, "expectedVersion": {Type: graphql.Int}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "ticketId")
+			if err != nil {
+				return nil, err
+			}
+			var input map[string]any
+			if raw, ok := args["input"]; ok && raw != nil {
+				if input, ok = raw.(map[string]any); !ok {
+					return nil, gql.FieldError("input", "input 须为 JSON 对象")
+				}
+			}
+			var expected *int
+			if v, ok := args["expectedVersion"].(int); ok {
+				expected = &v
+			}
+			return e.Perform(ctx, p, id, args["action"].(string), input, expected)
+		})})
+	return nil
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

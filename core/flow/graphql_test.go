@@ -1,0 +1,72 @@
+package flow_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/graphql-go/graphql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+)
+
+func TestTicketsOverGraphQL(t *testing.T) {
+	w := newWorld(t)
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: w.ids}, flow.Module{Engine: w.eng})
+	require.NoError(t, err)
+	run := func(user, query string, vars map[string]any) *graphql.Result {
+		ctx := identity.WithPrincipal(context.Background(), w.as(t, user))
+		return graphql.Do(graphql.Params{Schema: schema, RequestString: query, VariableValues: vars, Context: ctx})
+	}
+
+	r := run("agent", `mutation($in: JSON!) { createTicket(form: "register", input: $in) { id number state stateLabel version holder { unitName } deadline } }`,
+		map[string]any{"in": map[string]any{"unit": "150105", "title": "噪音扰民", "type": "投诉"}})
+	require.Empty(t, r.Errors)
+	created := r.Data.(map[string]any)["createTicket"].(map[string]any)
+	assert.Equal(t, "处办中", created["stateLabel"])
+	assert.Equal(t, "赛罕区", created["holder"].(map[string]any)["unitName"])
+	assert.NotNil(t, created["deadline"])
+	id := created["id"]
+
+	r = run("clerk", `query($id: ID!) { ticket(id: $id) { state availableActions { name label form } } }`, map[string]any{"id": id})
+	require.Empty(t, r.Errors)
+	actions := r.Data.(map[string]any)["ticket"].(map[string]any)["availableActions"].([]any)
+	assert.Len(t, actions, 2)
+
+	// A stale version is a CONFLICT carrying the current state.
+	r = run("clerk", `mutation($id: ID!) { performAction(ticketId: $id, action: "return", expectedVersion: 7) { state } }`, map[string]any{"id": id})
+	require.Len(t, r.Errors, 1)
+	ext := r.Errors[0].Extensions
+	assert.Equal(t, "CONFLICT", ext["code"])
+	assert.Equal(t, "handling", ext["state"])
+
+	r = run("clerk", `mutation($id: ID!) { performAction(ticketId: $id, action: "return", input: {reason: "非本单位职责"}, expectedVersion: 1) { state version events { action actor fromState toState } } }`, map[string]any{"id": id})
+	require.Empty(t, r.Errors)
+	tk := r.Data.(map[string]any)["performAction"].(map[string]any)
+	assert.Equal(t, "returned", tk["state"])
+	assert.Equal(t, []any{
+		map[string]any{"action": "register", "actor": "agent", "fromState": "", "toState": "handling"},
+		map[string]any{"action": "return", "actor": "clerk", "fromState": "handling", "toState": "returned"},
+	}, tk["events"])
+
+	// The clerk of 新城区 cannot see it, in the list or by id.
+	r = run("clerk.xc", `query($id: ID!) { ticket(id: $id) { state } }`, map[string]any{"id": id})
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, "NOT_FOUND", r.Errors[0].Extensions["code"])
+	r = run("clerk.xc", `{ tickets { edges { node { number } } } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Empty(t, r.Data.(map[string]any)["tickets"].(map[string]any)["edges"])
+	r = run("agent", `{ tickets(state: "returned") { edges { node { number } } } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Len(t, r.Data.(map[string]any)["tickets"].(map[string]any)["edges"], 1)
+
+	// Drafts use the flow's creating action into a draft state.
+	r = run("agent", `mutation { createTicket(form: "register", input: {title: "未完成"}, draft: true) { state stateLabel fields } }`, nil)
+	require.Empty(t, r.Errors)
+	draft := r.Data.(map[string]any)["createTicket"].(map[string]any)
+	assert.Equal(t, "暂存", draft["stateLabel"])
+	assert.Equal(t, map[string]any{"title": "未完成"}, draft["fields"], "a draft keeps what was typed")
+}
