@@ -15,11 +15,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/hotline12345/hotline/core/app"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/store"
+	"github.com/hotline12345/hotline/schema"
 )
 
 const usage = `hotline — 12345 hotline platform
@@ -32,6 +37,7 @@ Usage:
   hotline schema [--check]      write schema/graphql/schema.graphql and schema/config/*.schema.json,
                                 or with --check fail when they differ from the code
   hotline flow graph NAME [--dot] print a flow as a Mermaid state diagram (or Graphviz DOT)
+  hotline flow test [paths...]  run the flow scenarios (kind: flow-test) on a throwaway PostgreSQL
   hotline testdb -- CMD ARGS    run CMD with a private throwaway PostgreSQL (HOTLINE_TEST_PG set);
                                 what 'make test' uses
 `
@@ -203,8 +209,11 @@ type childExit struct{ code int }
 func (c childExit) Error() string { return fmt.Sprintf("exit status %d", c.code) }
 
 func flowCmd(out io.Writer, args []string) error {
+	if len(args) > 0 && args[0] == "test" {
+		return flowTest(out, args[1:])
+	}
 	if len(args) == 0 || args[0] != "graph" {
-		return errors.New("flow: expected 'graph NAME [--dot]'")
+		return errors.New("flow: expected 'graph NAME [--dot]' or 'test [paths...]'")
 	}
 	fs := flag.NewFlagSet("flow graph", flag.ContinueOnError)
 	dot := fs.Bool("dot", false, "print Graphviz DOT instead of Mermaid")
@@ -247,4 +256,87 @@ func flowCmd(out io.Writer, args []string) error {
 	}
 	_, err := io.WriteString(out, f.Mermaid())
 	return err
+}
+
+// flowTest runs flow scenarios, each on a fresh database cloned from a
+// migrated template on a private throwaway server.
+func flowTest(out io.Writer, paths []string) error {
+	if len(paths) == 0 {
+		for _, d := range configstore.DefaultDirs {
+			if _, err := os.Stat(d); err == nil {
+				paths = append(paths, d)
+			}
+		}
+	}
+	ctx := context.Background()
+	set, problems := registry.Load(ctx, paths, registry.LoadOptions{RunTests: true})
+	if !problems.Empty() {
+		for _, p := range problems {
+			fmt.Fprintln(out, p.String())
+		}
+		return fmt.Errorf("%d problems: fix them first (hotline lint)", len(problems))
+	}
+	scenarios := len(set.All(flow.KindScenario))
+	if scenarios == 0 {
+		fmt.Fprintln(os.Stderr, "no flow scenarios (kind: flow-test) found")
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "hotline-flowtest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(dir, "pg"), Settings: pgserver.TestSettings, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop(context.Background()) //nolint:errcheck
+	admin, err := pgx.Connect(ctx, srv.ConnString(""))
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `CREATE DATABASE template_flowtest`); err != nil {
+		return err
+	}
+	tmpl, err := store.Open(ctx, srv.ConnString("template_flowtest"))
+	if err != nil {
+		return err
+	}
+	migrations, err := store.ReadMigrations(schema.Migrations, "migrations")
+	if err == nil {
+		_, err = store.Migrate(ctx, tmpl, migrations, log)
+	}
+	tmpl.Close()
+	if err != nil {
+		return err
+	}
+	n := 0
+	runner := flow.Runner{Database: func(ctx context.Context) (*pgxpool.Pool, func(), error) {
+		n++
+		name := fmt.Sprintf("scenario_%d", n)
+		if _, err := admin.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template_flowtest`); err != nil {
+			return nil, nil, err
+		}
+		pool, err := store.Open(ctx, srv.ConnString(name))
+		return pool, func() {
+			if pool != nil {
+				pool.Close()
+			}
+			_, _ = admin.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name)
+		}, err
+	}}
+	failures, err := runner.Run(ctx, set)
+	if err != nil {
+		return err
+	}
+	for _, f := range failures {
+		fmt.Fprintln(out, f.String())
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%d failed checks in %d scenarios", len(failures), scenarios)
+	}
+	fmt.Fprintf(os.Stderr, "%d scenarios passed\n", scenarios)
+	return nil
 }

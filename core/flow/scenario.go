@@ -1,0 +1,282 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/invopop/jsonschema"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"gopkg.in/yaml.v3"
+
+	"github.com/hotline12345/hotline/core/audit"
+	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/deploy/demo"
+)
+
+// KindScenario is the configuration kind of flow scenarios: the
+// configuration unit tests an administrator writes for a flow. `hotline
+// lint` checks their references; `hotline flow test` runs them on a real,
+// throwaway database.
+const KindScenario = "flow-test"
+
+func init() {
+	registry.Register(registry.Kind{
+		Name:        KindScenario,
+		Description: "A flow scenario: a ticket walked through actions by users of given roles, with the expected states, holders, deadlines and refusals.",
+		Dir:         "flows",
+		New:         func() any { return &Scenario{} },
+	})
+}
+
+// Scenario is a `kind: flow-test` document:
+//
+//	kind: flow-test
+//	name: return-twice
+//	flow: request
+//	start: 2026-02-13T10:00:00+08:00
+//	steps:
+//	  - {as: agent@12345, create: register, input: {unit: "150105", title: 暖气不热}, expect: {state: handling}}
+//	  - {as: clerk@150105, do: return, error: 已退回两次}
+type Scenario struct {
+	Name  string       `yaml:"name" jsonschema:"required"`
+	Label string       `yaml:"label"`
+	Flow  registry.Ref `yaml:"flow" jsonschema:"required"`
+	Start Moment       `yaml:"start" jsonschema:"required,description=the clock when the scenario starts"`
+	Steps []Step       `yaml:"steps" jsonschema:"required"`
+}
+
+// Moment is a point in time written in RFC 3339.
+type Moment struct {
+	time.Time
+	Pos diag.Pos
+}
+
+// DecodeNode implements registry.NodeDecoder.
+func (m *Moment) DecodeNode(n *yaml.Node, pos diag.Pos) error {
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(n.Value))
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return fmt.Errorf("expected a time like 2026-02-13T10:00:00+08:00, got %q", n.Value)
+	}
+	m.Time, m.Pos = t, pos
+	return nil
+}
+
+// JSONSchema describes a moment as the string it is written as.
+func (Moment) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{Type: "string", Format: "date-time"}
+}
+
+// Step is one action in a scenario.
+type Step struct {
+	Pos diag.Pos `yaml:"-"`
+	// As is ROLE@UNITCODE: a user holding the role in that unit acts.
+	As string `yaml:"as" jsonschema:"required"`
+	// Create names a creating action; Do an action on the ticket.
+	Create string         `yaml:"create"`
+	Do     string         `yaml:"do"`
+	Input  map[string]any `yaml:"input"`
+	// At moves the clock before the step.
+	At *Moment `yaml:"at"`
+	// Expect checks the ticket after the step.
+	Expect *Expect `yaml:"expect"`
+	// Error expects the step to be refused with a message containing it.
+	Error string `yaml:"error"`
+}
+
+// Expect is what a step should leave behind.
+type Expect struct {
+	State    string  `yaml:"state"`
+	Holder   *string `yaml:"holder" jsonschema:"description=unit code holding the ticket; empty for none"`
+	Deadline *Moment `yaml:"deadline"`
+	Paused   *bool   `yaml:"paused" jsonschema:"description=whether the deadline clock is paused"`
+}
+
+func (s Step) role() (string, string) {
+	role, unit, _ := strings.Cut(s.As, "@")
+	return role, unit
+}
+
+// Validate checks the scenario against its flow and the roles.
+func (sc *Scenario) Validate(c *registry.Context) {
+	d, ok := c.Resolve(Kind, sc.Flow)
+	if !ok {
+		return
+	}
+	f := d.Model.(*Flow)
+	for i, st := range sc.Steps {
+		role, unit := st.role()
+		if role == "" || unit == "" {
+			c.Errorf(c.At("steps", i, "as"), "step %d: as must be ROLE@UNITCODE, got %q", i+1, st.As)
+		} else {
+			c.Resolve(identity.KindRole, registry.Ref{Name: role, Pos: c.At("steps", i, "as")})
+		}
+		switch {
+		case (st.Create == "") == (st.Do == ""):
+			c.Errorf(st.Pos, "step %d: give exactly one of create and do", i+1)
+		case i == 0 && st.Create == "":
+			c.Errorf(st.Pos, "step 1 must create the ticket")
+		case i > 0 && st.Create != "":
+			c.Errorf(st.Pos, "step %d: a scenario creates one ticket, in its first step", i+1)
+		}
+		name := st.Create + st.Do
+		a, ok := f.Action(name)
+		if !ok {
+			names := make([]string, 0, len(f.Actions))
+			for _, a := range f.Actions {
+				names = append(names, a.Name)
+			}
+			c.Errorf(st.Pos, "step %d: flow %s has no action %q%s", i+1, f.Name, name, registry.Suggest(name, names))
+			continue
+		}
+		if st.Create != "" && len(a.From) != 0 {
+			c.Errorf(st.Pos, "step %d: %s is not a creating action", i+1, name)
+		}
+		if st.Expect != nil && st.Expect.State != "" {
+			if _, ok := f.State(st.Expect.State); !ok {
+				c.Errorf(c.At("steps", i, "expect", "state"), "step %d: flow %s has no state %q", i+1, f.Name, st.Expect.State)
+			}
+		}
+		if st.Expect != nil && st.Error != "" {
+			c.Errorf(st.Pos, "step %d: expect and error exclude each other", i+1)
+		}
+	}
+}
+
+// Runner runs scenarios against databases it is handed.
+type Runner struct {
+	// Database returns a pool on a fresh migrated database and a function
+	// to drop it.
+	Database func(ctx context.Context) (*pgxpool.Pool, func(), error)
+}
+
+// Run walks every scenario of set, each on its own database, and returns
+// the failures as diagnostics at the failing step.
+func (r Runner) Run(ctx context.Context, set *registry.Set) (diag.List, error) {
+	var out diag.List
+	for _, d := range set.All(KindScenario) {
+		l, err := r.run(ctx, set, d)
+		if err != nil {
+			return out, fmt.Errorf("scenario %s: %w", d.Name, err)
+		}
+		out.Append(l)
+	}
+	out.Sort()
+	return out, nil
+}
+
+func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document) (diag.List, error) {
+	sc := d.Model.(*Scenario)
+	pool, drop, err := r.Database(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	if _, err := configstore.New(pool).Record(ctx, set, audit.System, "flow test"); err != nil {
+		return nil, err
+	}
+	runtime := registry.NewRuntime(set)
+	ids := identity.NewService(pool, runtime, identity.DefaultPolicy(), slog.New(slog.DiscardHandler))
+	org, err := fs.ReadFile(demo.Files, "org.yaml")
+	if err != nil {
+		return nil, err
+	}
+	seed, err := identity.ParseSeed("deploy/demo/org.yaml", org)
+	if err != nil {
+		return nil, err
+	}
+	// One user per ROLE@UNIT that the scenario acts as.
+	users := map[string]string{}
+	for _, st := range sc.Steps {
+		if _, ok := users[st.As]; ok {
+			continue
+		}
+		role, unit := st.role()
+		name := fmt.Sprintf("u%d", len(users)+1)
+		users[st.As] = name
+		seed.Users = append(seed.Users, identity.SeedUser{Username: name, DisplayName: st.As, Unit: unit, Roles: []string{role}})
+	}
+	const password = "Scenario-Pass-1"
+	if _, _, err := ids.LoadSeed(ctx, seed, password); err != nil {
+		return diag.List{{Pos: d.Pos, Message: fmt.Sprintf("scenario %s: setting up users: %v", sc.Name, err)}}, nil
+	}
+	now := sc.Start.Time
+	eng := NewEngine(pool, runtime)
+	eng.Now = func() time.Time { return now }
+	ids.Now = eng.Now
+	var diags diag.List
+	var t Ticket
+	for i, st := range sc.Steps {
+		if st.At != nil {
+			now = st.At.Time
+		}
+		res, err := ids.Login(ctx, users[st.As], password)
+		if err != nil {
+			return nil, err
+		}
+		var next Ticket
+		var stepErr error
+		if st.Create != "" {
+			next, stepErr = eng.Create(ctx, res.Principal, sc.Flow.Name, st.Create, st.Input)
+		} else {
+			next, stepErr = eng.Perform(ctx, res.Principal, t.ID, st.Do, st.Input, nil)
+		}
+		fail := func(format string, args ...any) {
+			diags.Addf(st.Pos, "scenario %s, step %d (%s %s%s): %s", sc.Name, i+1, st.As, st.Create, st.Do, fmt.Sprintf(format, args...))
+		}
+		if st.Error != "" {
+			if stepErr == nil {
+				fail("expected a refusal containing %q, but it succeeded (state %s)", st.Error, next.State)
+				break
+			}
+			if !strings.Contains(stepErr.Error(), st.Error) {
+				fail("expected a refusal containing %q, got: %v", st.Error, stepErr)
+				break
+			}
+			continue
+		}
+		if stepErr != nil {
+			if _, ok := gql.AsError(stepErr); !ok {
+				return nil, stepErr
+			}
+			fail("refused: %v", stepErr)
+			break
+		}
+		t = next
+		if e := st.Expect; e != nil {
+			if e.State != "" && e.State != t.State {
+				fail("expected state %s, got %s", e.State, t.State)
+			}
+			if e.Holder != nil {
+				got := ""
+				if t.HolderUnit != nil {
+					got = t.HolderUnit.Code
+				}
+				if got != *e.Holder {
+					fail("expected holder %q, got %q", *e.Holder, got)
+				}
+			}
+			if e.Deadline != nil && (t.Deadline == nil || !t.Deadline.Equal(e.Deadline.Time)) {
+				fail("expected deadline %s, got %s", e.Deadline.Format(time.RFC3339), formatTime(t.Deadline, t))
+			}
+			if e.Paused != nil && *e.Paused != (t.PausedRemaining != nil) {
+				fail("expected the clock paused=%v, got %v", *e.Paused, t.PausedRemaining != nil)
+			}
+		}
+	}
+	return diags, nil
+}
+
+func formatTime(t *time.Time, tk Ticket) string {
+	if t == nil {
+		return "none"
+	}
+	return t.In(tk.CreatedAt.Location()).Format(time.RFC3339)
+}

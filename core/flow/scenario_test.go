@@ -1,0 +1,59 @@
+package flow_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/pgtest"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+func runner(t *testing.T) flow.Runner {
+	return flow.Runner{Database: func(ctx context.Context) (*pgxpool.Pool, func(), error) {
+		pool, err := pgxpool.New(ctx, pgtest.URL(t))
+		return pool, func() { pool.Close() }, err
+	}}
+}
+
+func TestShippedSampleScenariosPass(t *testing.T) {
+	set, diags := registry.Load(context.Background(), []string{"../../testdata/flows/sample"}, registry.LoadOptions{})
+	require.Empty(t, diags)
+	require.Len(t, set.All(flow.KindScenario), 2)
+	failures, err := runner(t).Run(context.Background(), set)
+	require.NoError(t, err)
+	assert.Empty(t, failures)
+}
+
+// A scenario whose expectations are wrong fails at the step, with the
+// position of that step.
+func TestFailingScenarioPointsAtTheStep(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "flows/base.yaml", readFile(t, "../../testdata/flows/sample/flows/base.yaml"))
+	writeFile(t, dir, "flows/request.yaml", readFile(t, "../../testdata/flows/sample/flows/request.yaml"))
+	writeFile(t, dir, "flows/wrong_test.yaml", `kind: flow-test
+name: wrong
+flow: request
+start: 2026-03-02T09:00:00+08:00
+steps:
+  - {as: agent@12345, create: register, input: {unit: "150105", title: x, type: 咨询}, expect: {state: done, deadline: 2026-03-04T00:00:00+08:00}}
+  - {as: clerk@150105, do: return, error: 不能}
+`)
+	set, diags := registry.Load(context.Background(), []string{dir}, registry.LoadOptions{})
+	require.Empty(t, diags)
+	failures, err := runner(t).Run(context.Background(), set)
+	require.NoError(t, err)
+	require.Len(t, failures, 3)
+	for _, f := range failures {
+		assert.Contains(t, f.Pos.File, "flows/wrong_test.yaml")
+	}
+	assert.Equal(t, 6, failures[0].Pos.Line)
+	assert.Contains(t, failures[0].Message, "expected state done, got handling")
+	assert.Contains(t, failures[1].Message, "expected deadline 2026-03-04T00:00:00+08:00, got 2026-03-06T00:00:00+08:00")
+	assert.Equal(t, 7, failures[2].Pos.Line)
+	assert.Contains(t, failures[2].Message, `expected a refusal containing "不能", but it succeeded`)
+}
