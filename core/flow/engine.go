@@ -302,10 +302,12 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 		}
 	}
 	var actorUnit UnitRef
-	if err := tx.QueryRow(ctx, `SELECT id, code, name, path FROM units WHERE id = $1`, p.UnitID).Scan(&actorUnit.ID, &actorUnit.Code, &actorUnit.Name, &actorUnit.Path); err != nil {
+	var actorUnitKind string
+	if err := tx.QueryRow(ctx, `SELECT id, code, name, path, kind FROM units WHERE id = $1`, p.UnitID).Scan(&actorUnit.ID, &actorUnit.Code, &actorUnit.Name, &actorUnit.Path, &actorUnitKind); err != nil {
 		return Ticket{}, fmt.Errorf("reading the actor's unit: %w", err)
 	}
 	env := e.env(p, t, input, actorUnit)
+	env.Actor.UnitKind = actorUnitKind
 	msg, err := a.Refusal(env)
 	if err != nil {
 		return Ticket{}, err

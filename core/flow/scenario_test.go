@@ -29,6 +29,27 @@ func TestShippedSampleScenariosPass(t *testing.T) {
 	assert.Empty(t, failures)
 }
 
+// The default 12345 flow ships with scenarios that pass and that, between
+// them, bring a ticket into every state of the flow.
+func TestShippedTicketFlowScenariosCoverEveryState(t *testing.T) {
+	set, diags := registry.Load(context.Background(), []string{"../../flows"}, registry.LoadOptions{})
+	require.Empty(t, diags)
+	r := runner(t)
+	r.Visited = map[string]map[string]bool{}
+	failures, err := r.Run(context.Background(), set)
+	require.NoError(t, err)
+	assert.Empty(t, failures)
+	f, ok := registry.Model[*flow.Flow](set, flow.Kind, "ticket")
+	require.True(t, ok)
+	var missing []string
+	for _, s := range f.States {
+		if !r.Visited["ticket"][s.Name] {
+			missing = append(missing, s.Name+" "+s.Label)
+		}
+	}
+	assert.Empty(t, missing, "states no scenario reaches")
+}
+
 // A scenario whose expectations are wrong fails at the step, with the
 // position of that step.
 func TestFailingScenarioPointsAtTheStep(t *testing.T) {
