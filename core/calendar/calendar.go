@@ -230,3 +230,17 @@ func (c *Calendar) WorkdaysBetween(a, b time.Time) int {
 	}
 	return n
 }
+
+// WorkdaysBefore is the start of the n-th last working day before the
+// deadline (the moment "n working days left" begins); n = 0 is the
+// deadline itself.
+func (c *Calendar) WorkdaysBefore(deadline time.Time, n int) time.Time {
+	k := c.dayOf(deadline.Add(-time.Nanosecond)) + 1
+	for n > 0 {
+		k--
+		if c.isWorkday(k) {
+			n--
+		}
+	}
+	return c.startOf(k)
+}

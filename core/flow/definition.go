@@ -44,8 +44,11 @@ type Flow struct {
 	// Deadlines are tried in order; the first whose rule holds sets the
 	// time limit in working days. The last should have no rule.
 	Deadlines []Deadline `yaml:"deadlines"`
-	States    []State    `yaml:"states" jsonschema:"required"`
-	Actions   []Action   `yaml:"actions" jsonschema:"required"`
+	// Timers warn about and supervise deadlines: they fire relative to a
+	// ticket's deadline while its clock runs.
+	Timers  []Timer  `yaml:"timers"`
+	States  []State  `yaml:"states" jsonschema:"required"`
+	Actions []Action `yaml:"actions" jsonschema:"required"`
 
 	states  map[string]*State
 	actions map[string]*Action
@@ -66,6 +69,20 @@ type Deadline struct {
 	WorkingDays int `yaml:"working_days"`
 
 	rule *rules.Program
+}
+
+// Timer fires a notice relative to a ticket's deadline: Before working days
+// ahead of it (near-due warning), or After working days past it (overdue,
+// supervision 督办).
+type Timer struct {
+	Pos     diag.Pos `yaml:"-"`
+	Name    string   `yaml:"name" jsonschema:"required"`
+	Label   string   `yaml:"label" jsonschema:"required"`
+	Before  *int     `yaml:"before" jsonschema:"description=working days before the deadline"`
+	After   *int     `yaml:"after" jsonschema:"description=working days after the deadline; 0 is the deadline itself"`
+	Notify  string   `yaml:"notify" jsonschema:"required,description=holder, creator, or role:NAME"`
+	Message string   `yaml:"message" jsonschema:"required"`
+	Level   string   `yaml:"level" jsonschema:"enum=,enum=info,enum=warning,enum=urgent"`
 }
 
 // State is one state of the flow.
@@ -226,6 +243,21 @@ func (f *Flow) Provision(c *registry.Context) {
 		}
 		if d.When.Source == "" && i != len(f.Deadlines)-1 {
 			c.Errorf(d.Pos, "deadline %q has no condition, so the ones after it never apply; put it last", d.Label)
+		}
+	}
+	timerNames := map[string]bool{}
+	for _, tm := range f.Timers {
+		if timerNames[tm.Name] {
+			c.Errorf(tm.Pos, "timer %q is defined twice", tm.Name)
+		}
+		timerNames[tm.Name] = true
+		if (tm.Before == nil) == (tm.After == nil) {
+			c.Errorf(tm.Pos, "timer %s: give exactly one of before and after", tm.Name)
+		} else if (tm.Before != nil && *tm.Before < 0) || (tm.After != nil && *tm.After < 0) {
+			c.Errorf(tm.Pos, "timer %s: working days cannot be negative", tm.Name)
+		}
+		if tm.Notify != "holder" && tm.Notify != "creator" && !hasPrefix(tm.Notify, "role:") {
+			c.Errorf(tm.Pos, "timer %s: notify %q is not holder, creator or role:NAME", tm.Name, tm.Notify)
 		}
 	}
 	for i := range f.Actions {

@@ -374,6 +374,9 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.Version, t.FlowVersion, a.Name, p.UserID, p.Username, from, t.State, inputJSON, now); err != nil {
 		return Ticket{}, fmt.Errorf("writing event of ticket %s: %w", t.Number, err)
 	}
+	if err := e.schedule(ctx, tx, f, t); err != nil {
+		return Ticket{}, err
+	}
 	changed := map[string]any{"ticket": t.ID, "number": t.Number, "action": a.Name, "from": from, "to": t.State, "version": t.Version}
 	if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, ticket_id, payload) VALUES ('ticket.changed', $1, $2)`, t.ID, changed); err != nil {
 		return Ticket{}, fmt.Errorf("writing outbox of ticket %s: %w", t.Number, err)
