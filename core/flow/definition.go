@@ -108,8 +108,9 @@ type Action struct {
 	// Roles may perform the action.
 	Roles []registry.Ref `yaml:"roles" jsonschema:"required"`
 	// Holder limits the action to members of the unit holding the ticket
-	// (or of a unit above it, with "unit-or-above").
-	Holder  string   `yaml:"holder" jsonschema:"enum=,enum=unit,enum=unit-or-above,enum=user"`
+	// (or of a unit above it, with "unit-or-above"), to its holding user,
+	// or to a unit holding an open co-handling branch ("branch").
+	Holder  string   `yaml:"holder" jsonschema:"enum=,enum=unit,enum=unit-or-above,enum=user,enum=branch"`
 	Guards  []Guard  `yaml:"guards"`
 	Form    *Form    `yaml:"form"`
 	Effects []Effect `yaml:"effects"`
@@ -149,6 +150,9 @@ type Effect struct {
 	Link *Link `yaml:"link"`
 	// Set stores values into the ticket's fields.
 	Set map[string]rules.Expr `yaml:"set"`
+	// CloseBranch marks the acting unit's open branch done, keeping the
+	// action's input as its result.
+	CloseBranch bool `yaml:"close_branch"`
 }
 
 // Assign is the assignment effect.
@@ -164,13 +168,13 @@ type DeadlineEffect struct {
 	Days rules.Expr `yaml:"days" jsonschema:"description=working days for set/extend; empty uses the flow's deadlines"`
 }
 
-// Branch opens co-handling branches.
+// Branch opens co-handling branches for co-units; the lead unit holds the
+// ticket itself. When the ticket may move on — once every branch is done,
+// or on the lead's word alone — is a guard of the lead's action over
+// ticket.branches (open, done, total), so the join rule is configuration.
 type Branch struct {
 	Units rules.Expr `yaml:"units" jsonschema:"required,description=list of unit codes"`
-	// Join says when the parent may continue: all branches done, or the
-	// lead branch done.
-	Join string     `yaml:"join" jsonschema:"required,enum=all,enum=lead"`
-	Lead rules.Expr `yaml:"lead" jsonschema:"description=unit code of the lead unit (join: lead)"`
+	Lead  rules.Expr `yaml:"lead" jsonschema:"description=unit code of the lead unit, skipped if listed among units"`
 }
 
 // Notify sends a notice to a holder, the creator or a role.
@@ -271,9 +275,9 @@ func (f *Flow) Provision(c *registry.Context) {
 			a.Guards[j].program = compile(a.Guards[j].Rule, rules.Bool)
 		}
 		switch a.Holder {
-		case "", "unit", "unit-or-above", "user":
+		case "", "unit", "unit-or-above", "user", "branch":
 		default:
-			c.Errorf(c.At("actions", i, "holder"), "action %s: holder %q is not one of unit, unit-or-above, user", a.Name, a.Holder)
+			c.Errorf(c.At("actions", i, "holder"), "action %s: holder %q is not one of unit, unit-or-above, user, branch", a.Name, a.Holder)
 		}
 		for j := range a.Effects {
 			f.provisionEffect(c, a, &a.Effects[j], compile)
@@ -313,15 +317,6 @@ func (f *Flow) provisionEffect(c *registry.Context, a *Action, e *Effect, compil
 		set++
 		compile(e.Branch.Units, rules.Any)
 		compile(e.Branch.Lead, rules.String)
-		switch e.Branch.Join {
-		case "all":
-		case "lead":
-			if e.Branch.Lead.Source == "" {
-				c.Errorf(e.Pos, "action %s: branch with join: lead needs lead", a.Name)
-			}
-		default:
-			c.Errorf(e.Pos, "action %s: branch join %q is not one of all, lead", a.Name, e.Branch.Join)
-		}
 	}
 	if e.Notify != nil {
 		set++
@@ -345,8 +340,14 @@ func (f *Flow) provisionEffect(c *registry.Context, a *Action, e *Effect, compil
 			compile(v, rules.Any)
 		}
 	}
+	if e.CloseBranch {
+		set++
+		if a.Holder != "branch" {
+			c.Errorf(e.Pos, "action %s: close_branch needs holder: branch (only a unit holding a branch can close it)", a.Name)
+		}
+	}
 	if set != 1 {
-		c.Errorf(e.Pos, "action %s: an effect has exactly one of assign, deadline, branch, notify, link, set (this one has %d)", a.Name, set)
+		c.Errorf(e.Pos, "action %s: an effect has exactly one of assign, deadline, branch, notify, link, set, close_branch (this one has %d)", a.Name, set)
 	}
 }
 

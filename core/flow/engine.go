@@ -51,9 +51,13 @@ type Ticket struct {
 	Deadline    *time.Time     `json:"deadline"`
 	// PausedRemaining is set while the clock is paused: the working days
 	// left when it stopped.
-	PausedRemaining *int       `json:"pausedRemaining"`
-	CreatedAt       time.Time  `json:"createdAt"`
-	ClosedAt        *time.Time `json:"closedAt"`
+	PausedRemaining *int `json:"pausedRemaining"`
+	// Branches are the co-handling branches; OpenBranchUnits the units
+	// holding an open one.
+	Branches        []TicketBranch `json:"branches"`
+	OpenBranchUnits []int64        `json:"-"`
+	CreatedAt       time.Time      `json:"createdAt"`
+	ClosedAt        *time.Time     `json:"closedAt"`
 }
 
 // UnitRef names a unit.
@@ -97,8 +101,10 @@ func scanTicket(row pgx.Row) (Ticket, error) {
 // principal.
 func visible(p *identity.Principal, args *[]any) string {
 	scope := p.ScopeSQL("t.scope_path", args)
+	branchScope := p.ScopeSQL("bu.path", args)
 	*args = append(*args, p.UserID)
-	return fmt.Sprintf("(%s OR t.creator_id = $%d)", scope, len(*args))
+	return fmt.Sprintf(`(%s OR t.creator_id = $%d OR EXISTS (SELECT 1 FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id
+		WHERE b.ticket_id = t.id AND %s))`, scope, len(*args), branchScope)
 }
 
 // Get returns a ticket in the principal's scope.
@@ -108,6 +114,38 @@ func (e *Engine) Get(ctx context.Context, p *identity.Principal, id int64) (Tick
 
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// TicketBranch is a co-handling branch of a ticket.
+type TicketBranch struct {
+	ID       int64      `json:"id"`
+	Unit     UnitRef    `json:"unit"`
+	State    string     `json:"state"`
+	Deadline *time.Time `json:"deadline"`
+	Result   any        `json:"result"`
+	DoneAt   *time.Time `json:"doneAt"`
+}
+
+func (e *Engine) branches(ctx context.Context, q querier, t *Ticket) error {
+	rows, err := q.Query(ctx, `SELECT b.id, u.id, u.code, u.name, u.path, b.state, b.deadline, b.result, b.done_at
+		FROM ticket_branches b JOIN units u ON u.id = b.unit_id WHERE b.ticket_id = $1 ORDER BY b.id`, t.ID)
+	if err != nil {
+		return fmt.Errorf("reading branches of ticket %d: %w", t.ID, err)
+	}
+	defer rows.Close()
+	t.Branches, t.OpenBranchUnits = nil, nil
+	for rows.Next() {
+		var b TicketBranch
+		if err := rows.Scan(&b.ID, &b.Unit.ID, &b.Unit.Code, &b.Unit.Name, &b.Unit.Path, &b.State, &b.Deadline, &b.Result, &b.DoneAt); err != nil {
+			return fmt.Errorf("reading branches of ticket %d: %w", t.ID, err)
+		}
+		t.Branches = append(t.Branches, b)
+		if b.State == "open" {
+			t.OpenBranchUnits = append(t.OpenBranchUnits, b.Unit.ID)
+		}
+	}
+	return rows.Err()
 }
 
 func (e *Engine) get(ctx context.Context, q querier, p *identity.Principal, id int64, lock bool) (Ticket, error) {
@@ -123,7 +161,7 @@ func (e *Engine) get(ctx context.Context, q querier, p *identity.Principal, id i
 	if err != nil {
 		return Ticket{}, fmt.Errorf("reading ticket %d: %w", id, err)
 	}
-	return t, nil
+	return t, e.branches(ctx, q, &t)
 }
 
 func (e *Engine) flow(name string) (*Flow, error) {
@@ -265,6 +303,10 @@ func permitted(p *identity.Principal, a *Action, t Ticket) error {
 		if t.HolderUser != p.Username {
 			return gql.Errorf(gql.Forbidden, "“%s”只能由工单当前承办人执行", a.Label)
 		}
+	case "branch":
+		if !slices.Contains(t.OpenBranchUnits, p.UnitID) {
+			return gql.Errorf(gql.Forbidden, "“%s”只能由承担协办分支的单位执行", a.Label)
+		}
 	}
 	return nil
 }
@@ -282,6 +324,14 @@ func (e *Engine) env(p *identity.Principal, t Ticket, input map[string]any, acto
 	}
 	if t.Deadline != nil {
 		env.Ticket.Deadline = *t.Deadline
+	}
+	for _, b := range t.Branches {
+		env.Ticket.Branches.Total++
+		if b.State == "open" {
+			env.Ticket.Branches.Open++
+		} else {
+			env.Ticket.Branches.Done++
+		}
 	}
 	if env.Input == nil {
 		env.Input = map[string]any{}
@@ -459,7 +509,18 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env E
 			return nil, fmt.Errorf("linking tickets: %w", err)
 		}
 	case eff.Branch != nil:
-		return nil, gql.Errorf(gql.BadUserInput, "多分支协办（branch）尚未在引擎中实现")
+		return nil, e.openBranches(ctx, tx, f, t, env, eff.Branch)
+	case eff.CloseBranch:
+		tag, err := tx.Exec(ctx, `UPDATE ticket_branches b SET state = 'done', done_at = $3, result = $4
+			FROM users u WHERE b.ticket_id = $1 AND b.state = 'open' AND u.username = $2 AND b.unit_id = u.unit_id`,
+			t.ID, env.Actor.Username, now, env.Input)
+		if err != nil {
+			return nil, fmt.Errorf("closing branch: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil, gql.Errorf(gql.Forbidden, "您的单位没有待办的协办分支")
+		}
+		return nil, e.branches(ctx, tx, t)
 	}
 	return nil, nil
 }
@@ -557,4 +618,47 @@ func nextNumber(ctx context.Context, tx pgx.Tx, now time.Time) (string, error) {
 		return "", fmt.Errorf("numbering ticket: %w", err)
 	}
 	return fmt.Sprintf("%s%06d", now.Format("20060102"), n), nil
+}
+
+// openBranches opens a co-handling branch for every unit the expression
+// lists (other than the lead, who holds the ticket itself).
+func (e *Engine) openBranches(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env Env, br *Branch) error {
+	v, err := f.program(br.Units).Run(env)
+	if err != nil {
+		return gql.Wrap(gql.BadUserInput, err, fmt.Sprintf("无法计算协办单位：%v", err))
+	}
+	var codes []string
+	switch list := v.(type) {
+	case []any:
+		for _, c := range list {
+			codes = append(codes, fmt.Sprint(c))
+		}
+	case []string:
+		codes = list
+	case string:
+		codes = strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == '，' || r == ' ' })
+	case nil:
+	default:
+		return gql.FieldError("input", "协办单位须为单位编码列表，得到 %T", v)
+	}
+	lead := ""
+	if br.Lead.Source != "" {
+		if lead, err = f.evalString(br.Lead, env); err != nil {
+			return err
+		}
+	}
+	for _, code := range codes {
+		if code == lead || code == "" {
+			continue
+		}
+		var unitID int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM units WHERE code = $1 AND active`, code).Scan(&unitID); err != nil {
+			return gql.FieldError("input", "协办单位 %q 不存在或已停用", code)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO ticket_branches (ticket_id, unit_id, deadline, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (ticket_id, unit_id) WHERE state = 'open' DO NOTHING`, t.ID, unitID, t.Deadline, e.Now()); err != nil {
+			return fmt.Errorf("opening branch for %s: %w", code, err)
+		}
+	}
+	return e.branches(ctx, tx, t)
 }

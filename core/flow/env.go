@@ -29,6 +29,16 @@ type TicketVars struct {
 	Counts   map[string]int `expr:"counts"`
 	Created  time.Time      `expr:"created"`
 	Deadline time.Time      `expr:"deadline"`
+	// Branches counts co-handling branches, for join rules such as
+	// "the lead may reply once every co-unit is done".
+	Branches BranchVars `expr:"branches"`
+}
+
+// BranchVars counts a ticket's co-handling branches.
+type BranchVars struct {
+	Open  int `expr:"open"`
+	Done  int `expr:"done"`
+	Total int `expr:"total"`
 }
 
 // ActorVars is the user performing an action.

@@ -137,6 +137,19 @@ func (m Module) Register(b *gql.Builder) error {
 			}},
 		},
 	})
+	branchType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "TicketBranch",
+		Description: "协办分支 (a co-handling branch held by a co-unit).",
+		Fields: graphql.Fields{
+			"id":       &graphql.Field{Type: nn(graphql.ID)},
+			"unitCode": &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(TicketBranch).Unit.Code, nil }},
+			"unitName": &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(TicketBranch).Unit.Name, nil }},
+			"state":    &graphql.Field{Type: nn(graphql.String), Description: "open 或 done"},
+			"deadline": &graphql.Field{Type: gql.Time},
+			"doneAt":   &graphql.Field{Type: gql.Time},
+			"result":   &graphql.Field{Type: gql.JSON},
+		},
+	})
 	flowOf := func(t Ticket) *Flow {
 		f, _ := registry.Model[*Flow](e.config.Current(), Kind, t.Flow)
 		return f
@@ -172,6 +185,7 @@ func (m Module) Register(b *gql.Builder) error {
 				}
 				return h, nil
 			}},
+			"branches": &graphql.Field{Type: nn(graphql.NewList(nn(branchType)))},
 			"events": &graphql.Field{Type: nn(graphql.NewList(nn(eventType))), Resolve: func(p graphql.ResolveParams) (any, error) {
 				return e.Events(p.Context, p.Source.(Ticket).ID)
 			}},
