@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,17 @@ type Engine struct {
 	config *registry.Runtime
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+
+	mu sync.Mutex
+	// older holds flows of earlier versions rebuilt beside the running
+	// configuration, valid while that configuration runs.
+	older     map[olderKey]*Flow
+	olderBase *registry.Set
+}
+
+type olderKey struct {
+	name    string
+	version int
 }
 
 // NewEngine returns an engine over pool running the flows of config.
@@ -230,17 +242,9 @@ func (e *Engine) Perform(ctx context.Context, p *identity.Principal, id int64, a
 			return &gql.Error{Code: gql.Conflict, Message: fmt.Sprintf("工单 %s 已被他人办理，当前状态为 %s（版本 %d），请刷新后重试", t.Number, t.State, t.Version),
 				Extra: map[string]any{"state": t.State, "version": t.Version}}
 		}
-		f, err := e.flow(t.Flow)
+		f, err := e.definition(ctx, tx, t.Flow, t.FlowVersion)
 		if err != nil {
 			return err
-		}
-		version, err := activeVersion(ctx, tx, f.Name)
-		if err != nil {
-			return err
-		}
-		if version != t.FlowVersion {
-			return &gql.Error{Code: gql.Conflict, Message: fmt.Sprintf("工单 %s 使用流程 %s 的第 %d 版，现行为第 %d 版：请先迁移该工单", t.Number, f.Label, t.FlowVersion, version),
-				Extra: map[string]any{"flowVersion": t.FlowVersion, "runningVersion": version}}
 		}
 		a, ok := f.Action(action)
 		if !ok {
@@ -263,10 +267,10 @@ func (e *Engine) Perform(ctx context.Context, p *identity.Principal, id int64, a
 // Available lists the actions the principal may perform on the ticket now:
 // its state allows them, a role of the principal may, the holder rule lets
 // the principal act. Guards are not evaluated: they need the action's input.
-func (e *Engine) Available(p *identity.Principal, t Ticket) []*Action {
-	f, err := e.flow(t.Flow)
+func (e *Engine) Available(ctx context.Context, p *identity.Principal, t Ticket) ([]*Action, error) {
+	f, err := e.definition(ctx, e.pool, t.Flow, t.FlowVersion)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	var out []*Action
 	for i := range f.Actions {
@@ -278,7 +282,7 @@ func (e *Engine) Available(p *identity.Principal, t Ticket) []*Action {
 			out = append(out, a)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // permitted checks roles and the holder rule.

@@ -27,7 +27,8 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 const password = "Hotline@12345"
 
 type world struct {
-	pool *pgxpool.Pool
+	runtime *registry.Runtime
+	pool    *pgxpool.Pool
 	ids  *identity.Service
 	eng  *flow.Engine
 	now  time.Time
@@ -53,9 +54,11 @@ func newWorld(t *testing.T) *world {
 		{Username: "agent", DisplayName: "话务员", Unit: "12345", Roles: []string{"agent"}},
 		{Username: "clerk", DisplayName: "赛罕区承办人", Unit: "150105", Roles: []string{"clerk"}},
 		{Username: "clerk.xc", DisplayName: "新城区承办人", Unit: "150102", Roles: []string{"clerk"}},
+		{Username: "admin", DisplayName: "管理员", Unit: "12345", Roles: []string{"admin"}},
 	}
 	_, _, err = w.ids.LoadSeed(ctx, sd, password)
 	require.NoError(t, err)
+	w.runtime = runtime
 	w.eng = flow.NewEngine(w.pool, runtime)
 	w.eng.Now = func() time.Time { return w.now }
 	return w
@@ -102,7 +105,9 @@ func TestTicketWalksTheSampleFlow(t *testing.T) {
 	_, err = w.eng.Perform(ctx, agent, tk.ID, "complete", map[string]any{"reply": "已处理完毕，请查收结果。"}, nil)
 	assert.Equal(t, gql.Forbidden, codeOf(err))
 	names := []string{}
-	for _, a := range w.eng.Available(clerk, tk) {
+	available, err := w.eng.Available(ctx, clerk, tk)
+	require.NoError(t, err)
+	for _, a := range available {
 		names = append(names, a.Name)
 	}
 	assert.ElementsMatch(t, []string{"return", "complete"}, names)

@@ -190,8 +190,8 @@ func (m Module) Register(b *gql.Builder) error {
 				return e.Events(p.Context, p.Source.(Ticket).ID)
 			}},
 			"availableActions": &graphql.Field{Type: nn(graphql.NewList(nn(actionType))), Description: "当前用户现在可以执行的动作",
-				Resolve: identity.Resolve(func(_ context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
-					return e.Available(pr, src.(Ticket)), nil
+				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
+					return e.Available(ctx, pr, src.(Ticket))
 				})},
 		},
 	})
@@ -234,6 +234,22 @@ func (m Module) Register(b *gql.Builder) error {
 				return nil, err
 			}
 			return e.Create(ctx, p, f.Name, a.Name, input)
+		})})
+	b.Mutation("migrateTickets", &graphql.Field{Type: nn(graphql.Int), Description: "把某流程旧版本上的未办结工单迁移到现行版本；返回迁移数量。stateMap 把旧状态映射到新状态；dryRun 只计数不迁移",
+		Args: graphql.FieldConfigArgument{"flow": {Type: nn(graphql.String)}, "fromVersion": {Type: nn(graphql.Int)}, "stateMap": {Type: gql.JSON}, "dryRun": {Type: graphql.Boolean, DefaultValue: false}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			stateMap := map[string]string{}
+			if raw, ok := args["stateMap"].(map[string]any); ok {
+				for k, v := range raw {
+					s, ok := v.(string)
+					if !ok {
+						return nil, gql.FieldError("stateMap", "stateMap 的值须为状态名")
+					}
+					stateMap[k] = s
+				}
+			}
+			dry, _ := args["dryRun"].(bool)
+			return e.Migrate(ctx, p, args["flow"].(string), args["fromVersion"].(int), stateMap, dry)
 		})})
 	b.Mutation("performAction", &graphql.Field{Type: nn(ticketType), Description: "对工单执行动作；expectedVersion 防止覆盖他人的办理",
 		Args: graphql.FieldConfigArgument{"ticketId": {Type: nn(graphql.ID)}, "action": {Type: nn(graphql.String)}, "input": {Type: gql.JSON}, "expectedVersion": {Type: graphql.Int}},

@@ -341,8 +341,9 @@ func readFile(path, root string, overrides map[string]string, kinds *Kinds, diag
 // scripts/phone/normalize.lua is "phone/normalize" whether the loader was
 // given "scripts" or the folder holding it.
 func nameFromPath(path, root string) string {
-	rel := filepath.Base(path)
+	rel := path
 	if root != "" {
+		rel = filepath.Base(path)
 		if r, err := filepath.Rel(root, path); err == nil && r != "." {
 			rel = r
 		}
@@ -498,4 +499,29 @@ func reflectElem(model any) reflect.Value {
 		panic("registry: Kind.New must return a non-nil pointer")
 	}
 	return v.Elem()
+}
+
+// Rebuild loads a set from the documents of base with some texts replaced,
+// without touching the files: how an older version of one document is
+// brought back to life beside the current versions of everything it
+// refers to (a ticket keeps the flow version it started on).
+func Rebuild(ctx context.Context, base *Set, replace map[Key]string, opts LoadOptions) (*Set, diag.List) {
+	const prefix = "(version)/"
+	overrides := map[string]string{}
+	for _, d := range base.Documents() {
+		path := prefix + d.Path
+		text, ok := replace[Key{d.Kind, d.Name}]
+		if !ok {
+			text = d.Source
+		}
+		if _, seen := overrides[path]; seen {
+			// Several documents of one file: keep them in one text, in
+			// file order, separated as they were.
+			overrides[path] += "---\n" + text
+			continue
+		}
+		overrides[path] = text
+	}
+	opts.Overrides = overrides
+	return Load(ctx, nil, opts)
 }
