@@ -29,9 +29,9 @@ const password = "Hotline@12345"
 type world struct {
 	runtime *registry.Runtime
 	pool    *pgxpool.Pool
-	ids  *identity.Service
-	eng  *flow.Engine
-	now  time.Time
+	ids     *identity.Service
+	eng     *flow.Engine
+	now     time.Time
 }
 
 // newWorld loads the sample flow, records it as the running configuration
