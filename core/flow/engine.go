@@ -474,13 +474,30 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env E
 			t.Deadline, t.PausedRemaining = &dl, nil
 		case "pause":
 			if t.Deadline != nil && t.PausedRemaining == nil {
-				left := cal.WorkdaysBetween(now, t.Deadline.Add(-time.Nanosecond))
+				// Whole working days left after today; -1 marks a ticket
+				// already overdue, which a pause does not forgive.
+				left := -1
+				if now.Before(*t.Deadline) {
+					left = cal.WorkdaysBetween(now, t.Deadline.Add(-time.Nanosecond))
+				}
 				t.PausedRemaining = &left
 			}
 		case "resume":
 			if t.PausedRemaining != nil {
-				dl := cal.Deadline(now, *t.PausedRemaining)
-				t.Deadline, t.PausedRemaining = &dl, nil
+				left := *t.PausedRemaining
+				switch {
+				case left < 0:
+					// Overdue before the pause: the old deadline stands.
+				case left == 0 && !cal.IsWorkday(now):
+					// Paused during its last day, resumed on a day off:
+					// the last day is the next working day.
+					dl := cal.Deadline(now, 1)
+					t.Deadline = &dl
+				default:
+					dl := cal.Deadline(now, left)
+					t.Deadline = &dl
+				}
+				t.PausedRemaining = nil
 			}
 		case "clear":
 			t.Deadline, t.PausedRemaining = nil, nil

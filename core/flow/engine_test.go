@@ -192,3 +192,36 @@ func TestConcurrentActionsOneWins(t *testing.T) {
 	require.NoError(t, w.pool.QueryRow(ctx, `SELECT count(*) FROM ticket_events WHERE ticket_id = $1`, tk.ID).Scan(&events))
 	assert.Equal(t, 2, events, "register and one complete; no lost or double update")
 }
+
+func TestPausingDoesNotForgiveLatenessOrEndOnADayOff(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	agent, clerk := w.as(t, "agent"), w.as(t, "clerk")
+	cst := w.now.Location()
+
+	// Overdue when returned: redispatching later keeps the old deadline.
+	w.now = time.Date(2026, 3, 2, 9, 0, 0, 0, cst)
+	tk, err := w.eng.Create(ctx, agent, "request", "register", map[string]any{"unit": "150105", "title": "逾期工单", "type": "咨询"})
+	require.NoError(t, err)
+	due := *tk.Deadline
+	w.now = time.Date(2026, 3, 9, 9, 0, 0, 0, cst)
+	tk, err = w.eng.Perform(ctx, clerk, tk.ID, "return", nil, nil)
+	require.NoError(t, err)
+	w.now = time.Date(2026, 3, 12, 9, 0, 0, 0, cst)
+	tk, err = w.eng.Perform(ctx, agent, tk.ID, "redispatch", map[string]any{"unit": "150105"}, nil)
+	require.NoError(t, err)
+	assert.True(t, due.Equal(*tk.Deadline), "still due %s, got %s", due, tk.Deadline)
+
+	// Returned on its last day, redispatched on a Sunday: due at the end of
+	// the next working day, not at the end of the Sunday.
+	w.now = time.Date(2026, 3, 2, 9, 0, 0, 0, cst) // Monday; due end of Thursday
+	tk, err = w.eng.Create(ctx, agent, "request", "register", map[string]any{"unit": "150105", "title": "最后一天退回", "type": "咨询"})
+	require.NoError(t, err)
+	w.now = time.Date(2026, 3, 5, 15, 0, 0, 0, cst)
+	tk, err = w.eng.Perform(ctx, clerk, tk.ID, "return", nil, nil)
+	require.NoError(t, err)
+	w.now = time.Date(2026, 3, 8, 10, 0, 0, 0, cst)
+	tk, err = w.eng.Perform(ctx, agent, tk.ID, "redispatch", map[string]any{"unit": "150105"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 3, 10, 0, 0, 0, 0, cst).Unix(), tk.Deadline.Unix())
+}
