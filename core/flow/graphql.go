@@ -196,6 +196,81 @@ func (m Module) Register(b *gql.Builder) error {
 		},
 	})
 
+	// Flow definitions as a graph, for the visual designer: it edits the
+	// YAML and publishes it with publishConfig(kind: "flow"), which lints it
+	// together with the rest of the configuration.
+	stateType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "FlowState",
+		Fields: graphql.Fields{
+			"name":     &graphql.Field{Type: nn(graphql.String)},
+			"label":    &graphql.Field{Type: nn(graphql.String)},
+			"category": &graphql.Field{Type: nn(graphql.String)},
+			"paused":   &graphql.Field{Type: nn(graphql.Boolean)},
+		},
+	})
+	refNames := func(refs []registry.Ref) []string {
+		out := make([]string, len(refs))
+		for i, r := range refs {
+			out[i] = r.Name
+		}
+		return out
+	}
+	stringList := nn(graphql.NewList(nn(graphql.String)))
+	flowActionType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "FlowAction",
+		Fields: graphql.Fields{
+			"name":   &graphql.Field{Type: nn(graphql.String)},
+			"label":  &graphql.Field{Type: nn(graphql.String)},
+			"from":   &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).From), nil }},
+			"to":     &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Action).To.Name, nil }},
+			"roles":  &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).Roles), nil }},
+			"holder": &graphql.Field{Type: nn(graphql.String)},
+			"form": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) {
+				if f := p.Source.(*Action).Form; f != nil {
+					return f.Name, nil
+				}
+				return nil, nil
+			}},
+			"guards": &graphql.Field{Type: stringList, Description: "各守卫不满足时的提示", Resolve: func(p graphql.ResolveParams) (any, error) {
+				var out []string
+				for _, g := range p.Source.(*Action).Guards {
+					out = append(out, g.Message)
+				}
+				return out, nil
+			}},
+		},
+	})
+	flowType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Flow",
+		Description: "流程定义（状态与动作构成的图）",
+		Fields: graphql.Fields{
+			"name":  &graphql.Field{Type: nn(graphql.String)},
+			"label": &graphql.Field{Type: nn(graphql.String)},
+			"states": &graphql.Field{Type: nn(graphql.NewList(nn(stateType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+				return p.Source.(*Flow).States, nil
+			}},
+			"actions": &graphql.Field{Type: nn(graphql.NewList(nn(flowActionType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+				f := p.Source.(*Flow)
+				out := make([]*Action, len(f.Actions))
+				for i := range f.Actions {
+					out[i] = &f.Actions[i]
+				}
+				return out, nil
+			}},
+			"mermaid": &graphql.Field{Type: nn(graphql.String), Description: "Mermaid 状态图", Resolve: func(p graphql.ResolveParams) (any, error) {
+				return p.Source.(*Flow).Mermaid(), nil
+			}},
+		},
+	})
+	b.Query("flows", &graphql.Field{Type: nn(graphql.NewList(nn(flowType))), Description: "正在运行的流程定义",
+		Resolve: identity.Resolve(func(context.Context, *identity.Principal, map[string]any, any) (any, error) {
+			var out []*Flow
+			for _, d := range e.config.Current().All(Kind) {
+				out = append(out, d.Model.(*Flow))
+			}
+			return out, nil
+		})})
+
 	b.Query("ticket", &graphql.Field{Type: nn(ticketType), Args: graphql.FieldConfigArgument{"id": {Type: nn(graphql.ID)}},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")

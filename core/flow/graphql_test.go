@@ -70,3 +70,21 @@ func TestTicketsOverGraphQL(t *testing.T) {
 	assert.Equal(t, "暂存", draft["stateLabel"])
 	assert.Equal(t, map[string]any{"title": "未完成"}, draft["fields"], "a draft keeps what was typed")
 }
+
+func TestFlowGraphForTheDesigner(t *testing.T) {
+	w := newWorld(t)
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: w.ids}, flow.Module{Engine: w.eng})
+	require.NoError(t, err)
+	ctx := identity.WithPrincipal(context.Background(), w.as(t, "agent"))
+	r := graphql.Do(graphql.Params{Schema: schema, Context: ctx,
+		RequestString: `{ flows { name label states { name label category paused } actions { name from to roles holder form guards } mermaid } }`})
+	require.Empty(t, r.Errors)
+	flows := r.Data.(map[string]any)["flows"].([]any)
+	require.Len(t, flows, 1)
+	f := flows[0].(map[string]any)
+	assert.Equal(t, "request", f["name"])
+	assert.Contains(t, f["states"], map[string]any{"name": "returned", "label": "部门退回", "category": "open", "paused": true})
+	assert.Contains(t, f["actions"], map[string]any{"name": "return", "from": []any{"handling"}, "to": "returned", "roles": []any{"clerk"},
+		"holder": "unit", "form": nil, "guards": []any{"已退回两次，不能再次退回"}})
+	assert.Contains(t, f["mermaid"], "handling --> returned: 申请退回")
+}
