@@ -37,3 +37,17 @@ function kind(phone)
   end
   return "landline"
 end
+
+-- Flow hook of the registration actions: store the caller's numbers in
+-- canonical form. Returns the fields to update; an invalid number refuses
+-- the registration with the message of error().
+function normalize_ticket(ticket, input)
+  local out = {}
+  for _, key in ipairs({"caller_phone", "contact_phone"}) do
+    local v = input[key]
+    if v ~= nil and v ~= "" then
+      out[key] = normalize(v)
+    end
+  end
+  return out
+end

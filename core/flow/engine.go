@@ -17,6 +17,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
+	"github.com/hotline12345/hotline/core/script"
 )
 
 // Engine performs flow actions on tickets. Every action is one transaction:
@@ -27,6 +28,8 @@ type Engine struct {
 	config *registry.Runtime
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Scripts runs the flows' Lua hooks.
+	Scripts *script.Engine
 
 	mu sync.Mutex
 	// older holds flows of earlier versions rebuilt beside the running
@@ -42,7 +45,7 @@ type olderKey struct {
 
 // NewEngine returns an engine over pool running the flows of config.
 func NewEngine(pool *pgxpool.Pool, config *registry.Runtime) *Engine {
-	return &Engine{pool: pool, config: config, Now: time.Now}
+	return &Engine{pool: pool, config: config, Now: time.Now, Scripts: script.NewEngine(script.Options{})}
 }
 
 // Ticket is a ticket as the engine reads it.
@@ -388,6 +391,11 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 			notices = append(notices, n)
 		}
 	}
+	for _, h := range a.Hooks {
+		if err := e.hook(ctx, f, &t, env, h); err != nil {
+			return Ticket{}, err
+		}
+	}
 	t.State = a.To.Name
 	t.Counts[a.Name]++
 	t.Version++
@@ -682,4 +690,31 @@ func (e *Engine) openBranches(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket
 		}
 	}
 	return e.branches(ctx, tx, t)
+}
+
+// hook calls a Lua function of the flow with the ticket, the action's input
+// and the actor. A table it returns is merged into the ticket's fields
+// (a computed value, a normalised phone number); error("…") in the script
+// refuses the action with that message.
+func (e *Engine) hook(ctx context.Context, f *Flow, t *Ticket, env Env, h Hook) error {
+	s, ok := registry.Model[*script.Script](e.config.Current(), script.KindScript, h.Script.Name)
+	if !ok {
+		return fmt.Errorf("hook: script %s is not loaded", h.Script.Name)
+	}
+	ticket := map[string]any{"id": t.ID, "number": t.Number, "state": t.State, "fields": t.Fields, "holder_unit": env.Ticket.HolderUnit}
+	actor := map[string]any{"username": env.Actor.Username, "roles": env.Actor.Roles, "unit": env.Actor.Unit}
+	out, err := e.Scripts.Call(ctx, s, h.Function, ticket, env.Input, actor)
+	if err != nil {
+		var rerr *script.RuntimeError
+		if errors.As(err, &rerr) {
+			return &gql.Error{Code: gql.BadUserInput, Field: "input", Message: rerr.Message, Err: err}
+		}
+		return fmt.Errorf("hook %s.%s of flow %s: %w", h.Script.Name, h.Function, f.Name, err)
+	}
+	if fields, ok := out.(map[string]any); ok {
+		for k, v := range fields {
+			t.Fields[k] = v
+		}
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/rules"
 	"github.com/hotline12345/hotline/deploy/demo"
 )
 
@@ -99,6 +100,8 @@ type Expect struct {
 	Holder   *string `yaml:"holder" jsonschema:"description=unit code holding the ticket; empty for none"`
 	Deadline *Moment `yaml:"deadline"`
 	Paused   *bool   `yaml:"paused" jsonschema:"description=whether the deadline clock is paused"`
+	// Fields lists ticket fields and the values they must have.
+	Fields map[string]any `yaml:"fields"`
 }
 
 func (s Step) role() (string, string) {
@@ -277,6 +280,11 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 			}
 			if e.Paused != nil && *e.Paused != (t.PausedRemaining != nil) {
 				fail("expected the clock paused=%v, got %v", *e.Paused, t.PausedRemaining != nil)
+			}
+			for k, want := range e.Fields {
+				if got := t.Fields[k]; !rules.Equal(got, want) {
+					fail("expected field %s = %v, got %v", k, want, got)
+				}
 			}
 		}
 	}
