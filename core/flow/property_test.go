@@ -26,7 +26,7 @@ import (
 // internal ones.
 func TestRandomWalksKeepInvariants(t *testing.T) {
 	ctx := context.Background()
-	set, diags := registry.Load(ctx, []string{"../../flows"}, registry.LoadOptions{})
+	set, diags := registry.Load(ctx, []string{"../../flows", "../../scripts"}, registry.LoadOptions{})
 	require.Empty(t, diags)
 	w := newWorld(t)
 	_, err := configstore.New(w.pool).Record(ctx, set, audit.System, "property test")

@@ -32,7 +32,7 @@ func TestShippedSampleScenariosPass(t *testing.T) {
 // The default 12345 flow ships with scenarios that pass and that, between
 // them, bring a ticket into every state of the flow.
 func TestShippedTicketFlowScenariosCoverEveryState(t *testing.T) {
-	set, diags := registry.Load(context.Background(), []string{"../../flows"}, registry.LoadOptions{})
+	set, diags := registry.Load(context.Background(), []string{"../../flows", "../../scripts"}, registry.LoadOptions{})
 	require.Empty(t, diags)
 	r := runner(t)
 	r.Visited = map[string]map[string]bool{}
