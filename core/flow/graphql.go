@@ -262,6 +262,7 @@ func (m Module) Register(b *gql.Builder) error {
 			}},
 		},
 	})
+	m.registerSuggest(b)
 	b.Query("flows", &graphql.Field{Type: nn(graphql.NewList(nn(flowType))), Description: "正在运行的流程定义",
 		Resolve: identity.Resolve(func(context.Context, *identity.Principal, map[string]any, any) (any, error) {
 			var out []*Flow

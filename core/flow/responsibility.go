@@ -1,0 +1,139 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/graphql-go/graphql"
+
+	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// KindResponsibility is the configuration kind of responsibility lists
+// (权责清单): which unit handles which kind of request. The dispatcher's
+// suggestion reads it; the list is data a centre maintains, not code.
+const KindResponsibility = "responsibility-list"
+
+func init() {
+	registry.Register(registry.Kind{
+		Name:        KindResponsibility,
+		Description: "A responsibility list (权责清单): categories and keywords mapped to the units that handle them.",
+		Dir:         "flows",
+		New:         func() any { return &ResponsibilityList{} },
+	})
+}
+
+// ResponsibilityList is a `kind: responsibility-list` document.
+type ResponsibilityList struct {
+	Name    string        `yaml:"name" jsonschema:"required"`
+	Label   string        `yaml:"label"`
+	Entries []Responsible `yaml:"entries" jsonschema:"required"`
+}
+
+// Responsible maps a category (and keywords found in a request's text) to
+// units. A unit may be a unit code, or "district" for the district the
+// request's address lies in, or "street" for its street.
+type Responsible struct {
+	Pos      diag.Pos `yaml:"-"`
+	Category string   `yaml:"category" jsonschema:"required"`
+	Keywords []string `yaml:"keywords"`
+	Units    []string `yaml:"units" jsonschema:"required"`
+	Note     string   `yaml:"note"`
+}
+
+// Provision checks the entries.
+func (l *ResponsibilityList) Provision(c *registry.Context) {
+	seen := map[string]bool{}
+	for i, e := range l.Entries {
+		if seen[e.Category] {
+			c.Errorf(e.Pos, "category %q is listed twice", e.Category)
+		}
+		seen[e.Category] = true
+		if len(e.Units) == 0 {
+			c.Errorf(c.At("entries", i), "category %s: list the units responsible", e.Category)
+		}
+	}
+}
+
+// Suggestion is a unit the list proposes for a request.
+type Suggestion struct {
+	UnitCode string `json:"unitCode"`
+	UnitName string `json:"unitName"`
+	Category string `json:"category"`
+	// Reason says why: the category, or the keyword found in the text.
+	Reason string `json:"reason"`
+}
+
+// Suggest proposes units for a request by its category and text, in the
+// order of the list; district and street stand for the units of the
+// request's address.
+func (e *Engine) Suggest(ctx context.Context, category, text, district, street string) ([]Suggestion, error) {
+	var out []Suggestion
+	seen := map[string]bool{}
+	for _, d := range e.config.Current().All(KindResponsibility) {
+		for _, entry := range d.Model.(*ResponsibilityList).Entries {
+			reason := ""
+			switch {
+			case category != "" && entry.Category == category:
+				reason = "归口分类：" + category
+			default:
+				if i := slices.IndexFunc(entry.Keywords, func(k string) bool { return k != "" && strings.Contains(text, k) }); i >= 0 {
+					reason = "关键词：" + entry.Keywords[i]
+				}
+			}
+			if reason == "" {
+				continue
+			}
+			for _, u := range entry.Units {
+				code := u
+				switch u {
+				case "district":
+					code = district
+				case "street":
+					code = street
+				}
+				if code == "" || seen[code] {
+					continue
+				}
+				seen[code] = true
+				out = append(out, Suggestion{UnitCode: code, Category: entry.Category, Reason: reason})
+			}
+		}
+	}
+	for i := range out {
+		if err := e.pool.QueryRow(ctx, `SELECT name FROM units WHERE code = $1 AND active`, out[i].UnitCode).Scan(&out[i].UnitName); err != nil {
+			return nil, fmt.Errorf("responsibility list names unit %q, which does not exist or is inactive: %w", out[i].UnitCode, err)
+		}
+	}
+	return out, nil
+}
+
+func (m Module) registerSuggest(b *gql.Builder) {
+	e := m.Engine
+	suggestionType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "UnitSuggestion",
+		Description: "按权责清单建议的承办单位",
+		Fields: graphql.Fields{
+			"unitCode": &graphql.Field{Type: nn(graphql.String)},
+			"unitName": &graphql.Field{Type: nn(graphql.String)},
+			"category": &graphql.Field{Type: nn(graphql.String)},
+			"reason":   &graphql.Field{Type: nn(graphql.String)},
+		},
+	})
+	b.Query("suggestUnits", &graphql.Field{Type: nn(graphql.NewList(nn(suggestionType))), Description: "派单建议：按归口分类或诉求内容中的关键词查权责清单",
+		Args: graphql.FieldConfigArgument{
+			"category": {Type: graphql.String, Description: "归口分类"},
+			"text":     {Type: graphql.String, Description: "标题和诉求内容"},
+			"district": {Type: graphql.String, Description: "诉求地址所在区县的单位编码"},
+			"street":   {Type: graphql.String, Description: "诉求地址所在街道的单位编码"},
+		},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			str := func(k string) string { v, _ := args[k].(string); return v }
+			return e.Suggest(ctx, str("category"), str("text"), str("district"), str("street"))
+		})})
+}
