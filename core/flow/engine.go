@@ -36,6 +36,9 @@ type Engine struct {
 	// configuration, valid while that configuration runs.
 	older     map[olderKey]*Flow
 	olderBase *registry.Set
+	// versions are the running flow versions of versionsBase.
+	versions     map[string]int
+	versionsBase *registry.Set
 }
 
 type olderKey struct {
@@ -85,7 +88,10 @@ type UnitRef struct {
 
 const ticketSelect = `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
 	t.fields, t.counts, t.deadline, t.paused_remaining, t.created_at, t.closed_at,
-	hu.id, hu.code, hu.name, hu.path, COALESCE(husr.username, '')
+	hu.id, hu.code, hu.name, hu.path, COALESCE(husr.username, ''),
+	(SELECT COALESCE(json_agg(json_build_object('id', b.id, 'unit', json_build_object('id', bu.id, 'code', bu.code, 'name', bu.name),
+		'state', b.state, 'deadline', b.deadline, 'result', b.result, 'doneAt', b.done_at) ORDER BY b.id), '[]')
+		FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id WHERE b.ticket_id = t.id)
 	FROM tickets t JOIN users cu ON cu.id = t.creator_id
 	LEFT JOIN units hu ON hu.id = t.holder_unit_id
 	LEFT JOIN users husr ON husr.id = t.holder_user_id`
@@ -95,9 +101,14 @@ func scanTicket(row pgx.Row) (Ticket, error) {
 	var unitID *int64
 	var code, name, path *string
 	err := row.Scan(&t.ID, &t.Number, &t.Flow, &t.FlowVersion, &t.State, &t.Version, &t.ScopePath, &t.CreatorID, &t.Creator,
-		&t.Fields, &t.Counts, &t.Deadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt, &unitID, &code, &name, &path, &t.HolderUser)
+		&t.Fields, &t.Counts, &t.Deadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt, &unitID, &code, &name, &path, &t.HolderUser, &t.Branches)
 	if err != nil {
 		return t, err
+	}
+	for _, b := range t.Branches {
+		if b.State == "open" {
+			t.OpenBranchUnits = append(t.OpenBranchUnits, b.Unit.ID)
+		}
 	}
 	if unitID != nil {
 		t.HolderUnit = &UnitRef{ID: *unitID, Code: *code, Name: *name, Path: *path}
@@ -176,7 +187,7 @@ func (e *Engine) get(ctx context.Context, q querier, p *identity.Principal, id i
 	if err != nil {
 		return Ticket{}, fmt.Errorf("reading ticket %d: %w", id, err)
 	}
-	return t, e.branches(ctx, q, &t)
+	return t, nil
 }
 
 func (e *Engine) flow(name string) (*Flow, error) {
@@ -186,16 +197,6 @@ func (e *Engine) flow(name string) (*Flow, error) {
 		return nil, gql.FieldError("flow", "流程 %q 不存在", name)
 	}
 	return f, nil
-}
-
-// activeVersion is the configuration version of the flow that runs now.
-func activeVersion(ctx context.Context, tx pgx.Tx, name string) (int, error) {
-	var v int
-	err := tx.QueryRow(ctx, `SELECT version FROM config_active WHERE kind = $1 AND name = $2`, Kind, name).Scan(&v)
-	if err != nil {
-		return 0, fmt.Errorf("reading the running version of flow %s: %w", name, err)
-	}
-	return v, nil
 }
 
 // Create starts a ticket with one of the flow's creating actions.
@@ -210,7 +211,7 @@ func (e *Engine) Create(ctx context.Context, p *identity.Principal, flowName, ac
 	}
 	var out Ticket
 	err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-		version, err := activeVersion(ctx, tx, f.Name)
+		version, err := e.activeVersion(ctx, tx, f.Name)
 		if err != nil {
 			return err
 		}
@@ -318,12 +319,12 @@ func permitted(p *identity.Principal, a *Action, t Ticket) error {
 	return nil
 }
 
-func (e *Engine) env(p *identity.Principal, t Ticket, input map[string]any, actorUnit UnitRef) Env {
+func (e *Engine) env(p *identity.Principal, t Ticket, input map[string]any) Env {
 	env := Env{
 		Ticket: TicketVars{ID: t.ID, Number: t.Number, State: t.State, HolderUser: t.HolderUser, Fields: t.Fields,
 			Counts: t.Counts, Created: t.CreatedAt},
 		Input: input,
-		Actor: ActorVars{Username: p.Username, Roles: p.Roles, Unit: actorUnit.Code},
+		Actor: ActorVars{Username: p.Username, Roles: p.Roles, Unit: p.UnitCode, UnitKind: p.UnitKind},
 		Now:   e.Now(),
 	}
 	if t.HolderUnit != nil {
@@ -358,13 +359,7 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 			}
 		}
 	}
-	var actorUnit UnitRef
-	var actorUnitKind string
-	if err := tx.QueryRow(ctx, `SELECT id, code, name, path, kind FROM units WHERE id = $1`, p.UnitID).Scan(&actorUnit.ID, &actorUnit.Code, &actorUnit.Name, &actorUnit.Path, &actorUnitKind); err != nil {
-		return Ticket{}, fmt.Errorf("reading the actor's unit: %w", err)
-	}
-	env := e.env(p, t, input, actorUnit)
-	env.Actor.UnitKind = actorUnitKind
+	env := e.env(p, t, input)
 	msg, err := a.Refusal(env)
 	if err != nil {
 		return Ticket{}, err
@@ -381,6 +376,7 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 		}
 	}
 	from := t.State
+	clockBefore := clockOf(t)
 	var notices []map[string]any
 	for _, eff := range a.Effects {
 		n, err := e.apply(ctx, tx, f, &t, env, eff)
@@ -418,38 +414,65 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 		}
 		holderUser = &id
 	}
-	tag, err := tx.Exec(ctx, `UPDATE tickets SET state = $2, version = $3, holder_unit_id = $4, holder_user_id = $5, scope_path = $6,
-		fields = $7, counts = $8, deadline = $9, paused_remaining = $10, closed_at = $11, updated_at = $12
-		WHERE id = $1 AND version = $3 - 1`,
-		t.ID, t.State, t.Version, holderUnit, holderUser, t.ScopePath, t.Fields, t.Counts, t.Deadline, t.PausedRemaining, t.ClosedAt, now)
-	if err != nil {
-		return Ticket{}, fmt.Errorf("writing ticket %s: %w", t.Number, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return Ticket{}, gql.Errorf(gql.Conflict, "工单 %s 已被他人办理，请刷新后重试", t.Number)
-	}
 	inputJSON, err := json.Marshal(orEmpty(input))
 	if err != nil {
 		return Ticket{}, gql.FieldError("input", "无法保存输入：%v", err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO ticket_events (ticket_id, ticket_version, flow_version, action, actor_id, actor, from_state, to_state, input, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.Version, t.FlowVersion, a.Name, p.UserID, p.Username, from, t.State, inputJSON, now); err != nil {
-		return Ticket{}, fmt.Errorf("writing event of ticket %s: %w", t.Number, err)
-	}
-	if err := e.schedule(ctx, tx, f, t); err != nil {
-		return Ticket{}, err
+	// Every write of the action goes to the server in one round trip: the
+	// ticket, its event, its timers and its outbox rows.
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE tickets SET state = $2, version = $3, holder_unit_id = $4, holder_user_id = $5, scope_path = $6,
+		fields = $7, counts = $8, deadline = $9, paused_remaining = $10, closed_at = $11, updated_at = $12
+		WHERE id = $1 AND version = $3 - 1`,
+		t.ID, t.State, t.Version, holderUnit, holderUser, t.ScopePath, t.Fields, t.Counts, t.Deadline, t.PausedRemaining, t.ClosedAt, now)
+	b.Queue(`INSERT INTO ticket_events (ticket_id, ticket_version, flow_version, action, actor_id, actor, from_state, to_state, input, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.Version, t.FlowVersion, a.Name, p.UserID, p.Username, from, t.State, inputJSON, now)
+	// Timers follow the clock: only an action that moved it reschedules.
+	if clockOf(t) != clockBefore {
+		e.schedule(b, f, t)
 	}
 	changed := map[string]any{"ticket": t.ID, "number": t.Number, "action": a.Name, "from": from, "to": t.State, "version": t.Version}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, ticket_id, payload) VALUES ('ticket.changed', $1, $2)`, t.ID, changed); err != nil {
-		return Ticket{}, fmt.Errorf("writing outbox of ticket %s: %w", t.Number, err)
-	}
+	b.Queue(`INSERT INTO outbox (topic, ticket_id, payload) VALUES ('ticket.changed', $1, $2)`, t.ID, changed)
 	for _, n := range notices {
 		n["ticket"], n["number"] = t.ID, t.Number
-		if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, ticket_id, payload) VALUES ('notice', $1, $2)`, t.ID, n); err != nil {
-			return Ticket{}, fmt.Errorf("writing notice of ticket %s: %w", t.Number, err)
-		}
+		b.Queue(`INSERT INTO outbox (topic, ticket_id, payload) VALUES ('notice', $1, $2)`, t.ID, n)
+	}
+	if err := sendWrites(ctx, tx, b, t.Number); err != nil {
+		return Ticket{}, err
 	}
 	return t, nil
+}
+
+// clock is what a ticket's timers depend on.
+type clock struct {
+	deadline int64 // unix nanoseconds, 0 for none
+	paused   bool
+	closed   bool
+}
+
+func clockOf(t Ticket) clock {
+	c := clock{paused: t.PausedRemaining != nil, closed: t.ClosedAt != nil}
+	if t.Deadline != nil {
+		c.deadline = t.Deadline.UnixNano()
+	}
+	return c
+}
+
+// sendWrites sends a batch whose first statement updates the ticket under
+// its optimistic version, and checks every result.
+func sendWrites(ctx context.Context, tx pgx.Tx, b *pgx.Batch, number string) error {
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for i := 0; i < b.Len(); i++ {
+		tag, err := br.Exec()
+		if err != nil {
+			return fmt.Errorf("writing ticket %s: %w", number, err)
+		}
+		if i == 0 && tag.RowsAffected() != 1 {
+			return gql.Errorf(gql.Conflict, "工单 %s 已被他人办理，请刷新后重试", number)
+		}
+	}
+	return br.Close()
 }
 
 func orEmpty(m map[string]any) map[string]any {

@@ -9,15 +9,13 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// schedule replaces the ticket's pending timers: while its clock runs, one
-// per timer of the flow, relative to the deadline; none while it is paused,
-// cleared or closed.
-func (e *Engine) schedule(ctx context.Context, tx pgx.Tx, f *Flow, t Ticket) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM ticket_timers WHERE ticket_id = $1 AND fired_at IS NULL`, t.ID); err != nil {
-		return fmt.Errorf("clearing timers of ticket %s: %w", t.Number, err)
-	}
+// schedule queues the replacement of the ticket's pending timers: while
+// its clock runs, one per timer of the flow, relative to the deadline; none
+// while it is paused, cleared or closed.
+func (e *Engine) schedule(b *pgx.Batch, f *Flow, t Ticket) {
+	b.Queue(`DELETE FROM ticket_timers WHERE ticket_id = $1 AND fired_at IS NULL`, t.ID)
 	if t.Deadline == nil || t.PausedRemaining != nil || t.ClosedAt != nil {
-		return nil
+		return
 	}
 	cal := f.Calendar()
 	for _, tm := range f.Timers {
@@ -35,20 +33,9 @@ func (e *Engine) schedule(ctx context.Context, tx pgx.Tx, f *Flow, t Ticket) err
 			level = "warning"
 		}
 		payload := map[string]any{"timer": tm.Name, "label": tm.Label, "to": tm.Notify, "message": tm.Message, "level": level,
-			"deadline": t.Deadline.Format(time.RFC3339), "holderUnit": holderCode(t)}
-		if _, err := tx.Exec(ctx, `INSERT INTO ticket_timers (ticket_id, name, due_at, payload) VALUES ($1, $2, $3, $4)`,
-			t.ID, tm.Name, due, payload); err != nil {
-			return fmt.Errorf("scheduling timer %s of ticket %s: %w", tm.Name, t.Number, err)
-		}
+			"deadline": t.Deadline.Format(time.RFC3339)}
+		b.Queue(`INSERT INTO ticket_timers (ticket_id, name, due_at, payload) VALUES ($1, $2, $3, $4)`, t.ID, tm.Name, due, payload)
 	}
-	return nil
-}
-
-func holderCode(t Ticket) string {
-	if t.HolderUnit == nil {
-		return ""
-	}
-	return t.HolderUnit.Code
 }
 
 // FireDue fires up to limit timers that are due: each becomes a notice in
@@ -58,20 +45,23 @@ func holderCode(t Ticket) string {
 func (e *Engine) FireDue(ctx context.Context, limit int) (int, error) {
 	fired := 0
 	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT tt.id, tt.ticket_id, t.number, tt.payload FROM ticket_timers tt JOIN tickets t ON t.id = tt.ticket_id
+		// The holder is read when the timer fires: the ticket may have moved
+		// to another unit since the timer was scheduled.
+		rows, err := tx.Query(ctx, `SELECT tt.id, tt.ticket_id, t.number, tt.payload, COALESCE(hu.code, '') FROM ticket_timers tt
+			JOIN tickets t ON t.id = tt.ticket_id LEFT JOIN units hu ON hu.id = t.holder_unit_id
 			WHERE tt.fired_at IS NULL AND tt.due_at <= $1 ORDER BY tt.due_at LIMIT $2 FOR UPDATE OF tt SKIP LOCKED`, e.Now(), limit)
 		if err != nil {
 			return fmt.Errorf("claiming due timers: %w", err)
 		}
 		type due struct {
-			id, ticket int64
-			number     string
-			payload    map[string]any
+			id, ticket     int64
+			number, holder string
+			payload        map[string]any
 		}
 		var list []due
 		for rows.Next() {
 			var d due
-			if err := rows.Scan(&d.id, &d.ticket, &d.number, &d.payload); err != nil {
+			if err := rows.Scan(&d.id, &d.ticket, &d.number, &d.payload, &d.holder); err != nil {
 				rows.Close()
 				return fmt.Errorf("claiming due timers: %w", err)
 			}
@@ -82,7 +72,7 @@ func (e *Engine) FireDue(ctx context.Context, limit int) (int, error) {
 			return fmt.Errorf("claiming due timers: %w", err)
 		}
 		for _, d := range list {
-			d.payload["ticket"], d.payload["number"] = d.ticket, d.number
+			d.payload["ticket"], d.payload["number"], d.payload["holderUnit"] = d.ticket, d.number, d.holder
 			if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, ticket_id, payload) VALUES ('notice', $1, $2)`, d.ticket, d.payload); err != nil {
 				return fmt.Errorf("firing timer %d: %w", d.id, err)
 			}

@@ -54,6 +54,9 @@ func TestTimersFollowTheDeadlineAndFireOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "a fired timer does not fire again")
 	assert.Equal(t, 1, w.notices(t, "near_due"))
+	var holder string
+	require.NoError(t, w.pool.QueryRow(ctx, `SELECT payload->>'holderUnit' FROM outbox WHERE payload->>'timer' = 'near_due'`).Scan(&holder))
+	assert.Equal(t, "150105", holder, "the notice names the unit holding the ticket when it fires")
 
 	// A paused clock has no timers; resuming schedules them again.
 	tk, err = w.eng.Perform(ctx, w.as(t, "clerk"), tk.ID, "return", nil, nil)

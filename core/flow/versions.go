@@ -17,9 +17,9 @@ import (
 // of everything it refers to. A ticket keeps the version it started on
 // until it is migrated.
 func (e *Engine) definition(ctx context.Context, q querier, name string, version int) (*Flow, error) {
-	var active int
-	if err := q.QueryRow(ctx, `SELECT version FROM config_active WHERE kind = $1 AND name = $2`, Kind, name).Scan(&active); err != nil {
-		return nil, fmt.Errorf("reading the running version of flow %s: %w", name, err)
+	active, err := e.activeVersion(ctx, q, name)
+	if err != nil {
+		return nil, err
 	}
 	if version == active {
 		return e.flow(name)
@@ -45,6 +45,41 @@ func (e *Engine) definition(ctx context.Context, q querier, name string, version
 	}
 	e.older[olderKey{name, version}] = f
 	return f, nil
+}
+
+// activeVersion is the configuration version of the running flow. The
+// versions are read once per running configuration: they change only when
+// the configuration does, and an action should not pay a query for them.
+func (e *Engine) activeVersion(ctx context.Context, q querier, name string) (int, error) {
+	base := e.config.Current()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.versionsBase != base {
+		rows, err := q.Query(ctx, `SELECT name, version FROM config_active WHERE kind = $1`, Kind)
+		if err != nil {
+			return 0, fmt.Errorf("reading the running flow versions: %w", err)
+		}
+		versions := map[string]int{}
+		for rows.Next() {
+			var n string
+			var v int
+			if err := rows.Scan(&n, &v); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("reading the running flow versions: %w", err)
+			}
+			versions[n] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("reading the running flow versions: %w", err)
+		}
+		e.versions, e.versionsBase = versions, base
+	}
+	v, ok := e.versions[name]
+	if !ok {
+		return 0, fmt.Errorf("flow %s has no recorded running version", name)
+	}
+	return v, nil
 }
 
 var errDryRun = errors.New("dry run")
@@ -101,12 +136,12 @@ func (e *Engine) Migrate(ctx context.Context, p *identity.Principal, name string
 				return fmt.Errorf("migrating ticket %s: %w", t.Number, err)
 			}
 			input := map[string]any{"fromVersion": from, "toVersion": active}
-			if _, err := tx.Exec(ctx, `INSERT INTO ticket_events (ticket_id, ticket_version, flow_version, action, actor_id, actor, from_state, to_state, input, at)
-				VALUES ($1, $2, $3, 'migrate', $4, $5, $6, $7, $8, $9)`, t.ID, t.Version, active, p.UserID, p.Username, fromState, t.State, input, e.Now()); err != nil {
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO ticket_events (ticket_id, ticket_version, flow_version, action, actor_id, actor, from_state, to_state, input, at)
+				VALUES ($1, $2, $3, 'migrate', $4, $5, $6, $7, $8, $9)`, t.ID, t.Version, active, p.UserID, p.Username, fromState, t.State, input, e.Now())
+			e.schedule(b, f, t)
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return fmt.Errorf("migrating ticket %s: %w", t.Number, err)
-			}
-			if err := e.schedule(ctx, tx, f, t); err != nil {
-				return err
 			}
 			moved++
 		}

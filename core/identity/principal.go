@@ -17,6 +17,8 @@ type Principal struct {
 	DisplayName string
 	UnitID      int64
 	UnitPath    string
+	UnitCode    string
+	UnitKind    string
 	Roles       []string
 	// Scope is the widest data scope of the principal's roles: what it may
 	// read of the organisation tree. Permission-gated work runs in the

@@ -124,18 +124,19 @@ var errLogin = gql.Errorf(gql.Unauthenticated, "用户名或密码错误")
 type loginRow struct {
 	id, unitID           int64
 	display, hash, path  string
+	unitCode, unitKind   string
 	lockedUntil          *time.Time
 	disabled, mustChange bool
 	roles                []string
 }
 
 const loginSelect = `SELECT u.id, u.display_name, u.password_hash, u.locked_until, u.disabled,
-		u.must_change_password, u.unit_id, un.path, ` + effectiveRolesSQL + `
+		u.must_change_password, u.unit_id, un.path, un.code, un.kind, ` + effectiveRolesSQL + `
 	FROM users u JOIN units un ON un.id = u.unit_id WHERE u.username = $1`
 
 func scanLogin(row pgx.Row) (loginRow, error) {
 	var r loginRow
-	err := row.Scan(&r.id, &r.display, &r.hash, &r.lockedUntil, &r.disabled, &r.mustChange, &r.unitID, &r.path, &r.roles)
+	err := row.Scan(&r.id, &r.display, &r.hash, &r.lockedUntil, &r.disabled, &r.mustChange, &r.unitID, &r.path, &r.unitCode, &r.unitKind, &r.roles)
 	return r, err
 }
 
@@ -214,6 +215,7 @@ func (s *Service) finishLogin(ctx context.Context, username string, passwordOK b
 			return err
 		}
 		p := s.principal(row.id, username, row.display, row.unitID, row.path, row.roles, sessionID)
+		p.UnitCode, p.UnitKind = row.unitCode, row.unitKind
 		p.MustChangePassword = row.mustChange
 		result = &LoginResult{Token: token, ExpiresAt: expires, MustChangePassword: row.mustChange, Principal: p}
 		return nil
@@ -279,14 +281,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		expires, lastSeen         time.Time
 		revoked                   *time.Time
 		username, display, path   string
+		unitCode, unitKind        string
 		disabled, mustChange      bool
 		roleNames                 []string
 	)
 	err := s.pool.QueryRow(ctx, `SELECT s.id, s.expires_at, s.last_seen_at, s.revoked_at, u.id, u.username, u.display_name,
-			u.unit_id, un.path, u.disabled, u.must_change_password, `+effectiveRolesSQL+`
+			u.unit_id, un.path, un.code, un.kind, u.disabled, u.must_change_password, `+effectiveRolesSQL+`
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN units un ON un.id = u.unit_id
 		WHERE s.token_hash = $1`, hashToken(token)).
-		Scan(&sessionID, &expires, &lastSeen, &revoked, &userID, &username, &display, &unitID, &path, &disabled, &mustChange, &roleNames)
+		Scan(&sessionID, &expires, &lastSeen, &revoked, &userID, &username, &display, &unitID, &path, &unitCode, &unitKind, &disabled, &mustChange, &roleNames)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errSession
 	}
@@ -304,7 +307,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		}
 	}
 	p := s.principal(userID, username, display, unitID, path, roleNames, sessionID)
-	p.MustChangePassword = mustChange
+	p.MustChangePassword, p.UnitCode, p.UnitKind = mustChange, unitCode, unitKind
 	return p, nil
 }
 
