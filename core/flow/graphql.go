@@ -150,10 +150,6 @@ func (m Module) Register(b *gql.Builder) error {
 			"result":   &graphql.Field{Type: gql.JSON},
 		},
 	})
-	flowOf := func(t Ticket) *Flow {
-		f, _ := registry.Model[*Flow](e.config.Current(), Kind, t.Flow)
-		return f
-	}
 	ticketType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Ticket",
 		Description: "工单 (a work order moving through a flow).",
@@ -164,8 +160,9 @@ func (m Module) Register(b *gql.Builder) error {
 			"state":   &graphql.Field{Type: nn(graphql.String)},
 			"version": &graphql.Field{Type: nn(graphql.Int)},
 			"stateLabel": &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) {
+				// The label of the flow version the ticket follows.
 				t := p.Source.(Ticket)
-				if f := flowOf(t); f != nil {
+				if f, err := e.definition(p.Context, e.pool, t.Flow, t.FlowVersion); err == nil {
 					if s, ok := f.State(t.State); ok {
 						return s.Label, nil
 					}

@@ -5,12 +5,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/graphql-go/graphql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 )
 
@@ -46,6 +49,12 @@ func TestTicketsKeepTheirFlowVersionUntilMigrated(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "returned", old.State)
 	assert.Equal(t, 1, old.FlowVersion)
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: w.ids}, flow.Module{Engine: w.eng})
+	require.NoError(t, err)
+	r := graphql.Do(graphql.Params{Schema: schema, Context: identity.WithPrincipal(ctx, agent),
+		RequestString: `query($id: ID!) { ticket(id: $id) { stateLabel } }`, VariableValues: map[string]any{"id": old.ID}})
+	require.Empty(t, r.Errors)
+	assert.Equal(t, "部门退回", r.Data.(map[string]any)["ticket"].(map[string]any)["stateLabel"], "labelled by its own version")
 	fresh, err := w.eng.Create(ctx, agent, "request", "register", map[string]any{"unit": "150105", "title": "新版本工单"})
 	require.NoError(t, err)
 	assert.Equal(t, 2, fresh.FlowVersion)
