@@ -19,8 +19,6 @@ type Module struct{ Manager *Manager }
 // Name implements gql.Module.
 func (Module) Name() string { return "config" }
 
-func nn(t graphql.Output) graphql.Output { return graphql.NewNonNull(t) }
-
 func need(rp graphql.ResolveParams, perm string) (*identity.Principal, error) {
 	p, err := identity.PrincipalOf(rp)
 	if err != nil {
@@ -35,57 +33,57 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "ConfigProblem",
 		Description: "配置问题：文件、行、列和说明 (a lint problem at file:line:col).",
 		Fields: graphql.Fields{
-			"file":    &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Pos.File, nil }},
-			"line":    &graphql.Field{Type: nn(graphql.Int), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Pos.Line, nil }},
-			"col":     &graphql.Field{Type: nn(graphql.Int), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Pos.Col, nil }},
-			"message": &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Message, nil }},
-			"text":    &graphql.Field{Type: nn(graphql.String), Description: "file:line:col: message", Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).String(), nil }},
+			"file":    &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Pos.File, nil }},
+			"line":    &graphql.Field{Type: gql.NonNull(graphql.Int), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Pos.Line, nil }},
+			"col":     &graphql.Field{Type: gql.NonNull(graphql.Int), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Pos.Col, nil }},
+			"message": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).Message, nil }},
+			"text":    &graphql.Field{Type: gql.NonNull(graphql.String), Description: "file:line:col: message", Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(diag.Diagnostic).String(), nil }},
 		},
 	})
 	versionType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "ConfigVersion",
 		Description: "配置文档的一个不可变版本 (an immutable version of a configuration document).",
 		Fields: graphql.Fields{
-			"kind":      &graphql.Field{Type: nn(graphql.String)},
-			"name":      &graphql.Field{Type: nn(graphql.String)},
-			"version":   &graphql.Field{Type: nn(graphql.Int)},
-			"path":      &graphql.Field{Type: nn(graphql.String)},
-			"source":    &graphql.Field{Type: nn(graphql.String)},
-			"digest":    &graphql.Field{Type: nn(graphql.String)},
-			"createdAt": &graphql.Field{Type: nn(gql.Time)},
-			"createdBy": &graphql.Field{Type: nn(graphql.String)},
-			"note":      &graphql.Field{Type: nn(graphql.String)},
-			"active":    &graphql.Field{Type: nn(graphql.Boolean), Description: "是否为正在运行的版本"},
+			"kind":      &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"name":      &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"version":   &graphql.Field{Type: gql.NonNull(graphql.Int)},
+			"path":      &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"source":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"digest":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"createdAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
+			"createdBy": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"note":      &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"active":    &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "是否为正在运行的版本"},
 		},
 	})
 	changeType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "ConfigChange",
 		Fields: graphql.Fields{
-			"kind":    &graphql.Field{Type: nn(graphql.String)},
-			"name":    &graphql.Field{Type: nn(graphql.String)},
-			"version": &graphql.Field{Type: nn(graphql.Int)},
-			"status":  &graphql.Field{Type: nn(graphql.String), Description: "added, changed 或 removed"},
+			"kind":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"name":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"version": &graphql.Field{Type: gql.NonNull(graphql.Int)},
+			"status":  &graphql.Field{Type: gql.NonNull(graphql.String), Description: "added, changed 或 removed"},
 		},
 	})
 	resultType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "ConfigResult",
 		Description: "加载或发布的结果：有问题时未做任何更改，正在运行的版本保持不变。",
 		Fields: graphql.Fields{
-			"ok":       &graphql.Field{Type: nn(graphql.Boolean), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Result).Problems.Empty(), nil }},
-			"problems": &graphql.Field{Type: nn(graphql.NewList(nn(problemType))), Resolve: func(p graphql.ResolveParams) (any, error) { return []diag.Diagnostic(p.Source.(Result).Problems), nil }},
-			"changes":  &graphql.Field{Type: nn(graphql.NewList(nn(changeType))), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Result).Changes, nil }},
+			"ok":       &graphql.Field{Type: gql.NonNull(graphql.Boolean), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Result).Problems.Empty(), nil }},
+			"problems": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(problemType))), Resolve: func(p graphql.ResolveParams) (any, error) { return []diag.Diagnostic(p.Source.(Result).Problems), nil }},
+			"changes":  &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(changeType))), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Result).Changes, nil }},
 		},
 	})
 	kindType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "ConfigKind",
 		Fields: graphql.Fields{
-			"name":        &graphql.Field{Type: nn(graphql.String)},
-			"description": &graphql.Field{Type: nn(graphql.String)},
+			"name":        &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"description": &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"jsonSchema":  &graphql.Field{Type: gql.JSON, Description: "该类配置的 JSON Schema（脚本等非 YAML 类型为空）"},
 		},
 	})
 
-	b.Query("configKinds", &graphql.Field{Type: nn(graphql.NewList(nn(kindType))), Description: "已注册的配置类型",
+	b.Query("configKinds", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(kindType))), Description: "已注册的配置类型",
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			if _, err := need(p, identity.PermConfigRead); err != nil {
 				return nil, err
@@ -101,7 +99,7 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return out, nil
 		}})
-	b.Query("configDocuments", &graphql.Field{Type: nn(graphql.NewList(nn(versionType))), Description: "正在运行的配置文档（各自的当前版本）",
+	b.Query("configDocuments", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(versionType))), Description: "正在运行的配置文档（各自的当前版本）",
 		Args: graphql.FieldConfigArgument{"kind": {Type: graphql.String}},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			if _, err := need(p, identity.PermConfigRead); err != nil {
@@ -110,16 +108,16 @@ func (m Module) Register(b *gql.Builder) error {
 			kind, _ := p.Args["kind"].(string)
 			return m.Manager.Store.Active(p.Context, kind)
 		}})
-	b.Query("configVersions", &graphql.Field{Type: nn(graphql.NewList(nn(versionType))), Description: "一个配置文档的全部版本，新的在前",
-		Args: graphql.FieldConfigArgument{"kind": {Type: nn(graphql.String)}, "name": {Type: nn(graphql.String)}},
+	b.Query("configVersions", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(versionType))), Description: "一个配置文档的全部版本，新的在前",
+		Args: graphql.FieldConfigArgument{"kind": {Type: gql.NonNull(graphql.String)}, "name": {Type: gql.NonNull(graphql.String)}},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			if _, err := need(p, identity.PermConfigRead); err != nil {
 				return nil, err
 			}
 			return m.Manager.Store.Versions(p.Context, p.Args["kind"].(string), p.Args["name"].(string))
 		}})
-	b.Query("configDiff", &graphql.Field{Type: nn(graphql.String), Description: "两个版本之间的统一格式差异 (unified diff)",
-		Args: graphql.FieldConfigArgument{"kind": {Type: nn(graphql.String)}, "name": {Type: nn(graphql.String)}, "from": {Type: nn(graphql.Int)}, "to": {Type: nn(graphql.Int)}},
+	b.Query("configDiff", &graphql.Field{Type: gql.NonNull(graphql.String), Description: "两个版本之间的统一格式差异 (unified diff)",
+		Args: graphql.FieldConfigArgument{"kind": {Type: gql.NonNull(graphql.String)}, "name": {Type: gql.NonNull(graphql.String)}, "from": {Type: gql.NonNull(graphql.Int)}, "to": {Type: gql.NonNull(graphql.Int)}},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			if _, err := need(p, identity.PermConfigRead); err != nil {
 				return nil, err
@@ -130,7 +128,7 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return d, err
 		}})
-	b.Mutation("reloadConfig", &graphql.Field{Type: nn(resultType), Description: "重新加载 flows/、forms/、scripts/；有问题时保持当前版本并返回问题",
+	b.Mutation("reloadConfig", &graphql.Field{Type: gql.NonNull(resultType), Description: "重新加载 flows/、forms/、scripts/；有问题时保持当前版本并返回问题",
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			pr, err := need(p, identity.PermConfigPublish)
 			if err != nil {
@@ -138,11 +136,11 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return m.Manager.Reload(p.Context, pr.Actor())
 		}})
-	b.Mutation("publishConfig", &graphql.Field{Type: nn(resultType), Description: "发布一个配置文档的新文本（供可视化设计器使用）：与其余配置一起校验，全部通过才写入并生效",
+	b.Mutation("publishConfig", &graphql.Field{Type: gql.NonNull(resultType), Description: "发布一个配置文档的新文本（供可视化设计器使用）：与其余配置一起校验，全部通过才写入并生效",
 		Args: graphql.FieldConfigArgument{
-			"kind":   {Type: nn(graphql.String)},
-			"name":   {Type: nn(graphql.String)},
-			"source": {Type: nn(graphql.String), Description: "文档的完整 YAML 文本"},
+			"kind":   {Type: gql.NonNull(graphql.String)},
+			"name":   {Type: gql.NonNull(graphql.String)},
+			"source": {Type: gql.NonNull(graphql.String), Description: "文档的完整 YAML 文本"},
 			"note":   {Type: graphql.String, Description: "发布说明"},
 		},
 		Resolve: func(p graphql.ResolveParams) (any, error) {

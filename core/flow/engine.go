@@ -70,12 +70,10 @@ type Ticket struct {
 	// PausedRemaining is set while the clock is paused: the working days
 	// left when it stopped.
 	PausedRemaining *int `json:"pausedRemaining"`
-	// Branches are the co-handling branches; OpenBranchUnits the units
-	// holding an open one.
-	Branches        []TicketBranch `json:"branches"`
-	OpenBranchUnits []int64        `json:"-"`
-	CreatedAt       time.Time      `json:"createdAt"`
-	ClosedAt        *time.Time     `json:"closedAt"`
+	// Branches are the co-handling branches.
+	Branches  []TicketBranch `json:"branches"`
+	CreatedAt time.Time      `json:"createdAt"`
+	ClosedAt  *time.Time     `json:"closedAt"`
 }
 
 // UnitRef names a unit.
@@ -104,11 +102,6 @@ func scanTicket(row pgx.Row) (Ticket, error) {
 		&t.Fields, &t.Counts, &t.Deadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt, &unitID, &code, &name, &path, &t.HolderUser, &t.Branches)
 	if err != nil {
 		return t, err
-	}
-	for _, b := range t.Branches {
-		if b.State == "open" {
-			t.OpenBranchUnits = append(t.OpenBranchUnits, b.Unit.ID)
-		}
 	}
 	if unitID != nil {
 		t.HolderUnit = &UnitRef{ID: *unitID, Code: *code, Name: *name, Path: *path}
@@ -160,16 +153,13 @@ func (e *Engine) branches(ctx context.Context, q querier, t *Ticket) error {
 		return fmt.Errorf("reading branches of ticket %d: %w", t.ID, err)
 	}
 	defer rows.Close()
-	t.Branches, t.OpenBranchUnits = nil, nil
+	t.Branches = nil
 	for rows.Next() {
 		var b TicketBranch
 		if err := rows.Scan(&b.ID, &b.Unit.ID, &b.Unit.Code, &b.Unit.Name, &b.Unit.Path, &b.State, &b.Deadline, &b.Result, &b.DoneAt); err != nil {
 			return fmt.Errorf("reading branches of ticket %d: %w", t.ID, err)
 		}
 		t.Branches = append(t.Branches, b)
-		if b.State == "open" {
-			t.OpenBranchUnits = append(t.OpenBranchUnits, b.Unit.ID)
-		}
 	}
 	return rows.Err()
 }
@@ -312,7 +302,7 @@ func permitted(p *identity.Principal, a *Action, t Ticket) error {
 			return gql.Errorf(gql.Forbidden, "“%s”只能由工单当前承办人执行", a.Label)
 		}
 	case "branch":
-		if !slices.Contains(t.OpenBranchUnits, p.UnitID) {
+		if !slices.ContainsFunc(t.Branches, func(b TicketBranch) bool { return b.State == "open" && b.Unit.ID == p.UnitID }) {
 			return gql.Errorf(gql.Forbidden, "“%s”只能由承担协办分支的单位执行", a.Label)
 		}
 	}

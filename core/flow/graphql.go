@@ -99,8 +99,6 @@ func (e *Engine) creating(form string, draft bool) (*Flow, *Action, error) {
 	return nil, nil, gql.FieldError("form", "没有以表单 %q 创建工单的流程动作", form)
 }
 
-func nn(t graphql.Output) graphql.Output { return graphql.NewNonNull(t) }
-
 // Register implements gql.Module.
 func (m Module) Register(b *gql.Builder) error {
 	e := m.Engine
@@ -116,19 +114,19 @@ func (m Module) Register(b *gql.Builder) error {
 	eventType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "TicketEvent",
 		Fields: graphql.Fields{
-			"action":    &graphql.Field{Type: nn(graphql.String)},
-			"actor":     &graphql.Field{Type: nn(graphql.String)},
-			"at":        &graphql.Field{Type: nn(gql.Time)},
-			"fromState": &graphql.Field{Type: nn(graphql.String)},
-			"toState":   &graphql.Field{Type: nn(graphql.String)},
+			"action":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"actor":     &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"at":        &graphql.Field{Type: gql.NonNull(gql.Time)},
+			"fromState": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"toState":   &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"input":     &graphql.Field{Type: gql.JSON},
 		},
 	})
 	actionType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "TicketAction",
 		Fields: graphql.Fields{
-			"name":  &graphql.Field{Type: nn(graphql.String)},
-			"label": &graphql.Field{Type: nn(graphql.String)},
+			"name":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label": &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"form": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) {
 				if f := p.Source.(*Action).Form; f != nil {
 					return f.Name, nil
@@ -141,10 +139,10 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "TicketBranch",
 		Description: "协办分支 (a co-handling branch held by a co-unit).",
 		Fields: graphql.Fields{
-			"id":       &graphql.Field{Type: nn(graphql.ID)},
-			"unitCode": &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(TicketBranch).Unit.Code, nil }},
-			"unitName": &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(TicketBranch).Unit.Name, nil }},
-			"state":    &graphql.Field{Type: nn(graphql.String), Description: "open 或 done"},
+			"id":       &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"unitCode": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(TicketBranch).Unit.Code, nil }},
+			"unitName": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(TicketBranch).Unit.Name, nil }},
+			"state":    &graphql.Field{Type: gql.NonNull(graphql.String), Description: "open 或 done"},
 			"deadline": &graphql.Field{Type: gql.Time},
 			"doneAt":   &graphql.Field{Type: gql.Time},
 			"result":   &graphql.Field{Type: gql.JSON},
@@ -154,12 +152,12 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "Ticket",
 		Description: "工单 (a work order moving through a flow).",
 		Fields: graphql.Fields{
-			"id":      &graphql.Field{Type: nn(graphql.ID)},
-			"number":  &graphql.Field{Type: nn(graphql.String)},
-			"flow":    &graphql.Field{Type: nn(graphql.String)},
-			"state":   &graphql.Field{Type: nn(graphql.String)},
-			"version": &graphql.Field{Type: nn(graphql.Int)},
-			"stateLabel": &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) {
+			"id":      &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"number":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"flow":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"state":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"version": &graphql.Field{Type: gql.NonNull(graphql.Int)},
+			"stateLabel": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) {
 				// The label of the flow version the ticket follows.
 				t := p.Source.(Ticket)
 				if f, err := e.definition(p.Context, e.pool, t.Flow, t.FlowVersion); err == nil {
@@ -170,23 +168,23 @@ func (m Module) Register(b *gql.Builder) error {
 				return t.State, nil
 			}},
 			"deadline":  &graphql.Field{Type: gql.Time},
-			"createdAt": &graphql.Field{Type: nn(gql.Time)},
+			"createdAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
 			"closedAt":  &graphql.Field{Type: gql.Time},
-			"creator":   &graphql.Field{Type: nn(graphql.String)},
-			"fields":    &graphql.Field{Type: nn(gql.JSON)},
-			"holder": &graphql.Field{Type: nn(holderType), Resolve: func(p graphql.ResolveParams) (any, error) {
+			"creator":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"fields":    &graphql.Field{Type: gql.NonNull(gql.JSON)},
+			"holder": &graphql.Field{Type: gql.NonNull(holderType), Resolve: func(p graphql.ResolveParams) (any, error) {
 				t := p.Source.(Ticket)
-				h := map[string]any{"user": nilIfEmpty(t.HolderUser)}
+				h := map[string]any{"user": gql.NilIfEmpty(t.HolderUser)}
 				if t.HolderUnit != nil {
 					h["unitId"], h["unitCode"], h["unitName"] = t.HolderUnit.ID, t.HolderUnit.Code, t.HolderUnit.Name
 				}
 				return h, nil
 			}},
-			"branches": &graphql.Field{Type: nn(graphql.NewList(nn(branchType)))},
-			"events": &graphql.Field{Type: nn(graphql.NewList(nn(eventType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+			"branches": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(branchType)))},
+			"events": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(eventType))), Resolve: func(p graphql.ResolveParams) (any, error) {
 				return e.Events(p.Context, p.Source.(Ticket).ID)
 			}},
-			"availableActions": &graphql.Field{Type: nn(graphql.NewList(nn(actionType))), Description: "当前用户现在可以执行的动作",
+			"availableActions": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(actionType))), Description: "当前用户现在可以执行的动作",
 				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
 					return e.Available(ctx, pr, src.(Ticket))
 				})},
@@ -199,10 +197,10 @@ func (m Module) Register(b *gql.Builder) error {
 	stateType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "FlowState",
 		Fields: graphql.Fields{
-			"name":     &graphql.Field{Type: nn(graphql.String)},
-			"label":    &graphql.Field{Type: nn(graphql.String)},
-			"category": &graphql.Field{Type: nn(graphql.String)},
-			"paused":   &graphql.Field{Type: nn(graphql.Boolean)},
+			"name":     &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"category": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"paused":   &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
 		},
 	})
 	refNames := func(refs []registry.Ref) []string {
@@ -212,16 +210,16 @@ func (m Module) Register(b *gql.Builder) error {
 		}
 		return out
 	}
-	stringList := nn(graphql.NewList(nn(graphql.String)))
+	stringList := gql.NonNull(graphql.NewList(gql.NonNull(graphql.String)))
 	flowActionType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "FlowAction",
 		Fields: graphql.Fields{
-			"name":   &graphql.Field{Type: nn(graphql.String)},
-			"label":  &graphql.Field{Type: nn(graphql.String)},
+			"name":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label":  &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"from":   &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).From), nil }},
-			"to":     &graphql.Field{Type: nn(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Action).To.Name, nil }},
+			"to":     &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Action).To.Name, nil }},
 			"roles":  &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).Roles), nil }},
-			"holder": &graphql.Field{Type: nn(graphql.String)},
+			"holder": &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"form": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) {
 				if f := p.Source.(*Action).Form; f != nil {
 					return f.Name, nil
@@ -241,12 +239,12 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "Flow",
 		Description: "流程定义（状态与动作构成的图）",
 		Fields: graphql.Fields{
-			"name":  &graphql.Field{Type: nn(graphql.String)},
-			"label": &graphql.Field{Type: nn(graphql.String)},
-			"states": &graphql.Field{Type: nn(graphql.NewList(nn(stateType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+			"name":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"states": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(stateType))), Resolve: func(p graphql.ResolveParams) (any, error) {
 				return p.Source.(*Flow).States, nil
 			}},
-			"actions": &graphql.Field{Type: nn(graphql.NewList(nn(flowActionType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+			"actions": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(flowActionType))), Resolve: func(p graphql.ResolveParams) (any, error) {
 				f := p.Source.(*Flow)
 				out := make([]*Action, len(f.Actions))
 				for i := range f.Actions {
@@ -254,13 +252,13 @@ func (m Module) Register(b *gql.Builder) error {
 				}
 				return out, nil
 			}},
-			"mermaid": &graphql.Field{Type: nn(graphql.String), Description: "Mermaid 状态图", Resolve: func(p graphql.ResolveParams) (any, error) {
+			"mermaid": &graphql.Field{Type: gql.NonNull(graphql.String), Description: "Mermaid 状态图", Resolve: func(p graphql.ResolveParams) (any, error) {
 				return p.Source.(*Flow).Mermaid(), nil
 			}},
 		},
 	})
 	m.registerSuggest(b)
-	b.Query("flows", &graphql.Field{Type: nn(graphql.NewList(nn(flowType))), Description: "正在运行的流程定义",
+	b.Query("flows", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(flowType))), Description: "正在运行的流程定义",
 		Resolve: identity.Resolve(func(context.Context, *identity.Principal, map[string]any, any) (any, error) {
 			var out []*Flow
 			for _, d := range e.config.Current().All(Kind) {
@@ -269,7 +267,7 @@ func (m Module) Register(b *gql.Builder) error {
 			return out, nil
 		})})
 
-	b.Query("ticket", &graphql.Field{Type: nn(ticketType), Args: graphql.FieldConfigArgument{"id": {Type: nn(graphql.ID)}},
+	b.Query("ticket", &graphql.Field{Type: gql.NonNull(ticketType), Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
@@ -281,7 +279,7 @@ func (m Module) Register(b *gql.Builder) error {
 	for k, v := range gql.PageArgs {
 		listArgs[k] = v
 	}
-	b.Query("tickets", &graphql.Field{Type: nn(gql.Connection(ticketType)), Args: listArgs, Description: "工单列表（数据范围内，新的在前）",
+	b.Query("tickets", &graphql.Field{Type: gql.NonNull(gql.Connection(ticketType)), Args: listArgs, Description: "工单列表（数据范围内，新的在前）",
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			page, err := gql.PageFrom(args)
 			if err != nil {
@@ -294,8 +292,8 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return gql.ConnectionOf(list, page, func(t Ticket) int64 { return t.ID }), nil
 		})})
-	b.Mutation("createTicket", &graphql.Field{Type: nn(ticketType), Description: "以表单登记工单；draft 为真时暂存",
-		Args: graphql.FieldConfigArgument{"form": {Type: nn(graphql.String)}, "input": {Type: nn(gql.JSON)}, "draft": {Type: graphql.Boolean, DefaultValue: false}},
+	b.Mutation("createTicket", &graphql.Field{Type: gql.NonNull(ticketType), Description: "以表单登记工单；draft 为真时暂存",
+		Args: graphql.FieldConfigArgument{"form": {Type: gql.NonNull(graphql.String)}, "input": {Type: gql.NonNull(gql.JSON)}, "draft": {Type: graphql.Boolean, DefaultValue: false}},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			input, ok := args["input"].(map[string]any)
 			if !ok {
@@ -308,8 +306,8 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return e.Create(ctx, p, f.Name, a.Name, input)
 		})})
-	b.Mutation("migrateTickets", &graphql.Field{Type: nn(graphql.Int), Description: "把某流程旧版本上的未办结工单迁移到现行版本；返回迁移数量。stateMap 把旧状态映射到新状态；dryRun 只计数不迁移",
-		Args: graphql.FieldConfigArgument{"flow": {Type: nn(graphql.String)}, "fromVersion": {Type: nn(graphql.Int)}, "stateMap": {Type: gql.JSON}, "dryRun": {Type: graphql.Boolean, DefaultValue: false}},
+	b.Mutation("migrateTickets", &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "把某流程旧版本上的未办结工单迁移到现行版本；返回迁移数量。stateMap 把旧状态映射到新状态；dryRun 只计数不迁移",
+		Args: graphql.FieldConfigArgument{"flow": {Type: gql.NonNull(graphql.String)}, "fromVersion": {Type: gql.NonNull(graphql.Int)}, "stateMap": {Type: gql.JSON}, "dryRun": {Type: graphql.Boolean, DefaultValue: false}},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			stateMap := map[string]string{}
 			if raw, ok := args["stateMap"].(map[string]any); ok {
@@ -324,8 +322,8 @@ func (m Module) Register(b *gql.Builder) error {
 			dry, _ := args["dryRun"].(bool)
 			return e.Migrate(ctx, p, args["flow"].(string), args["fromVersion"].(int), stateMap, dry)
 		})})
-	b.Mutation("performAction", &graphql.Field{Type: nn(ticketType), Description: "对工单执行动作；expectedVersion 防止覆盖他人的办理",
-		Args: graphql.FieldConfigArgument{"ticketId": {Type: nn(graphql.ID)}, "action": {Type: nn(graphql.String)}, "input": {Type: gql.JSON}, "expectedVersion": {Type: graphql.Int}},
+	b.Mutation("performAction", &graphql.Field{Type: gql.NonNull(ticketType), Description: "对工单执行动作；expectedVersion 防止覆盖他人的办理",
+		Args: graphql.FieldConfigArgument{"ticketId": {Type: gql.NonNull(graphql.ID)}, "action": {Type: gql.NonNull(graphql.String)}, "input": {Type: gql.JSON}, "expectedVersion": {Type: graphql.Int}},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "ticketId")
 			if err != nil {
@@ -344,11 +342,4 @@ func (m Module) Register(b *gql.Builder) error {
 			return e.Perform(ctx, p, id, args["action"].(string), input, expected)
 		})})
 	return nil
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }

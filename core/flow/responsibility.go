@@ -119,13 +119,13 @@ func (m Module) registerSuggest(b *gql.Builder) {
 		Name:        "UnitSuggestion",
 		Description: "按权责清单建议的承办单位",
 		Fields: graphql.Fields{
-			"unitCode": &graphql.Field{Type: nn(graphql.String)},
-			"unitName": &graphql.Field{Type: nn(graphql.String)},
-			"category": &graphql.Field{Type: nn(graphql.String)},
-			"reason":   &graphql.Field{Type: nn(graphql.String)},
+			"unitCode": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"unitName": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"category": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"reason":   &graphql.Field{Type: gql.NonNull(graphql.String)},
 		},
 	})
-	b.Query("suggestUnits", &graphql.Field{Type: nn(graphql.NewList(nn(suggestionType))), Description: "派单建议：按归口分类或诉求内容中的关键词查权责清单",
+	b.Query("suggestUnits", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(suggestionType))), Description: "派单建议：按归口分类或诉求内容中的关键词查权责清单",
 		Args: graphql.FieldConfigArgument{
 			"category": {Type: graphql.String, Description: "归口分类"},
 			"text":     {Type: graphql.String, Description: "标题和诉求内容"},

@@ -154,3 +154,14 @@ func parseTime(v any) any {
 	}
 	return t
 }
+
+// NonNull marks a type non-null; modules use it on almost every field.
+func NonNull(t graphql.Output) graphql.Output { return graphql.NewNonNull(t) }
+
+// NilIfEmpty maps "" to a GraphQL null.
+func NilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -62,8 +62,6 @@ func Resolve(fn func(ctx context.Context, p *Principal, args map[string]any, src
 	}
 }
 
-func nonNull(t graphql.Output) graphql.Output { return graphql.NewNonNull(t) }
-
 var stringList = graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(graphql.String)))
 
 func optString(args map[string]any, k string) *string {
@@ -118,19 +116,19 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "Permission",
 		Description: "权限 (a permission checked by the platform).",
 		Fields: graphql.Fields{
-			"name":  &graphql.Field{Type: nonNull(graphql.String)},
-			"label": &graphql.Field{Type: nonNull(graphql.String)},
+			"name":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label": &graphql.Field{Type: gql.NonNull(graphql.String)},
 		},
 	})
 	roleType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "Role",
 		Description: "角色 (a role from the configuration).",
 		Fields: graphql.Fields{
-			"name":        &graphql.Field{Type: nonNull(graphql.String)},
-			"label":       &graphql.Field{Type: nonNull(graphql.String)},
-			"description": &graphql.Field{Type: nonNull(graphql.String)},
-			"scope":       &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return string(p.Source.(*Role).Scope), nil }},
-			"permissions": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(permissionType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+			"name":        &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label":       &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"description": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"scope":       &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return string(p.Source.(*Role).Scope), nil }},
+			"permissions": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(permissionType))), Resolve: func(p graphql.ResolveParams) (any, error) {
 				var out []Permission
 				for _, ref := range p.Source.(*Role).Permissions {
 					if pm, ok := lookupPermission(ref.Name); ok {
@@ -147,13 +145,13 @@ func (m Module) Register(b *gql.Builder) error {
 		Description: "机构：市、区县、委办局、企业、街道、社区等 (a unit of the organisation tree).",
 		Fields: graphql.FieldsThunk(func() graphql.Fields {
 			return graphql.Fields{
-				"id":     &graphql.Field{Type: nonNull(graphql.ID)},
-				"code":   &graphql.Field{Type: nonNull(graphql.String)},
-				"name":   &graphql.Field{Type: nonNull(graphql.String)},
-				"kind":   &graphql.Field{Type: nonNull(graphql.String)},
-				"depth":  &graphql.Field{Type: nonNull(graphql.Int)},
-				"sort":   &graphql.Field{Type: nonNull(graphql.Int)},
-				"active": &graphql.Field{Type: nonNull(graphql.Boolean)},
+				"id":     &graphql.Field{Type: gql.NonNull(graphql.ID)},
+				"code":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+				"name":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+				"kind":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+				"depth":  &graphql.Field{Type: gql.NonNull(graphql.Int)},
+				"sort":   &graphql.Field{Type: gql.NonNull(graphql.Int)},
+				"active": &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
 				"parent": &graphql.Field{Type: unitType, Description: "上级机构；不在数据范围内时为空", Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 					u := src.(Unit)
 					if u.ParentID == nil {
@@ -165,7 +163,7 @@ func (m Module) Register(b *gql.Builder) error {
 					}
 					return parent, nil
 				})},
-				"children": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(unitType))), Description: "下级机构（按编号排序，最多 first 个）",
+				"children": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(unitType))), Description: "下级机构（按编号排序，最多 first 个）",
 					Args: graphql.FieldConfigArgument{"first": {Type: graphql.Int, DefaultValue: 200}},
 					Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, src any) (any, error) {
 						first, _ := args["first"].(int)
@@ -175,7 +173,7 @@ func (m Module) Register(b *gql.Builder) error {
 						id := src.(Unit).ID
 						return s.Units(ctx, p, UnitFilter{ParentID: &id, Limit: first})
 					})},
-				"posts": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(postType))), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+				"posts": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(postType))), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 					return s.Posts(ctx, p, src.(Unit).ID)
 				})},
 			}
@@ -185,19 +183,19 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "User",
 		Description: "账户 (an account).",
 		Fields: graphql.Fields{
-			"id":                 &graphql.Field{Type: nonNull(graphql.ID)},
-			"username":           &graphql.Field{Type: nonNull(graphql.String)},
-			"displayName":        &graphql.Field{Type: nonNull(graphql.String)},
-			"phone":              &graphql.Field{Type: nonNull(graphql.String)},
-			"level":              &graphql.Field{Type: nonNull(graphql.Int), Description: "账户级别"},
-			"disabled":           &graphql.Field{Type: nonNull(graphql.Boolean)},
+			"id":                 &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"username":           &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"displayName":        &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"phone":              &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"level":              &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "账户级别"},
+			"disabled":           &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
 			"lockedUntil":        &graphql.Field{Type: gql.Time},
-			"mustChangePassword": &graphql.Field{Type: nonNull(graphql.Boolean)},
+			"mustChangePassword": &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
 			"roles":              &graphql.Field{Type: stringList},
-			"unit": &graphql.Field{Type: nonNull(unitType), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+			"unit": &graphql.Field{Type: gql.NonNull(unitType), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 				return s.unit(ctx, s.pool, p, src.(User).UnitID)
 			})},
-			"posts": &graphql.Field{Type: nonNull(graphql.NewList(nonNull(postType))), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+			"posts": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(postType))), Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 				return s.postsByID(ctx, p, src.(User).PostIDs)
 			})},
 		},
@@ -206,19 +204,19 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "Me",
 		Description: "当前登录的账户 (the signed-in account).",
 		Fields: graphql.Fields{
-			"id":          &graphql.Field{Type: nonNull(graphql.ID), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Principal).UserID, nil }},
-			"username":    &graphql.Field{Type: nonNull(graphql.String)},
-			"displayName": &graphql.Field{Type: nonNull(graphql.String)},
+			"id":          &graphql.Field{Type: gql.NonNull(graphql.ID), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Principal).UserID, nil }},
+			"username":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"displayName": &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"roles":       &graphql.Field{Type: stringList},
-			"scope":       &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return string(p.Source.(*Principal).Scope), nil }},
+			"scope":       &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return string(p.Source.(*Principal).Scope), nil }},
 			"permissions": &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Principal).PermissionNames(), nil }},
 			// Me is also returned by login, before the request carries a
 			// principal, so these resolve from the source principal.
-			"unit": &graphql.Field{Type: nonNull(unitType), Resolve: func(rp graphql.ResolveParams) (any, error) {
+			"unit": &graphql.Field{Type: gql.NonNull(unitType), Resolve: func(rp graphql.ResolveParams) (any, error) {
 				p := rp.Source.(*Principal)
 				return s.Unit(rp.Context, p, p.UnitID)
 			}},
-			"mustChangePassword": &graphql.Field{Type: nonNull(graphql.Boolean), Resolve: func(rp graphql.ResolveParams) (any, error) {
+			"mustChangePassword": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Resolve: func(rp graphql.ResolveParams) (any, error) {
 				p := rp.Source.(*Principal)
 				u, err := s.User(rp.Context, p, p.UserID)
 				return u.MustChangePassword, err
@@ -228,22 +226,22 @@ func (m Module) Register(b *gql.Builder) error {
 	loginType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "LoginPayload",
 		Fields: graphql.Fields{
-			"token":              &graphql.Field{Type: nonNull(graphql.String), Description: "在 Authorization: Bearer <token> 中使用"},
-			"expiresAt":          &graphql.Field{Type: nonNull(gql.Time)},
-			"mustChangePassword": &graphql.Field{Type: nonNull(graphql.Boolean)},
-			"me":                 &graphql.Field{Type: nonNull(meType), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*LoginResult).Principal, nil }},
+			"token":              &graphql.Field{Type: gql.NonNull(graphql.String), Description: "在 Authorization: Bearer <token> 中使用"},
+			"expiresAt":          &graphql.Field{Type: gql.NonNull(gql.Time)},
+			"mustChangePassword": &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
+			"me":                 &graphql.Field{Type: gql.NonNull(meType), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*LoginResult).Principal, nil }},
 		},
 	})
 	sessionType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "Session",
 		Fields: graphql.Fields{
-			"id":         &graphql.Field{Type: nonNull(graphql.ID), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).ID, nil }},
-			"createdAt":  &graphql.Field{Type: nonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).CreatedAt, nil }},
-			"expiresAt":  &graphql.Field{Type: nonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).ExpiresAt, nil }},
-			"lastSeenAt": &graphql.Field{Type: nonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).LastSeenAt, nil }},
-			"remoteAddr": &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).RemoteAddr, nil }},
-			"userAgent":  &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).UserAgent, nil }},
-			"current": &graphql.Field{Type: nonNull(graphql.Boolean), Resolve: Resolve(func(_ context.Context, p *Principal, _ map[string]any, src any) (any, error) {
+			"id":         &graphql.Field{Type: gql.NonNull(graphql.ID), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).ID, nil }},
+			"createdAt":  &graphql.Field{Type: gql.NonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).CreatedAt, nil }},
+			"expiresAt":  &graphql.Field{Type: gql.NonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).ExpiresAt, nil }},
+			"lastSeenAt": &graphql.Field{Type: gql.NonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).LastSeenAt, nil }},
+			"remoteAddr": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).RemoteAddr, nil }},
+			"userAgent":  &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Session).UserAgent, nil }},
+			"current": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Resolve: Resolve(func(_ context.Context, p *Principal, _ map[string]any, src any) (any, error) {
 				return src.(Session).ID == p.SessionID, nil
 			})},
 		},
@@ -252,14 +250,14 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "AuditEntry",
 		Description: "审计日志条目 (an append-only audit row).",
 		Fields: graphql.Fields{
-			"id":         &graphql.Field{Type: nonNull(graphql.ID), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).ID, nil }},
-			"at":         &graphql.Field{Type: nonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).At, nil }},
-			"actor":      &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).Actor, nil }},
-			"action":     &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).Action, nil }},
-			"targetType": &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).TargetType, nil }},
-			"targetId":   &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).TargetID, nil }},
-			"remoteAddr": &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).RemoteAddr, nil }},
-			"userAgent":  &graphql.Field{Type: nonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).UserAgent, nil }},
+			"id":         &graphql.Field{Type: gql.NonNull(graphql.ID), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).ID, nil }},
+			"at":         &graphql.Field{Type: gql.NonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).At, nil }},
+			"actor":      &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).Actor, nil }},
+			"action":     &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).Action, nil }},
+			"targetType": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).TargetType, nil }},
+			"targetId":   &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).TargetID, nil }},
+			"remoteAddr": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).RemoteAddr, nil }},
+			"userAgent":  &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(audit.Row).UserAgent, nil }},
 			"before":     &graphql.Field{Type: gql.JSON, Resolve: func(p graphql.ResolveParams) (any, error) { return rawOrNil(p.Source.(audit.Row).Before), nil }},
 			"after":      &graphql.Field{Type: gql.JSON, Resolve: func(p graphql.ResolveParams) (any, error) { return rawOrNil(p.Source.(audit.Row).After), nil }},
 			"details":    &graphql.Field{Type: gql.JSON, Resolve: func(p graphql.ResolveParams) (any, error) { return rawOrNil(p.Source.(audit.Row).Details), nil }},
@@ -267,20 +265,20 @@ func (m Module) Register(b *gql.Builder) error {
 	})
 
 	// Queries.
-	b.Query("me", &graphql.Field{Type: nonNull(meType), Description: "当前登录的账户", Resolve: Resolve(func(_ context.Context, p *Principal, _ map[string]any, _ any) (any, error) {
+	b.Query("me", &graphql.Field{Type: gql.NonNull(meType), Description: "当前登录的账户", Resolve: Resolve(func(_ context.Context, p *Principal, _ map[string]any, _ any) (any, error) {
 		return p, nil
 	})})
-	b.Query("roles", &graphql.Field{Type: nonNull(graphql.NewList(nonNull(roleType))), Description: "配置中定义的角色", Resolve: Resolve(func(context.Context, *Principal, map[string]any, any) (any, error) {
+	b.Query("roles", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(roleType))), Description: "配置中定义的角色", Resolve: Resolve(func(context.Context, *Principal, map[string]any, any) (any, error) {
 		var out []*Role
 		for _, d := range s.config.Current().All(KindRole) {
 			out = append(out, d.Model.(*Role))
 		}
 		return out, nil
 	})})
-	b.Query("permissions", &graphql.Field{Type: nonNull(graphql.NewList(nonNull(permissionType))), Description: "平台各模块声明的权限", Resolve: Resolve(func(context.Context, *Principal, map[string]any, any) (any, error) {
+	b.Query("permissions", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(permissionType))), Description: "平台各模块声明的权限", Resolve: Resolve(func(context.Context, *Principal, map[string]any, any) (any, error) {
 		return Permissions(), nil
 	})})
-	b.Query("unit", &graphql.Field{Type: nonNull(unitType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}},
+	b.Query("unit", &graphql.Field{Type: gql.NonNull(unitType), Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
@@ -295,7 +293,7 @@ func (m Module) Register(b *gql.Builder) error {
 	for k, v := range gql.PageArgs {
 		unitArgs[k] = v
 	}
-	b.Query("units", &graphql.Field{Type: nonNull(gql.Connection(unitType)), Args: unitArgs, Description: "机构列表（限于数据范围）",
+	b.Query("units", &graphql.Field{Type: gql.NonNull(gql.Connection(unitType)), Args: unitArgs, Description: "机构列表（限于数据范围）",
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			page, err := gql.PageFrom(args)
 			if err != nil {
@@ -313,7 +311,7 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return gql.ConnectionOf(units, page, func(u Unit) int64 { return u.ID }), nil
 		})})
-	b.Query("user", &graphql.Field{Type: nonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}},
+	b.Query("user", &graphql.Field{Type: gql.NonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
@@ -330,7 +328,7 @@ func (m Module) Register(b *gql.Builder) error {
 	for k, v := range gql.PageArgs {
 		userArgs[k] = v
 	}
-	b.Query("users", &graphql.Field{Type: nonNull(gql.Connection(userType)), Args: userArgs, Description: "账户列表（限于数据范围）",
+	b.Query("users", &graphql.Field{Type: gql.NonNull(gql.Connection(userType)), Args: userArgs, Description: "账户列表（限于数据范围）",
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			page, err := gql.PageFrom(args)
 			if err != nil {
@@ -340,14 +338,14 @@ func (m Module) Register(b *gql.Builder) error {
 			if err != nil {
 				return nil, err
 			}
-			users, err := s.Users(ctx, p, UserFilter{UnitID: unit, Subunits: deref2(optBool(args, "subunits")), Search: deref(optString(args, "search")),
+			users, err := s.Users(ctx, p, UserFilter{UnitID: unit, Subunits: derefBool(optBool(args, "subunits")), Search: deref(optString(args, "search")),
 				Role: deref(optString(args, "role")), AfterID: page.After, Limit: page.First + 1})
 			if err != nil {
 				return nil, err
 			}
 			return gql.ConnectionOf(users, page, func(u User) int64 { return u.ID }), nil
 		})})
-	b.Query("sessions", &graphql.Field{Type: nonNull(graphql.NewList(nonNull(sessionType))), Args: graphql.FieldConfigArgument{"userId": {Type: graphql.ID, Description: "不填为自己的会话"}},
+	b.Query("sessions", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(sessionType))), Args: graphql.FieldConfigArgument{"userId": {Type: graphql.ID, Description: "不填为自己的会话"}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			uid, err := optID(args, "userId", "userId")
 			if err != nil {
@@ -369,7 +367,7 @@ func (m Module) Register(b *gql.Builder) error {
 	for k, v := range gql.PageArgs {
 		auditArgs[k] = v
 	}
-	b.Query("auditLog", &graphql.Field{Type: nonNull(gql.Connection(auditType)), Args: auditArgs, Description: "审计日志，新的在前（限于数据范围）",
+	b.Query("auditLog", &graphql.Field{Type: gql.NonNull(gql.Connection(auditType)), Args: auditArgs, Description: "审计日志，新的在前（限于数据范围）",
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			page, err := gql.PageFrom(args)
 			if err != nil {
@@ -392,21 +390,21 @@ func (m Module) Register(b *gql.Builder) error {
 		})})
 
 	// Mutations.
-	b.Mutation("login", &graphql.Field{Type: nonNull(loginType), Description: "用户名密码登录，返回会话令牌",
-		Args: graphql.FieldConfigArgument{"username": {Type: nonNull(graphql.String)}, "password": {Type: nonNull(graphql.String)}},
+	b.Mutation("login", &graphql.Field{Type: gql.NonNull(loginType), Description: "用户名密码登录，返回会话令牌",
+		Args: graphql.FieldConfigArgument{"username": {Type: gql.NonNull(graphql.String)}, "password": {Type: gql.NonNull(graphql.String)}},
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			return s.Login(p.Context, p.Args["username"].(string), p.Args["password"].(string))
 		}})
-	b.Mutation("logout", &graphql.Field{Type: nonNull(graphql.Boolean), Description: "注销当前会话",
+	b.Mutation("logout", &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "注销当前会话",
 		Resolve: Resolve(func(ctx context.Context, p *Principal, _ map[string]any, _ any) (any, error) {
 			return true, s.Logout(ctx, p)
 		})})
-	b.Mutation("changePassword", &graphql.Field{Type: nonNull(graphql.Boolean), Description: "修改自己的密码（其他会话将被注销）",
-		Args: graphql.FieldConfigArgument{"oldPassword": {Type: nonNull(graphql.String)}, "newPassword": {Type: nonNull(graphql.String)}},
+	b.Mutation("changePassword", &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "修改自己的密码（其他会话将被注销）",
+		Args: graphql.FieldConfigArgument{"oldPassword": {Type: gql.NonNull(graphql.String)}, "newPassword": {Type: gql.NonNull(graphql.String)}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			return true, s.ChangePassword(ctx, p, args["oldPassword"].(string), args["newPassword"].(string))
 		})})
-	b.Mutation("revokeSession", &graphql.Field{Type: nonNull(graphql.Boolean), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}},
+	b.Mutation("revokeSession", &graphql.Field{Type: gql.NonNull(graphql.Boolean), Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
@@ -432,7 +430,7 @@ func (m Module) Register(b *gql.Builder) error {
 		return UnitInput{Code: optString(in, "code"), Name: optString(in, "name"), Kind: optString(in, "kind"),
 			ParentID: parent, Sort: optInt(in, "sort"), Active: optBool(in, "active")}, err
 	}
-	b.Mutation("createUnit", &graphql.Field{Type: nonNull(unitType), Args: graphql.FieldConfigArgument{"input": {Type: nonNull(unitInput)}},
+	b.Mutation("createUnit", &graphql.Field{Type: gql.NonNull(unitType), Args: graphql.FieldConfigArgument{"input": {Type: gql.NonNull(unitInput)}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			in, err := readUnitInput(args)
 			if err != nil {
@@ -440,7 +438,7 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return s.CreateUnit(ctx, p, in)
 		})})
-	b.Mutation("updateUnit", &graphql.Field{Type: nonNull(unitType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}, "input": {Type: nonNull(unitInput)}},
+	b.Mutation("updateUnit", &graphql.Field{Type: gql.NonNull(unitType), Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}, "input": {Type: gql.NonNull(unitInput)}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
@@ -452,8 +450,8 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return s.UpdateUnit(ctx, p, id, in)
 		})})
-	b.Mutation("createPost", &graphql.Field{Type: nonNull(postType),
-		Args: graphql.FieldConfigArgument{"unitId": {Type: nonNull(graphql.ID)}, "name": {Type: nonNull(graphql.String)}, "roles": {Type: graphql.NewList(nonNull(graphql.String))}},
+	b.Mutation("createPost", &graphql.Field{Type: gql.NonNull(postType),
+		Args: graphql.FieldConfigArgument{"unitId": {Type: gql.NonNull(graphql.ID)}, "name": {Type: gql.NonNull(graphql.String)}, "roles": {Type: graphql.NewList(gql.NonNull(graphql.String))}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			unit, err := gql.ID(args, "unitId")
 			if err != nil {
@@ -471,7 +469,7 @@ func (m Module) Register(b *gql.Builder) error {
 			"phone":       {Type: graphql.String},
 			"level":       {Type: graphql.Int, Description: "账户级别"},
 			"disabled":    {Type: graphql.Boolean},
-			"roles":       {Type: graphql.NewList(nonNull(graphql.String))},
+			"roles":       {Type: graphql.NewList(gql.NonNull(graphql.String))},
 			"password":    {Type: graphql.String, Description: "创建时的初始密码；不填则生成临时密码，首次登录须修改"},
 		},
 	})
@@ -491,13 +489,13 @@ func (m Module) Register(b *gql.Builder) error {
 	createdUserType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "CreatedUser",
 		Fields: graphql.Fields{
-			"user": &graphql.Field{Type: nonNull(userType), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(CreatedUser).User, nil }},
+			"user": &graphql.Field{Type: gql.NonNull(userType), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(CreatedUser).User, nil }},
 			"temporaryPassword": &graphql.Field{Type: graphql.String, Description: "生成的临时密码，只显示这一次", Resolve: func(p graphql.ResolveParams) (any, error) {
-				return nilIfEmpty(p.Source.(CreatedUser).TemporaryPassword), nil
+				return gql.NilIfEmpty(p.Source.(CreatedUser).TemporaryPassword), nil
 			}},
 		},
 	})
-	b.Mutation("createUser", &graphql.Field{Type: nonNull(createdUserType), Args: graphql.FieldConfigArgument{"input": {Type: nonNull(userInput)}},
+	b.Mutation("createUser", &graphql.Field{Type: gql.NonNull(createdUserType), Args: graphql.FieldConfigArgument{"input": {Type: gql.NonNull(userInput)}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			in, err := readUserInput(args)
 			if err != nil {
@@ -505,7 +503,7 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return s.CreateUser(ctx, p, in)
 		})})
-	b.Mutation("updateUser", &graphql.Field{Type: nonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}, "input": {Type: nonNull(userInput)}},
+	b.Mutation("updateUser", &graphql.Field{Type: gql.NonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}, "input": {Type: gql.NonNull(userInput)}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
@@ -520,7 +518,7 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return s.UpdateUser(ctx, p, id, in)
 		})})
-	b.Mutation("setUserPosts", &graphql.Field{Type: nonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}, "postIds": {Type: nonNull(graphql.NewList(nonNull(graphql.ID)))}},
+	b.Mutation("setUserPosts", &graphql.Field{Type: gql.NonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}, "postIds": {Type: gql.NonNull(graphql.NewList(gql.NonNull(graphql.ID)))}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
@@ -539,12 +537,12 @@ func (m Module) Register(b *gql.Builder) error {
 	resetType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "PasswordReset",
 		Fields: graphql.Fields{
-			"user":              &graphql.Field{Type: nonNull(userType)},
+			"user":              &graphql.Field{Type: gql.NonNull(userType)},
 			"temporaryPassword": &graphql.Field{Type: graphql.String, Description: "生成的临时密码，只显示这一次"},
 		},
 	})
-	b.Mutation("resetPassword", &graphql.Field{Type: nonNull(resetType), Description: "管理员重置密码；下次登录须修改，现有会话被注销",
-		Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}, "password": {Type: graphql.String, Description: "不填则生成临时密码"}},
+	b.Mutation("resetPassword", &graphql.Field{Type: gql.NonNull(resetType), Description: "管理员重置密码；下次登录须修改，现有会话被注销",
+		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}, "password": {Type: graphql.String, Description: "不填则生成临时密码"}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
@@ -554,9 +552,9 @@ func (m Module) Register(b *gql.Builder) error {
 			if err != nil {
 				return nil, err
 			}
-			return map[string]any{"user": u, "temporaryPassword": nilIfEmpty(generated)}, nil
+			return map[string]any{"user": u, "temporaryPassword": gql.NilIfEmpty(generated)}, nil
 		})})
-	b.Mutation("unlockUser", &graphql.Field{Type: nonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: nonNull(graphql.ID)}},
+	b.Mutation("unlockUser", &graphql.Field{Type: gql.NonNull(userType), Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
 		Resolve: Resolve(func(ctx context.Context, p *Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
@@ -571,9 +569,9 @@ var postType = graphql.NewObject(graphql.ObjectConfig{
 	Name:        "Post",
 	Description: "岗位：授予持有人角色 (a post granting roles to its holders).",
 	Fields: graphql.Fields{
-		"id":     &graphql.Field{Type: nonNull(graphql.ID)},
-		"unitId": &graphql.Field{Type: nonNull(graphql.ID)},
-		"name":   &graphql.Field{Type: nonNull(graphql.String)},
+		"id":     &graphql.Field{Type: gql.NonNull(graphql.ID)},
+		"unitId": &graphql.Field{Type: gql.NonNull(graphql.ID)},
+		"name":   &graphql.Field{Type: gql.NonNull(graphql.String)},
 		"roles":  &graphql.Field{Type: stringList},
 	},
 })
@@ -608,11 +606,4 @@ func rawOrNil(b json.RawMessage) any {
 	return b
 }
 
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func deref2(b *bool) bool { return b != nil && *b }
+func derefBool(b *bool) bool { return b != nil && *b }

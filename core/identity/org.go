@@ -64,7 +64,7 @@ func (s *Service) Units(ctx context.Context, p *Principal, f UnitFilter) ([]Unit
 			p.ScopeSQL("(SELECT pu.path FROM units pu WHERE pu.id = units.parent_id)", &args)))
 	}
 	if f.Search != "" {
-		args = append(args, "%"+escapeLike(f.Search)+"%")
+		args = append(args, "%"+store.EscapeLike(f.Search)+"%")
 		where = append(where, fmt.Sprintf("(name LIKE $%d OR code LIKE $%d)", len(args), len(args)))
 	}
 	if f.AfterID > 0 {
@@ -250,7 +250,7 @@ func (s *Service) UpdateUnit(ctx context.Context, p *Principal, id int64, in Uni
 			after.Path = fmt.Sprintf("%s%d/", parent.Path, id)
 			after.Depth = parent.Depth + 1
 			if _, err := tx.Exec(ctx, `UPDATE units SET path = $2 || substr(path, length($1) + 1), depth = depth + $3
-				WHERE path LIKE $4`, before.Path, after.Path, after.Depth-before.Depth, escapeLike(before.Path)+"%"); err != nil {
+				WHERE path LIKE $4`, before.Path, after.Path, after.Depth-before.Depth, store.EscapeLike(before.Path)+"%"); err != nil {
 				return fmt.Errorf("moving unit %d: %w", id, err)
 			}
 		}

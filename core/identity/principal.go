@@ -86,7 +86,7 @@ func (p *Principal) ScopeSQL(col string, args *[]any) string {
 	case ScopeAll:
 		return "TRUE"
 	case ScopeSubtree:
-		*args = append(*args, escapeLike(p.UnitPath)+"%")
+		*args = append(*args, store.EscapeLike(p.UnitPath)+"%")
 		return fmt.Sprintf("%s LIKE $%d", col, len(*args))
 	default:
 		*args = append(*args, p.UnitPath)
@@ -115,5 +115,3 @@ func Current(ctx context.Context) (*Principal, error) {
 	}
 	return p, nil
 }
-
-func escapeLike(s string) string { return store.EscapeLike(s) }

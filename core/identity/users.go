@@ -79,7 +79,7 @@ func (s *Service) Users(ctx context.Context, p *Principal, f UserFilter) ([]User
 			if err != nil {
 				return nil, err
 			}
-			args = append(args, escapeLike(unit.Path)+"%")
+			args = append(args, store.EscapeLike(unit.Path)+"%")
 			where = append(where, fmt.Sprintf("un.path LIKE $%d", len(args)))
 		} else {
 			args = append(args, *f.UnitID)
@@ -87,7 +87,7 @@ func (s *Service) Users(ctx context.Context, p *Principal, f UserFilter) ([]User
 		}
 	}
 	if f.Search != "" {
-		args = append(args, "%"+escapeLike(strings.ToLower(f.Search))+"%")
+		args = append(args, "%"+store.EscapeLike(strings.ToLower(f.Search))+"%")
 		where = append(where, fmt.Sprintf("(u.username LIKE $%d OR lower(u.display_name) LIKE $%d OR u.phone LIKE $%d)", len(args), len(args), len(args)))
 	}
 	if f.Role != "" {
