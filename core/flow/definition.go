@@ -104,7 +104,9 @@ type Action struct {
 	// From lists the states the action starts from; empty makes it a
 	// creating action (a new ticket starts with it).
 	From []registry.Ref `yaml:"from"`
-	To   registry.Ref   `yaml:"to" jsonschema:"required"`
+	// To is the state the ticket moves to; left out, the ticket stays in
+	// the state it is in (an urge, a note, a claim).
+	To registry.Ref `yaml:"to"`
 	// Roles may perform the action.
 	Roles []registry.Ref `yaml:"roles" jsonschema:"required"`
 	// Holder limits the action to members of the unit holding the ticket
@@ -115,6 +117,14 @@ type Action struct {
 	Form    *Form    `yaml:"form"`
 	Effects []Effect `yaml:"effects"`
 	Hooks   []Hook   `yaml:"hooks" jsonschema:"description=Lua functions run after the effects, in the same transaction"`
+}
+
+// Target is the state the action leads to from state from.
+func (a *Action) Target(from string) string {
+	if a.To.Name == "" {
+		return from
+	}
+	return a.To.Name
 }
 
 // Guard is a condition that must hold, with the reason shown when not.
@@ -377,7 +387,11 @@ func (f *Flow) Validate(c *registry.Context) {
 		if f.actions[a.Name] != a {
 			continue // a duplicate, reported by Provision
 		}
-		if !known(a.To) {
+		if a.To.Name == "" && len(a.From) == 0 {
+			c.Errorf(a.Pos, "action %s: a creating action (no from) must say the state it creates the ticket in (to)", a.Name)
+			continue
+		}
+		if a.To.Name != "" && !known(a.To) {
 			continue
 		}
 		if len(a.From) == 0 {
@@ -385,7 +399,7 @@ func (f *Flow) Validate(c *registry.Context) {
 		}
 		for _, from := range a.From {
 			if known(from) {
-				next[from.Name] = append(next[from.Name], a.To.Name)
+				next[from.Name] = append(next[from.Name], a.Target(from.Name))
 			}
 		}
 		for _, r := range a.Roles {

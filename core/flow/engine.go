@@ -76,35 +76,51 @@ type Ticket struct {
 	ClosedAt  *time.Time     `json:"closedAt"`
 }
 
-// UnitRef names a unit.
+// UnitRef names a unit, with what flows need to send a ticket up the
+// hierarchy level by level (逐级上传): its kind and its parent.
 type UnitRef struct {
-	ID   int64  `json:"id"`
-	Code string `json:"code"`
-	Name string `json:"name"`
-	Path string `json:"-"`
+	ID         int64  `json:"id"`
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	ParentCode string `json:"-"`
+	ParentKind string `json:"-"`
+	Path       string `json:"-"`
+}
+
+// unitSelect reads a UnitRef of the unit aliased un; scanUnit scans it.
+const unitSelect = `SELECT un.id, un.code, un.name, un.kind, COALESCE(pu.code, ''), COALESCE(pu.kind, ''), un.path`
+const unitParentJoin = ` LEFT JOIN units pu ON pu.id = un.parent_id`
+
+func scanUnit(row pgx.Row) (UnitRef, error) {
+	var u UnitRef
+	err := row.Scan(&u.ID, &u.Code, &u.Name, &u.Kind, &u.ParentCode, &u.ParentKind, &u.Path)
+	return u, err
 }
 
 const ticketSelect = `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
 	t.fields, t.counts, t.deadline, t.paused_remaining, t.created_at, t.closed_at,
-	hu.id, hu.code, hu.name, hu.path, COALESCE(husr.username, ''),
+	hu.id, hu.code, hu.name, hu.kind, COALESCE(hpu.code, ''), COALESCE(hpu.kind, ''), hu.path, COALESCE(husr.username, ''),
 	(SELECT COALESCE(json_agg(json_build_object('id', b.id, 'unit', json_build_object('id', bu.id, 'code', bu.code, 'name', bu.name),
 		'state', b.state, 'deadline', b.deadline, 'result', b.result, 'doneAt', b.done_at) ORDER BY b.id), '[]')
 		FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id WHERE b.ticket_id = t.id)
 	FROM tickets t JOIN users cu ON cu.id = t.creator_id
 	LEFT JOIN units hu ON hu.id = t.holder_unit_id
+	LEFT JOIN units hpu ON hpu.id = hu.parent_id
 	LEFT JOIN users husr ON husr.id = t.holder_user_id`
 
 func scanTicket(row pgx.Row) (Ticket, error) {
 	var t Ticket
 	var unitID *int64
-	var code, name, path *string
+	var code, name, kind, parentCode, parentKind, path *string
 	err := row.Scan(&t.ID, &t.Number, &t.Flow, &t.FlowVersion, &t.State, &t.Version, &t.ScopePath, &t.CreatorID, &t.Creator,
-		&t.Fields, &t.Counts, &t.Deadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt, &unitID, &code, &name, &path, &t.HolderUser, &t.Branches)
+		&t.Fields, &t.Counts, &t.Deadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt,
+		&unitID, &code, &name, &kind, &parentCode, &parentKind, &path, &t.HolderUser, &t.Branches)
 	if err != nil {
 		return t, err
 	}
 	if unitID != nil {
-		t.HolderUnit = &UnitRef{ID: *unitID, Code: *code, Name: *name, Path: *path}
+		t.HolderUnit = &UnitRef{ID: *unitID, Code: *code, Name: *name, Kind: *kind, ParentCode: *parentCode, ParentKind: *parentKind, Path: *path}
 	}
 	if t.Fields == nil {
 		t.Fields = map[string]any{}
@@ -317,8 +333,9 @@ func (e *Engine) env(p *identity.Principal, t Ticket, input map[string]any) Env 
 		Actor: ActorVars{Username: p.Username, Roles: p.Roles, Unit: p.UnitCode, UnitKind: p.UnitKind},
 		Now:   e.Now(),
 	}
-	if t.HolderUnit != nil {
-		env.Ticket.HolderUnit = t.HolderUnit.Code
+	if u := t.HolderUnit; u != nil {
+		env.Ticket.HolderUnit, env.Ticket.HolderUnitKind = u.Code, u.Kind
+		env.Ticket.HolderParent, env.Ticket.HolderParentKind = u.ParentCode, u.ParentKind
 	}
 	if t.Deadline != nil {
 		env.Ticket.Deadline = *t.Deadline
@@ -382,7 +399,7 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 			return Ticket{}, err
 		}
 	}
-	t.State = a.To.Name
+	t.State = a.Target(t.State)
 	t.Counts[a.Name]++
 	t.Version++
 	to, _ := f.State(t.State)
@@ -592,9 +609,8 @@ func (e *Engine) days(f *Flow, env Env, d *DeadlineEffect) (int, error) {
 func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env Env, as *Assign) error {
 	switch as.To {
 	case "creator":
-		var u UnitRef
-		if err := tx.QueryRow(ctx, `SELECT un.id, un.code, un.name, un.path FROM users us JOIN units un ON un.id = us.unit_id WHERE us.id = $1`,
-			t.CreatorID).Scan(&u.ID, &u.Code, &u.Name, &u.Path); err != nil {
+		u, err := scanUnit(tx.QueryRow(ctx, unitSelect+` FROM users us JOIN units un ON un.id = us.unit_id`+unitParentJoin+` WHERE us.id = $1`, t.CreatorID))
+		if err != nil {
 			return fmt.Errorf("reading the creator's unit: %w", err)
 		}
 		t.HolderUnit, t.HolderUser = &u, t.Creator
@@ -603,10 +619,9 @@ func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env 
 		t.HolderUnit, t.HolderUser = nil, ""
 		return nil
 	case "previous":
-		var u UnitRef
-		err := tx.QueryRow(ctx, `SELECT un.id, un.code, un.name, un.path FROM ticket_events ev
-			JOIN units un ON un.code = ev.input->>'unit'
-			WHERE ev.ticket_id = $1 AND ev.input ? 'unit' ORDER BY ev.id DESC LIMIT 1 OFFSET 1`, t.ID).Scan(&u.ID, &u.Code, &u.Name, &u.Path)
+		u, err := scanUnit(tx.QueryRow(ctx, unitSelect+` FROM ticket_events ev
+			JOIN units un ON un.code = ev.input->>'unit'`+unitParentJoin+`
+			WHERE ev.ticket_id = $1 AND ev.input ? 'unit' ORDER BY ev.id DESC LIMIT 1 OFFSET 1`, t.ID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return gql.Errorf(gql.BadUserInput, "工单 %s 没有上一个承办单位", t.Number)
 		}
@@ -621,8 +636,7 @@ func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env 
 		if err != nil {
 			return err
 		}
-		var u UnitRef
-		err = tx.QueryRow(ctx, `SELECT id, code, name, path FROM units WHERE code = $1 AND active`, code).Scan(&u.ID, &u.Code, &u.Name, &u.Path)
+		u, err := scanUnit(tx.QueryRow(ctx, unitSelect+` FROM units un`+unitParentJoin+` WHERE un.code = $1 AND un.active`, code))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return gql.FieldError("input.unit", "承办单位 %q 不存在或已停用", code)
 		}

@@ -18,12 +18,18 @@ type Env struct {
 
 // TicketVars is the ticket as expressions see it.
 type TicketVars struct {
-	ID         int64          `expr:"id"`
-	Number     string         `expr:"number"`
-	State      string         `expr:"state"`
-	HolderUnit string         `expr:"holder_unit"` // unit code
-	HolderUser string         `expr:"holder_user"` // username
-	Fields     map[string]any `expr:"fields"`
+	ID             int64  `expr:"id"`
+	Number         string `expr:"number"`
+	State          string `expr:"state"`
+	HolderUnit     string `expr:"holder_unit"` // unit code
+	HolderUnitKind string `expr:"holder_unit_kind"`
+	// HolderParent is the code of the holder unit's parent, and
+	// HolderParentKind its kind: where a request goes next when it is
+	// sent up level by level (逐级上传).
+	HolderParent     string         `expr:"holder_parent"`
+	HolderParentKind string         `expr:"holder_parent_kind"`
+	HolderUser       string         `expr:"holder_user"` // username
+	Fields           map[string]any `expr:"fields"`
 	// Counts says how often each action was performed on the ticket, e.g.
 	// counts['return_rejected'] for "no third return application".
 	Counts   map[string]int `expr:"counts"`

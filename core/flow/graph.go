@@ -18,7 +18,7 @@ func (f *Flow) Mermaid() string {
 			fmt.Fprintf(&b, "    [*] --> %s: %s\n", a.To.Name, a.Label)
 		}
 		for _, from := range a.From {
-			fmt.Fprintf(&b, "    %s --> %s: %s\n", from.Name, a.To.Name, a.Label)
+			fmt.Fprintf(&b, "    %s --> %s: %s\n", from.Name, a.Target(from.Name), a.Label)
 		}
 	}
 	for _, s := range f.States {
@@ -45,7 +45,7 @@ func (f *Flow) DOT() string {
 			fmt.Fprintf(&b, "    %q [shape=point];\n    %q -> %q [label=%q];\n", "start_"+a.Name, "start_"+a.Name, a.To.Name, a.Label)
 		}
 		for _, from := range a.From {
-			fmt.Fprintf(&b, "    %q -> %q [label=%q];\n", from.Name, a.To.Name, a.Label)
+			fmt.Fprintf(&b, "    %q -> %q [label=%q];\n", from.Name, a.Target(from.Name), a.Label)
 		}
 	}
 	b.WriteString("}\n")

@@ -214,10 +214,11 @@ func (m Module) Register(b *gql.Builder) error {
 	flowActionType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "FlowAction",
 		Fields: graphql.Fields{
-			"name":   &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"label":  &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"from":   &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).From), nil }},
-			"to":     &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Action).To.Name, nil }},
+			"name":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"from":  &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).From), nil }},
+			"to": &graphql.Field{Type: graphql.String, Description: "The state the action leads to; null when the ticket stays where it is.",
+				Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Action).To.Name), nil }},
 			"roles":  &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).Roles), nil }},
 			"holder": &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"form": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,7 +54,30 @@ type Scenario struct {
 	Label string       `yaml:"label"`
 	Flow  registry.Ref `yaml:"flow" jsonschema:"required"`
 	Start Moment       `yaml:"start" jsonschema:"required,description=the clock when the scenario starts"`
-	Steps []Step       `yaml:"steps" jsonschema:"required"`
+	// Org names a file of units (the format of deploy/demo/org.yaml),
+	// relative to the scenario's file, for a city whose organisation
+	// differs from the demo one.
+	Org   string `yaml:"org" jsonschema:"description=organisation file (units) relative to this file; the demo organisation when left out"`
+	Steps []Step `yaml:"steps" jsonschema:"required"`
+
+	seed identity.Seed
+}
+
+// demoSeed is the organisation scenarios run in unless they name one.
+func demoSeed() (identity.Seed, error) {
+	org, err := fs.ReadFile(demo.Files, "org.yaml")
+	if err != nil {
+		return identity.Seed{}, err
+	}
+	return identity.ParseSeed("deploy/demo/org.yaml", org)
+}
+
+// unitCodes lists the codes of a seed's units.
+func unitCodes(units []identity.SeedUnit, into map[string]bool) {
+	for _, u := range units {
+		into[u.Code] = true
+		unitCodes(u.Children, into)
+	}
 }
 
 // Moment is a point in time written in RFC 3339.
@@ -116,12 +142,34 @@ func (sc *Scenario) Validate(c *registry.Context) {
 		return
 	}
 	f := d.Model.(*Flow)
+	var err error
+	if sc.Org == "" {
+		sc.seed, err = demoSeed()
+	} else {
+		pos := c.At("org")
+		path := sc.Org
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(pos.File), path)
+		}
+		var data []byte
+		if data, err = os.ReadFile(path); err == nil {
+			sc.seed, err = identity.ParseSeed(path, data)
+		}
+		if err != nil {
+			c.Errorf(pos, "org: %v", err)
+		}
+	}
+	codes := map[string]bool{identity.RootUnitCode: true}
+	unitCodes(sc.seed.Units, codes)
 	for i, st := range sc.Steps {
 		role, unit := st.role()
 		if role == "" || unit == "" {
 			c.Errorf(c.At("steps", i, "as"), "step %d: as must be ROLE@UNITCODE, got %q", i+1, st.As)
 		} else {
 			c.Resolve(identity.KindRole, registry.Ref{Name: role, Pos: c.At("steps", i, "as")})
+			if err == nil && !codes[unit] {
+				c.Errorf(c.At("steps", i, "as"), "step %d: the organisation has no unit %q", i+1, unit)
+			}
 		}
 		switch {
 		case (st.Create == "") == (st.Do == ""):
@@ -190,14 +238,8 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 	}
 	runtime := registry.NewRuntime(set)
 	ids := identity.NewService(pool, runtime, identity.DefaultPolicy(), slog.New(slog.DiscardHandler))
-	org, err := fs.ReadFile(demo.Files, "org.yaml")
-	if err != nil {
-		return nil, err
-	}
-	seed, err := identity.ParseSeed("deploy/demo/org.yaml", org)
-	if err != nil {
-		return nil, err
-	}
+	// A copy: users are added per run.
+	seed := identity.Seed{Units: sc.seed.Units, Users: slices.Clone(sc.seed.Users)}
 	// One user per ROLE@UNIT that the scenario acts as.
 	users := map[string]string{}
 	for _, st := range sc.Steps {

@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,7 +24,7 @@ func runner(t *testing.T) flow.Runner {
 func TestShippedSampleScenariosPass(t *testing.T) {
 	set, diags := registry.Load(context.Background(), []string{"../../testdata/flows/sample"}, registry.LoadOptions{})
 	require.Empty(t, diags)
-	require.Len(t, set.All(flow.KindScenario), 2)
+	require.Len(t, set.All(flow.KindScenario), 3)
 	failures, err := runner(t).Run(context.Background(), set)
 	require.NoError(t, err)
 	assert.Empty(t, failures)
@@ -77,4 +78,29 @@ steps:
 	assert.Contains(t, failures[1].Message, "expected deadline 2026-03-04T00:00:00+08:00, got 2026-03-06T00:00:00+08:00")
 	assert.Equal(t, 7, failures[2].Pos.Line)
 	assert.Contains(t, failures[2].Message, `expected a refusal containing "不能", but it succeeded`)
+}
+
+// A scenario's organisation file and the units its users sit in are
+// checked by lint, at the key that names them.
+func TestScenarioOrganisationIsLinted(t *testing.T) {
+	baotou, err := filepath.Abs("../../testdata/flows/orgs/baotou.yaml")
+	require.NoError(t, err)
+	tests := []struct {
+		name, org, as, want string
+	}{
+		{"missing file", "org: ../nowhere.yaml", "agent@12345", "wrong_test.yaml:4:6: org: open"},
+		{"unit not in the demo organisation", "", "agent@bt12345", `wrong_test.yaml:7:10: step 1: the organisation has no unit "bt12345"`},
+		{"unit not in the named organisation", "org: " + baotou, "agent@12345", `step 1: the organisation has no unit "12345"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "flows/base.yaml", readFile(t, "../../testdata/flows/sample/flows/base.yaml"))
+			writeFile(t, dir, "flows/request.yaml", readFile(t, "../../testdata/flows/sample/flows/request.yaml"))
+			writeFile(t, dir, "flows/wrong_test.yaml", "kind: flow-test\nname: wrong\nflow: request\n"+tt.org+"\nstart: 2026-03-02T09:00:00+08:00\nsteps:\n  - {as: "+tt.as+", create: register, input: {unit: \"150105\", title: x}}\n")
+			_, diags := registry.Load(context.Background(), []string{dir}, registry.LoadOptions{})
+			require.Len(t, diags, 1)
+			assert.Contains(t, diags[0].String(), tt.want)
+		})
+	}
 }

@@ -257,7 +257,8 @@ func TestDataScopeSaihanClerkCannotSeeXincheng(t *testing.T) {
 	for _, u := range users {
 		names = append(names, u.Username)
 	}
-	assert.ElementsMatch(t, []string{"clerk", "unitadmin.saihan"}, names)
+	// Saihan and the street and community below it.
+	assert.ElementsMatch(t, []string{"clerk", "unitadmin.saihan", "clerk.daxue", "clerk.minzu"}, names)
 	_, err = e.svc.Users(ctx, clerk, identity.UserFilter{UnitID: &xincheng, Subunits: true})
 	assert.Equal(t, gql.NotFound, code(err))
 	users, err = e.svc.Users(ctx, clerk, identity.UserFilter{UnitID: &xincheng})
