@@ -24,6 +24,7 @@ import (
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgserver"
@@ -44,8 +45,9 @@ type Options struct {
 
 // Modules lists the GraphQL modules of the kernel, in schema order. Later
 // parts of the platform add theirs here.
-func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine) []gql.Module {
-	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}}
+func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool) []gql.Module {
+	forms := form.Module{Config: cfg.Runtime, Lookup: func() form.Lookup { return form.DBLookup{Q: pool} }}
+	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms}
 }
 
 // BuildSchema assembles the GraphQL schema from the modules.
@@ -112,7 +114,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	}
 	defer k.close(log)
 
-	schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets))
+	schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool))
 	if err != nil {
 		shutdown()
 		return err

@@ -301,3 +301,64 @@ func TestTemporaryPasswordMustBeChangedFirst(t *testing.T) {
 	require.Empty(t, r.Errors)
 	assert.Equal(t, false, r.Data["me"].(map[string]any)["mustChangePassword"])
 }
+
+// Changing a state's label, a time limit or a guard of the default flow is
+// an edit of its file and a publish: new tickets follow the new version at
+// once, tickets already open keep theirs, and a broken edit changes
+// nothing.
+func TestPublishFlowChangesLabelsTimeLimitsAndGuards(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	cfg.ConfigDir = t.TempDir()
+	for _, dir := range []string{"flows", "forms", "scripts"} {
+		require.NoError(t, os.CopyFS(filepath.Join(cfg.ConfigDir, dir), os.DirFS(filepath.Join("../..", dir))))
+	}
+	base := server(t, cfg, true)
+	admin, agent := login(t, base, "admin"), login(t, base, "agent")
+	register := `mutation { createTicket(form: "ticket-register", input: {title: "落户咨询", content: "咨询落户政策", type: "咨询", caller_phone: "13804711234"}) { id stateLabel deadline } }`
+	r := query(t, base, agent, register, nil)
+	require.Empty(t, r.Errors)
+	before := r.Data["createTicket"].(map[string]any)
+	assert.Equal(t, "初审处理", before["stateLabel"])
+
+	source, err := os.ReadFile(filepath.Join(cfg.ConfigDir, "flows/ticket.yaml"))
+	require.NoError(t, err)
+	publish := `mutation($s: String!) { publishFlow(name: "ticket", source: $s) { ok problems { line message } } }`
+	broken := strings.Replace(string(source), "to: first_review\n", "to: first_reveiw\n", 1)
+	r = query(t, base, admin, publish, map[string]any{"s": broken})
+	require.Empty(t, r.Errors)
+	res := r.Data["publishFlow"].(map[string]any)
+	assert.Equal(t, false, res["ok"])
+	assert.Contains(t, res["problems"].([]any)[0].(map[string]any)["message"], `unknown state "first_reveiw"`)
+
+	edited := strings.Replace(string(source), "label: 初审处理", "label: 初审中", 1)
+	edited = strings.Replace(edited, "{label: 咨询求助 3 个工作日, when: \"ticket.fields.type in ['咨询', '求助']\", working_days: 3}",
+		"{label: 咨询求助 5 个工作日, when: \"ticket.fields.type in ['咨询', '求助']\", working_days: 5}", 1)
+	edited = strings.Replace(edited, "message: 办理结果至少写 10 个字", "message: 办理结果至少写 10 个字（新版）", 1)
+	require.NotEqual(t, string(source), edited)
+	r = query(t, base, admin, publish, map[string]any{"s": edited})
+	require.Empty(t, r.Errors)
+	require.Equal(t, true, r.Data["publishFlow"].(map[string]any)["ok"], "%v", r.Data)
+
+	r = query(t, base, agent, register, nil)
+	require.Empty(t, r.Errors)
+	after := r.Data["createTicket"].(map[string]any)
+	assert.Equal(t, "初审中", after["stateLabel"])
+	deadline := func(v any) time.Time {
+		d, err := time.Parse(time.RFC3339, v.(string))
+		require.NoError(t, err)
+		return d
+	}
+	assert.True(t, deadline(after["deadline"]).After(deadline(before["deadline"])), "5 working days instead of 3")
+	r = query(t, base, agent, `query($id: ID!) { ticket(id: $id) { stateLabel } }`, map[string]any{"id": before["id"]})
+	require.Empty(t, r.Errors)
+	assert.Equal(t, "初审处理", r.Data["ticket"].(map[string]any)["stateLabel"], "an open ticket keeps its version")
+
+	// The new guard message reaches the clerk of a ticket on the new version.
+	dispatcher, clerk := login(t, base, "dispatcher"), login(t, base, "clerk")
+	r = query(t, base, dispatcher, `mutation($id: ID!) { performAction(ticketId: $id, action: "dispatch", input: {unit: "150105"}) { state } }`, map[string]any{"id": after["id"]})
+	require.Empty(t, r.Errors)
+	r = query(t, base, clerk, `mutation($id: ID!) { performAction(ticketId: $id, action: "reply", input: {result: "已处理"}) { state } }`, map[string]any{"id": after["id"]})
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, "办理结果至少写 10 个字（新版）", r.Errors[0].Message)
+}

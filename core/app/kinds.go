@@ -5,7 +5,8 @@ package app
 // and to `hotline lint`; a new kind is one more line.
 import (
 	_ "github.com/hotline12345/hotline/core/calendar" // calendar
-	_ "github.com/hotline12345/hotline/core/flow"     // flow
+	_ "github.com/hotline12345/hotline/core/flow"     // flow, flow-test
+	_ "github.com/hotline12345/hotline/core/form"     // form, dictionary
 	_ "github.com/hotline12345/hotline/core/identity" // role
 	_ "github.com/hotline12345/hotline/core/rules"    // rule
 	_ "github.com/hotline12345/hotline/core/script"   // script, script-test

@@ -24,7 +24,7 @@ const ConfigSchemaDir = "schema/config"
 // and the JSON Schemas of the configuration kinds. `hotline schema` writes
 // them; a test fails when the committed files drift from the code.
 func SchemaFiles() (map[string]string, error) {
-	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}))
+	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}, nil))
 	if err != nil {
 		return nil, err
 	}

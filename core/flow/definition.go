@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/calendar"
 	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
@@ -140,6 +141,8 @@ type Guard struct {
 type Form struct {
 	Name     string   `yaml:"name" jsonschema:"required"`
 	Required []string `yaml:"required"`
+
+	form *form.Form
 }
 
 // Effect is one consequence of an action. Exactly one key is set.
@@ -410,6 +413,19 @@ func (f *Flow) Validate(c *registry.Context) {
 		}
 		for _, h := range a.Hooks {
 			c.Resolve(script.KindScript, h.Script)
+		}
+		if a.Form != nil {
+			ai := slices.IndexFunc(f.Actions, func(x Action) bool { return x.Name == a.Name })
+			ref := registry.Ref{Name: a.Form.Name, Pos: c.At("actions", ai, "form", "name")}
+			if d, ok := c.Resolve(form.Kind, ref); ok {
+				fm := d.Model.(*form.Form)
+				a.Form.form = fm
+				for j, name := range a.Form.Required {
+					if _, ok := fm.Field(name); !ok {
+						c.Errorf(c.At("actions", ai, "form", "required", j), "action %s: form %s has no field %q", a.Name, fm.Name, name)
+					}
+				}
+			}
 		}
 	}
 	if len(creating) == 0 {

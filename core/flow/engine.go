@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
@@ -34,7 +35,7 @@ type Engine struct {
 	mu sync.Mutex
 	// older holds flows of earlier versions rebuilt beside the running
 	// configuration, valid while that configuration runs.
-	older     map[olderKey]*Flow
+	older     map[olderKey]older
 	olderBase *registry.Set
 	// versions are the running flow versions of versionsBase.
 	versions     map[string]int
@@ -359,12 +360,16 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	if err := permitted(p, a, t); err != nil {
 		return Ticket{}, err
 	}
-	if a.Form != nil {
-		for _, field := range a.Form.Required {
-			if v, ok := input[field]; !ok || v == nil || v == "" {
-				return Ticket{}, gql.FieldError("input."+field, "请填写 %s", field)
-			}
+	// The action's form checks and normalises the input: the one check
+	// every path (UI, API, plugins) goes through.
+	if a.Form != nil && a.Form.form != nil {
+		to, _ := f.State(a.Target(t.State))
+		res, err := a.Form.form.Check(ctx, input, form.Options{Require: a.Form.Required, Partial: to.Category == CategoryDraft,
+			Lookup: form.DBLookup{Q: tx}, Now: e.Now()})
+		if err != nil {
+			return Ticket{}, form.AsGraphQL(err, "input")
 		}
+		input = res.Values
 	}
 	env := e.env(p, t, input)
 	msg, err := a.Refusal(env)

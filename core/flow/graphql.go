@@ -7,6 +7,7 @@ import (
 
 	"github.com/graphql-go/graphql"
 
+	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
@@ -75,28 +76,31 @@ func (e *Engine) List(ctx context.Context, p *identity.Principal, state string, 
 	return out, rows.Err()
 }
 
-// creating finds the creating action whose form is form; draft picks one
-// leading to a draft state.
-func (e *Engine) creating(form string, draft bool) (*Flow, *Action, error) {
+// creating finds the creating action whose form is formName; draft picks
+// one leading to a draft state, and action, when given, names it.
+func (e *Engine) creating(formName string, draft bool, action string) (*Flow, *Action, error) {
 	for _, d := range e.config.Current().All(Kind) {
 		f := d.Model.(*Flow)
 		for i := range f.Actions {
 			a := &f.Actions[i]
-			if len(a.From) != 0 {
+			if len(a.From) != 0 || (action != "" && a.Name != action) {
 				continue
 			}
 			to, _ := f.State(a.To.Name)
 			isDraft := to.Category == CategoryDraft
-			formName := ""
+			name := ""
 			if a.Form != nil {
-				formName = a.Form.Name
+				name = a.Form.Name
 			}
-			if isDraft == draft && (formName == form || (draft && formName == "")) {
+			if isDraft == draft && (name == formName || (draft && name == "")) {
 				return f, a, nil
 			}
 		}
 	}
-	return nil, nil, gql.FieldError("form", "没有以表单 %q 创建工单的流程动作", form)
+	if action != "" {
+		return nil, nil, gql.FieldError("action", "没有以表单 %q 创建工单的动作 %q", formName, action)
+	}
+	return nil, nil, gql.FieldError("form", "没有以表单 %q 创建工单的流程动作", formName)
 }
 
 // Register implements gql.Module.
@@ -293,17 +297,34 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return gql.ConnectionOf(list, page, func(t Ticket) int64 { return t.ID }), nil
 		})})
-	b.Mutation("createTicket", &graphql.Field{Type: gql.NonNull(ticketType), Description: "以表单登记工单；draft 为真时暂存",
-		Args: graphql.FieldConfigArgument{"form": {Type: gql.NonNull(graphql.String)}, "input": {Type: gql.NonNull(gql.JSON)}, "draft": {Type: graphql.Boolean, DefaultValue: false}},
+	b.Mutation("createTicket", &graphql.Field{Type: gql.NonNull(ticketType),
+		Description: "以表单登记工单；draft 为真时暂存（只检查已填内容）；action 指定创建动作（如直接答复），缺省为使用该表单的第一个创建动作",
+		Args: graphql.FieldConfigArgument{"form": {Type: gql.NonNull(graphql.String)}, "input": {Type: gql.NonNull(gql.JSON)},
+			"draft": {Type: graphql.Boolean, DefaultValue: false}, "action": {Type: graphql.String}},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			input, ok := args["input"].(map[string]any)
 			if !ok {
 				return nil, gql.FieldError("input", "input 须为 JSON 对象")
 			}
 			draft, _ := args["draft"].(bool)
-			f, a, err := e.creating(args["form"].(string), draft)
+			action, _ := args["action"].(string)
+			formName := args["form"].(string)
+			f, a, err := e.creating(formName, draft, action)
 			if err != nil {
 				return nil, err
+			}
+			if draft && (a.Form == nil || a.Form.form == nil) {
+				// A draft action without a form of its own keeps what the
+				// agent entered in the named form, checked as far as it goes.
+				fm, err := form.Running(e.config, formName)
+				if err != nil {
+					return nil, err
+				}
+				res, err := fm.Check(ctx, input, form.Options{Partial: true, Lookup: form.DBLookup{Q: e.pool}, Now: e.Now()})
+				if err != nil {
+					return nil, form.AsGraphQL(err, "input")
+				}
+				input = res.Values
 			}
 			return e.Create(ctx, p, f.Name, a.Name, input)
 		})})

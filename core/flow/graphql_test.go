@@ -93,7 +93,7 @@ func TestFlowGraphForTheDesigner(t *testing.T) {
 func TestResponsibilityListSuggestsUnits(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	set, diags := registry.Load(ctx, []string{"../../flows", "../../scripts"}, registry.LoadOptions{})
+	set, diags := registry.Load(ctx, []string{"../../flows", "../../forms", "../../scripts"}, registry.LoadOptions{})
 	require.Empty(t, diags)
 	w.runtime.Swap(set)
 

@@ -26,7 +26,7 @@ import (
 // internal ones.
 func TestRandomWalksKeepInvariants(t *testing.T) {
 	ctx := context.Background()
-	set, diags := registry.Load(ctx, []string{"../../flows", "../../scripts"}, registry.LoadOptions{})
+	set, diags := registry.Load(ctx, []string{"../../flows", "../../forms", "../../scripts"}, registry.LoadOptions{})
 	require.Empty(t, diags)
 	w := newWorld(t)
 	_, err := configstore.New(w.pool).Record(ctx, set, audit.System, "property test")
@@ -63,7 +63,11 @@ func TestRandomWalksKeepInvariants(t *testing.T) {
 		}
 	}
 	input := func(a *flow.Action, numbers []string) map[string]any {
-		in := map[string]any{"title": "随机诉求", "content": "随机诉求内容", "type": []string{"咨询", "求助", "投诉", "举报", "建议"}[r.IntN(5)]}
+		in := map[string]any{}
+		if len(a.From) == 0 || a.Form != nil && a.Form.Name == "ticket-register" {
+			in = map[string]any{"title": "随机诉求", "content": "随机诉求内容", "caller_phone": "13804711234",
+				"type": []string{"咨询", "求助", "投诉", "举报", "建议"}[r.IntN(5)]}
+		}
 		if a.Form == nil {
 			return in
 		}

@@ -33,7 +33,7 @@ func TestShippedSampleScenariosPass(t *testing.T) {
 // The default 12345 flow ships with scenarios that pass and that, between
 // them, bring a ticket into every state of the flow.
 func TestShippedTicketFlowScenariosCoverEveryState(t *testing.T) {
-	set, diags := registry.Load(context.Background(), []string{"../../flows", "../../scripts"}, registry.LoadOptions{})
+	set, diags := registry.Load(context.Background(), []string{"../../flows", "../../forms", "../../scripts"}, registry.LoadOptions{})
 	require.Empty(t, diags)
 	r := runner(t)
 	r.Visited = map[string]map[string]bool{}
@@ -57,6 +57,7 @@ func TestFailingScenarioPointsAtTheStep(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "flows/base.yaml", readFile(t, "../../testdata/flows/sample/flows/base.yaml"))
 	writeFile(t, dir, "flows/request.yaml", readFile(t, "../../testdata/flows/sample/flows/request.yaml"))
+	writeFile(t, dir, "forms/request.yaml", readFile(t, "../../testdata/flows/sample/forms/request.yaml"))
 	writeFile(t, dir, "flows/wrong_test.yaml", `kind: flow-test
 name: wrong
 flow: request
@@ -97,6 +98,7 @@ func TestScenarioOrganisationIsLinted(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, dir, "flows/base.yaml", readFile(t, "../../testdata/flows/sample/flows/base.yaml"))
 			writeFile(t, dir, "flows/request.yaml", readFile(t, "../../testdata/flows/sample/flows/request.yaml"))
+			writeFile(t, dir, "forms/request.yaml", readFile(t, "../../testdata/flows/sample/forms/request.yaml"))
 			writeFile(t, dir, "flows/wrong_test.yaml", "kind: flow-test\nname: wrong\nflow: request\n"+tt.org+"\nstart: 2026-03-02T09:00:00+08:00\nsteps:\n  - {as: "+tt.as+", create: register, input: {unit: \"150105\", title: x}}\n")
 			_, diags := registry.Load(context.Background(), []string{dir}, registry.LoadOptions{})
 			require.Len(t, diags, 1)

@@ -28,23 +28,35 @@ func (e *Engine) definition(ctx context.Context, q querier, name string, version
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.olderBase != base {
-		e.older, e.olderBase = map[olderKey]*Flow{}, base
+		e.older, e.olderBase = map[olderKey]older{}, base
 	}
-	if f, ok := e.older[olderKey{name, version}]; ok {
-		return f, nil
+	if o, ok := e.older[olderKey{name, version}]; ok {
+		return o.flow, o.err
 	}
 	var source string
 	if err := q.QueryRow(ctx, `SELECT source FROM config_versions WHERE kind = $1 AND name = $2 AND version = $3`, Kind, name, version).Scan(&source); err != nil {
 		return nil, fmt.Errorf("reading flow %s version %d: %w", name, version, err)
 	}
-	set, problems := registry.Rebuild(ctx, base, map[registry.Key]string{{Kind: Kind, Name: name}: source}, registry.LoadOptions{})
-	f, ok := registry.Model[*Flow](set, Kind, name)
-	if !problems.Empty() || !ok {
-		return nil, &gql.Error{Code: gql.Conflict, Message: fmt.Sprintf("流程 %s 第 %d 版与现行配置不再兼容，请先将其工单迁移到现行版本", name, version),
+	// Scenarios are left out: they test the running version.
+	set, problems := registry.Rebuild(ctx, base, map[registry.Key]string{{Kind: Kind, Name: name}: source}, []string{KindScenario}, registry.LoadOptions{})
+	var o older
+	if f, ok := registry.Model[*Flow](set, Kind, name); ok && problems.Empty() {
+		o.flow = f
+	} else {
+		o.err = &gql.Error{Code: gql.Conflict, Message: fmt.Sprintf("流程 %s 第 %d 版与现行配置不再兼容，请先将其工单迁移到现行版本", name, version),
 			Err: problems.Err(), Extra: map[string]any{"flowVersion": version, "runningVersion": active}}
 	}
-	e.older[olderKey{name, version}] = f
-	return f, nil
+	// Remembered either way: an incompatible version must not be rebuilt
+	// on every action of its tickets.
+	e.older[olderKey{name, version}] = o
+	return o.flow, o.err
+}
+
+// older is an earlier flow version rebuilt beside the running
+// configuration, or why it cannot be.
+type older struct {
+	flow *Flow
+	err  error
 }
 
 // activeVersion is the configuration version of the running flow. The

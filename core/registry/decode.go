@@ -54,7 +54,9 @@ func Decode(file string, n *yaml.Node, v any) diag.List {
 	return diags
 }
 
-func describe(n *yaml.Node) string {
+// Describe names what a YAML node is, for messages: "a mapping", "a list",
+// a quoted value.
+func Describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
@@ -92,7 +94,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		s := strings.TrimSpace(n.Value)
 		dur, err := time.ParseDuration(s)
 		if n.Kind != yaml.ScalarNode || err != nil {
-			d.errorf(n, "%sexpected a duration such as 30s, 5m or 2h, got %s", fieldPrefix(field), describe(n))
+			d.errorf(n, "%sexpected a duration such as 30s, 5m or 2h, got %s", fieldPrefix(field), Describe(n))
 			return
 		}
 		v.SetInt(int64(dur))
@@ -114,7 +116,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, "%sexpected a list, got %s", fieldPrefix(field), describe(n))
+			d.errorf(n, "%sexpected a list, got %s", fieldPrefix(field), Describe(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -127,7 +129,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
 			return
 		}
 		if n.Kind != yaml.MappingNode {
-			d.errorf(n, "%sexpected a mapping, got %s", fieldPrefix(field), describe(n))
+			d.errorf(n, "%sexpected a mapping, got %s", fieldPrefix(field), Describe(n))
 			return
 		}
 		if v.Type().Key().Kind() != reflect.String {
@@ -188,7 +190,7 @@ func normalize(v any) any {
 
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, field string) {
 	if n.Kind != yaml.ScalarNode {
-		d.errorf(n, "%sexpected %s, got %s", fieldPrefix(field), kindWord(v.Kind()), describe(n))
+		d.errorf(n, "%sexpected %s, got %s", fieldPrefix(field), kindWord(v.Kind()), Describe(n))
 		return
 	}
 	if n.Tag == "!!null" {
@@ -200,28 +202,28 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, field string) {
 	case reflect.Bool:
 		b, err := strconv.ParseBool(n.Value)
 		if n.Tag != "!!bool" || err != nil {
-			d.errorf(n, "%sexpected true or false, got %s", fieldPrefix(field), describe(n))
+			d.errorf(n, "%sexpected true or false, got %s", fieldPrefix(field), Describe(n))
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		i, err := strconv.ParseInt(n.Value, 0, 64)
 		if err != nil || v.OverflowInt(i) {
-			d.errorf(n, "%sexpected a whole number, got %s", fieldPrefix(field), describe(n))
+			d.errorf(n, "%sexpected a whole number, got %s", fieldPrefix(field), Describe(n))
 			return
 		}
 		v.SetInt(i)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		i, err := strconv.ParseUint(n.Value, 0, 64)
 		if err != nil || v.OverflowUint(i) {
-			d.errorf(n, "%sexpected a non-negative whole number, got %s", fieldPrefix(field), describe(n))
+			d.errorf(n, "%sexpected a non-negative whole number, got %s", fieldPrefix(field), Describe(n))
 			return
 		}
 		v.SetUint(i)
 	case reflect.Float32, reflect.Float64:
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil || math.IsNaN(f) {
-			d.errorf(n, "%sexpected a number, got %s", fieldPrefix(field), describe(n))
+			d.errorf(n, "%sexpected a number, got %s", fieldPrefix(field), Describe(n))
 			return
 		}
 		v.SetFloat(f)
@@ -292,7 +294,7 @@ func structFields(t reflect.Type) ([]fieldInfo, []int) {
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, field string) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%sexpected a mapping, got %s", fieldPrefix(field), describe(n))
+		d.errorf(n, "%sexpected a mapping, got %s", fieldPrefix(field), Describe(n))
 		return
 	}
 	fields, posIndex := structFields(v.Type())

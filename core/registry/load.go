@@ -420,7 +420,7 @@ func decodeChunk(file string, c chunk, kinds *Kinds, diags *diag.List) *Document
 	n := root.Content[0]
 	pos := diag.Pos{File: file, Line: n.Line, Col: n.Column}
 	if n.Kind != yaml.MappingNode {
-		diags.Addf(pos, "a configuration document must be a mapping with kind and name, got %s", describe(n))
+		diags.Addf(pos, "a configuration document must be a mapping with kind and name, got %s", Describe(n))
 		return nil
 	}
 	kindNode, nameNode := mappingValue(n, "kind"), mappingValue(n, "name")
@@ -504,11 +504,16 @@ func reflectElem(model any) reflect.Value {
 // Rebuild loads a set from the documents of base with some texts replaced,
 // without touching the files: how an older version of one document is
 // brought back to life beside the current versions of everything it
-// refers to (a ticket keeps the flow version it started on).
-func Rebuild(ctx context.Context, base *Set, replace map[Key]string, opts LoadOptions) (*Set, diag.List) {
+// refers to (a ticket keeps the flow version it started on). Documents of
+// the kinds in omit are left out: the configuration tests of the current
+// version, which an older one is not expected to pass.
+func Rebuild(ctx context.Context, base *Set, replace map[Key]string, omit []string, opts LoadOptions) (*Set, diag.List) {
 	const prefix = "(version)/"
 	overrides := map[string]string{}
 	for _, d := range base.Documents() {
+		if slices.Contains(omit, d.Kind) {
+			continue
+		}
 		path := prefix + d.Path
 		text, ok := replace[Key{d.Kind, d.Name}]
 		if !ok {

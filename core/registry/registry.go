@@ -160,7 +160,7 @@ type Ref struct {
 // DecodeNode implements NodeDecoder.
 func (r *Ref) DecodeNode(n *yaml.Node, pos diag.Pos) error {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Value == "" {
-		return fmt.Errorf("expected a name, got %s", describe(n))
+		return fmt.Errorf("expected a name, got %s", Describe(n))
 	}
 	r.Name, r.Pos = n.Value, pos
 	return nil

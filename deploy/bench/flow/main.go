@@ -3,6 +3,12 @@
 // PostgreSQL. It prints p50/p99 latency and throughput for README.
 //
 //	go run ./deploy/bench/flow -tickets 1000000 -users 100 -duration 60s
+//
+// Without -rate the users act back to back (a closed loop: throughput at
+// saturation, and latency mostly the queue of 100 users on the cores).
+// With -rate the actions arrive at that many per second, shared by the
+// users (an open loop, like a centre's agents at work), and latency is
+// counted from when each action was due, so a backlog shows in it.
 package main
 
 import (
@@ -36,14 +42,15 @@ func main() {
 	users := flag.Int("users", 100, "concurrent users")
 	duration := flag.Duration("duration", time.Minute, "how long to run")
 	dataDir := flag.String("data", "", "PostgreSQL data folder to keep between runs (default: a temporary one)")
+	rate := flag.Int("rate", 0, "actions per second arriving (open loop); 0 for back to back")
 	flag.Parse()
-	if err := run(*tickets, *users, *duration, *dataDir); err != nil {
+	if err := run(*tickets, *users, *rate, *duration, *dataDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, users int, duration time.Duration, dataDir string) error {
+func run(n, users, rate int, duration time.Duration, dataDir string) error {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if dataDir == "" {
@@ -72,7 +79,7 @@ func run(n, users int, duration time.Duration, dataDir string) error {
 	if _, err := store.Migrate(ctx, pool, migrations, log); err != nil {
 		return err
 	}
-	set, problems := registry.Load(ctx, []string{"flows", "scripts"}, registry.LoadOptions{})
+	set, problems := registry.Load(ctx, []string{"flows", "forms", "scripts"}, registry.LoadOptions{})
 	if !problems.Empty() {
 		return problems.Err()
 	}
@@ -108,10 +115,11 @@ func run(n, users int, duration time.Duration, dataDir string) error {
 		// registration and dispatch events, as a year of a busy centre.
 		_, err := pool.Exec(ctx, `
 			INSERT INTO tickets (number, flow, flow_version, state, version, holder_unit_id, scope_path, creator_id, fields, counts, deadline, created_at, updated_at)
-			SELECT 'B' || lpad(g::text, 10, '0'), 'ticket', 1, 'dept_handling', 2, u.id, u.path, a.id,
+			SELECT 'B' || lpad(g::text, 10, '0'), 'ticket', v.version, 'dept_handling', 2, u.id, u.path, a.id,
 				jsonb_build_object('title', '供暖问题 ' || g, 'content', '室温不达标，请尽快处理', 'type', '投诉', 'dept', 'gr'),
 				'{"register": 1, "dispatch": 1}', now() + interval '10 days', now() - (g % 365) * interval '1 day', now()
-			FROM generate_series($1::int + 1, $2::int) g, units u, users a WHERE u.code = 'gr' AND a.username = 'agent000'`, have, n)
+			FROM generate_series($1::int + 1, $2::int) g, units u, users a, config_active v
+			WHERE u.code = 'gr' AND a.username = 'agent000' AND v.kind = 'flow' AND v.name = 'ticket'`, have, n)
 		if err != nil {
 			return fmt.Errorf("generating tickets: %w", err)
 		}
@@ -145,6 +153,24 @@ func run(n, users int, duration time.Duration, dataDir string) error {
 		principals[i] = res.Principal
 	}
 	fmt.Fprintf(os.Stderr, "running %d users for %s…\n", users, duration)
+	// due carries, in the open loop, the time each action was due.
+	var due chan time.Time
+	if rate > 0 {
+		due = make(chan time.Time, rate*int(duration.Seconds()+1))
+		go func() {
+			defer close(due)
+			start := time.Now()
+			interval := time.Second / time.Duration(rate)
+			for i := 0; ; i++ {
+				at := start.Add(time.Duration(i) * interval)
+				if at.After(start.Add(duration)) {
+					return
+				}
+				time.Sleep(time.Until(at))
+				due <- at
+			}
+		}()
+	}
 	var mu sync.Mutex
 	var lat []time.Duration
 	errs := 0
@@ -157,13 +183,25 @@ func run(n, users int, duration time.Duration, dataDir string) error {
 			r := rand.New(rand.NewPCG(seed, 7))
 			var mine []time.Duration
 			bad := 0
-			for time.Now().Before(deadline) {
+			for {
+				var t0 time.Time
+				if due != nil {
+					at, ok := <-due
+					if !ok {
+						break
+					}
+					t0 = at
+				} else {
+					if !time.Now().Before(deadline) {
+						break
+					}
+					t0 = time.Now()
+				}
 				id := minID + r.Int64N(maxID-minID+1)
-				t0 := time.Now()
 				// 催单: an agent urges a ticket in handling; the action runs
 				// the whole path (lock, permission, form, effects, notice,
-				// event, outbox, timers).
-				_, err := eng.Perform(ctx, p, id, "urge", map[string]any{"content": "诉求人再次来电催办"}, nil)
+				// event, outbox).
+				_, err := eng.Perform(ctx, p, id, "urge", map[string]any{"urge_content": "诉求人再次来电催办"}, nil)
 				mine = append(mine, time.Since(t0))
 				if err != nil {
 					bad++
@@ -178,8 +216,12 @@ func run(n, users int, duration time.Duration, dataDir string) error {
 	wg.Wait()
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[int(float64(len(lat)-1)*p)] }
-	fmt.Printf("performAction (urge) on %d tickets, %d concurrent users, %s: %d actions, %.0f/s, p50 %s, p99 %s, errors %d\n",
-		maxID-minID+1, users, duration, len(lat), float64(len(lat))/duration.Seconds(),
+	mode := "back to back"
+	if rate > 0 {
+		mode = fmt.Sprintf("arriving at %d/s", rate)
+	}
+	fmt.Printf("performAction (urge) on %d tickets, %d concurrent users %s, %s: %d actions, %.0f/s, p50 %s, p99 %s, errors %d\n",
+		maxID-minID+1, users, mode, duration, len(lat), float64(len(lat))/duration.Seconds(),
 		pct(0.50).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond), errs)
 	return nil
 }

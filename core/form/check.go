@@ -1,0 +1,625 @@
+package form
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Lookup answers what a check needs from the database: whether units,
+// users and attachments exist. A nil Lookup skips those checks (lint, the
+// UI's live check before the user has picked anything).
+type Lookup interface {
+	// Unit returns the parent code of the unit with the given code, and
+	// whether it exists and is active.
+	Unit(ctx context.Context, code string) (parent string, ok bool, err error)
+	// User reports whether an active user has the username.
+	User(ctx context.Context, username string) (bool, error)
+	// Attachment reports whether an attachment with the id is stored.
+	Attachment(ctx context.Context, id string) (bool, error)
+}
+
+// FieldError is a problem with one field's value.
+type FieldError struct {
+	Field   string `json:"field"`
+	Label   string `json:"label"`
+	Message string `json:"message"`
+}
+
+// Error reads "联系电话: 不是有效的手机号或固定电话".
+func (e FieldError) Error() string { return e.Label + ": " + e.Message }
+
+// Errors are the problems of one check, in field order.
+type Errors []FieldError
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "；")
+}
+
+// Options tune a check.
+type Options struct {
+	// Require lists fields the caller needs on top of the form's own
+	// required ones (a flow action's form.required).
+	Require []string
+	// Partial skips required checks: a draft (暂存) keeps whatever was
+	// entered, but what is there must still be valid.
+	Partial bool
+	// Lookup checks references; nil skips them.
+	Lookup Lookup
+	Now    time.Time
+}
+
+// Result is a checked input: the values to store, and which fields the
+// form hides for them.
+type Result struct {
+	Values map[string]any
+	Hidden []string
+}
+
+// limits that apply when a form sets none: what fits in a list cell, what a
+// citizen says in a long call.
+const (
+	defaultTextMax     = 200
+	defaultLongTextMax = 10000
+	maxFreeFields      = 30
+	maxFreeFieldLen    = 500
+	maxListLen         = 100
+)
+
+// Check validates input against the form and returns the values to store:
+// known fields only, normalised (trimmed text, phone numbers without
+// separators, numbers as numbers), with defaults and computed values,
+// without hidden fields. Every problem is returned, each naming its field.
+func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (Result, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	var errs Errors
+	values := map[string]any{}
+	for k, v := range input {
+		if k == "extra" && f.FreeFields {
+			extra, err := freeFields(v)
+			if err != nil {
+				errs = append(errs, FieldError{Field: "extra", Label: "个性输入", Message: err.Error()})
+			} else if len(extra) > 0 {
+				values["extra"] = extra
+			}
+			continue
+		}
+		fl, ok := f.fields[k]
+		if !ok {
+			errs = append(errs, FieldError{Field: k, Label: k, Message: fmt.Sprintf("表单“%s”没有这个字段", f.Label)})
+			continue
+		}
+		if fl.Compute.Source != "" || empty(v) {
+			continue
+		}
+		nv, err := fl.normalize(v)
+		if err != nil {
+			errs = append(errs, FieldError{Field: fl.Name, Label: fl.Label, Message: err.Error()})
+			continue
+		}
+		if nv != nil {
+			values[k] = nv
+		}
+	}
+	for i := range f.Fields {
+		fl := &f.Fields[i]
+		if _, ok := values[fl.Name]; !ok && fl.Default != nil {
+			if nv, err := fl.normalize(fl.Default); err == nil {
+				values[fl.Name] = nv
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return Result{}, f.sorted(errs)
+	}
+	if opts.Lookup != nil {
+		errs = append(errs, f.references(ctx, values, opts.Lookup)...)
+	}
+	envOf := func() Env { return Env{Values: values, Now: opts.Now} }
+	for i := range f.Fields {
+		fl := &f.Fields[i]
+		if fl.Compute.Source == "" {
+			continue
+		}
+		v, err := f.programs[fl.Compute.Pos].Run(envOf())
+		if err != nil {
+			return Result{}, fmt.Errorf("computing %s of form %s: %w", fl.Name, f.Name, err)
+		}
+		if empty(v) {
+			delete(values, fl.Name)
+		} else {
+			values[fl.Name] = v
+		}
+	}
+	var hidden []string
+	for i := range f.Fields {
+		fl := &f.Fields[i]
+		if fl.Visible.Source == "" {
+			continue
+		}
+		ok, err := f.programs[fl.Visible.Pos].Bool(envOf())
+		if err != nil {
+			return Result{}, fmt.Errorf("visibility of %s in form %s: %w", fl.Name, f.Name, err)
+		}
+		if !ok {
+			hidden = append(hidden, fl.Name)
+		}
+	}
+	for _, name := range hidden {
+		delete(values, name)
+	}
+	if !opts.Partial {
+		for i := range f.Fields {
+			fl := &f.Fields[i]
+			required := fl.Required || slices.Contains(opts.Require, fl.Name)
+			if required && !slices.Contains(hidden, fl.Name) && fl.Compute.Source == "" {
+				if _, ok := values[fl.Name]; !ok {
+					errs = append(errs, FieldError{Field: fl.Name, Label: fl.Label, Message: "必填"})
+				}
+			}
+		}
+	}
+	if len(errs) == 0 && !opts.Partial {
+		for _, r := range f.Rules {
+			ok, err := f.programs[r.Rule.Pos].Bool(envOf())
+			if err != nil {
+				return Result{}, fmt.Errorf("rule %q of form %s: %w", r.Rule.Source, f.Name, err)
+			}
+			if !ok {
+				fe := FieldError{Field: r.Field, Label: f.Label, Message: r.Message}
+				if fl, ok := f.fields[r.Field]; ok {
+					fe.Label = fl.Label
+				}
+				errs = append(errs, fe)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return Result{}, f.sorted(errs)
+	}
+	return Result{Values: values, Hidden: hidden}, nil
+}
+
+// sorted puts errors in the order of the form's fields, so the first one
+// is the first the user sees.
+func (f *Form) sorted(errs Errors) Errors {
+	order := func(name string) int {
+		for i, fl := range f.Fields {
+			if fl.Name == name {
+				return i
+			}
+		}
+		return len(f.Fields)
+	}
+	slices.SortStableFunc(errs, func(a, b FieldError) int { return order(a.Field) - order(b.Field) })
+	return errs
+}
+
+func empty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return strings.TrimSpace(x) == ""
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
+}
+
+func freeFields(v any) (map[string]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("应为“名称: 内容”的集合")
+	}
+	if len(m) > maxFreeFields {
+		return nil, fmt.Errorf("最多 %d 项", maxFreeFields)
+	}
+	out := map[string]any{}
+	for k, v := range m {
+		s, ok := v.(string)
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("“%s”应为文字", k)
+		}
+		if utf8.RuneCountInString(k) > 50 || utf8.RuneCountInString(s) > maxFreeFieldLen {
+			return nil, fmt.Errorf("“%s”过长（名称最多 50 字，内容最多 %d 字）", k, maxFreeFieldLen)
+		}
+		if s = strings.TrimSpace(s); s != "" {
+			out[k] = s
+		}
+	}
+	return out, nil
+}
+
+var (
+	mobile   = regexp.MustCompile(`^1[3-9]\d{9}$`)
+	landline = regexp.MustCompile(`^0\d{2,3}[2-9]\d{6,7}$`)
+	// A local number without its area code: which area it is in is the
+	// centre's to say (scripts/phone.lua adds it).
+	local    = regexp.MustCompile(`^[2-9]\d{6,7}$`)
+	dateOnly = "2006-01-02"
+)
+
+// normalize checks one non-empty value against the field's type and
+// returns it in the form it is stored.
+func (fl *Field) normalize(v any) (any, error) {
+	switch fl.Type {
+	case Text, LongText:
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("应为文字")
+		}
+		s = strings.TrimSpace(s)
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			return nil, fmt.Errorf("含有无效字符")
+		}
+		n := utf8.RuneCountInString(s)
+		max := float64(defaultTextMax)
+		if fl.Type == LongText {
+			max = defaultLongTextMax
+		}
+		if fl.Max != nil {
+			max = *fl.Max
+		}
+		if float64(n) > max {
+			return nil, fmt.Errorf("最多 %v 字，现有 %d 字", max, n)
+		}
+		if fl.Min != nil && float64(n) < *fl.Min {
+			return nil, fmt.Errorf("至少 %v 字", *fl.Min)
+		}
+		if fl.pattern != nil && !fl.pattern.MatchString(s) {
+			if fl.PatternMessage != "" {
+				return nil, fmt.Errorf("%s", fl.PatternMessage)
+			}
+			return nil, fmt.Errorf("格式不正确")
+		}
+		return s, nil
+	case Number:
+		var n float64
+		switch x := v.(type) {
+		case float64:
+			n = x
+		case int:
+			n = float64(x)
+		case int64:
+			n = float64(x)
+		case string:
+			p, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			if err != nil {
+				return nil, fmt.Errorf("应为数字")
+			}
+			n = p
+		default:
+			return nil, fmt.Errorf("应为数字")
+		}
+		if math.IsNaN(n) || math.IsInf(n, 0) {
+			return nil, fmt.Errorf("应为数字")
+		}
+		if fl.Integer && n != math.Trunc(n) {
+			return nil, fmt.Errorf("应为整数")
+		}
+		if fl.Min != nil && n < *fl.Min {
+			return nil, fmt.Errorf("不能小于 %v", *fl.Min)
+		}
+		if fl.Max != nil && n > *fl.Max {
+			return nil, fmt.Errorf("不能大于 %v", *fl.Max)
+		}
+		return n, nil
+	case Boolean:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, fmt.Errorf("应为是或否")
+		}
+		return b, nil
+	case Date, DateTime:
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("应为日期")
+		}
+		s = strings.TrimSpace(s)
+		if fl.Type == Date {
+			t, err := time.Parse(dateOnly, s)
+			if err != nil {
+				return nil, fmt.Errorf("应为日期，如 2026-03-02")
+			}
+			return t.Format(dateOnly), nil
+		}
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return nil, fmt.Errorf("应为日期时间，如 2026-03-02T09:30:00+08:00")
+		}
+		return t.Format(time.RFC3339), nil
+	case Phone:
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("应为电话号码")
+		}
+		p := NormalizePhone(s)
+		if !mobile.MatchString(p) && !landline.MatchString(p) && !local.MatchString(p) {
+			return nil, fmt.Errorf("不是有效的手机号或固定电话")
+		}
+		return p, nil
+	case IDCard:
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("应为身份证号")
+		}
+		s = strings.ToUpper(strings.TrimSpace(s))
+		if !ValidIDCard(s) {
+			return nil, fmt.Errorf("不是有效的身份证号")
+		}
+		return s, nil
+	case Address:
+		return normalizeAddress(v)
+	case Location:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("应为经纬度 {lat, lng}")
+		}
+		lat, ok1 := m["lat"].(float64)
+		lng, ok2 := m["lng"].(float64)
+		if !ok1 || !ok2 || len(m) != 2 || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
+			return nil, fmt.Errorf("应为有效的经纬度 {lat, lng}")
+		}
+		return map[string]any{"lat": lat, "lng": lng}, nil
+	case Choice, Tree:
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("应为一个选项")
+		}
+		it, ok := fl.index[s]
+		if !ok {
+			return nil, fmt.Errorf("“%s”不是可选项", s)
+		}
+		if fl.LeafOnly && len(it.Children) > 0 {
+			return nil, fmt.Errorf("请选择到最末一级（“%s”下还有分类）", it.Text())
+		}
+		return s, nil
+	case MultiChoice:
+		list, err := stringList(v)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range list {
+			if _, ok := fl.index[s]; !ok {
+				return nil, fmt.Errorf("“%s”不是可选项", s)
+			}
+		}
+		return anyList(list), nil
+	case Attachment, Person, Unit:
+		var list []string
+		if fl.Multiple {
+			l, err := stringList(v)
+			if err != nil {
+				return nil, err
+			}
+			list = l
+		} else {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("应为一项")
+			}
+			list = []string{strings.TrimSpace(s)}
+		}
+		for _, s := range list {
+			if fl.Type == Attachment && !attachmentID.MatchString(s) {
+				return nil, fmt.Errorf("“%s”不是附件编号", s)
+			}
+			if s == "" || utf8.RuneCountInString(s) > 100 {
+				return nil, fmt.Errorf("“%s”无效", s)
+			}
+		}
+		if fl.Multiple {
+			return anyList(list), nil
+		}
+		return list[0], nil
+	}
+	return nil, fmt.Errorf("未知字段类型 %s", fl.Type)
+}
+
+// attachmentID is the content address of a stored attachment: a SHA-256.
+var attachmentID = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func stringList(v any) ([]string, error) {
+	raw, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("应为列表")
+	}
+	if len(raw) > maxListLen {
+		return nil, fmt.Errorf("最多 %d 项", maxListLen)
+	}
+	out := make([]string, 0, len(raw))
+	for _, x := range raw {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("列表中应为文字")
+		}
+		s = strings.TrimSpace(s)
+		if slices.Contains(out, s) {
+			return nil, fmt.Errorf("“%s”重复", s)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func anyList(l []string) []any {
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = s
+	}
+	return out
+}
+
+// addressKeys are the parts of an address: unit codes from the pickers
+// (district, street, community), and the detail the caller gives.
+var addressKeys = []string{"district", "street", "community", "detail"}
+
+func normalizeAddress(v any) (any, error) {
+	if s, ok := v.(string); ok {
+		v = map[string]any{"detail": s}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("应为地址 {district, street, community, detail}")
+	}
+	out := map[string]any{}
+	for k, x := range m {
+		if !slices.Contains(addressKeys, k) {
+			return nil, fmt.Errorf("地址没有“%s”一项（可填 district、street、community、detail）", k)
+		}
+		s, ok := x.(string)
+		if !ok {
+			if x == nil {
+				continue
+			}
+			return nil, fmt.Errorf("地址的 %s 应为文字", k)
+		}
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if utf8.RuneCountInString(s) > 200 {
+			return nil, fmt.Errorf("地址的 %s 过长", k)
+		}
+		out[k] = s
+	}
+	if _, ok := out["community"]; ok {
+		if _, ok := out["street"]; !ok {
+			return nil, fmt.Errorf("选了社区须同时选街道")
+		}
+	}
+	if _, ok := out["street"]; ok {
+		if _, ok := out["district"]; !ok {
+			return nil, fmt.Errorf("选了街道须同时选区县")
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// references checks that the units, users and attachments values name
+// exist, and that an address's street lies in its district and its
+// community in its street.
+func (f *Form) references(ctx context.Context, values map[string]any, l Lookup) Errors {
+	var errs Errors
+	add := func(fl *Field, format string, args ...any) {
+		errs = append(errs, FieldError{Field: fl.Name, Label: fl.Label, Message: fmt.Sprintf(format, args...)})
+	}
+	for i := range f.Fields {
+		fl := &f.Fields[i]
+		v, ok := values[fl.Name]
+		if !ok {
+			continue
+		}
+		var names []string
+		switch x := v.(type) {
+		case string:
+			names = []string{x}
+		case []any:
+			for _, s := range x {
+				names = append(names, s.(string))
+			}
+		}
+		switch fl.Type {
+		case Unit:
+			for _, code := range names {
+				if _, ok, err := l.Unit(ctx, code); err != nil || !ok {
+					add(fl, "单位“%s”不存在或已停用", code)
+				}
+			}
+		case Person:
+			for _, u := range names {
+				if ok, err := l.User(ctx, u); err != nil || !ok {
+					add(fl, "用户“%s”不存在或已停用", u)
+				}
+			}
+		case Attachment:
+			for _, id := range names {
+				if ok, err := l.Attachment(ctx, id); err != nil || !ok {
+					add(fl, "附件 %s 不存在，请重新上传", id[:12])
+				}
+			}
+		case Address:
+			m := v.(map[string]any)
+			parent := ""
+			for _, level := range []string{"district", "street", "community"} {
+				code, ok := m[level].(string)
+				if !ok {
+					break
+				}
+				p, ok, err := l.Unit(ctx, code)
+				if err != nil || !ok {
+					add(fl, "地址中的单位“%s”不存在", code)
+					break
+				}
+				if parent != "" && p != parent {
+					add(fl, "地址中“%s”不属于上一级所选单位", code)
+					break
+				}
+				parent = code
+			}
+		}
+	}
+	return errs
+}
+
+// NormalizePhone removes separators and the country code from a phone
+// number as people write it: "+86 138-0471-1234" → "13804711234".
+func NormalizePhone(s string) string {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '０' && r <= '９':
+			b.WriteRune('0' + (r - '０'))
+		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '+' || r == '（' || r == '）' || r == '—':
+		default:
+			return s // not a phone number; left for the check to refuse
+		}
+	}
+	p := b.String()
+	if strings.HasPrefix(p, "0086") {
+		p = p[4:]
+	} else if strings.HasPrefix(p, "86") && len(p) == 13 {
+		p = p[2:]
+	}
+	return p
+}
+
+// ValidIDCard checks a mainland resident identity card number (GB 11643):
+// 18 characters with a valid birth date and check digit.
+func ValidIDCard(s string) bool {
+	if len(s) != 18 {
+		return false
+	}
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		sum += int(s[i]-'0') * weights[i]
+	}
+	if _, err := time.Parse("20060102", s[6:14]); err != nil {
+		return false
+	}
+	return s[17] == "10X98765432"[sum%11]
+}

@@ -1,0 +1,267 @@
+// Package form holds the forms agents and clerks fill in: a `kind: form`
+// document in forms/ lists typed fields, their options, visibility and
+// validation rules. One definition drives three things: the description the
+// UI renders (GraphQL `form(name)`), the check every write goes through
+// (Check), and the lint of the flows that name the form.
+package form
+
+import (
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/rules"
+)
+
+// Kind is the configuration kind of forms.
+const Kind = "form"
+
+func init() {
+	registry.Register(registry.Kind{
+		Name:        Kind,
+		Description: "A form: typed fields with labels, options, defaults, computed values, visibility and validation rules.",
+		Dir:         "forms",
+		New:         func() any { return &Form{} },
+	})
+}
+
+// Env is what form expressions see: the values entered so far (after
+// defaults) and the clock.
+type Env struct {
+	Values map[string]any `expr:"values"`
+	Now    time.Time      `expr:"now"`
+}
+
+// EnvName is the registered name of the form environment.
+const EnvName = "form"
+
+var env = rules.NewEnv(EnvName, Env{})
+
+func init() { rules.RegisterEnv(env) }
+
+// Form is a `kind: form` document:
+//
+//	kind: form
+//	name: ticket-register
+//	label: 工单登记
+//	fields:
+//	  - {name: caller_type, label: 诉求人类型, type: choice, options: {dictionary: caller-type}, default: 个人}
+//	  - {name: company, label: 企业名称, type: text, required: true, visible: "values.caller_type == '企业'"}
+type Form struct {
+	Name   string  `yaml:"name" jsonschema:"required"`
+	Label  string  `yaml:"label" jsonschema:"required"`
+	Help   string  `yaml:"help"`
+	Fields []Field `yaml:"fields" jsonschema:"required"`
+	// Rules check values against each other once every field is valid.
+	Rules []Rule `yaml:"rules"`
+	// FreeFields allows 个性输入: extra name → text pairs beyond the
+	// template, kept under the key "extra".
+	FreeFields bool `yaml:"free_fields"`
+
+	fields   map[string]*Field
+	programs map[diag.Pos]*rules.Program
+}
+
+// Field is one input of a form.
+type Field struct {
+	Pos   diag.Pos `yaml:"-"`
+	Name  string   `yaml:"name" jsonschema:"required,pattern=^[a-z][a-z0-9_]*$"`
+	Label string   `yaml:"label" jsonschema:"required"`
+	Type  string   `yaml:"type" jsonschema:"required,enum=text,enum=longtext,enum=number,enum=boolean,enum=date,enum=datetime,enum=phone,enum=idcard,enum=address,enum=location,enum=choice,enum=multichoice,enum=tree,enum=attachment,enum=person,enum=unit"`
+	// Required fields must have a value whenever they are visible.
+	Required bool `yaml:"required"`
+	// Multiple makes a person, unit or attachment field a list.
+	Multiple bool `yaml:"multiple"`
+	// Visible is an expr condition over values; a hidden field's value is
+	// dropped.
+	Visible rules.Expr `yaml:"visible"`
+	// Default is used when no value is given.
+	Default any `yaml:"default"`
+	// Compute is an expr over values whose result is the field's value
+	// (the field is then read-only).
+	Compute rules.Expr `yaml:"compute"`
+	// Options of choice, multichoice and tree fields.
+	Options *OptionSource `yaml:"options"`
+	// LeafOnly makes a tree field accept only nodes without children.
+	LeafOnly bool `yaml:"leaf_only"`
+	// Min and Max bound a number, or the length in characters of text.
+	Min *float64 `yaml:"min"`
+	Max *float64 `yaml:"max"`
+	// Integer makes a number field accept whole numbers only.
+	Integer bool `yaml:"integer"`
+	// Pattern is a regular expression text must match, with the message
+	// shown when it does not.
+	Pattern        string `yaml:"pattern"`
+	PatternMessage string `yaml:"pattern_message"`
+	Placeholder    string `yaml:"placeholder"`
+	Help           string `yaml:"help"`
+
+	pattern *regexp.Regexp
+	items   []Item // resolved options
+	index   map[string]*Item
+}
+
+// OptionSource gives a field its options: a static list, or a dictionary.
+type OptionSource struct {
+	Pos        diag.Pos      `yaml:"-"`
+	List       []Item        `yaml:"list"`
+	Dictionary *registry.Ref `yaml:"dictionary"`
+}
+
+// Rule is a check across fields.
+type Rule struct {
+	Pos     diag.Pos   `yaml:"-"`
+	Rule    rules.Expr `yaml:"rule" jsonschema:"required"`
+	Message string     `yaml:"message" jsonschema:"required,description=shown when the rule does not hold (Chinese)"`
+	// Field is the field the message is shown at.
+	Field string `yaml:"field"`
+}
+
+// Field types.
+const (
+	Text        = "text"
+	LongText    = "longtext"
+	Number      = "number"
+	Boolean     = "boolean"
+	Date        = "date"
+	DateTime    = "datetime"
+	Phone       = "phone"
+	IDCard      = "idcard"
+	Address     = "address"
+	Location    = "location"
+	Choice      = "choice"
+	MultiChoice = "multichoice"
+	Tree        = "tree"
+	Attachment  = "attachment"
+	Person      = "person"
+	Unit        = "unit"
+)
+
+var types = []string{Text, LongText, Number, Boolean, Date, DateTime, Phone, IDCard, Address, Location, Choice, MultiChoice, Tree, Attachment, Person, Unit}
+
+var fieldName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// Field returns the field called name.
+func (f *Form) Field(name string) (*Field, bool) {
+	fl, ok := f.fields[name]
+	return fl, ok
+}
+
+// Provision checks the form on its own: names, types, options, and
+// compiles its expressions.
+func (f *Form) Provision(c *registry.Context) {
+	f.fields = map[string]*Field{}
+	f.programs = map[diag.Pos]*rules.Program{}
+	compile := func(e rules.Expr, want rules.Result) {
+		if e.Source == "" {
+			return
+		}
+		pos := e.Pos
+		e.SetBlockIndent(c.Doc.Line)
+		p, diags := rules.Compile(e, env, want)
+		c.Report(diags)
+		f.programs[pos] = p
+	}
+	if len(f.Fields) == 0 {
+		c.Errorf(c.At("fields"), "form %s has no fields", f.Name)
+	}
+	for i := range f.Fields {
+		fl := &f.Fields[i]
+		fl.Pos = c.At("fields", i)
+		if !fieldName.MatchString(fl.Name) {
+			c.Errorf(c.At("fields", i, "name"), "field name %q: use lower-case letters, digits and _ (starting with a letter)", fl.Name)
+		}
+		if fl.Name == "extra" && f.FreeFields {
+			c.Errorf(c.At("fields", i, "name"), "field name extra is kept for free fields (free_fields: true)")
+		}
+		if prev, ok := f.fields[fl.Name]; ok {
+			c.Errorf(c.At("fields", i, "name"), "field %q is already defined at %s", fl.Name, prev.Pos)
+			continue
+		}
+		f.fields[fl.Name] = fl
+		if !slices.Contains(types, fl.Type) {
+			c.Errorf(c.At("fields", i, "type"), "field %s: unknown type %q%s", fl.Name, fl.Type, registry.Suggest(fl.Type, types))
+			continue
+		}
+		needsOptions := fl.Type == Choice || fl.Type == MultiChoice || fl.Type == Tree
+		switch {
+		case needsOptions && fl.Options == nil:
+			c.Errorf(fl.Pos, "field %s: a %s field needs options (list or dictionary)", fl.Name, fl.Type)
+		case !needsOptions && fl.Options != nil:
+			c.Errorf(c.At("fields", i, "options"), "field %s: a %s field takes no options", fl.Name, fl.Type)
+		case fl.Options != nil && (len(fl.Options.List) == 0) == (fl.Options.Dictionary == nil):
+			c.Errorf(c.At("fields", i, "options"), "field %s: give exactly one of options.list and options.dictionary", fl.Name)
+		case fl.Options != nil && fl.Options.Dictionary == nil:
+			fl.setItems(fl.Options.List)
+		}
+		if fl.Multiple && fl.Type != Person && fl.Type != Unit && fl.Type != Attachment {
+			c.Errorf(c.At("fields", i, "multiple"), "field %s: multiple applies to person, unit and attachment fields (use multichoice for choices)", fl.Name)
+		}
+		if fl.Pattern != "" {
+			re, err := regexp.Compile(fl.Pattern)
+			if err != nil {
+				c.Errorf(c.At("fields", i, "pattern"), "field %s: pattern: %v", fl.Name, err)
+			}
+			fl.pattern = re
+		}
+		if fl.Min != nil && fl.Max != nil && *fl.Min > *fl.Max {
+			c.Errorf(c.At("fields", i, "min"), "field %s: min %v is above max %v", fl.Name, *fl.Min, *fl.Max)
+		}
+		if fl.Compute.Source != "" && fl.Default != nil {
+			c.Errorf(c.At("fields", i, "default"), "field %s: a computed field takes no default", fl.Name)
+		}
+		compile(fl.Visible, rules.Bool)
+		compile(fl.Compute, rules.Any)
+	}
+	for i := range f.Rules {
+		r := &f.Rules[i]
+		r.Pos = c.At("rules", i)
+		compile(r.Rule, rules.Bool)
+		if r.Field != "" {
+			if _, ok := f.fields[r.Field]; !ok {
+				c.Errorf(c.At("rules", i, "field"), "rule: form %s has no field %q%s", f.Name, r.Field, registry.Suggest(r.Field, f.fieldNames()))
+			}
+		}
+	}
+}
+
+// Validate resolves dictionaries and checks static defaults against their
+// fields.
+func (f *Form) Validate(c *registry.Context) {
+	for i := range f.Fields {
+		fl := &f.Fields[i]
+		if fl.Options != nil && fl.Options.Dictionary != nil {
+			if d, ok := c.Resolve(KindDictionary, *fl.Options.Dictionary); ok {
+				fl.setItems(d.Model.(*Dictionary).Items)
+			}
+		}
+		if fl.Default != nil && (fl.Options == nil || fl.items != nil) {
+			if _, err := fl.normalize(fl.Default); err != nil {
+				c.Errorf(c.At("fields", i, "default"), "field %s: default %v: %s", fl.Name, fl.Default, err.Error())
+			}
+		}
+	}
+}
+
+func (f *Form) fieldNames() []string {
+	out := make([]string, len(f.Fields))
+	for i, fl := range f.Fields {
+		out[i] = fl.Name
+	}
+	return out
+}
+
+func (fl *Field) setItems(items []Item) {
+	fl.items = items
+	fl.index = map[string]*Item{}
+	var walk func(items []Item)
+	walk = func(items []Item) {
+		for i := range items {
+			fl.index[items[i].Value] = &items[i]
+			walk(items[i].Children)
+		}
+	}
+	walk(items)
+}

@@ -1,0 +1,178 @@
+package form
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/graphql-go/graphql"
+
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// Module serves forms to the UI: their description, and a live check of
+// what the user has entered so far with the same Check every write uses.
+type Module struct {
+	Config *registry.Runtime
+	// Lookup returns the reference checker; nil checks no references.
+	Lookup func() Lookup
+	Now    func() time.Time
+}
+
+// Name implements gql.Module.
+func (Module) Name() string { return "form" }
+
+// Running returns the running form called name.
+func Running(config *registry.Runtime, name string) (*Form, error) {
+	f, ok := registry.Model[*Form](config.Current(), Kind, name)
+	if !ok {
+		return nil, gql.Errorf(gql.NotFound, "没有名为 %s 的表单", name)
+	}
+	return f, nil
+}
+
+// AsGraphQL turns a failed check into a BAD_USER_INPUT error that names
+// the first field and lists every problem in extensions.errors.
+func AsGraphQL(err error, prefix string) error {
+	var es Errors
+	if !errors.As(err, &es) || len(es) == 0 {
+		return err
+	}
+	field := prefix
+	if es[0].Field != "" {
+		field = prefix + "." + es[0].Field
+	}
+	return &gql.Error{Code: gql.BadUserInput, Field: field, Message: es.Error(), Extra: map[string]any{"errors": []FieldError(es)}}
+}
+
+// Register implements gql.Module.
+func (m Module) Register(b *gql.Builder) error {
+	var itemType *graphql.Object
+	itemType = graphql.NewObject(graphql.ObjectConfig{
+		Name:        "FormOption",
+		Description: "选项；树形字典的选项有下级",
+		Fields: graphql.FieldsThunk(func() graphql.Fields {
+			return graphql.Fields{
+				"value": &graphql.Field{Type: gql.NonNull(graphql.String)},
+				"label": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Item).Text(), nil }},
+				"children": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(itemType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+					return orNone(p.Source.(Item).Children), nil
+				}},
+			}
+		}),
+	})
+	fieldType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "FormField",
+		Description: "表单字段",
+		Fields: graphql.Fields{
+			"name":     &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"type":     &graphql.Field{Type: gql.NonNull(graphql.String), Description: "text, longtext, number, boolean, date, datetime, phone, idcard, address, location, choice, multichoice, tree, attachment, person, unit"},
+			"required": &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
+			"multiple": &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
+			"leafOnly": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Field).LeafOnly, nil }},
+			"integer":  &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
+			"min":      &graphql.Field{Type: graphql.Float},
+			"max":      &graphql.Field{Type: graphql.Float},
+			"default":  &graphql.Field{Type: gql.JSON},
+			"computed": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "由表单计算，只读", Resolve: func(p graphql.ResolveParams) (any, error) {
+				return p.Source.(*Field).Compute.Source != "", nil
+			}},
+			"conditional": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "是否按已填内容显示或隐藏（以 checkForm 的 hidden 为准）", Resolve: func(p graphql.ResolveParams) (any, error) {
+				return p.Source.(*Field).Visible.Source != "", nil
+			}},
+			"placeholder": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Field).Placeholder), nil }},
+			"help":        &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Field).Help), nil }},
+			"options": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(itemType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+				return orNone(p.Source.(*Field).items), nil
+			}},
+		},
+	})
+	formType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "Form",
+		Description: "表单定义（forms/ 下的配置），界面据此生成表单",
+		Fields: graphql.Fields{
+			"name":       &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label":      &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"help":       &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Form).Help), nil }},
+			"freeFields": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "是否允许个性输入（extra）", Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Form).FreeFields, nil }},
+			"fields": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(fieldType))), Resolve: func(p graphql.ResolveParams) (any, error) {
+				f := p.Source.(*Form)
+				out := make([]*Field, len(f.Fields))
+				for i := range f.Fields {
+					out[i] = &f.Fields[i]
+				}
+				return out, nil
+			}},
+		},
+	})
+	b.Query("form", &graphql.Field{Type: gql.NonNull(formType), Description: "按名称取表单定义",
+		Args: graphql.FieldConfigArgument{"name": {Type: gql.NonNull(graphql.String)}},
+		Resolve: identity.Resolve(func(_ context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			return Running(m.Config, args["name"].(string))
+		})})
+	b.Query("forms", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(formType))), Description: "全部表单定义",
+		Resolve: identity.Resolve(func(context.Context, *identity.Principal, map[string]any, any) (any, error) {
+			var out []*Form
+			for _, d := range m.Config.Current().All(Kind) {
+				out = append(out, d.Model.(*Form))
+			}
+			return out, nil
+		})})
+	errorType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "FormFieldError",
+		Fields: graphql.Fields{
+			"field":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"message": &graphql.Field{Type: gql.NonNull(graphql.String)},
+		},
+	})
+	checkType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "FormCheck",
+		Description: "按表单检查已填内容的结果",
+		Fields: graphql.Fields{
+			"valid":  &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
+			"errors": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(errorType)))},
+			"hidden": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(graphql.String))), Description: "按当前内容应隐藏的字段"},
+			"values": &graphql.Field{Type: gql.JSON, Description: "规范化后的值（含默认值和计算值）"},
+		},
+	})
+	b.Query("checkForm", &graphql.Field{Type: gql.NonNull(checkType), Description: "按表单检查已填内容（与保存时的检查相同）；partial 为真时不检查必填",
+		Args: graphql.FieldConfigArgument{"name": {Type: gql.NonNull(graphql.String)}, "input": {Type: gql.NonNull(gql.JSON)}, "partial": {Type: graphql.Boolean, DefaultValue: false}},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			f, err := Running(m.Config, args["name"].(string))
+			if err != nil {
+				return nil, err
+			}
+			input, ok := args["input"].(map[string]any)
+			if !ok {
+				return nil, gql.FieldError("input", "input 须为 JSON 对象")
+			}
+			opts := Options{Partial: args["partial"].(bool)}
+			if m.Lookup != nil {
+				opts.Lookup = m.Lookup()
+			}
+			if m.Now != nil {
+				opts.Now = m.Now()
+			}
+			res, err := f.Check(ctx, input, opts)
+			var es Errors
+			switch {
+			case errors.As(err, &es):
+				return map[string]any{"valid": false, "errors": []FieldError(es), "hidden": []string{}}, nil
+			case err != nil:
+				return nil, err
+			}
+			return map[string]any{"valid": true, "errors": []FieldError{}, "hidden": orNone(res.Hidden), "values": res.Values}, nil
+		})})
+	return nil
+}
+
+func orNone[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

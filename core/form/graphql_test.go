@@ -1,0 +1,65 @@
+package form_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/graphql-go/graphql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hotline12345/hotline/core/form"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+func TestFormsOverGraphQL(t *testing.T) {
+	set, msgs := load(t, sample)
+	require.Empty(t, msgs)
+	schema, err := gql.NewBuilder().Build(form.Module{Config: registry.NewRuntime(set)})
+	require.NoError(t, err)
+	ctx := identity.WithPrincipal(context.Background(), &identity.Principal{Username: "agent"})
+	do := func(q string, vars map[string]any) map[string]any {
+		t.Helper()
+		r := graphql.Do(graphql.Params{Schema: schema, Context: ctx, RequestString: q, VariableValues: vars})
+		require.Empty(t, r.Errors)
+		return r.Data.(map[string]any)
+	}
+
+	d := do(`{ form(name: "register") { label freeFields fields { name label type required conditional computed default options { value label children { value label } } } } }`, nil)
+	f := d["form"].(map[string]any)
+	assert.Equal(t, "登记", f["label"])
+	assert.Equal(t, true, f["freeFields"])
+	fields := f["fields"].([]any)
+	byName := map[string]map[string]any{}
+	for _, x := range fields {
+		byName[x.(map[string]any)["name"].(string)] = x.(map[string]any)
+	}
+	assert.Equal(t, "个人", byName["caller_type"]["default"])
+	assert.Equal(t, true, byName["company"]["conditional"])
+	assert.Equal(t, true, byName["summary"]["computed"])
+	assert.Equal(t, []any{map[string]any{"value": "01", "label": "城乡建设", "children": []any{
+		map[string]any{"value": "0103", "label": "供暖"}, map[string]any{"value": "0104", "label": "供水"}}}}, byName["category"]["options"])
+
+	// The live check the UI asks while the agent types: which fields to
+	// hide, and what is wrong, with the check every write uses.
+	check := `query($in: JSON!, $partial: Boolean) { checkForm(name: "register", input: $in, partial: $partial) { valid errors { field label message } hidden values } }`
+	d = do(check, map[string]any{"in": map[string]any{"title": "暖气不热", "phone": "138"}})
+	c := d["checkForm"].(map[string]any)
+	assert.Equal(t, false, c["valid"])
+	assert.Equal(t, []any{map[string]any{"field": "phone", "label": "联系电话", "message": "不是有效的手机号或固定电话"}}, c["errors"])
+	d = do(check, map[string]any{"in": map[string]any{"caller_type": "企业", "company": "某某供热公司"}, "partial": true})
+	c = d["checkForm"].(map[string]any)
+	assert.Equal(t, true, c["valid"])
+	assert.Equal(t, []any{}, c["hidden"])
+	d = do(check, map[string]any{"in": map[string]any{"title": "暖气不热", "phone": "13804711234"}})
+	c = d["checkForm"].(map[string]any)
+	assert.Equal(t, true, c["valid"])
+	assert.Equal(t, []any{"company"}, c["hidden"])
+	assert.Equal(t, "暖气不热（个人）", c["values"].(map[string]any)["summary"])
+
+	r := graphql.Do(graphql.Params{Schema: schema, Context: ctx, RequestString: `{ form(name: "nope") { name } }`})
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, "没有名为 nope 的表单", r.Errors[0].Message)
+}
