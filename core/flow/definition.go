@@ -415,14 +415,13 @@ func (f *Flow) Validate(c *registry.Context) {
 			c.Resolve(script.KindScript, h.Script)
 		}
 		if a.Form != nil {
-			ai := slices.IndexFunc(f.Actions, func(x Action) bool { return x.Name == a.Name })
-			ref := registry.Ref{Name: a.Form.Name, Pos: c.At("actions", ai, "form", "name")}
+			ref := registry.Ref{Name: a.Form.Name, Pos: c.At("actions", i, "form", "name")}
 			if d, ok := c.Resolve(form.Kind, ref); ok {
 				fm := d.Model.(*form.Form)
 				a.Form.form = fm
 				for j, name := range a.Form.Required {
 					if _, ok := fm.Field(name); !ok {
-						c.Errorf(c.At("actions", ai, "form", "required", j), "action %s: form %s has no field %q", a.Name, fm.Name, name)
+						c.Errorf(c.At("actions", i, "form", "required", j), "action %s: form %s has no field %q", a.Name, fm.Name, name)
 					}
 				}
 			}

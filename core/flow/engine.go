@@ -360,10 +360,11 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	if err := permitted(p, a, t); err != nil {
 		return Ticket{}, err
 	}
+	target := a.Target(t.State)
+	to, _ := f.State(target)
 	// The action's form checks and normalises the input: the one check
 	// every path (UI, API, plugins) goes through.
 	if a.Form != nil && a.Form.form != nil {
-		to, _ := f.State(a.Target(t.State))
 		res, err := a.Form.form.Check(ctx, input, form.Options{Require: a.Form.Required, Partial: to.Category == CategoryDraft,
 			Lookup: form.DBLookup{Q: tx}, Now: e.Now()})
 		if err != nil {
@@ -404,10 +405,9 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 			return Ticket{}, err
 		}
 	}
-	t.State = a.Target(t.State)
+	t.State = target
 	t.Counts[a.Name]++
 	t.Version++
-	to, _ := f.State(t.State)
 	now := e.Now()
 	if to.Category == CategoryClosed {
 		t.ClosedAt = &now

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/invopop/jsonschema"
@@ -63,14 +64,15 @@ type Scenario struct {
 	seed identity.Seed
 }
 
-// demoSeed is the organisation scenarios run in unless they name one.
-func demoSeed() (identity.Seed, error) {
+// demoSeed is the organisation scenarios run in unless they name one,
+// parsed once for every scenario of every load.
+var demoSeed = sync.OnceValues(func() (identity.Seed, error) {
 	org, err := fs.ReadFile(demo.Files, "org.yaml")
 	if err != nil {
 		return identity.Seed{}, err
 	}
 	return identity.ParseSeed("deploy/demo/org.yaml", org)
-}
+})
 
 // unitCodes lists the codes of a seed's units.
 func unitCodes(units []identity.SeedUnit, into map[string]bool) {

@@ -115,10 +115,8 @@ func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (R
 	}
 	for i := range f.Fields {
 		fl := &f.Fields[i]
-		if _, ok := values[fl.Name]; !ok && fl.Default != nil {
-			if nv, err := fl.normalize(fl.Default); err == nil {
-				values[fl.Name] = nv
-			}
+		if _, ok := values[fl.Name]; !ok && fl.defaultValue != nil {
+			values[fl.Name] = fl.defaultValue
 		}
 	}
 	if len(errs) > 0 {

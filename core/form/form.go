@@ -98,9 +98,10 @@ type Field struct {
 	Placeholder    string `yaml:"placeholder"`
 	Help           string `yaml:"help"`
 
-	pattern *regexp.Regexp
-	items   []Item // resolved options
-	index   map[string]*Item
+	pattern      *regexp.Regexp
+	defaultValue any    // Default, normalised once at load; shared, so read-only
+	items        []Item // resolved options
+	index        map[string]*Item
 }
 
 // OptionSource gives a field its options: a static list, or a dictionary.
@@ -238,9 +239,11 @@ func (f *Form) Validate(c *registry.Context) {
 			}
 		}
 		if fl.Default != nil && (fl.Options == nil || fl.items != nil) {
-			if _, err := fl.normalize(fl.Default); err != nil {
+			v, err := fl.normalize(fl.Default)
+			if err != nil {
 				c.Errorf(c.At("fields", i, "default"), "field %s: default %v: %s", fl.Name, fl.Default, err.Error())
 			}
+			fl.defaultValue = v
 		}
 	}
 }
