@@ -127,6 +127,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	})
 	api.Store(&h)
 	go k.tickets.RunTimers(ctx, 15*time.Second, log)
+	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
 	ready.Store(true)
 	if opts.Listening != nil {
 		opts.Listening <- ln.Addr().String()

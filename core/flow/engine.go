@@ -40,6 +40,9 @@ type Engine struct {
 	// versions are the running flow versions of versionsBase.
 	versions     map[string]int
 	versionsBase *registry.Set
+	// spec is what the forms of specBase put in the search index.
+	spec     *IndexSpec
+	specBase *registry.Set
 }
 
 type olderKey struct {
@@ -443,6 +446,11 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	if clockOf(t) != clockBefore {
 		e.schedule(b, f, t)
 	}
+	row, err := e.indexSpec().BuildIndexRow(ctx, t, DBUnitNames(tx))
+	if err != nil {
+		return Ticket{}, fmt.Errorf("indexing ticket %s: %w", t.Number, err)
+	}
+	queueIndex(b, row)
 	changed := map[string]any{"ticket": t.ID, "number": t.Number, "action": a.Name, "from": from, "to": t.State, "version": t.Version}
 	b.Queue(`INSERT INTO outbox (topic, ticket_id, payload) VALUES ('ticket.changed', $1, $2)`, t.ID, changed)
 	for _, n := range notices {

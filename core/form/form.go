@@ -8,6 +8,7 @@ package form
 import (
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotline12345/hotline/core/diag"
@@ -97,6 +98,14 @@ type Field struct {
 	PatternMessage string `yaml:"pattern_message"`
 	Placeholder    string `yaml:"placeholder"`
 	Help           string `yaml:"help"`
+	// Search puts the field's text in the ticket's full-text index.
+	Search bool `yaml:"search"`
+	// Facet makes the field a search filter with counts (choice, tree,
+	// address, unit and boolean fields).
+	Facet bool `yaml:"facet"`
+	// Caller marks the field as who is calling, for the in-transit hint
+	// (在途提示) and the caller's history: phone, name or address.
+	Caller string `yaml:"caller" jsonschema:"enum=phone,enum=name,enum=address"`
 
 	pattern      *regexp.Regexp
 	defaultValue any    // Default, normalised once at load; shared, so read-only
@@ -141,6 +150,9 @@ const (
 )
 
 var types = []string{Text, LongText, Number, Boolean, Date, DateTime, Phone, IDCard, Address, Location, Choice, MultiChoice, Tree, Attachment, Person, Unit}
+
+// callerTypes are the field types each caller role takes.
+var callerTypes = map[string][]string{"phone": {Phone}, "name": {Text}, "address": {Address, Text}}
 
 var fieldName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
@@ -213,6 +225,14 @@ func (f *Form) Provision(c *registry.Context) {
 		if fl.Compute.Source != "" && fl.Default != nil {
 			c.Errorf(c.At("fields", i, "default"), "field %s: a computed field takes no default", fl.Name)
 		}
+		if fl.Facet && !slices.Contains([]string{Choice, MultiChoice, Tree, Address, Unit, Boolean}, fl.Type) {
+			c.Errorf(c.At("fields", i, "facet"), "field %s: a %s field cannot be a facet (choice, multichoice, tree, address, unit or boolean can)", fl.Name, fl.Type)
+		}
+		if want, ok := callerTypes[fl.Caller]; fl.Caller != "" && !ok {
+			c.Errorf(c.At("fields", i, "caller"), "field %s: unknown caller %q (phone, name or address)", fl.Name, fl.Caller)
+		} else if fl.Caller != "" && !slices.Contains(want, fl.Type) {
+			c.Errorf(c.At("fields", i, "caller"), "field %s: caller %q needs a field of type %s", fl.Name, fl.Caller, strings.Join(callerTypes[fl.Caller], " or "))
+		}
 		compile(fl.Visible, rules.Bool)
 		compile(fl.Compute, rules.Any)
 	}
@@ -267,4 +287,31 @@ func (fl *Field) setItems(items []Item) {
 		}
 	}
 	walk(items)
+}
+
+// OptionPath returns the values from the top of the option tree down to
+// value (just value for a flat list), and whether value is an option.
+func (fl *Field) OptionPath(value string) ([]string, bool) {
+	var path []string
+	var walk func(items []Item) bool
+	walk = func(items []Item) bool {
+		for _, it := range items {
+			path = append(path, it.Value)
+			if it.Value == value || walk(it.Children) {
+				return true
+			}
+			path = path[:len(path)-1]
+		}
+		return false
+	}
+	ok := walk(fl.items)
+	return path, ok
+}
+
+// OptionLabel returns the label shown for an option value, or the value.
+func (fl *Field) OptionLabel(value string) string {
+	if it, ok := fl.index[value]; ok {
+		return it.Text()
+	}
+	return value
 }

@@ -1,0 +1,420 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hotline12345/hotline/core/form"
+	"github.com/hotline12345/hotline/core/fulltext"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// The search index (ticket_search) is one row per ticket, written in the
+// same transaction as the ticket, so a ticket is found the moment it
+// commits, by every node. What goes in it is configuration: form fields
+// marked search (full text), facet (filters with counts) and caller (the
+// in-transit hint). `hotline reindex` rebuilds it from the tickets.
+
+// Weights in a ticket's document: caller names and addresses get their
+// own, so the in-transit hint can look for an address in addresses only.
+const (
+	weightNumber  = fulltext.WeightA
+	weightName    = fulltext.WeightB
+	weightAddress = fulltext.WeightC
+	weightText    = fulltext.WeightD
+)
+
+// IndexSpec is what the forms of a configuration put in the index.
+type IndexSpec struct {
+	Text   []*form.Field
+	Facets []*form.Field
+	// Caller fields by role: phone, name, address.
+	Caller map[string][]*form.Field
+}
+
+// Facet names beside the forms' facet fields.
+const (
+	FacetState = "state"
+	FacetUnit  = "unit"
+	FacetFlow  = "flow"
+)
+
+// SpecOf collects the index spec of a configuration from its forms. A
+// field name marked in several forms counts once (the first form's field
+// decides its type).
+func SpecOf(set *registry.Set) *IndexSpec {
+	spec := &IndexSpec{Caller: map[string][]*form.Field{}}
+	seen := map[string]bool{}
+	for _, d := range set.All(form.Kind) {
+		for i := range d.Model.(*form.Form).Fields {
+			fl := &d.Model.(*form.Form).Fields[i]
+			if seen[fl.Name] || !(fl.Search || fl.Facet || fl.Caller != "") {
+				continue
+			}
+			seen[fl.Name] = true
+			if fl.Search {
+				spec.Text = append(spec.Text, fl)
+			}
+			if fl.Facet {
+				spec.Facets = append(spec.Facets, fl)
+			}
+			if fl.Caller != "" {
+				spec.Caller[fl.Caller] = append(spec.Caller[fl.Caller], fl)
+			}
+		}
+	}
+	return spec
+}
+
+// Facet returns the facet field called name.
+func (s *IndexSpec) Facet(name string) (*form.Field, bool) {
+	for _, f := range s.Facets {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return nil, false
+}
+
+// indexSpec is SpecOf the running configuration, kept while it runs.
+func (e *Engine) indexSpec() *IndexSpec {
+	set := e.config.Current()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.specBase != set {
+		e.spec, e.specBase = SpecOf(set), set
+	}
+	return e.spec
+}
+
+// IndexRow is a ticket's row of ticket_search.
+type IndexRow struct {
+	TicketID  int64
+	Version   int
+	CreatedAt time.Time
+	Open      bool
+	Doc       string // tsvector literal
+	Facets    []string
+	Callers   []string
+}
+
+// UnitNames resolves unit codes (of address fields) to names.
+type UnitNames func(ctx context.Context, codes []string) (map[string]string, error)
+
+// DBUnitNames resolves unit codes with q.
+func DBUnitNames(q querier) UnitNames {
+	return func(ctx context.Context, codes []string) (map[string]string, error) {
+		if len(codes) == 0 {
+			return map[string]string{}, nil
+		}
+		return readUnitNames(ctx, q, `SELECT code, name FROM units WHERE code = ANY($1)`, codes)
+	}
+}
+
+func readUnitNames(ctx context.Context, q querier, sql string, args ...any) (map[string]string, error) {
+	out := map[string]string{}
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading unit names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, name string
+		if err := rows.Scan(&code, &name); err != nil {
+			return nil, fmt.Errorf("reading unit names: %w", err)
+		}
+		out[code] = name
+	}
+	return out, rows.Err()
+}
+
+var addressLevels = []string{"district", "street", "community"}
+
+// BuildIndexRow computes a ticket's index row from its fields.
+func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames) (IndexRow, error) {
+	row := IndexRow{TicketID: t.ID, Version: t.Version, CreatedAt: t.CreatedAt, Open: t.ClosedAt == nil,
+		Facets: []string{FacetFlow + "=" + t.Flow, FacetState + "=" + t.State}, Callers: []string{}}
+	if t.HolderUnit != nil {
+		row.Facets = append(row.Facets, FacetUnit+"="+t.HolderUnit.Code)
+	}
+	// Unit codes of addresses, resolved in one query.
+	unitNames, err := names(ctx, addressCodes(s.addressFields(), t.Fields))
+	if err != nil {
+		return row, err
+	}
+	var doc fulltext.Document
+	doc.Add(t.Number, weightNumber)
+	for _, fl := range s.Caller["name"] {
+		if v, ok := t.Fields[fl.Name].(string); ok && strings.TrimSpace(v) != "" {
+			doc.Add(v, weightName)
+			row.Callers = append(row.Callers, "n:"+strings.TrimSpace(v))
+		}
+	}
+	for _, fl := range s.Caller["phone"] {
+		if v, ok := t.Fields[fl.Name].(string); ok && v != "" {
+			row.Callers = append(row.Callers, "p:"+form.NormalizePhone(v))
+		}
+	}
+	for _, fl := range s.Caller["address"] {
+		doc.Add(addressText(t.Fields[fl.Name], unitNames), weightAddress)
+	}
+	for _, fl := range s.Text {
+		if fl.Caller == "name" || fl.Caller == "address" {
+			continue // added above with their own weight
+		}
+		switch v := t.Fields[fl.Name].(type) {
+		case string:
+			doc.Add(v, weightText)
+		case map[string]any:
+			doc.Add(addressText(v, unitNames), weightText)
+		}
+	}
+	row.Doc = doc.String()
+	for _, fl := range s.Facets {
+		row.Facets = append(row.Facets, facetValues(fl, t.Fields[fl.Name])...)
+	}
+	slices.Sort(row.Callers)
+	row.Callers = slices.Compact(row.Callers)
+	return row, nil
+}
+
+// addressCodes are the unit codes in the address fields of values.
+func addressCodes(fields []*form.Field, values map[string]any) []string {
+	var codes []string
+	for _, fl := range fields {
+		if a, ok := values[fl.Name].(map[string]any); ok {
+			for _, level := range addressLevels {
+				if c, ok := a[level].(string); ok {
+					codes = append(codes, c)
+				}
+			}
+		}
+	}
+	return codes
+}
+
+func (s *IndexSpec) addressFields() []*form.Field {
+	var out []*form.Field
+	for _, fl := range append(slices.Clone(s.Text), s.Caller["address"]...) {
+		if fl.Type == form.Address {
+			out = append(out, fl)
+		}
+	}
+	return out
+}
+
+// addressText is an address as people say it: the unit names, then the
+// detail.
+func addressText(v any, names map[string]string) string {
+	a, ok := v.(map[string]any)
+	if !ok {
+		s, _ := v.(string)
+		return s
+	}
+	var parts []string
+	for _, level := range addressLevels {
+		if c, ok := a[level].(string); ok {
+			if n, ok := names[c]; ok {
+				parts = append(parts, n)
+			}
+		}
+	}
+	if d, ok := a["detail"].(string); ok {
+		parts = append(parts, d)
+	}
+	return strings.Join(parts, " ")
+}
+
+// facetValues are the name=value entries of a facet field's value: a tree
+// option with its ancestors (filtering on 城乡建设 finds 供暖), every level
+// of an address, each choice of a multichoice.
+func facetValues(fl *form.Field, v any) []string {
+	var out []string
+	add := func(key, val string) { out = append(out, key+"="+val) }
+	switch v := v.(type) {
+	case string:
+		if fl.Type == form.Tree {
+			if path, ok := fl.OptionPath(v); ok {
+				for _, p := range path {
+					add(fl.Name, p)
+				}
+				return out
+			}
+		}
+		add(fl.Name, v)
+	case bool:
+		add(fl.Name, fmt.Sprint(v))
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				add(fl.Name, s)
+			}
+		}
+	case map[string]any:
+		for _, level := range addressLevels {
+			if c, ok := v[level].(string); ok {
+				add(fl.Name+"."+level, c)
+			}
+		}
+	}
+	return out
+}
+
+// queueIndex adds the upsert of a ticket's index row to b.
+func queueIndex(b *pgx.Batch, row IndexRow) {
+	b.Queue(`INSERT INTO ticket_search (ticket_id, version, created_at, open, doc, facets, callers) VALUES ($1, $2, $3, $4, $5::tsvector, $6, $7)
+		ON CONFLICT (ticket_id) DO UPDATE SET version = EXCLUDED.version, open = EXCLUDED.open, doc = EXCLUDED.doc,
+			facets = EXCLUDED.facets, callers = EXCLUDED.callers
+		WHERE ticket_search.version <= EXCLUDED.version`,
+		row.TicketID, row.Version, row.CreatedAt, row.Open, row.Doc, row.Facets, row.Callers)
+}
+
+// Fingerprint identifies what a spec puts in the index: when it changes
+// (a form marks another field search or facet), rows written under the
+// old spec are stale and the index is rebuilt.
+func (s *IndexSpec) Fingerprint() string {
+	var b strings.Builder
+	b.WriteString("v1")
+	write := func(tag string, fields []*form.Field) {
+		for _, f := range fields {
+			fmt.Fprintf(&b, "|%s:%s:%s", tag, f.Name, f.Type)
+		}
+	}
+	write("text", s.Text)
+	write("facet", s.Facets)
+	for _, role := range []string{"phone", "name", "address"} {
+		write("caller-"+role, s.Caller[role])
+	}
+	return b.String()
+}
+
+// Reindex rebuilds every ticket's index row from the tickets, in batches
+// of batch tickets, calling progress after each. Tickets written while it
+// runs index themselves, so it is safe while serving.
+func (e *Engine) Reindex(ctx context.Context, batch int, progress func(done int)) (int, error) {
+	spec := e.indexSpec()
+	var last int64
+	done := 0
+	for {
+		rows, err := e.pool.Query(ctx, ticketSelect+` WHERE t.id > $1 ORDER BY t.id LIMIT $2`, last, batch)
+		if err != nil {
+			return done, fmt.Errorf("reindexing after ticket %d: %w", last, err)
+		}
+		var tickets []Ticket
+		for rows.Next() {
+			t, err := scanTicket(rows)
+			if err != nil {
+				rows.Close()
+				return done, fmt.Errorf("reindexing after ticket %d: %w", last, err)
+			}
+			tickets = append(tickets, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return done, fmt.Errorf("reindexing after ticket %d: %w", last, err)
+		}
+		if len(tickets) == 0 {
+			break
+		}
+		names, err := e.unitNameCache(ctx)
+		if err != nil {
+			return done, err
+		}
+		b := &pgx.Batch{}
+		for _, t := range tickets {
+			row, err := spec.BuildIndexRow(ctx, t, names)
+			if err != nil {
+				return done, err
+			}
+			queueIndex(b, row)
+		}
+		if err := e.pool.SendBatch(ctx, b).Close(); err != nil {
+			return done, fmt.Errorf("reindexing after ticket %d: %w", last, err)
+		}
+		last = tickets[len(tickets)-1].ID
+		done += len(tickets)
+		if progress != nil {
+			progress(done)
+		}
+	}
+	_, err := e.pool.Exec(ctx, `INSERT INTO search_index_state (name, fingerprint, built_at) VALUES ('tickets', $1, now())
+		ON CONFLICT (name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, built_at = EXCLUDED.built_at`, spec.Fingerprint())
+	if err != nil {
+		return done, fmt.Errorf("recording the index spec: %w", err)
+	}
+	return done, nil
+}
+
+// IndexStale reports whether the index was built under another spec than
+// the running configuration's (or never recorded).
+func (e *Engine) IndexStale(ctx context.Context) (bool, error) {
+	var fp string
+	err := e.pool.QueryRow(ctx, `SELECT fingerprint FROM search_index_state WHERE name = 'tickets'`).Scan(&fp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading the index spec: %w", err)
+	}
+	return fp != e.indexSpec().Fingerprint(), nil
+}
+
+// unitNameCache reads every unit's name once, for bulk indexing.
+func (e *Engine) unitNameCache(ctx context.Context) (UnitNames, error) {
+	all, err := readUnitNames(ctx, e.pool, `SELECT code, name FROM units`)
+	return func(context.Context, []string) (map[string]string, error) { return all, nil }, err
+}
+
+// KeepIndexCurrent rebuilds the search index whenever it was built under
+// another spec than the running configuration's: at start after an
+// upgrade or a restore, and after a publish that changes which fields are
+// searched. One node rebuilds (an advisory lock); the others skip.
+func (e *Engine) KeepIndexCurrent(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if err := e.reindexIfStale(ctx, log); err != nil && ctx.Err() == nil {
+			log.Error("rebuilding the search index", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// reindexLock is the advisory lock key of the search index rebuild.
+const reindexLock = 0x7365617263 // "search"
+
+func (e *Engine) reindexIfStale(ctx context.Context, log *slog.Logger) error {
+	stale, err := e.IndexStale(ctx)
+	if err != nil || !stale {
+		return err
+	}
+	conn, err := e.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, reindexLock).Scan(&locked); err != nil || !locked {
+		return err
+	}
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, reindexLock) //nolint:errcheck
+	start := time.Now()
+	log.Info("search index built under another configuration; rebuilding")
+	n, err := e.Reindex(ctx, 1000, nil)
+	if err != nil {
+		return err
+	}
+	log.Info("search index rebuilt", "tickets", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
