@@ -23,6 +23,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/export"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
@@ -31,6 +32,7 @@ import (
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
 	"github.com/hotline12345/hotline/deploy/demo"
+	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/schema"
 )
 
@@ -41,13 +43,35 @@ type Options struct {
 	// Listening, when set, receives the bound HTTP address once the server
 	// accepts connections (tests listen on port 0).
 	Listening chan<- string
+	// DemoTickets is how many generated tickets a demo database starts
+	// with (only when it has none).
+	DemoTickets int
+}
+
+// Tools are what the command-line tools work with: storage and the
+// running configuration, started as serve starts them.
+type Tools struct {
+	Pool    *pgxpool.Pool
+	Config  *registry.Runtime
+	Tickets *flow.Engine
+}
+
+// WithTools starts storage and configuration as serve would, without
+// serving, and runs fn with them.
+func WithTools(ctx context.Context, cfg Config, opts Options, log *slog.Logger, fn func(Tools) error) error {
+	k, err := start(ctx, cfg, opts, log)
+	if err != nil {
+		return err
+	}
+	defer k.close(log)
+	return fn(Tools{Pool: k.pool, Config: k.cfg.Runtime, Tickets: k.tickets})
 }
 
 // Modules lists the GraphQL modules of the kernel, in schema order. Later
 // parts of the platform add theirs here.
-func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool) []gql.Module {
+func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool, exports *export.Service) []gql.Module {
 	forms := form.Module{Config: cfg.Runtime, Lookup: func() form.Lookup { return form.DBLookup{Q: pool} }}
-	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms}
+	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms, export.Module{Service: exports}}
 }
 
 // BuildSchema assembles the GraphQL schema from the modules.
@@ -84,6 +108,15 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		}
 		(*h).ServeHTTP(w, r)
 	})
+	var downloads atomic.Pointer[http.Handler]
+	mux.HandleFunc("GET /exports/{id}", func(w http.ResponseWriter, r *http.Request) {
+		h := downloads.Load()
+		if h == nil {
+			http.Error(w, "服务正在启动，请稍后重试", http.StatusServiceUnavailable)
+			return
+		}
+		(*h).ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(homePage))
@@ -114,7 +147,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	}
 	defer k.close(log)
 
-	schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool))
+	schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports))
 	if err != nil {
 		shutdown()
 		return err
@@ -126,6 +159,15 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		},
 	})
 	api.Store(&h)
+	dl := k.exports.Handler(func(r *http.Request) (*identity.Principal, error) {
+		ctx, err := Authenticate(r.Context(), k.ids, r)
+		if err != nil {
+			return nil, err
+		}
+		p, _ := identity.FromContext(ctx)
+		return p, nil
+	})
+	downloads.Store(&dl)
 	go k.tickets.RunTimers(ctx, 15*time.Second, log)
 	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
 	ready.Store(true)
@@ -195,6 +237,7 @@ type kernel struct {
 	cfg     *configstore.Manager
 	ids     *identity.Service
 	tickets *flow.Engine
+	exports *export.Service
 }
 
 func (k *kernel) close(log *slog.Logger) {
@@ -260,6 +303,11 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 
 	k.ids = identity.NewService(k.pool, runtime, cfg.Policy, log)
 	k.tickets = flow.NewEngine(k.pool, runtime)
+	node, _ := os.Hostname()
+	k.exports = &export.Service{Pool: k.pool, Tickets: k.tickets, Config: runtime, Dir: filepath.Join(cfg.DataDir, "exports"), Node: node, Log: log}
+	if err := k.exports.Recover(ctx); err != nil {
+		return k, err
+	}
 	adminPassword := cfg.AdminPassword
 	if adminPassword == "" && opts.Demo {
 		adminPassword = cfg.DemoPassword
@@ -275,6 +323,9 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	}
 	if opts.Demo {
 		if err := loadDemo(ctx, k.ids, cfg.DemoPassword, log); err != nil {
+			return k, err
+		}
+		if err := demoTickets(ctx, k.pool, runtime.Current(), opts.DemoTickets, log); err != nil {
 			return k, err
 		}
 	}
@@ -340,3 +391,24 @@ const homePage = `<!doctype html>
 </ul>
 </body></html>
 `
+
+// demoTickets fills an empty demo database with n generated tickets, so a
+// first `make run` has lists, searches and reports to look at.
+func demoTickets(ctx context.Context, pool *pgxpool.Pool, set *registry.Set, n int, log *slog.Logger) error {
+	if n <= 0 {
+		return nil
+	}
+	var have bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets)`).Scan(&have); err != nil {
+		return fmt.Errorf("looking for tickets: %w", err)
+	}
+	if have {
+		return nil
+	}
+	start := time.Now()
+	if err := gen.Generate(ctx, pool, set, gen.Options{Tickets: n, Seed: 1}); err != nil {
+		return fmt.Errorf("generating demo tickets: %w", err)
+	}
+	log.Info("generated demo tickets", "count", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/export"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
@@ -24,7 +25,7 @@ const ConfigSchemaDir = "schema/config"
 // and the JSON Schemas of the configuration kinds. `hotline schema` writes
 // them; a test fails when the committed files drift from the code.
 func SchemaFiles() (map[string]string, error) {
-	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}, nil))
+	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}, nil, &export.Service{}))
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
@@ -344,12 +345,17 @@ func (e *Engine) Reindex(ctx context.Context, batch int, progress func(done int)
 			progress(done)
 		}
 	}
-	_, err := e.pool.Exec(ctx, `INSERT INTO search_index_state (name, fingerprint, built_at) VALUES ('tickets', $1, now())
+	return done, RecordIndexSpec(ctx, e.pool, spec)
+}
+
+// RecordIndexSpec records that every ticket's index row follows spec.
+func RecordIndexSpec(ctx context.Context, pool *pgxpool.Pool, spec *IndexSpec) error {
+	_, err := pool.Exec(ctx, `INSERT INTO search_index_state (name, fingerprint, built_at) VALUES ('tickets', $1, now())
 		ON CONFLICT (name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, built_at = EXCLUDED.built_at`, spec.Fingerprint())
 	if err != nil {
-		return done, fmt.Errorf("recording the index spec: %w", err)
+		return fmt.Errorf("recording the index spec: %w", err)
 	}
-	return done, nil
+	return nil
 }
 
 // IndexStale reports whether the index was built under another spec than
@@ -368,8 +374,13 @@ func (e *Engine) IndexStale(ctx context.Context) (bool, error) {
 
 // unitNameCache reads every unit's name once, for bulk indexing.
 func (e *Engine) unitNameCache(ctx context.Context) (UnitNames, error) {
-	all, err := readUnitNames(ctx, e.pool, `SELECT code, name FROM units`)
+	all, err := AllUnitNames(ctx, e.pool)
 	return func(context.Context, []string) (map[string]string, error) { return all, nil }, err
+}
+
+// AllUnitNames maps every unit's code to its name.
+func AllUnitNames(ctx context.Context, pool *pgxpool.Pool) (map[string]string, error) {
+	return readUnitNames(ctx, pool, `SELECT code, name FROM units`)
 }
 
 // KeepIndexCurrent rebuilds the search index whenever it was built under

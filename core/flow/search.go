@@ -485,3 +485,31 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 	}
 	return out, nil
 }
+
+// EachTicket streams every ticket in p's scope matching s, oldest first,
+// in one query (exports of a million rows do not page).
+func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search, fn func(Ticket) error) error {
+	args := []any{}
+	where, _, err := e.where(ctx, p, s, &args)
+	if err != nil {
+		return err
+	}
+	rows, err := e.pool.Query(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+` ORDER BY t.id`, args...)
+	if err != nil {
+		return fmt.Errorf("reading tickets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return fmt.Errorf("reading tickets: %w", err)
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// StateLabel is the label of a state in the running flows.
+func (e *Engine) StateLabel(state string) string { return e.stateLabel(state) }

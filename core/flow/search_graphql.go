@@ -10,9 +10,9 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 )
 
-// filterInput is the TicketFilter input shared by lists, searches and
+// FilterInput is the TicketFilter input shared by lists, searches and
 // exports.
-var filterInput = graphql.NewInputObject(graphql.InputObjectConfig{
+var FilterInput = graphql.NewInputObject(graphql.InputObjectConfig{
 	Name:        "TicketFilter",
 	Description: "工单筛选条件：同一筛选项的多个值为“或”，不同筛选项之间为“且”",
 	Fields: graphql.InputObjectConfigFieldMap{
@@ -49,8 +49,8 @@ var sortEnum = graphql.NewEnum(graphql.EnumConfig{
 	},
 })
 
-// filterFrom reads a TicketFilter argument.
-func filterFrom(v any) (Filter, error) {
+// FilterFrom reads a TicketFilter argument.
+func FilterFrom(v any) (Filter, error) {
 	var f Filter
 	m, _ := v.(map[string]any)
 	if m == nil {
@@ -127,7 +127,7 @@ func searchFrom(args map[string]any) (Search, error) {
 	if v, ok := args["sort"].(Sort); ok {
 		s.Sort = v
 	}
-	s.Filter, err = filterFrom(args["filter"])
+	s.Filter, err = FilterFrom(args["filter"])
 	return s, err
 }
 
@@ -207,7 +207,7 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 	})
 	args := graphql.FieldConfigArgument{
 		"query":  {Type: gql.NonNull(graphql.String), Description: "检索词：空格分隔的词须同时出现（按字面包含匹配，两个字即可）；\"…\" 内为一个词；-词 表示排除；空串只按筛选条件列出"},
-		"filter": {Type: filterInput},
+		"filter": {Type: FilterInput},
 		"sort":   {Type: sortEnum, DefaultValue: SortNewest},
 	}
 	for k, v := range gql.PageArgs {

@@ -124,8 +124,13 @@ func (d *Document) String() string {
 // quote makes a lexeme literal. Lexemes hold only letters and digits, but
 // quoting keeps the literal safe whatever unicode counts as a letter.
 func quote(lex string) string {
-	return "'" + strings.NewReplacer(`'`, `''`, `\`, `\\`).Replace(lex) + "'"
+	if strings.ContainsAny(lex, `'\`) {
+		lex = escaper.Replace(lex)
+	}
+	return "'" + lex + "'"
 }
+
+var escaper = strings.NewReplacer(`'`, `''`, `\`, `\\`)
 
 // Query is a parsed search: terms every match contains, terms none
 // contains.

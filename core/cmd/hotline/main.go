@@ -24,6 +24,7 @@ import (
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
+	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/schema"
 )
 
@@ -36,6 +37,10 @@ Usage:
   hotline kinds                 list the configuration kinds
   hotline schema [--check]      write schema/graphql/schema.graphql and schema/config/*.schema.json,
                                 or with --check fail when they differ from the code
+  hotline gen --tickets N [--seed S] [--years Y]
+                                add N generated Hohhot tickets (deterministic for a seed) to the
+                                database of HOTLINE_DATABASE_URL or the private one under HOTLINE_DATA
+  hotline reindex               rebuild the ticket search index from the tickets
   hotline flow graph NAME [--dot] print a flow as a Mermaid state diagram (or Graphviz DOT)
   hotline flow test [paths...]  run the flow scenarios (kind: flow-test) on a throwaway PostgreSQL
   hotline testdb -- CMD ARGS    run CMD with a private throwaway PostgreSQL (HOTLINE_TEST_PG set);
@@ -68,6 +73,10 @@ func main() {
 		err = testdb(os.Args[2:])
 	case "flow":
 		err = flowCmd(os.Stdout, os.Args[2:])
+	case "gen":
+		err = genCmd(os.Args[2:])
+	case "reindex":
+		err = reindexCmd(os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -99,6 +108,7 @@ func logger(cfg app.Config) *slog.Logger {
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	demo := fs.Bool("demo", false, "load the demo organisation and accounts (deploy/demo)")
+	demoTickets := fs.Int("demo-tickets", 3000, "with --demo, generated tickets an empty database starts with")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,7 +118,7 @@ func serve(args []string) error {
 	}
 	log := logger(cfg)
 	slog.SetDefault(log)
-	return app.Serve(context.Background(), cfg, app.Options{Demo: *demo}, log)
+	return app.Serve(context.Background(), cfg, app.Options{Demo: *demo, DemoTickets: *demoTickets}, log)
 }
 
 func lint(out io.Writer, paths []string) (int, error) {
@@ -339,4 +349,53 @@ func flowTest(out io.Writer, paths []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "%d scenarios passed\n", scenarios)
 	return nil
+}
+
+func genCmd(args []string) error {
+	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
+	n := fs.Int("tickets", 10000, "tickets to add")
+	seed := fs.Uint64("seed", 1, "the same seed gives the same tickets")
+	years := fs.Float64("years", 3, "years the tickets are spread over, ending now")
+	demo := fs.Bool("demo", true, "load the demo organisation and accounts first (the tickets need units and agents)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return withTools(app.Options{Demo: *demo}, func(t app.Tools) error {
+		start := time.Now()
+		err := gen.Generate(context.Background(), t.Pool, t.Config.Current(), gen.Options{Tickets: *n, Seed: *seed, Years: *years,
+			Progress: func(done int) { fmt.Fprintf(os.Stderr, "\r%d/%d tickets", done, *n) }})
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("generated %d tickets in %s\n", *n, time.Since(start).Round(time.Millisecond))
+		return nil
+	})
+}
+
+func reindexCmd(args []string) error {
+	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return withTools(app.Options{}, func(t app.Tools) error {
+		start := time.Now()
+		n, err := t.Tickets.Reindex(context.Background(), 1000, func(done int) { fmt.Fprintf(os.Stderr, "\r%d tickets", done) })
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("reindexed %d tickets in %s\n", n, time.Since(start).Round(time.Millisecond))
+		return nil
+	})
+}
+
+// withTools runs fn on the platform's storage and configuration, set up
+// from the HOTLINE_* environment as serve would.
+func withTools(opts app.Options, fn func(app.Tools) error) error {
+	cfg, err := app.FromEnv()
+	if err != nil {
+		return err
+	}
+	return app.WithTools(context.Background(), cfg, opts, logger(cfg), fn)
 }
