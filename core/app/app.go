@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/export"
@@ -108,6 +109,18 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		}
 		(*h).ServeHTTP(w, r)
 	})
+	// Handlers that need the kernel: answered with 503 until it is up.
+	var files atomic.Pointer[http.Handler]
+	later := func(w http.ResponseWriter, r *http.Request) {
+		h := files.Load()
+		if h == nil {
+			http.Error(w, "服务正在启动，请稍后重试", http.StatusServiceUnavailable)
+			return
+		}
+		(*h).ServeHTTP(w, r)
+	}
+	mux.HandleFunc("POST /attachments", later)
+	mux.HandleFunc("GET /attachments/{id}", later)
 	var downloads atomic.Pointer[http.Handler]
 	mux.HandleFunc("GET /exports/{id}", func(w http.ResponseWriter, r *http.Request) {
 		h := downloads.Load()
@@ -159,15 +172,21 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		},
 	})
 	api.Store(&h)
-	dl := k.exports.Handler(func(r *http.Request) (*identity.Principal, error) {
+	// Downloads and uploads sign in as GraphQL does.
+	signIn := func(r *http.Request) (*identity.Principal, error) {
 		ctx, err := Authenticate(r.Context(), k.ids, r)
 		if err != nil {
 			return nil, err
 		}
 		p, _ := identity.FromContext(ctx)
 		return p, nil
-	})
+	}
+	dl := k.exports.Handler(signIn)
 	downloads.Store(&dl)
+	fileMux := http.NewServeMux()
+	k.attachments.Handlers(fileMux, signIn)
+	var fh http.Handler = fileMux
+	files.Store(&fh)
 	go k.tickets.RunTimers(ctx, 15*time.Second, log)
 	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
 	ready.Store(true)
@@ -232,12 +251,13 @@ func Authenticate(ctx context.Context, ids *identity.Service, r *http.Request) (
 
 // kernel is what start brings up and close takes down.
 type kernel struct {
-	pg      *pgserver.Server
-	pool    *pgxpool.Pool
-	cfg     *configstore.Manager
-	ids     *identity.Service
-	tickets *flow.Engine
-	exports *export.Service
+	pg          *pgserver.Server
+	pool        *pgxpool.Pool
+	cfg         *configstore.Manager
+	ids         *identity.Service
+	tickets     *flow.Engine
+	exports     *export.Service
+	attachments *attachment.Service
 }
 
 func (k *kernel) close(log *slog.Logger) {
@@ -308,6 +328,9 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	if err := k.exports.Recover(ctx); err != nil {
 		return k, err
 	}
+	dir := filepath.Join(cfg.DataDir, "attachments")
+	k.attachments = &attachment.Service{Pool: k.pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
+		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: k.tickets.AttachmentVisible}
 	adminPassword := cfg.AdminPassword
 	if adminPassword == "" && opts.Demo {
 		adminPassword = cfg.DemoPassword

@@ -28,6 +28,8 @@ type Config struct {
 	LogFormat     string
 	TrustProxy    bool
 	Policy        identity.Policy
+	// AttachmentMaxMB is the largest attachment accepted, in MiB.
+	AttachmentMaxMB int
 }
 
 // Variable documents one environment variable; README lists them.
@@ -52,6 +54,7 @@ var Variables = []Variable{
 	{"HOTLINE_LOCKOUT_DURATION", "15m", "how long a locked account stays locked"},
 	{"HOTLINE_SESSION_TTL", "12h", "longest life of a session"},
 	{"HOTLINE_SESSION_IDLE", "2h", "a session unused this long ends"},
+	{"HOTLINE_ATTACHMENT_MAX_MB", "20", "largest attachment accepted, in MiB (files are stored under $HOTLINE_DATA_DIR/attachments)"},
 }
 
 // FromEnv reads the configuration; an unparsable value is an error naming
@@ -105,6 +108,7 @@ func FromEnv() (Config, error) {
 	intVar("HOTLINE_PASSWORD_MIN_LENGTH", &c.Policy.Password.MinLength)
 	intVar("HOTLINE_PASSWORD_MIN_CLASSES", &c.Policy.Password.MinClasses)
 	intVar("HOTLINE_LOGIN_MAX_FAILURES", &c.Policy.MaxFailures)
+	intVar("HOTLINE_ATTACHMENT_MAX_MB", &c.AttachmentMaxMB)
 	durVar("HOTLINE_LOCKOUT_DURATION", &c.Policy.LockoutDuration)
 	durVar("HOTLINE_SESSION_TTL", &c.Policy.SessionTTL)
 	durVar("HOTLINE_SESSION_IDLE", &c.Policy.SessionIdle)

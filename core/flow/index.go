@@ -38,6 +38,9 @@ type IndexSpec struct {
 	Facets []*form.Field
 	// Caller fields by role: phone, name, address.
 	Caller map[string][]*form.Field
+	// Attachments are every attachment field: their ids are indexed so a
+	// download can be allowed to whoever may see a ticket holding it.
+	Attachments []*form.Field
 }
 
 // Facet names beside the forms' facet fields.
@@ -45,6 +48,8 @@ const (
 	FacetState = "state"
 	FacetUnit  = "unit"
 	FacetFlow  = "flow"
+	// FacetAttachment entries name the attachments a ticket holds.
+	FacetAttachment = "attachment"
 )
 
 // SpecOf collects the index spec of a configuration from its forms. A
@@ -52,10 +57,14 @@ const (
 // decides its type).
 func SpecOf(set *registry.Set) *IndexSpec {
 	spec := &IndexSpec{Caller: map[string][]*form.Field{}}
-	seen := map[string]bool{}
+	seen, seenAttachment := map[string]bool{}, map[string]bool{}
 	for _, d := range set.All(form.Kind) {
 		for i := range d.Model.(*form.Form).Fields {
 			fl := &d.Model.(*form.Form).Fields[i]
+			if fl.Type == form.Attachment && !seenAttachment[fl.Name] {
+				seenAttachment[fl.Name] = true
+				spec.Attachments = append(spec.Attachments, fl)
+			}
 			if seen[fl.Name] || !(fl.Search || fl.Facet || fl.Caller != "") {
 				continue
 			}
@@ -181,6 +190,13 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 	for _, fl := range s.Facets {
 		row.Facets = append(row.Facets, facetValues(fl, t.Fields[fl.Name])...)
 	}
+	for _, fl := range s.Attachments {
+		for _, id := range asList(t.Fields[fl.Name]) {
+			if id, ok := id.(string); ok {
+				row.Facets = append(row.Facets, FacetAttachment+"="+id)
+			}
+		}
+	}
 	slices.Sort(row.Callers)
 	row.Callers = slices.Compact(row.Callers)
 	return row, nil
@@ -293,6 +309,7 @@ func (s *IndexSpec) Fingerprint() string {
 	for _, role := range []string{"phone", "name", "address"} {
 		write("caller-"+role, s.Caller[role])
 	}
+	write("attachment", s.Attachments)
 	return b.String()
 }
 

@@ -513,3 +513,16 @@ func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search
 
 // StateLabel is the label of a state in the running flows.
 func (e *Engine) StateLabel(state string) string { return e.stateLabel(state) }
+
+// AttachmentVisible reports whether an attachment is on a ticket in p's
+// scope.
+func (e *Engine) AttachmentVisible(ctx context.Context, p *identity.Principal, id string) (bool, error) {
+	args := []any{[]string{FacetAttachment + "=" + id}}
+	var ok bool
+	err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
+		WHERE s.facets @> $1::text[] AND `+visible(p, &args)+`)`, args...).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("looking for attachment %s on tickets: %w", id, err)
+	}
+	return ok, nil
+}

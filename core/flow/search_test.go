@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,6 +17,7 @@ import (
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
@@ -30,9 +32,9 @@ type corpus struct {
 
 var genNow = gentest.Now
 
-func newCorpus(t *testing.T, n int) *corpus {
+func newCorpus(t *testing.T, n int, tweak ...func(*gen.Options)) *corpus {
 	t.Helper()
-	g := gentest.New(t, n)
+	g := gentest.New(t, n, tweak...)
 	w := &world{runtime: g.Runtime, pool: g.Pool, ids: g.IDs, eng: g.Engine, now: genNow}
 	c := &corpus{world: w, set: g.Set}
 	c.load(t)
@@ -388,8 +390,16 @@ func TestGeneratedTicketsAreValidAndRepeatable(t *testing.T) {
 	}
 	assert.Greater(t, repeat, 10, "some callers call again")
 
-	// The same seed on another database gives the same tickets.
-	other := newCorpus(t, 500)
+	// The same seed on another database gives the same tickets, loaded in
+	// bulk there: the search indexes are dropped and built again.
+	built := false
+	other := newCorpus(t, 500, func(o *gen.Options) { o.Bulk, o.Built = true, func(time.Duration) { built = true } })
+	assert.True(t, built)
+	var gin int
+	require.NoError(t, other.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE tablename = 'ticket_search' AND indexdef LIKE '%USING gin%'`).Scan(&gin))
+	assert.Equal(t, 3, gin)
+	admin := c.as(t, "admin")
+	assert.Len(t, other.searchAll(t, other.as(t, "admin"), flow.Search{Query: "物业"}), len(c.searchAll(t, admin, flow.Search{Query: "物业"})))
 	for id, tk := range c.tickets {
 		o, ok := other.tickets[id-minID(c.tickets)+minID(other.tickets)]
 		require.True(t, ok)

@@ -91,6 +91,12 @@ type Options struct {
 	// Batch is how many tickets go in one transaction.
 	Batch    int
 	Progress func(done int)
+	// Bulk drops the search index's GIN indexes while loading and builds
+	// them again at the end: many times faster for a million tickets, but
+	// searches find nothing until it finishes. For a database not serving.
+	Bulk bool
+	// Built, when set, is told how long rebuilding the indexes took.
+	Built func(time.Duration)
 }
 
 // Load reads the embedded vocabulary and paths.
@@ -147,7 +153,7 @@ type actor struct {
 
 // Generate writes opts.Tickets tickets into the database of pool, for the
 // running configuration set.
-func Generate(ctx context.Context, pool *pgxpool.Pool, set *registry.Set, opts Options) error {
+func Generate(ctx context.Context, pool *pgxpool.Pool, set *registry.Set, opts Options) (err error) {
 	if opts.Tickets <= 0 {
 		return nil
 	}
@@ -173,6 +179,21 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, set *registry.Set, opts O
 	span := time.Duration(opts.Years * 365 * 24 * float64(time.Hour))
 	start := opts.Now.Add(-span)
 	step := span / time.Duration(opts.Tickets)
+	if opts.Bulk {
+		rebuild, err := dropSearchIndexes(ctx, pool)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			start := time.Now()
+			if rerr := rebuild(); rerr != nil && err == nil {
+				err = rerr
+			}
+			if opts.Built != nil {
+				opts.Built(time.Since(start))
+			}
+		}()
+	}
 	callers := max(opts.Tickets/3, 1)
 	var prevNumber string
 	for from := 0; from < opts.Tickets; from += opts.Batch {
@@ -713,4 +734,49 @@ func (w *world) write(ctx context.Context, pool *pgxpool.Pool, batch []ticket, p
 		}
 		return nil
 	})
+}
+
+// dropSearchIndexes drops ticket_search's GIN indexes and returns what
+// builds them again from their recorded definitions.
+func dropSearchIndexes(ctx context.Context, pool *pgxpool.Pool) (func() error, error) {
+	rows, err := pool.Query(ctx, `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'ticket_search' AND indexdef LIKE '%USING gin%'`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the search indexes: %w", err)
+	}
+	type index struct{ name, def string }
+	var indexes []index
+	for rows.Next() {
+		var ix index
+		if err := rows.Scan(&ix.name, &ix.def); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		indexes = append(indexes, ix)
+	}
+	rows.Close()
+	for _, ix := range indexes {
+		if _, err := pool.Exec(ctx, `DROP INDEX `+pgx.Identifier{ix.name}.Sanitize()); err != nil {
+			return nil, fmt.Errorf("dropping %s: %w", ix.name, err)
+		}
+	}
+	return func() error {
+		// Its own context: the indexes come back even when generating
+		// was cancelled.
+		bg := context.Background()
+		conn, err := pool.Acquire(bg)
+		if err != nil {
+			return err
+		}
+		defer conn.Release()
+		if _, err := conn.Exec(bg, `SET maintenance_work_mem = '512MB'`); err != nil {
+			return err
+		}
+		for _, ix := range indexes {
+			if _, err := conn.Exec(bg, ix.def); err != nil {
+				return fmt.Errorf("building %s again: %w", ix.name, err)
+			}
+		}
+		_, err = conn.Exec(bg, `VACUUM ANALYZE ticket_search; ANALYZE tickets; ANALYZE ticket_events`)
+		return err
+	}, nil
 }

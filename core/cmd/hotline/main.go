@@ -37,7 +37,7 @@ Usage:
   hotline kinds                 list the configuration kinds
   hotline schema [--check]      write schema/graphql/schema.graphql and schema/config/*.schema.json,
                                 or with --check fail when they differ from the code
-  hotline gen --tickets N [--seed S] [--years Y]
+  hotline gen --tickets N [--seed S] [--years Y] [--bulk]
                                 add N generated Hohhot tickets (deterministic for a seed) to the
                                 database of HOTLINE_DATABASE_URL or the private one under HOTLINE_DATA
   hotline reindex               rebuild the ticket search index from the tickets
@@ -357,13 +357,17 @@ func genCmd(args []string) error {
 	seed := fs.Uint64("seed", 1, "the same seed gives the same tickets")
 	years := fs.Float64("years", 3, "years the tickets are spread over, ending now")
 	demo := fs.Bool("demo", true, "load the demo organisation and accounts first (the tickets need units and agents)")
+	bulk := fs.Bool("bulk", false, "drop the search indexes while loading and build them at the end (faster for large N; not while serving)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	return withTools(app.Options{Demo: *demo}, func(t app.Tools) error {
 		start := time.Now()
-		err := gen.Generate(context.Background(), t.Pool, t.Config.Current(), gen.Options{Tickets: *n, Seed: *seed, Years: *years,
-			Progress: func(done int) { fmt.Fprintf(os.Stderr, "\r%d/%d tickets", done, *n) }})
+		err := gen.Generate(context.Background(), t.Pool, t.Config.Current(), gen.Options{Tickets: *n, Seed: *seed, Years: *years, Bulk: *bulk,
+			Progress: func(done int) { fmt.Fprintf(os.Stderr, "\r%d/%d tickets", done, *n) },
+			Built: func(d time.Duration) {
+				fmt.Fprintf(os.Stderr, "\nsearch indexes built in %s\n", d.Round(time.Millisecond))
+			}})
 		fmt.Fprintln(os.Stderr)
 		if err != nil {
 			return err

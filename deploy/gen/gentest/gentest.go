@@ -48,7 +48,7 @@ func Root() string {
 
 // New makes a fresh database (pgtest) with n generated tickets (seed 7).
 // Beside the demo accounts there is "admin", who sees everything.
-func New(t testing.TB, n int) *World {
+func New(t testing.TB, n int, tweak ...func(*gen.Options)) *World {
 	t.Helper()
 	ctx := context.Background()
 	root := Root()
@@ -73,7 +73,11 @@ func New(t testing.TB, n int) *World {
 	require.NoError(t, err)
 	w.Engine = flow.NewEngine(w.Pool, w.Runtime)
 	w.Engine.Now = func() time.Time { return Now }
-	require.NoError(t, gen.Generate(ctx, w.Pool, set, gen.Options{Tickets: n, Seed: 7, Now: Now, Batch: 700}))
+	opts := gen.Options{Tickets: n, Seed: 7, Now: Now, Batch: 700}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	require.NoError(t, gen.Generate(ctx, w.Pool, set, opts))
 	return w
 }
 

@@ -1,0 +1,277 @@
+// Package attachment stores the files citizens and clerks attach to
+// tickets (附件): by content (the id is the SHA-256 of the bytes, so a file
+// uploaded twice is kept once), checked by what the bytes are rather than
+// what the name says, and refused whole — too big, of a refused type, or
+// truncated — before anything is stored.
+package attachment
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hotline12345/hotline/core/identity"
+)
+
+// Store keeps attachment bytes by id. The default is a folder on local
+// disk; an S3-compatible store implements the same three methods.
+type Store interface {
+	// Put stores the bytes of file under id; storing an id again is a
+	// no-op.
+	Put(ctx context.Context, id string, file *os.File) error
+	Open(ctx context.Context, id string) (io.ReadSeekCloser, error)
+	Has(ctx context.Context, id string) (bool, error)
+}
+
+// DirStore keeps attachments in a folder, two levels of fan-out deep
+// (ab/cd/abcd…) so no folder grows huge.
+type DirStore struct{ Dir string }
+
+func (d DirStore) path(id string) string { return filepath.Join(d.Dir, id[:2], id[2:4], id) }
+
+// Put implements Store by renaming the checked temporary file into place.
+func (d DirStore) Put(_ context.Context, id string, file *os.File) error {
+	dst := d.path(id)
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return fmt.Errorf("storing attachment %s: %w", id, err)
+	}
+	if err := os.Rename(file.Name(), dst); err != nil {
+		return fmt.Errorf("storing attachment %s: %w", id, err)
+	}
+	return nil
+}
+
+// Open implements Store.
+func (d DirStore) Open(_ context.Context, id string) (io.ReadSeekCloser, error) {
+	return os.Open(d.path(id))
+}
+
+// Has implements Store.
+func (d DirStore) Has(_ context.Context, id string) (bool, error) {
+	_, err := os.Stat(d.path(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Attachment is a stored file's record.
+type Attachment struct {
+	ID        string    `json:"id"`
+	Size      int64     `json:"size"`
+	MediaType string    `json:"mediaType"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Service takes uploads and serves downloads.
+type Service struct {
+	Pool  *pgxpool.Pool
+	Store Store
+	// MaxBytes is the largest file accepted.
+	MaxBytes int64
+	// TempDir holds uploads while they are checked (same file system as a
+	// DirStore, so storing is a rename).
+	TempDir string
+	Log     *slog.Logger
+	// CanSee reports whether p may download attachment id (for instance:
+	// it is on a ticket in p's scope). The uploader always may.
+	CanSee func(ctx context.Context, p *identity.Principal, id string) (bool, error)
+}
+
+// ErrTooBig is wrapped when a file is over MaxBytes.
+var ErrTooBig = errors.New("attachment too big")
+
+var idPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Upload reads a file, checks it and stores it with its record. Nothing is
+// stored when a check fails.
+func (s *Service) Upload(ctx context.Context, p *identity.Principal, name string, r io.Reader) (Attachment, error) {
+	name = cleanName(name)
+	if err := os.MkdirAll(s.TempDir, 0o750); err != nil {
+		return Attachment{}, fmt.Errorf("preparing uploads: %w", err)
+	}
+	tmp, err := os.CreateTemp(s.TempDir, ".upload-*")
+	if err != nil {
+		return Attachment{}, fmt.Errorf("receiving the file: %w", err)
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name()) // gone already when stored
+	}()
+	h := sha256.New()
+	// One byte more than allowed tells an oversized file without reading
+	// all of it.
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, s.MaxBytes+1))
+	if err != nil {
+		return Attachment{}, fmt.Errorf("receiving the file: %w", err)
+	}
+	if n > s.MaxBytes {
+		return Attachment{}, fmt.Errorf("%w: 文件超过 %s 的上限", ErrTooBig, humanBytes(s.MaxBytes))
+	}
+	if n == 0 {
+		return Attachment{}, refuse("文件是空的")
+	}
+	mt, err := Check(tmp, n)
+	if err != nil {
+		return Attachment{}, err
+	}
+	a := Attachment{ID: hex.EncodeToString(h.Sum(nil)), Size: n, MediaType: mt, Name: name}
+	if err := s.Store.Put(ctx, a.ID, tmp); err != nil {
+		return Attachment{}, err
+	}
+	// The record after the bytes: a record always has its file. The same
+	// bytes uploaded again keep the first record.
+	err = s.Pool.QueryRow(ctx, `INSERT INTO attachments (id, size, media_type, name, uploaded_by) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING name, created_at`, a.ID, a.Size, a.MediaType, a.Name, p.UserID).Scan(&a.Name, &a.CreatedAt)
+	if err != nil {
+		return Attachment{}, fmt.Errorf("recording attachment %s: %w", a.ID, err)
+	}
+	return a, nil
+}
+
+func cleanName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, `\`, "/"))
+	if name == "." || name == "/" || name == "" {
+		return "附件"
+	}
+	if r := []rune(name); len(r) > 200 {
+		name = string(r[:200])
+	}
+	return name
+}
+
+func humanBytes(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	return fmt.Sprintf("%d KB", n>>10)
+}
+
+// Get returns a record p may see.
+func (s *Service) Get(ctx context.Context, p *identity.Principal, id string) (Attachment, error) {
+	if !idPattern.MatchString(id) {
+		return Attachment{}, os.ErrNotExist
+	}
+	var a Attachment
+	var uploader *int64
+	err := s.Pool.QueryRow(ctx, `SELECT id, size, media_type, name, created_at, uploaded_by FROM attachments WHERE id = $1`, id).
+		Scan(&a.ID, &a.Size, &a.MediaType, &a.Name, &a.CreatedAt, &uploader)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, os.ErrNotExist
+	}
+	if err != nil {
+		return a, fmt.Errorf("reading attachment %s: %w", id, err)
+	}
+	if uploader != nil && *uploader == p.UserID {
+		return a, nil
+	}
+	if s.CanSee != nil {
+		ok, err := s.CanSee(ctx, p, id)
+		if err != nil {
+			return a, err
+		}
+		if ok {
+			return a, nil
+		}
+	}
+	return a, os.ErrNotExist
+}
+
+// Handlers serves POST /attachments (multipart field "file") and GET
+// /attachments/{id}; auth signs the request in.
+func (s *Service) Handlers(mux *http.ServeMux, auth func(*http.Request) (*identity.Principal, error)) {
+	signedIn := func(w http.ResponseWriter, r *http.Request) *identity.Principal {
+		p, err := auth(r)
+		if err != nil || p == nil {
+			writeError(w, http.StatusUnauthorized, "请先登录")
+			return nil
+		}
+		return p
+	}
+	mux.HandleFunc("POST /attachments", func(w http.ResponseWriter, r *http.Request) {
+		p := signedIn(w, r)
+		if p == nil {
+			return
+		}
+		// The body may hold multipart headers beyond the file itself.
+		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBytes+1<<20)
+		mr, err := r.MultipartReader()
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "请以 multipart/form-data 上传，文件字段名为 file")
+			return
+		}
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "请求中没有名为 file 的文件")
+				return
+			}
+			if part.FormName() != "file" {
+				continue
+			}
+			a, err := s.Upload(r.Context(), p, part.FileName(), part)
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.Is(err, ErrTooBig) || errors.As(err, &tooBig):
+				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("附件：文件超过 %s 的上限", humanBytes(s.MaxBytes)))
+			case errors.Is(err, ErrRefused):
+				writeError(w, http.StatusUnsupportedMediaType, "附件："+strings.TrimPrefix(err.Error(), ErrRefused.Error()+": "))
+			case err != nil:
+				s.Log.Error("storing an upload", "err", err)
+				writeError(w, http.StatusInternalServerError, "附件保存失败，请重试")
+			default:
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusCreated)
+				_ = json.NewEncoder(w).Encode(a)
+			}
+			return
+		}
+	})
+	mux.HandleFunc("GET /attachments/{id}", func(w http.ResponseWriter, r *http.Request) {
+		p := signedIn(w, r)
+		if p == nil {
+			return
+		}
+		a, err := s.Get(r.Context(), p, r.PathValue("id"))
+		if err != nil {
+			writeError(w, http.StatusNotFound, "附件不存在或无权查看")
+			return
+		}
+		f, err := s.Store.Open(r.Context(), a.ID)
+		if err != nil {
+			s.Log.Error("opening an attachment", "id", a.ID, "err", err)
+			writeError(w, http.StatusInternalServerError, "附件文件缺失")
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", a.MediaType)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(a.Name))
+		http.ServeContent(w, r, "", a.CreatedAt, f)
+	})
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": msg, "field": "file"})
+}

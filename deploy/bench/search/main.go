@@ -1,0 +1,287 @@
+// Command search benchmarks what agents and auditors wait for on a large
+// database: full-text search, counts and facets, 1,000-row lists, ticket
+// detail, the in-transit hint and exports. It runs on the database of the
+// HOTLINE_* environment (fill one with `hotline gen`) through the same
+// engine as the server, single client, and prints figures for README.
+//
+//	HOTLINE_DATA_DIR=/tmp/bench1m hotline gen --tickets 1000000
+//	HOTLINE_DATA_DIR=/tmp/bench1m go run ./deploy/bench/search
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hotline12345/hotline/core/app"
+	"github.com/hotline12345/hotline/core/export"
+	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/fulltext"
+	"github.com/hotline12345/hotline/core/identity"
+)
+
+func main() {
+	queries := flag.Int("queries", 1000, "full-text queries to run")
+	full := flag.Bool("full-export", true, "also export every ticket (takes a while at 1M)")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg, err := app.FromEnv()
+	if err == nil {
+		err = app.WithTools(context.Background(), cfg, app.Options{Demo: true}, log, func(t app.Tools) error {
+			return run(t, log, *queries, *full)
+		})
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// timings collects latencies and reports percentiles.
+type timings []time.Duration
+
+func (ts timings) report(what string) {
+	slices.Sort(ts)
+	pct := func(p float64) time.Duration { return ts[int(float64(len(ts)-1)*p)].Round(100 * time.Microsecond) }
+	fmt.Printf("%-58s n=%-5d p50 %-9s p99 %-9s max %s\n", what, len(ts), pct(0.5), pct(0.99), ts[len(ts)-1].Round(time.Millisecond))
+}
+
+func timed(n int, fn func(i int) error) (timings, error) {
+	var ts timings
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if err := fn(i); err != nil {
+			return nil, err
+		}
+		ts = append(ts, time.Since(start))
+	}
+	return ts, nil
+}
+
+func run(t app.Tools, log *slog.Logger, nq int, full bool) error {
+	ctx := context.Background()
+	eng := t.Tickets
+	login := func(user string) (*identity.Principal, error) {
+		ids := identity.NewService(t.Pool, t.Config, identity.DefaultPolicy(), log)
+		res, err := ids.Login(ctx, user, "Hotline@12345")
+		if err != nil {
+			return nil, fmt.Errorf("signing in %s (the demo accounts): %w", user, err)
+		}
+		return res.Principal, nil
+	}
+	admin, err := login("agent")
+	if err != nil {
+		return err
+	}
+	clerk, err := login("clerk")
+	if err != nil {
+		return err
+	}
+	var n, minID, maxID int64
+	if err := t.Pool.QueryRow(ctx, `SELECT count(*), min(id), max(id) FROM tickets`).Scan(&n, &minID, &maxID); err != nil {
+		return err
+	}
+	fmt.Printf("database: %d tickets\n", n)
+	var table, docIdx, facetIdx, callerIdx string
+	if err := t.Pool.QueryRow(ctx, `SELECT pg_size_pretty(pg_table_size('ticket_search')), pg_size_pretty(pg_relation_size('ticket_search_doc')),
+		pg_size_pretty(pg_relation_size('ticket_search_facets')), pg_size_pretty(pg_relation_size('ticket_search_callers'))`).Scan(&table, &docIdx, &facetIdx, &callerIdx); err != nil {
+		return err
+	}
+	fmt.Printf("index: ticket_search table %s, GIN doc %s, facets %s, callers %s\n", table, docIdx, facetIdx, callerIdx)
+
+	// Queries: words agents type, places, phrases and substrings cut from
+	// random tickets, two-word ANDs.
+	r := rand.New(rand.NewPCG(1, 1))
+	words := []string{"供暖", "物业", "暖气不热", "噪音", "电梯", "拖欠工资", "路灯", "公交", "停水", "燃气", "烧烤", "占道经营", "入学", "医保",
+		"违章建筑", "垃圾", "退费", "井盖", "漏水", "社保", "出租车", "户口", "养老", "培训", "施工", "油烟", "水压", "异味", "停车", "信号灯"}
+	places := []string{"赛罕区", "新城区", "回民区", "玉泉区", "大学东街", "昭乌达路", "中山西路", "锡林郭勒南路", "民族小区", "金桥小区", "如意小区", "海拉尔东路", "成吉思汗大街", "托克托县"}
+	var qs []string
+	randomTicket := func() (flow.Ticket, error) {
+		for {
+			tk, err := eng.Get(ctx, admin, minID+r.Int64N(maxID-minID+1))
+			if err == nil {
+				return tk, nil
+			}
+		}
+	}
+	for len(qs) < nq {
+		switch len(qs) % 5 {
+		case 0:
+			qs = append(qs, words[r.IntN(len(words))])
+		case 1:
+			qs = append(qs, places[r.IntN(len(places))])
+		case 2, 3:
+			tk, err := randomTicket()
+			if err != nil {
+				return err
+			}
+			content := []rune(tk.Fields["content"].(string))
+			from := r.IntN(max(len(content)-6, 1))
+			q := strings.TrimSpace(string(content[from:min(len(content), from+2+r.IntN(5))]))
+			if !fulltext.ParseQuery(q).Empty() {
+				qs = append(qs, q)
+			}
+		case 4:
+			qs = append(qs, words[r.IntN(len(words))]+" "+places[r.IntN(len(places))])
+		}
+	}
+	search := func(p *identity.Principal, sort flow.Sort) func(int) error {
+		return func(i int) error {
+			_, err := eng.SearchTickets(ctx, p, flow.Search{Query: qs[i], First: 20, Sort: sort})
+			return err
+		}
+	}
+	for _, c := range []struct {
+		what string
+		p    *identity.Principal
+		sort flow.Sort
+		n    int
+	}{
+		{"full-text, newest 20 with highlights (agent, all tickets)", admin, flow.SortNewest, nq},
+		{"full-text, newest 20 (clerk of 赛罕区, own scope)", clerk, flow.SortNewest, nq},
+		{"full-text, 20 by relevance", admin, flow.SortRelevance, min(nq, 200)},
+	} {
+		ts, err := timed(c.n, search(c.p, c.sort))
+		if err != nil {
+			return err
+		}
+		ts.report(c.what)
+	}
+	short := func(i int) string {
+		return words[i%len(words)]
+	}
+	ts, err := timed(100, func(i int) error {
+		_, err := eng.SearchTickets(ctx, admin, flow.Search{Query: short(i), First: 20})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ts.report("full-text, common 2–4 character words only")
+	ts, err = timed(100, func(i int) error {
+		_, err := eng.CountTickets(ctx, admin, flow.Search{Query: qs[i]})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ts.report("totalCount of a query")
+	ts, err = timed(50, func(i int) error {
+		_, err := eng.FacetTickets(ctx, admin, flow.Search{Query: qs[i]}, []string{"state", "category", "address.district", "channel"})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ts.report("facets (state, category, district, channel) of a query")
+
+	// Lists of 1,000 rows, the filters auditors use.
+	open := true
+	year := time.Now().AddDate(-1, 0, 0)
+	filters := []flow.Filter{
+		{},
+		{Open: &open},
+		{Facets: map[string][]string{"category": {"01"}}},
+		{Facets: map[string][]string{"address.district": {"150105"}}, CreatedFrom: &year},
+		{States: []string{"completed"}, Facets: map[string][]string{"channel": {"微信"}}},
+		{Action: &flow.ActionFilter{Name: "reply", AtLeast: 2}},
+	}
+	ts, err = timed(60, func(i int) error {
+		_, err := eng.SearchTickets(ctx, admin, flow.Search{Filter: filters[i%len(filters)], First: 1000})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ts.report("1,000-row list with auditors' filters")
+
+	ts, err = timed(2000, func(int) error {
+		_, err := eng.Get(ctx, admin, minID+r.Int64N(maxID-minID+1))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ts.report("ticket detail")
+
+	var phones []string
+	for len(phones) < 500 {
+		tk, err := randomTicket()
+		if err != nil {
+			return err
+		}
+		phones = append(phones, tk.Fields["caller_phone"].(string))
+	}
+	ts, err = timed(len(phones), func(i int) error {
+		_, err := eng.InTransit(ctx, admin, phones[i], "", "")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ts.report("in-transit hint by phone")
+	ts, err = timed(200, func(i int) error {
+		_, err := eng.InTransit(ctx, admin, phones[i], "", places[i%len(places)])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ts.report("in-transit hint by phone or address")
+
+	units, err := flow.AllUnitNames(ctx, t.Pool)
+	if err != nil {
+		return err
+	}
+	// About 10,000 tickets: the newest eleven days of a million over three
+	// years.
+	var from time.Time
+	if err := t.Pool.QueryRow(ctx, `SELECT created_at FROM tickets ORDER BY id DESC OFFSET 9999 LIMIT 1`).Scan(&from); err != nil {
+		return err
+	}
+	exports := []struct {
+		what   string
+		format string
+		filter flow.Filter
+	}{
+		{"export 10,000 rows to XLSX", export.XLSX, flow.Filter{CreatedFrom: &from}},
+		{"export 10,000 rows to CSV", export.CSV, flow.Filter{CreatedFrom: &from}},
+	}
+	if full {
+		exports = append(exports, struct {
+			what   string
+			format string
+			filter flow.Filter
+		}{"export every ticket to CSV", export.CSV, flow.Filter{}}, struct {
+			what   string
+			format string
+			filter flow.Filter
+		}{"export every ticket to XLSX", export.XLSX, flow.Filter{}})
+	}
+	for _, x := range exports {
+		start := time.Now()
+		cw := &countingWriter{}
+		rows, err := export.Write(ctx, eng, t.Config.Current(), units, admin, export.Request{Format: x.format, Form: "ticket-register", Filter: x.filter}, cw, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-58s %d rows, %.1f MB, %s\n", x.what, rows, float64(cw.n)/1e6, time.Since(start).Round(10*time.Millisecond))
+	}
+	return nil
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+var _ io.Writer = (*countingWriter)(nil)
