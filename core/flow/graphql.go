@@ -264,6 +264,7 @@ func (m Module) Register(b *gql.Builder) error {
 	})
 	m.registerSuggest(b)
 	m.registerSearch(b, ticketType)
+	m.registerSimilar(b, ticketType)
 	b.Query("flows", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(flowType))), Description: "正在运行的流程定义",
 		Resolve: identity.Resolve(func(context.Context, *identity.Principal, map[string]any, any) (any, error) {
 			var out []*Flow

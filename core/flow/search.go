@@ -526,3 +526,80 @@ func (e *Engine) AttachmentVisible(ctx context.Context, p *identity.Principal, i
 	}
 	return ok, nil
 }
+
+// SimilarHit is an open ticket like the one being registered.
+type SimilarHit struct {
+	Ticket Ticket  `json:"ticket"`
+	Score  float64 `json:"score"`
+	// Shared are the facet entries (name=value) it shares.
+	Shared []string `json:"shared"`
+}
+
+// similarCandidates bounds how many recent open tickets are compared.
+const similarCandidates = 300
+
+// Similar suggests open tickets in p's scope like a new one (duplicates
+// to merge, or a cluster of complaints, 群诉): tickets sharing any of the
+// given facet values (the same street, the same category) registered in
+// the last days, ranked by how much of their text they share with text.
+func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string, facets map[string]string, days, first int) ([]SimilarHit, error) {
+	want := fulltext.Bigrams(text)
+	if len(want) == 0 {
+		return nil, gql.FieldError("text", "请提供诉求内容")
+	}
+	var entries []string
+	for name, v := range facets {
+		if v != "" {
+			entries = append(entries, name+"="+v)
+		}
+	}
+	slices.Sort(entries)
+	args := []any{}
+	conds := []string{"s.open", visible(p, &args)}
+	if len(entries) > 0 {
+		args = append(args, entries)
+		conds = append(conds, fmt.Sprintf("s.facets && $%d::text[]", len(args)))
+	}
+	args = append(args, e.Now().AddDate(0, 0, -max(days, 1)))
+	conds = append(conds, fmt.Sprintf("s.created_at >= $%d", len(args)))
+	rows, err := e.pool.Query(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
+		fmt.Sprintf(` ORDER BY t.id DESC LIMIT %d`, similarCandidates), args...)
+	if err != nil {
+		return nil, fmt.Errorf("finding similar tickets: %w", err)
+	}
+	defer rows.Close()
+	spec := e.indexSpec()
+	var out []SimilarHit
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("finding similar tickets: %w", err)
+		}
+		var parts []string
+		for _, fl := range spec.Text {
+			if s, ok := t.Fields[fl.Name].(string); ok {
+				parts = append(parts, s)
+			}
+		}
+		score := fulltext.Similarity(want, fulltext.Bigrams(strings.Join(parts, "\n")))
+		if score < 0.15 {
+			continue
+		}
+		h := SimilarHit{Ticket: t, Score: score, Shared: []string{}}
+		row, err := spec.BuildIndexRow(ctx, t, func(context.Context, []string) (map[string]string, error) { return nil, nil })
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range row.Facets {
+			if slices.Contains(entries, f) {
+				h.Shared = append(h.Shared, f)
+			}
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out[:min(len(out), max(first, 1))], nil
+}

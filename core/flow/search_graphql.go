@@ -260,6 +260,40 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 		})})
 }
 
+func (m Module) registerSimilar(b *gql.Builder, ticketType *graphql.Object) {
+	e := m.Engine
+	similarType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "SimilarTicket",
+		Description: "相似的在途工单（可能重复，或同一地点同类诉求聚集）",
+		Fields: graphql.Fields{
+			"ticket": &graphql.Field{Type: gql.NonNull(ticketType)},
+			"score":  &graphql.Field{Type: gql.NonNull(graphql.Float), Description: "内容相似度，0 到 1"},
+			"shared": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(graphql.String))), Description: "相同的筛选项，如 address.street=150105001"},
+		},
+	})
+	b.Query("similarTickets", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(similarType))),
+		Description: "登记时提示相似的在途工单：近 days 天内与 facets 任一项相同（如同一街道、同一归口分类）的未办结工单，按内容相似度排序",
+		Args: graphql.FieldConfigArgument{
+			"text":   {Type: gql.NonNull(graphql.String), Description: "标题和诉求内容"},
+			"facets": {Type: gql.JSON, Description: `如 {"address.street": "150105001", "category": "0103"}`},
+			"days":   {Type: graphql.Int, DefaultValue: 30},
+			"first":  {Type: graphql.Int, DefaultValue: 5},
+		},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			facets := map[string]string{}
+			if raw, ok := args["facets"].(map[string]any); ok {
+				for k, v := range raw {
+					s, ok := v.(string)
+					if !ok {
+						return nil, gql.FieldError("facets", "筛选项 %s 的值须为字符串", k)
+					}
+					facets[k] = s
+				}
+			}
+			return e.Similar(ctx, p, args["text"].(string), facets, args["days"].(int), min(args["first"].(int), 50))
+		})})
+}
+
 func orEmptyList[T any](s []T) []T {
 	if s == nil {
 		return []T{}

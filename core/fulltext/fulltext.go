@@ -313,3 +313,36 @@ func (q Query) Highlight(text string, width int) string {
 
 // String shows the query for logs and errors.
 func (q Query) String() string { return fmt.Sprintf("include %q exclude %q", q.Include, q.Exclude) }
+
+// Bigrams is the set of two-letter terms of text (single-letter runs
+// count as themselves).
+func Bigrams(text string) map[string]bool {
+	out := map[string]bool{}
+	for _, run := range runs(text) {
+		if len(run) == 1 {
+			out[string(run)] = true
+		}
+		for i := 0; i+1 < len(run); i++ {
+			out[string(run[i:i+2])] = true
+		}
+	}
+	return out
+}
+
+// Similarity is the Dice coefficient of two bigram sets: 1 for the same
+// terms, 0 for none shared.
+func Similarity(a, b map[string]bool) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	shared := 0
+	for t := range a {
+		if b[t] {
+			shared++
+		}
+	}
+	return 2 * float64(shared) / float64(len(a)+len(b))
+}
