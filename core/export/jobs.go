@@ -85,7 +85,7 @@ func (s *Service) Start(ctx context.Context, p *identity.Principal, req Request)
 	if _, err := NewWriter(req.Format, io.Discard); err != nil {
 		return Job{}, err
 	}
-	total, err := s.Tickets.CountTickets(ctx, p, flow.Search{Query: req.Query, Filter: req.Filter})
+	total, err := s.Tickets.CountTickets(ctx, p, flow.Search{Query: req.Query, Filter: req.Filter}, 0)
 	if err != nil {
 		return Job{}, err
 	}

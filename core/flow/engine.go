@@ -146,6 +146,54 @@ func visible(p *identity.Principal, args *[]any) string {
 		WHERE b.ticket_id = t.id AND %s))`, scope, len(*args), branchScope)
 }
 
+// visibleSet is visible for lists and searches: the tickets in scope as a
+// set built from indexes (the scope's holder paths, the principal's own
+// tickets, branches held in scope). A single ticket is checked with
+// visible.
+func visibleSet(p *identity.Principal, args *[]any) string {
+	if p.Scope == identity.ScopeAll {
+		return "TRUE"
+	}
+	return "t.id IN (" + scopeIDs(p, args) + ")"
+}
+
+func scopeIDs(p *identity.Principal, args *[]any) string {
+	scope := p.ScopeSQL("vt.scope_path", args)
+	branchScope := p.ScopeSQL("bu.path", args)
+	*args = append(*args, p.UserID)
+	return fmt.Sprintf(`SELECT vt.id FROM tickets vt WHERE %s
+		UNION SELECT vc.id FROM tickets vc WHERE vc.creator_id = $%d
+		UNION SELECT b.ticket_id FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id WHERE %s`, scope, len(*args), branchScope)
+}
+
+// smallScope is how many tickets a scope may hold to be searched as a
+// list of ids.
+var smallScope = 5000
+
+// scopeCondition limits a list or search to p's scope. A small scope (a
+// street or a bureau holding a few thousand of a million tickets) becomes
+// the list of its ticket ids, so PostgreSQL looks at those rows and never
+// at every match of a common word; a large one stays a subquery.
+func (e *Engine) scopeCondition(ctx context.Context, p *identity.Principal, args *[]any) (string, error) {
+	if p.Scope == identity.ScopeAll {
+		return "TRUE", nil
+	}
+	var a []any
+	rows, err := e.pool.Query(ctx, scopeIDs(p, &a)+fmt.Sprintf(" LIMIT %d", smallScope+1), a...)
+	if err != nil {
+		return "", fmt.Errorf("reading the tickets in scope: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return "", fmt.Errorf("reading the tickets in scope: %w", err)
+	}
+	if len(ids) > smallScope {
+		return visibleSet(p, args), nil
+	}
+	*args = append(*args, ids)
+	return fmt.Sprintf("t.id = ANY($%d::bigint[]) AND s.ticket_id = ANY($%d::bigint[])", len(*args), len(*args)), nil
+}
+
 // Get returns a ticket in the principal's scope.
 func (e *Engine) Get(ctx context.Context, p *identity.Principal, id int64) (Ticket, error) {
 	return e.get(ctx, e.pool, p, id, false)

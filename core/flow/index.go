@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,6 +161,8 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 		return row, err
 	}
 	var doc fulltext.Document
+	doc.Tag(bucketTag(bucket(t.ID)))
+	row.Facets = append(row.Facets, bucketFacet(bucket(t.ID)))
 	doc.Add(t.Number, weightNumber)
 	for _, fl := range s.Caller["name"] {
 		if v, ok := t.Fields[fl.Name].(string); ok && strings.TrimSpace(v) != "" {
@@ -284,6 +287,18 @@ func facetValues(fl *form.Field, v any) []string {
 	return out
 }
 
+// bucketSize is how many consecutive ticket ids share a bucket. Each
+// ticket's document and facets carry its bucket, so a search for the
+// newest matches can look in the newest buckets inside the index itself
+// (see matchWindows).
+var bucketSize int64 = 20_000
+
+func bucket(id int64) int64        { return id / bucketSize }
+func bucketTag(id int64) string    { return "b" + strconv.FormatInt(bucket(id), 10) }
+func bucketFacet(id int64) string  { return "#bucket=" + strconv.FormatInt(bucket(id), 10) }
+func bucketTagOf(b int64) string   { return "b" + strconv.FormatInt(b, 10) }
+func bucketFacetOf(b int64) string { return "#bucket=" + strconv.FormatInt(b, 10) }
+
 // queueIndex adds the upsert of a ticket's index row to b.
 func queueIndex(b *pgx.Batch, row IndexRow) {
 	b.Queue(`INSERT INTO ticket_search (ticket_id, version, created_at, open, doc, facets, callers) VALUES ($1, $2, $3, $4, $5::tsvector, $6, $7)
@@ -298,7 +313,7 @@ func queueIndex(b *pgx.Batch, row IndexRow) {
 // old spec are stale and the index is rebuilt.
 func (s *IndexSpec) Fingerprint() string {
 	var b strings.Builder
-	b.WriteString("v1")
+	fmt.Fprintf(&b, "v2|bucket:%d", bucketSize)
 	write := func(tag string, fields []*form.Field) {
 		for _, f := range fields {
 			fmt.Fprintf(&b, "|%s:%s:%s", tag, f.Name, f.Type)

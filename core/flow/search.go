@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/gql"
@@ -44,6 +46,13 @@ type ActionFilter struct {
 	From    *time.Time
 	To      *time.Time
 	AtLeast int
+}
+
+// indexed reports whether the filter has conditions the search index's
+// GIN indexes answer (facets, states, callers): those are searched in
+// windows, like words.
+func (f Filter) indexed() bool {
+	return len(f.Facets) > 0 || len(f.States) > 0 || f.Phone != "" || f.Caller != ""
 }
 
 // Sort orders search results.
@@ -83,17 +92,36 @@ type Highlight struct {
 
 // where builds the conditions of a search for p: text, filters and scope.
 // Placeholders are numbered after args.
-func (e *Engine) where(ctx context.Context, p *identity.Principal, s Search, args *[]any) (string, fulltext.Query, error) {
-	conds := []string{visible(p, args)}
+//
+// buckets, when given, limit the search to those id buckets inside the
+// index (see matchWindows).
+func (e *Engine) where(ctx context.Context, p *identity.Principal, s Search, buckets []int64, args *[]any) (string, fulltext.Query, error) {
+	scope, err := e.scopeCondition(ctx, p, args)
+	if err != nil {
+		return "", fulltext.Query{}, err
+	}
+	conds := []string{scope}
 	arg := func(v any) string {
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))
 	}
 	q := fulltext.ParseQuery(s.Query)
-	if !q.Empty() {
-		conds = append(conds, "s.doc @@ "+arg(q.TSQuery(0))+"::tsquery")
-	} else if len(q.Exclude) > 0 {
+	if len(q.Exclude) > 0 && q.Empty() {
 		return "", q, gql.FieldError("query", "搜索词不能只有排除项")
+	}
+	switch {
+	case !q.Empty():
+		tags := make([]string, len(buckets))
+		for i, b := range buckets {
+			tags[i] = bucketTag(b)
+		}
+		conds = append(conds, "s.doc @@ "+arg(q.Within(0, tags))+"::tsquery")
+	case len(buckets) > 0:
+		entries := make([]string, len(buckets))
+		for i, b := range buckets {
+			entries[i] = bucketFacet(b)
+		}
+		conds = append(conds, "s.facets && "+arg(entries)+"::text[]")
 	}
 	f := s.Filter
 	spec := e.indexSpec()
@@ -190,51 +218,164 @@ func (e *Engine) where(ctx context.Context, p *identity.Principal, s Search, arg
 // one more when there is a next page.
 func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Search) ([]Hit, error) {
 	args := []any{}
-	where, q, err := e.where(ctx, p, s, &args)
+	where, q, err := e.where(ctx, p, s, nil, &args)
 	if err != nil {
 		return nil, err
 	}
 	limit := min(max(s.First, 1), 1000) + 1
-	order := "t.id DESC"
-	offset := int64(0)
-	switch s.Sort {
-	case "", SortNewest:
-		if s.After > 0 {
-			args = append(args, s.After)
-			where += fmt.Sprintf(" AND t.id < $%d", len(args))
+	var tickets []Ticket
+	switch {
+	case (s.Sort == "" || s.Sort == SortNewest) && (!q.Empty() || s.Filter.indexed()):
+		ids, err := e.newestMatches(ctx, p, s, s.After, limit)
+		if err != nil {
+			return nil, err
 		}
-	case SortOldest:
-		order = "t.id"
-		if s.After > 0 {
-			args = append(args, s.After)
-			where += fmt.Sprintf(" AND t.id > $%d", len(args))
+		tickets, err = e.ticketsByID(ctx, ids)
+		if err != nil {
+			return nil, err
 		}
-	case SortRelevance:
-		if !q.Empty() {
-			args = append(args, q.TSQuery(0))
-			order = fmt.Sprintf("ts_rank(s.doc, $%d::tsquery) DESC, t.id DESC", len(args))
+	case s.Sort == SortRelevance && !q.Empty():
+		// Ranked among the newest matches: ranking every match of a common
+		// word would read them all, and an agent wants recent tickets.
+		ids, err := e.newestMatches(ctx, p, s, 0, RelevancePool)
+		if err != nil {
+			return nil, err
 		}
-		offset = s.After
-	case SortDeadline:
-		order = "t.deadline NULLS LAST, t.id"
-		offset = s.After
+		rows, err := e.pool.Query(ctx, `SELECT ticket_id FROM ticket_search WHERE ticket_id = ANY($1)
+			ORDER BY ts_rank(doc, $2::tsquery) DESC, ticket_id DESC LIMIT $3 OFFSET $4`, ids, q.TSQuery(0), limit, s.After)
+		if err != nil {
+			return nil, fmt.Errorf("ranking tickets: %w", err)
+		}
+		ranked, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, fmt.Errorf("ranking tickets: %w", err)
+		}
+		tickets, err = e.ticketsByID(ctx, ranked)
+		if err != nil {
+			return nil, err
+		}
 	default:
-		return nil, gql.FieldError("sort", "未知的排序 %q", s.Sort)
+		order, offset := "t.id DESC", int64(0)
+		switch s.Sort {
+		case "", SortNewest, SortRelevance:
+			if s.After > 0 {
+				args = append(args, s.After)
+				where += fmt.Sprintf(" AND t.id < $%d", len(args))
+			}
+		case SortOldest:
+			order = "t.id"
+			if s.After > 0 {
+				args = append(args, s.After)
+				where += fmt.Sprintf(" AND t.id > $%d", len(args))
+			}
+		case SortDeadline:
+			order, offset = "t.deadline NULLS LAST, t.id", s.After
+		default:
+			return nil, gql.FieldError("sort", "未知的排序 %q", s.Sort)
+		}
+		tickets, err = e.queryTickets(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+
+			fmt.Sprintf(` ORDER BY %s LIMIT %d OFFSET %d`, order, limit, offset), args...)
+		if err != nil {
+			return nil, err
+		}
 	}
-	sql := ticketSelect + ` JOIN ticket_search s ON s.ticket_id = t.id WHERE ` + where +
-		fmt.Sprintf(` ORDER BY %s LIMIT %d OFFSET %d`, order, limit, offset)
-	rows, err := e.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("searching tickets: %w", err)
+	out := make([]Hit, len(tickets))
+	for i, t := range tickets {
+		out[i] = Hit{Ticket: t, Highlights: e.highlights(t, q)}
 	}
-	defer rows.Close()
-	var out []Hit
-	for rows.Next() {
-		t, err := scanTicket(rows)
+	return out, nil
+}
+
+// RelevancePool is how many of the newest matches relevance ranks.
+const RelevancePool = 500
+
+// matchWindows are how many id buckets, newest first, a search looks in
+// before the whole table (0). The buckets are matched inside the index,
+// with the words or facets. PostgreSQL's GIN index keeps no positions, so each
+// match of a phrase is checked against its row, and it misjudges how many
+// rows a phrase or a facet matches: for a condition matching a few
+// percent of a million tickets it would read tens of thousands of rows
+// before the newest twenty are known. Within a window it reads a few
+// hundred; a frequent term fills the page in the first window, a rare one
+// is cheap to look for everywhere.
+var matchWindows = []int64{2, 10, 0}
+
+// newestMatches returns the ids of the newest n tickets in p's scope
+// matching s below after (0: from the newest ticket).
+func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Search, after int64, n int) ([]int64, error) {
+	upper := after
+	if upper <= 0 {
+		if err := e.pool.QueryRow(ctx, `SELECT COALESCE(max(ticket_id), 0) + 1 FROM ticket_search`).Scan(&upper); err != nil {
+			return nil, fmt.Errorf("searching tickets: %w", err)
+		}
+	}
+	top := bucket(upper - 1)
+	for _, w := range matchWindows {
+		var buckets []int64
+		for b := top; w > 0 && b > top-w && b >= 0; b-- {
+			buckets = append(buckets, b)
+		}
+		args := []any{}
+		where, _, err := e.where(ctx, p, s, buckets, &args)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, upper)
+		// "+ 0": walking the key backwards and testing every row is what
+		// PostgreSQL picks when it thinks matches are dense, and it reads
+		// the whole table when they are not; the window bounds the other
+		// plan.
+		rows, err := e.pool.Query(ctx, fmt.Sprintf(`SELECT s.ticket_id FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
+			WHERE %s AND s.ticket_id < $%d ORDER BY s.ticket_id + 0 DESC LIMIT %d`, where, len(args), n), args...)
 		if err != nil {
 			return nil, fmt.Errorf("searching tickets: %w", err)
 		}
-		out = append(out, Hit{Ticket: t, Highlights: e.highlights(t, q)})
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, fmt.Errorf("searching tickets: %w", err)
+		}
+		if len(ids) == n || w == 0 || top-w < 0 {
+			return ids, nil
+		}
+	}
+	return nil, nil
+}
+
+// ticketsByID reads tickets in the order of ids.
+func (e *Engine) ticketsByID(ctx context.Context, ids []int64) ([]Ticket, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	found, err := e.queryTickets(ctx, ticketSelect+` WHERE t.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]Ticket, len(found))
+	for _, t := range found {
+		byID[t.ID] = t
+	}
+	out := make([]Ticket, 0, len(ids))
+	for _, id := range ids {
+		if t, ok := byID[id]; ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (e *Engine) queryTickets(ctx context.Context, sql string, args ...any) ([]Ticket, error) {
+	rows, err := e.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading tickets: %w", err)
+		}
+		out = append(out, t)
 	}
 	return out, rows.Err()
 }
@@ -259,15 +400,25 @@ func (e *Engine) highlights(t Ticket, q fulltext.Query) []Highlight {
 	return out
 }
 
-// CountTickets counts the tickets in p's scope matching s.
-func (e *Engine) CountTickets(ctx context.Context, p *identity.Principal, s Search) (int64, error) {
+// CountCap is where the count shown with a search stops: beyond it a user
+// learns "more than 10,000", and the count does not read every match of
+// a common word (Elasticsearch stops at the same number by default).
+const CountCap = 10_000
+
+// CountTickets counts the tickets in p's scope matching s, up to limit
+// (0: all of them).
+func (e *Engine) CountTickets(ctx context.Context, p *identity.Principal, s Search, limit int64) (int64, error) {
 	args := []any{}
-	where, _, err := e.where(ctx, p, s, &args)
+	where, _, err := e.where(ctx, p, s, nil, &args)
 	if err != nil {
 		return 0, err
 	}
+	sql := `SELECT count(*) FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id WHERE ` + where
+	if limit > 0 {
+		sql = fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id WHERE %s LIMIT %d) capped`, where, limit)
+	}
 	var n int64
-	err = e.pool.QueryRow(ctx, `SELECT count(*) FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where, args...).Scan(&n)
+	err = e.pool.QueryRow(ctx, sql, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("counting tickets: %w", err)
 	}
@@ -288,8 +439,9 @@ type Facet struct {
 	Values []FacetCount `json:"values"`
 }
 
-// FacetTickets counts the matches of s by each value of the named facets
-// (all of them when names is empty), most frequent first.
+// FacetTickets counts the newest CountCap matches of s by each value of
+// the named facets (all of them when names is empty), most frequent
+// first: exact up to CountCap matches, the recent distribution beyond.
 func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Search, names []string) ([]Facet, error) {
 	spec := e.indexSpec()
 	labels := map[string]string{FacetState: "状态", FacetUnit: "承办单位"}
@@ -316,7 +468,7 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 		}
 	}
 	args := []any{}
-	where, _, err := e.where(ctx, p, s, &args)
+	where, _, err := e.where(ctx, p, s, nil, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -325,8 +477,8 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 		prefixes[i] = n + "="
 	}
 	args = append(args, prefixes)
-	rows, err := e.pool.Query(ctx, fmt.Sprintf(`SELECT f, count(*) FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id,
-		unnest(s.facets) f WHERE %s AND split_part(f, '=', 1) || '=' = ANY($%d) GROUP BY f`, where, len(args)), args...)
+	rows, err := e.pool.Query(ctx, fmt.Sprintf(`SELECT f, count(*) FROM (SELECT s.facets FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
+		WHERE %s ORDER BY s.ticket_id DESC LIMIT %d) m, unnest(m.facets) f WHERE split_part(f, '=', 1) || '=' = ANY($%d) GROUP BY f`, where, CountCap, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("counting facets: %w", err)
 	}
@@ -490,7 +642,7 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 // in one query (exports of a million rows do not page).
 func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search, fn func(Ticket) error) error {
 	args := []any{}
-	where, _, err := e.where(ctx, p, s, &args)
+	where, _, err := e.where(ctx, p, s, nil, &args)
 	if err != nil {
 		return err
 	}

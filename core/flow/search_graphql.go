@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -177,6 +178,7 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 		hits      []map[string]any
 		hasNext   bool
 		end       any
+		count     func(context.Context) (int64, error)
 	}
 	resultType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "TicketSearchResult",
@@ -188,10 +190,15 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 				r := p.Source.(*result)
 				return map[string]any{"hasNextPage": r.hasNext, "endCursor": r.end}, nil
 			}},
-			"totalCount": &graphql.Field{Type: gql.NonNull(graphql.Float), Description: "命中总数（需遍历全部命中，只在请求时计算）",
+			"totalCount": &graphql.Field{Type: gql.NonNull(graphql.Float), Description: "命中数，最多数到 10000（超过时为 10000，且 totalCountCapped 为真）；只在请求时计算",
 				Resolve: func(p graphql.ResolveParams) (any, error) {
-					r := p.Source.(*result)
-					return e.CountTickets(p.Context, r.principal, r.search)
+					n, err := p.Source.(*result).count(p.Context)
+					return min(n, CountCap), err
+				}},
+			"totalCountCapped": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "命中超过 10000；此时 facets 按最新的 10000 条统计",
+				Resolve: func(p graphql.ResolveParams) (any, error) {
+					n, err := p.Source.(*result).count(p.Context)
+					return n > CountCap, err
 				}},
 			"facets": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(facetType))), Description: "各筛选项的命中分布；names 缺省为全部",
 				Args: graphql.FieldConfigArgument{"names": {Type: graphql.NewList(gql.NonNull(graphql.String))}},
@@ -225,6 +232,13 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 				return nil, err
 			}
 			r := &result{principal: p, search: s, hasNext: len(hits) > s.First}
+			var once sync.Once
+			var n int64
+			var countErr error
+			r.count = func(ctx context.Context) (int64, error) {
+				once.Do(func() { n, countErr = e.CountTickets(ctx, p, s, CountCap+1) })
+				return n, countErr
+			}
 			if r.hasNext {
 				hits = hits[:s.First]
 			}

@@ -117,7 +117,11 @@ func (c *corpus) searchAll(t *testing.T, p *identity.Principal, s flow.Search) [
 		if !more {
 			break
 		}
-		s.After = hits[len(hits)-1].ID
+		if s.Sort == flow.SortRelevance || s.Sort == flow.SortDeadline {
+			s.After += int64(len(hits)) // an offset
+		} else {
+			s.After = hits[len(hits)-1].ID
+		}
 	}
 	slices.Sort(ids)
 	return ids
@@ -145,11 +149,18 @@ func TestSearchFindsWhatSubstringSearchFinds(t *testing.T) {
 		}
 	}
 	found := 0
-	for _, q := range queries {
+	// Small windows too, so that a page is filled across several.
+	defer func(w []int64) { *flow.MatchWindows = w }(*flow.MatchWindows)
+	for i, q := range queries {
+		*flow.MatchWindows = [][]int64{{2, 10, 0}, {1, 3, 0}}[i%2]
 		want := c.bruteForce(q, nil)
 		got := c.searchAll(t, admin, flow.Search{Query: q})
 		require.Equal(t, want, got, "query %q", q)
-		n, err := c.eng.CountTickets(context.Background(), admin, flow.Search{Query: q})
+		ranked := c.searchAll(t, admin, flow.Search{Query: q, Sort: flow.SortRelevance})
+		if len(want) <= flow.RelevancePool {
+			require.Equal(t, want, ranked, "ranked query %q", q)
+		}
+		n, err := c.eng.CountTickets(context.Background(), admin, flow.Search{Query: q}, 0)
 		require.NoError(t, err)
 		require.Equal(t, int64(len(want)), n, "count of %q", q)
 		if len(want) > 0 {
@@ -162,14 +173,34 @@ func TestSearchFindsWhatSubstringSearchFinds(t *testing.T) {
 
 func TestSearchKeepsToTheUsersScope(t *testing.T) {
 	c := newCorpus(t, 1500)
+	ctx := context.Background()
+	// Some tickets dispatched to 赛罕区 and a street of it.
+	agent, dispatcher := c.as(t, "agent"), c.as(t, "dispatcher")
+	for i, unit := range []string{"150105", "150105001", "150105", "150102", "150105001001", "zjj"} {
+		tk, err := c.eng.Create(ctx, agent, "ticket", "register", map[string]any{"caller_phone": "13904710000", "type": "投诉",
+			"title": fmt.Sprintf("物业供暖问题%d", i), "content": "小区物业不管供暖问题。"})
+		require.NoError(t, err)
+		_, err = c.eng.Perform(ctx, dispatcher, tk.ID, "dispatch", map[string]any{"unit": unit}, nil)
+		require.NoError(t, err)
+	}
+	c.load(t)
 	// A clerk of 赛罕区 sees tickets held by units under it, not others.
 	clerk := c.as(t, "clerk")
 	var unitPath string
 	require.NoError(t, c.pool.QueryRow(context.Background(), `SELECT path FROM units WHERE code = '150105'`).Scan(&unitPath))
-	for _, q := range []string{"", "供暖", "物业"} {
-		want := c.bruteForce(q, func(tk flow.Ticket) bool { return strings.HasPrefix(tk.ScopePath, unitPath) })
-		got := c.searchAll(t, clerk, flow.Search{Query: q})
-		require.Equal(t, want, got, "query %q", q)
+	// Both ways of limiting to a scope: as a list of ids, and as a
+	// subquery for scopes too large for a list.
+	defer func(n int) { *flow.SmallScope = n }(*flow.SmallScope)
+	for _, small := range []int{5000, 0} {
+		*flow.SmallScope = small
+		for _, q := range []string{"", "供暖", "物业"} {
+			want := c.bruteForce(q, func(tk flow.Ticket) bool { return strings.HasPrefix(tk.ScopePath, unitPath) })
+			got := c.searchAll(t, clerk, flow.Search{Query: q})
+			require.Equal(t, want, got, "query %q, small scopes up to %d", q, small)
+			if q == "" {
+				require.NotEmpty(t, want, "the scope holds tickets")
+			}
+		}
 	}
 }
 

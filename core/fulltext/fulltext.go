@@ -71,7 +71,13 @@ func runs(text string) [][]rune {
 type Document struct {
 	pos   int
 	terms map[string][]string // lexeme → positions with weight, e.g. "12A"
+	tags  []string
 }
+
+// Tag adds a lexeme that no text produces (it starts with #), for
+// narrowing a search inside the index: Query.Within finds only documents
+// carrying one of the tags.
+func (d *Document) Tag(tag string) { d.tags = append(d.tags, "#"+tag) }
 
 // Add indexes text with a weight. Runs (and fields) are kept apart by a
 // gap in positions, so a phrase never spans two of them.
@@ -117,6 +123,12 @@ func (d *Document) String() string {
 		b.WriteString(quote(lex))
 		b.WriteByte(':')
 		b.WriteString(strings.Join(d.terms[lex], ","))
+	}
+	for _, t := range d.tags {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(quote(t))
 	}
 	return b.String()
 }
@@ -192,6 +204,20 @@ func (q Query) TSQuery(weight byte) string {
 		parts = append(parts, "!("+phrase(t, weight)+")")
 	}
 	return strings.Join(parts, " & ")
+}
+
+// Within is TSQuery limited to documents tagged with one of tags (see
+// Document.Tag). The tags are matched inside the index together with the
+// terms, so only documents with both are read.
+func (q Query) Within(weight byte, tags []string) string {
+	if len(tags) == 0 {
+		return q.TSQuery(weight)
+	}
+	quoted := make([]string, len(tags))
+	for i, t := range tags {
+		quoted[i] = quote("#" + t)
+	}
+	return "(" + q.TSQuery(weight) + ") & (" + strings.Join(quoted, " | ") + ")"
 }
 
 // phrase is the tsquery of one run: its bigrams in a row, or a prefix

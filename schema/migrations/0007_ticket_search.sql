@@ -29,3 +29,8 @@ CREATE TABLE search_index_state (
     fingerprint text NOT NULL,
     built_at    timestamptz NOT NULL
 );
+
+-- Lists and searches of a unit's clerks start from the tickets in their
+-- scope: those they created, and those whose branches their units hold.
+CREATE INDEX tickets_creator ON tickets (creator_id);
+CREATE INDEX ticket_branches_unit ON ticket_branches (unit_id);
