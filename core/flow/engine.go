@@ -102,16 +102,23 @@ func scanUnit(row pgx.Row) (UnitRef, error) {
 	return u, err
 }
 
-const ticketSelect = `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
+const ticketColumns = `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
 	t.fields, t.counts, t.deadline, t.paused_remaining, t.created_at, t.closed_at,
-	hu.id, hu.code, hu.name, hu.kind, COALESCE(hpu.code, ''), COALESCE(hpu.kind, ''), hu.path, COALESCE(husr.username, ''),
-	(SELECT COALESCE(json_agg(json_build_object('id', b.id, 'unit', json_build_object('id', bu.id, 'code', bu.code, 'name', bu.name),
-		'state', b.state, 'deadline', b.deadline, 'result', b.result, 'doneAt', b.done_at) ORDER BY b.id), '[]')
-		FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id WHERE b.ticket_id = t.id)
+	hu.id, hu.code, hu.name, hu.kind, COALESCE(hpu.code, ''), COALESCE(hpu.kind, ''), hu.path, COALESCE(husr.username, ''), `
+
+const ticketJoins = `
 	FROM tickets t JOIN users cu ON cu.id = t.creator_id
 	LEFT JOIN units hu ON hu.id = t.holder_unit_id
 	LEFT JOIN units hpu ON hpu.id = hu.parent_id
 	LEFT JOIN users husr ON husr.id = t.holder_user_id`
+
+const ticketSelect = ticketColumns + `(SELECT COALESCE(json_agg(json_build_object('id', b.id, 'unit', json_build_object('id', bu.id, 'code', bu.code, 'name', bu.name),
+		'state', b.state, 'deadline', b.deadline, 'result', b.result, 'doneAt', b.done_at) ORDER BY b.id), '[]')
+		FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id WHERE b.ticket_id = t.id)` + ticketJoins
+
+// ticketSelectNoBranches reads tickets without their branches, for
+// streams of a million rows (exports) where a subquery per row counts.
+const ticketSelectNoBranches = ticketColumns + `'[]'::json` + ticketJoins
 
 func scanTicket(row pgx.Row) (Ticket, error) {
 	var t Ticket

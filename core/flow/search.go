@@ -639,14 +639,15 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 }
 
 // EachTicket streams every ticket in p's scope matching s, oldest first,
-// in one query (exports of a million rows do not page).
+// in one query (exports of a million rows do not page), without their
+// co-handling branches.
 func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search, fn func(Ticket) error) error {
 	args := []any{}
 	where, _, err := e.where(ctx, p, s, nil, &args)
 	if err != nil {
 		return err
 	}
-	rows, err := e.pool.Query(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+` ORDER BY t.id`, args...)
+	rows, err := e.pool.Query(ctx, ticketSelectNoBranches+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+` ORDER BY t.id`, args...)
 	if err != nil {
 		return fmt.Errorf("reading tickets: %w", err)
 	}

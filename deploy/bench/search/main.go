@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -30,12 +31,25 @@ import (
 func main() {
 	queries := flag.Int("queries", 1000, "full-text queries to run")
 	full := flag.Bool("full-export", true, "also export every ticket (takes a while at 1M)")
+	exportsOnly := flag.Bool("exports-only", false, "only the exports")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg, err := app.FromEnv()
 	if err == nil {
 		err = app.WithTools(context.Background(), cfg, app.Options{Demo: true}, log, func(t app.Tools) error {
-			return run(t, log, *queries, *full)
+			return run(t, log, *queries, *full, *exportsOnly)
 		})
 	}
 	if err != nil {
@@ -79,7 +93,7 @@ func timed(n int, fn func(i int) error) (timings, error) {
 	return ts, nil
 }
 
-func run(t app.Tools, log *slog.Logger, nq int, full bool) error {
+func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	ctx := context.Background()
 	eng := t.Tickets
 	login := func(user string) (*identity.Principal, error) {
@@ -110,6 +124,9 @@ func run(t app.Tools, log *slog.Logger, nq int, full bool) error {
 	}
 	fmt.Printf("index: ticket_search table %s, GIN doc %s, facets %s, callers %s\n", table, docIdx, facetIdx, callerIdx)
 
+	if exportsOnly {
+		return exports(ctx, t, eng, admin, full)
+	}
 	// Queries: words agents type, places, phrases and substrings cut from
 	// random tickets, two-word ANDs.
 	r := rand.New(rand.NewPCG(1, 1))
@@ -271,6 +288,10 @@ func run(t app.Tools, log *slog.Logger, nq int, full bool) error {
 	}
 	ts.report("in-transit hint by phone or address")
 
+	return exports(ctx, t, eng, admin, full)
+}
+
+func exports(ctx context.Context, t app.Tools, eng *flow.Engine, admin *identity.Principal, full bool) error {
 	units, err := flow.AllUnitNames(ctx, t.Pool)
 	if err != nil {
 		return err
