@@ -39,7 +39,7 @@ type Variable struct{ Name, Default, Meaning string }
 var Variables = []Variable{
 	{"HOTLINE_HTTP_ADDR", "127.0.0.1:8080", "HTTP listen address (GraphQL, GraphiQL, health, metrics)"},
 	{"HOTLINE_DATABASE_URL", "", "PostgreSQL URL; empty runs a private PostgreSQL under $HOTLINE_DATA_DIR/pg"},
-	{"HOTLINE_DATA_DIR", "./var", "data folder (private PostgreSQL, later attachments and recordings)"},
+	{"HOTLINE_DATA_DIR", "./var", "data folder: the private PostgreSQL, attachments, export files (later recordings)"},
 	{"HOTLINE_CONFIG_DIR", ".", "folder holding flows/, forms/ and scripts/"},
 	{"HOTLINE_ADMIN_PASSWORD", "", "password of the first 'admin' account; empty generates one and prints it once (with --demo: the demo password)"},
 	{"HOTLINE_DEMO_PASSWORD", "Hotline@12345", "password of the demo accounts created by --demo"},
@@ -112,6 +112,9 @@ func FromEnv() (Config, error) {
 	durVar("HOTLINE_LOCKOUT_DURATION", &c.Policy.LockoutDuration)
 	durVar("HOTLINE_SESSION_TTL", &c.Policy.SessionTTL)
 	durVar("HOTLINE_SESSION_IDLE", &c.Policy.SessionIdle)
+	if c.AttachmentMaxMB < 1 {
+		errs = append(errs, fmt.Errorf("HOTLINE_ATTACHMENT_MAX_MB: must be at least 1"))
+	}
 	if c.Policy.MaxFailures < 1 {
 		errs = append(errs, fmt.Errorf("HOTLINE_LOGIN_MAX_FAILURES: must be at least 1"))
 	}

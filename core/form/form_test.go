@@ -54,6 +54,24 @@ label: A
 fields:
   - {name: type, label: 类型, type: choice, options: {dictionary: ticket-typ}}
 `, `unknown dictionary "ticket-typ"`},
+		{"facet on free text", `kind: form
+name: a
+label: A
+fields:
+  - {name: title, label: 标题, type: text, facet: true}
+`, `field title: a text field cannot be a facet`},
+		{"unknown caller role", `kind: form
+name: a
+label: A
+fields:
+  - {name: tel, label: 电话, type: phone, caller: mobile}
+`, `field tel: unknown caller "mobile" (phone, name or address)`},
+		{"caller role on the wrong type", `kind: form
+name: a
+label: A
+fields:
+  - {name: who, label: 诉求人, type: number, caller: name}
+`, `field who: caller "name" needs a field of type text`},
 		{"choice without options", `kind: form
 name: a
 label: A
