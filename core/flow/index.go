@@ -299,12 +299,18 @@ func bucketFacet(id int64) string  { return "#bucket=" + strconv.FormatInt(bucke
 func bucketTagOf(b int64) string   { return "b" + strconv.FormatInt(b, 10) }
 func bucketFacetOf(b int64) string { return "#bucket=" + strconv.FormatInt(b, 10) }
 
-// queueIndex adds the upsert of a ticket's index row to b.
+// queueIndex adds the upsert of a ticket's index row to b. A row whose
+// content did not change is left alone: every new row version adds all
+// its terms to the GIN indexes again, and actions such as urging change
+// nothing that is searched. Its version then stays behind the ticket's,
+// which a rebuild (writing the same content) may overwrite harmlessly.
 func queueIndex(b *pgx.Batch, row IndexRow) {
 	b.Queue(`INSERT INTO ticket_search (ticket_id, version, created_at, open, doc, facets, callers) VALUES ($1, $2, $3, $4, $5::tsvector, $6, $7)
 		ON CONFLICT (ticket_id) DO UPDATE SET version = EXCLUDED.version, open = EXCLUDED.open, doc = EXCLUDED.doc,
 			facets = EXCLUDED.facets, callers = EXCLUDED.callers
-		WHERE ticket_search.version <= EXCLUDED.version`,
+		WHERE ticket_search.version <= EXCLUDED.version
+			AND (ticket_search.open, ticket_search.doc, ticket_search.facets, ticket_search.callers)
+				IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.doc, EXCLUDED.facets, EXCLUDED.callers)`,
 		row.TicketID, row.Version, row.CreatedAt, row.Open, row.Doc, row.Facets, row.Callers)
 }
 

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
@@ -37,12 +39,15 @@ import (
 	_ "github.com/hotline12345/hotline/core/script"
 )
 
+var indexed *bool
+
 func main() {
 	tickets := flag.Int("tickets", 1_000_000, "tickets in the database")
 	users := flag.Int("users", 100, "concurrent users")
 	duration := flag.Duration("duration", time.Minute, "how long to run")
 	dataDir := flag.String("data", "", "PostgreSQL data folder to keep between runs (default: a temporary one)")
 	rate := flag.Int("rate", 0, "actions per second arriving (open loop); 0 for back to back")
+	indexed = flag.Bool("indexed", false, "act only on tickets that already have a search index row")
 	flag.Parse()
 	if err := run(*tickets, *users, *rate, *duration, *dataDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -142,6 +147,23 @@ func run(n, users, rate int, duration time.Duration, dataDir string) error {
 	if err := pool.QueryRow(ctx, `SELECT min(id), max(id) FROM tickets`).Scan(&minID, &maxID); err != nil {
 		return err
 	}
+	// The tickets made above have no search index row until their first
+	// action; in production every ticket has one from its registration.
+	// With -indexed the users act only on tickets that have one, so an
+	// action updates its row as it would in production.
+	var indexedIDs []int64
+	if *indexed {
+		rows, err := pool.Query(ctx, `SELECT ticket_id FROM ticket_search`)
+		if err != nil {
+			return err
+		}
+		if indexedIDs, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			return err
+		}
+		if len(indexedIDs) == 0 {
+			return fmt.Errorf("-indexed: no ticket has an index row yet (run once without it)")
+		}
+	}
 
 	eng := flow.NewEngine(pool, runtime)
 	principals := make([]*identity.Principal, users)
@@ -198,6 +220,9 @@ func run(n, users, rate int, duration time.Duration, dataDir string) error {
 					t0 = time.Now()
 				}
 				id := minID + r.Int64N(maxID-minID+1)
+				if indexedIDs != nil {
+					id = indexedIDs[r.IntN(len(indexedIDs))]
+				}
 				// 催单: an agent urges a ticket in handling; the action runs
 				// the whole path (lock, permission, form, effects, notice,
 				// event, outbox).
