@@ -310,26 +310,9 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			draft, _ := args["draft"].(bool)
 			action, _ := args["action"].(string)
-			formName := args["form"].(string)
-			f, a, err := e.creating(formName, draft, action)
-			if err != nil {
-				return nil, err
-			}
-			if draft && (a.Form == nil || a.Form.form == nil) {
-				// A draft action without a form of its own keeps what the
-				// agent entered in the named form, checked as far as it goes.
-				fm, err := form.Running(e.config, formName)
-				if err != nil {
-					return nil, err
-				}
-				res, err := fm.Check(ctx, input, form.Options{Partial: true, Lookup: form.DBLookup{Q: e.pool}, Now: e.Now()})
-				if err != nil {
-					return nil, form.AsGraphQL(err, "input")
-				}
-				input = res.Values
-			}
-			return e.Create(ctx, p, f.Name, a.Name, input)
+			return e.createFromForm(ctx, p, args["form"].(string), input, draft, action)
 		})})
+	m.registerTypedCreates(b, ticketType)
 	b.Mutation("migrateTickets", &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "把某流程旧版本上的未办结工单迁移到现行版本；返回迁移数量。stateMap 把旧状态映射到新状态；dryRun 只计数不迁移",
 		Args: graphql.FieldConfigArgument{"flow": {Type: gql.NonNull(graphql.String)}, "fromVersion": {Type: gql.NonNull(graphql.Int)}, "stateMap": {Type: gql.JSON}, "dryRun": {Type: graphql.Boolean, DefaultValue: false}},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
@@ -366,4 +349,61 @@ func (m Module) Register(b *gql.Builder) error {
 			return e.Perform(ctx, p, id, args["action"].(string), input, expected)
 		})})
 	return nil
+}
+
+// createFromForm registers a ticket with a form, as createTicket does.
+func (e *Engine) createFromForm(ctx context.Context, p *identity.Principal, formName string, input map[string]any, draft bool, action string) (Ticket, error) {
+	f, a, err := e.creating(formName, draft, action)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if draft && (a.Form == nil || a.Form.form == nil) {
+		// A draft action without a form of its own keeps what the
+		// agent entered in the named form, checked as far as it goes.
+		fm, err := form.Running(e.config, formName)
+		if err != nil {
+			return Ticket{}, err
+		}
+		res, err := fm.Check(ctx, input, form.Options{Partial: true, Lookup: form.DBLookup{Q: e.pool}, Now: e.Now()})
+		if err != nil {
+			return Ticket{}, form.AsGraphQL(err, "input")
+		}
+		input = res.Values
+	}
+	return e.Create(ctx, p, f.Name, a.Name, input)
+}
+
+// registerTypedCreates adds, for each form a creating action uses in the
+// configuration running when the schema is built, createTicketAs<Form>
+// with the form as a typed GraphQL input. They do what createTicket does;
+// a form published later is served by createTicket until the next start.
+func (m Module) registerTypedCreates(b *gql.Builder, ticketType *graphql.Object) {
+	e := m.Engine
+	if e.config == nil || e.config.Current() == nil {
+		return // printing the schema from code alone
+	}
+	done, names := map[string]bool{}, map[string]bool{}
+	for _, d := range e.config.Current().All(Kind) {
+		for _, a := range d.Model.(*Flow).Actions {
+			if len(a.From) != 0 || a.Form == nil || a.Form.form == nil || done[a.Form.Name] {
+				continue
+			}
+			fm := a.Form.form
+			done[fm.Name] = true
+			if names[form.TypeName(fm.Name)] {
+				continue // two form names that read the same (a-b, a_b): createTicket serves the second
+			}
+			names[form.TypeName(fm.Name)] = true
+			b.Mutation("createTicketAs"+form.TypeName(fm.Name), &graphql.Field{Type: gql.NonNull(ticketType),
+				Description: "以表单“" + fm.Label + "”登记工单（输入类型由 forms/ 生成；与 createTicket(form: \"" + fm.Name + "\") 相同）",
+				Args: graphql.FieldConfigArgument{"input": {Type: gql.NonNull(fm.InputType())},
+					"draft": {Type: graphql.Boolean, DefaultValue: false}, "action": {Type: graphql.String}},
+				Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+					input, _ := args["input"].(map[string]any)
+					draft, _ := args["draft"].(bool)
+					action, _ := args["action"].(string)
+					return e.createFromForm(ctx, p, fm.Name, input, draft, action)
+				})})
+		}
+	}
 }

@@ -60,6 +60,21 @@ func TestIntakeFromEachSource(t *testing.T) {
 	assert.Equal(t, "CALL-20261120-000042", call["fields"].(map[string]any)["call_id"])
 	assert.Equal(t, "recordings/2026/11/20/100000-000042.wav", call["fields"].(map[string]any)["recording"])
 
+	// The same with the form's own GraphQL input type: fields and their
+	// types come from forms/ticket-register.yaml.
+	d, errs = run(`mutation { createTicketAsTicketRegister(input: {caller: "其其格", caller_phone: "13947112346", type: "投诉", category: "0103",
+		title: "暖气不热", content: "家中暖气不热已有三天。", confidential: false,
+		address: {district: "150105", street: "150105001", detail: "锦绣小区5号楼"}}) { id state fields } }`, nil)
+	require.Empty(t, errs)
+	typed := d["createTicketAsTicketRegister"].(map[string]any)
+	assert.Equal(t, "first_review", typed["state"])
+	assert.Equal(t, "锦绣小区5号楼", typed["fields"].(map[string]any)["address"].(map[string]any)["detail"])
+	_, errs = run(`mutation { createTicketAsTicketRegister(input: {title: 12, colour: "red"}) { state } }`, nil)
+	require.NotEmpty(t, errs, "a wrong type and an unknown field are refused by the schema")
+	_, errs = run(`mutation { createTicketAsTicketRegister(input: {title: "只有标题"}) { state } }`, nil)
+	require.NotEmpty(t, errs, "and the form still checks what is required")
+	assert.Equal(t, "input.type", errs[0]["field"])
+
 	// From a chat session: pending until an agent accepts it.
 	d, errs = run(create, map[string]any{"form": "omni-intake", "in": map[string]any{"channel": "微信", "session_id": "WX-8812", "caller_phone": "13947112345", "content": "小区暖气不热"}})
 	require.Empty(t, errs)
@@ -113,7 +128,7 @@ func TestIntakeFromEachSource(t *testing.T) {
 	similar := d["similarTickets"].([]any)
 	require.NotEmpty(t, similar)
 	top := similar[0].(map[string]any)
-	assert.Contains(t, []any{call["id"]}, top["ticket"].(map[string]any)["id"])
+	assert.Contains(t, []any{call["id"], typed["id"]}, top["ticket"].(map[string]any)["id"])
 	assert.Equal(t, []any{"category=0103"}, top["shared"])
 	assert.Greater(t, top["score"].(float64), 0.5)
 }

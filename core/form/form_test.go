@@ -341,3 +341,10 @@ func roundTrip(t *testing.T, v map[string]any) map[string]any {
 	require.NoError(t, json.Unmarshal(b, &out))
 	return out
 }
+
+func TestTypeName(t *testing.T) {
+	for in, want := range map[string]string{"ticket-register": "TicketRegister", "omni-intake": "OmniIntake", "callback_result": "CallbackResult",
+		"reply": "Reply", "9x": "Form9x", "工单": "Form"} {
+		assert.Equal(t, want, form.TypeName(in), in)
+	}
+}
