@@ -177,28 +177,41 @@ func scopeIDs(p *identity.Principal, args *[]any) string {
 // list of ids.
 var smallScope = 5000
 
-// scopeCondition limits a list or search to p's scope. A small scope (a
-// street or a bureau holding a few thousand of a million tickets) becomes
-// the list of its ticket ids, so PostgreSQL looks at those rows and never
-// at every match of a common word; a large one stays a subquery.
-func (e *Engine) scopeCondition(ctx context.Context, p *identity.Principal, args *[]any) (string, error) {
+// smallScopeIDs reads the tickets in p's scope when they are few (a
+// street or a bureau holding a few thousand of a million tickets); nil
+// when the scope is everything or too large for a list.
+func (e *Engine) smallScopeIDs(ctx context.Context, p *identity.Principal) ([]int64, error) {
 	if p.Scope == identity.ScopeAll {
-		return "TRUE", nil
+		return nil, nil
 	}
 	var a []any
 	rows, err := e.pool.Query(ctx, scopeIDs(p, &a)+fmt.Sprintf(" LIMIT %d", smallScope+1), a...)
 	if err != nil {
-		return "", fmt.Errorf("reading the tickets in scope: %w", err)
+		return nil, fmt.Errorf("reading the tickets in scope: %w", err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return "", fmt.Errorf("reading the tickets in scope: %w", err)
+		return nil, fmt.Errorf("reading the tickets in scope: %w", err)
 	}
 	if len(ids) > smallScope {
-		return visibleSet(p, args), nil
+		return nil, nil
 	}
-	*args = append(*args, ids)
-	return fmt.Sprintf("t.id = ANY($%d::bigint[]) AND s.ticket_id = ANY($%d::bigint[])", len(*args), len(*args)), nil
+	if ids == nil {
+		ids = []int64{} // a scope holding nothing is small, not large
+	}
+	return ids, nil
+}
+
+// scopeCondition limits a list or search to p's scope: a small scope as
+// the list of its ticket ids (from smallScopeIDs), so PostgreSQL looks at
+// those rows and never at every match of a common word; a large one as a
+// subquery.
+func scopeCondition(p *identity.Principal, small []int64, args *[]any) string {
+	if small == nil {
+		return visibleSet(p, args)
+	}
+	*args = append(*args, small)
+	return fmt.Sprintf("t.id = ANY($%d::bigint[]) AND s.ticket_id = ANY($%d::bigint[])", len(*args), len(*args))
 }
 
 // Get returns a ticket in the principal's scope.

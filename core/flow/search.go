@@ -90,17 +90,54 @@ type Highlight struct {
 	Fragment string `json:"fragment"`
 }
 
-// where builds the conditions of a search for p: text, filters and scope.
-// Placeholders are numbered after args.
-//
-// buckets, when given, limit the search to those id buckets inside the
-// index (see matchWindows).
-func (e *Engine) where(ctx context.Context, p *identity.Principal, s Search, buckets []int64, args *[]any) (string, fulltext.Query, error) {
-	scope, err := e.scopeCondition(ctx, p, args)
+// lookups are what a search reads from the database before its SQL is
+// built: read once per search, however many windows it looks in.
+type lookups struct {
+	scopeIDs  []int64  // the tickets of a small scope; nil otherwise
+	unitPaths []string // LIKE patterns of the filter's units
+}
+
+func (e *Engine) lookup(ctx context.Context, p *identity.Principal, s Search) (lookups, error) {
+	var lk lookups
+	var err error
+	if lk.scopeIDs, err = e.smallScopeIDs(ctx, p); err != nil {
+		return lk, err
+	}
+	if len(s.Filter.Units) == 0 {
+		return lk, nil
+	}
+	rows, err := e.pool.Query(ctx, `SELECT path FROM units WHERE code = ANY($1)`, s.Filter.Units)
+	if err != nil {
+		return lk, fmt.Errorf("reading filter units: %w", err)
+	}
+	paths, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return lk, fmt.Errorf("reading filter units: %w", err)
+	}
+	if len(paths) < len(s.Filter.Units) {
+		return lk, gql.FieldError("filter.units", "筛选的单位不存在")
+	}
+	for _, path := range paths {
+		lk.unitPaths = append(lk.unitPaths, store.EscapeLike(path)+"%")
+	}
+	return lk, nil
+}
+
+// where looks up what it needs (lookup) and builds the conditions of a
+// search for p; see buildWhere.
+func (e *Engine) where(ctx context.Context, p *identity.Principal, s Search, args *[]any) (string, fulltext.Query, error) {
+	lk, err := e.lookup(ctx, p, s)
 	if err != nil {
 		return "", fulltext.Query{}, err
 	}
-	conds := []string{scope}
+	return e.buildWhere(p, s, lk, nil, args)
+}
+
+// buildWhere builds the conditions of a search for p: text, filters and
+// scope. Placeholders are numbered after args. buckets, when given, limit
+// the search to those id buckets inside the index (see matchWindows).
+func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets []int64, args *[]any) (string, fulltext.Query, error) {
+	conds := []string{scopeCondition(p, lk.scopeIDs, args)}
 	arg := func(v any) string {
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))
@@ -148,25 +185,8 @@ func (e *Engine) where(ctx context.Context, p *identity.Principal, s Search, buc
 		}
 		conds = append(conds, "s.facets && "+arg(entries)+"::text[]")
 	}
-	if len(f.Units) > 0 {
-		var paths []string
-		rows, err := e.pool.Query(ctx, `SELECT path FROM units WHERE code = ANY($1)`, f.Units)
-		if err != nil {
-			return "", q, fmt.Errorf("reading filter units: %w", err)
-		}
-		for rows.Next() {
-			var path string
-			if err := rows.Scan(&path); err != nil {
-				rows.Close()
-				return "", q, err
-			}
-			paths = append(paths, store.EscapeLike(path)+"%")
-		}
-		rows.Close()
-		if len(paths) < len(f.Units) {
-			return "", q, gql.FieldError("filter.units", "筛选的单位不存在")
-		}
-		conds = append(conds, "t.scope_path LIKE ANY ("+arg(paths)+"::text[])")
+	if len(lk.unitPaths) > 0 {
+		conds = append(conds, "t.scope_path LIKE ANY ("+arg(lk.unitPaths)+"::text[])")
 	}
 	if f.CreatedFrom != nil {
 		conds = append(conds, "s.created_at >= "+arg(*f.CreatedFrom))
@@ -217,8 +237,12 @@ func (e *Engine) where(ctx context.Context, p *identity.Principal, s Search, buc
 // SearchTickets returns one page of tickets in p's scope matching s, and
 // one more when there is a next page.
 func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Search) ([]Hit, error) {
+	lk, err := e.lookup(ctx, p, s)
+	if err != nil {
+		return nil, err
+	}
 	args := []any{}
-	where, q, err := e.where(ctx, p, s, nil, &args)
+	where, q, err := e.buildWhere(p, s, lk, nil, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +250,7 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 	var tickets []Ticket
 	switch {
 	case (s.Sort == "" || s.Sort == SortNewest) && (!q.Empty() || s.Filter.indexed()):
-		ids, err := e.newestMatches(ctx, p, s, s.After, limit)
+		ids, err := e.newestMatches(ctx, p, s, lk, s.After, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +261,7 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 	case s.Sort == SortRelevance && !q.Empty():
 		// Ranked among the newest matches: ranking every match of a common
 		// word would read them all, and an agent wants recent tickets.
-		ids, err := e.newestMatches(ctx, p, s, 0, RelevancePool)
+		ids, err := e.newestMatches(ctx, p, s, lk, 0, RelevancePool)
 		if err != nil {
 			return nil, err
 		}
@@ -302,7 +326,7 @@ var matchWindows = []int64{2, 10, 0}
 
 // newestMatches returns the ids of the newest n tickets in p's scope
 // matching s below after (0: from the newest ticket).
-func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Search, after int64, n int) ([]int64, error) {
+func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Search, lk lookups, after int64, n int) ([]int64, error) {
 	upper := after
 	if upper <= 0 {
 		if err := e.pool.QueryRow(ctx, `SELECT COALESCE(max(ticket_id), 0) + 1 FROM ticket_search`).Scan(&upper); err != nil {
@@ -316,7 +340,7 @@ func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Sea
 			buckets = append(buckets, b)
 		}
 		args := []any{}
-		where, _, err := e.where(ctx, p, s, buckets, &args)
+		where, _, err := e.buildWhere(p, s, lk, buckets, &args)
 		if err != nil {
 			return nil, err
 		}
@@ -409,7 +433,7 @@ const CountCap = 10_000
 // (0: all of them).
 func (e *Engine) CountTickets(ctx context.Context, p *identity.Principal, s Search, limit int64) (int64, error) {
 	args := []any{}
-	where, _, err := e.where(ctx, p, s, nil, &args)
+	where, _, err := e.where(ctx, p, s, &args)
 	if err != nil {
 		return 0, err
 	}
@@ -468,7 +492,7 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 		}
 	}
 	args := []any{}
-	where, _, err := e.where(ctx, p, s, nil, &args)
+	where, _, err := e.where(ctx, p, s, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -643,7 +667,7 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 // co-handling branches.
 func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search, fn func(Ticket) error) error {
 	args := []any{}
-	where, _, err := e.where(ctx, p, s, nil, &args)
+	where, _, err := e.where(ctx, p, s, &args)
 	if err != nil {
 		return err
 	}
