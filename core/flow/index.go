@@ -151,10 +151,7 @@ var addressLevels = []string{"district", "street", "community"}
 // BuildIndexRow computes a ticket's index row from its fields.
 func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames) (IndexRow, error) {
 	row := IndexRow{TicketID: t.ID, Version: t.Version, CreatedAt: t.CreatedAt, Open: t.ClosedAt == nil,
-		Facets: []string{FacetFlow + "=" + t.Flow, FacetState + "=" + t.State}, Callers: []string{}}
-	if t.HolderUnit != nil {
-		row.Facets = append(row.Facets, FacetUnit+"="+t.HolderUnit.Code)
-	}
+		Facets: s.facetEntries(t), Callers: []string{}}
 	// Unit codes of addresses, resolved in one query.
 	unitNames, err := names(ctx, addressCodes(s.addressFields(), t.Fields))
 	if err != nil {
@@ -162,7 +159,6 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 	}
 	var doc fulltext.Document
 	doc.Tag(bucketTag(bucket(t.ID)))
-	row.Facets = append(row.Facets, bucketFacet(bucket(t.ID)))
 	doc.Add(t.Number, weightNumber)
 	for _, fl := range s.Caller["name"] {
 		if v, ok := t.Fields[fl.Name].(string); ok && strings.TrimSpace(v) != "" {
@@ -190,19 +186,30 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 		}
 	}
 	row.Doc = doc.String()
+	slices.Sort(row.Callers)
+	row.Callers = slices.Compact(row.Callers)
+	return row, nil
+}
+
+// facetEntries are a ticket's name=value facet entries: its flow, state,
+// holder unit and id bucket, the forms' facet fields, its attachments.
+func (s *IndexSpec) facetEntries(t Ticket) []string {
+	out := []string{FacetFlow + "=" + t.Flow, FacetState + "=" + t.State}
+	if t.HolderUnit != nil {
+		out = append(out, FacetUnit+"="+t.HolderUnit.Code)
+	}
+	out = append(out, bucketFacet(bucket(t.ID)))
 	for _, fl := range s.Facets {
-		row.Facets = append(row.Facets, facetValues(fl, t.Fields[fl.Name])...)
+		out = append(out, facetValues(fl, t.Fields[fl.Name])...)
 	}
 	for _, fl := range s.Attachments {
 		for _, id := range asList(t.Fields[fl.Name]) {
 			if id, ok := id.(string); ok {
-				row.Facets = append(row.Facets, FacetAttachment+"="+id)
+				out = append(out, FacetAttachment+"="+id)
 			}
 		}
 	}
-	slices.Sort(row.Callers)
-	row.Callers = slices.Compact(row.Callers)
-	return row, nil
+	return out
 }
 
 // addressCodes are the unit codes in the address fields of values.

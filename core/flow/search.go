@@ -549,7 +549,7 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 				v.Label = n
 			}
 			if name == FacetState {
-				v.Label = e.stateLabel(v.Value)
+				v.Label = e.StateLabel(v.Value)
 			}
 		}
 		sort.SliceStable(fc.Values, func(i, j int) bool {
@@ -563,9 +563,9 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 	return out, nil
 }
 
-// stateLabel is the label of a state in the running flows (a state name
+// StateLabel is the label of a state in the running flows (a state name
 // shared by flows is taken to mean the same).
-func (e *Engine) stateLabel(state string) string {
+func (e *Engine) StateLabel(state string) string {
 	for _, d := range e.config.Current().All(Kind) {
 		if st, ok := d.Model.(*Flow).State(state); ok {
 			return st.Label
@@ -613,24 +613,22 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 		return nil, gql.FieldError("phone", "请至少提供电话、姓名或地址之一")
 	}
 	conds = append(conds, "("+strings.Join(either, " OR ")+")")
-	rows, err := e.pool.Query(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
+	found, err := e.queryTickets(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY t.id DESC LIMIT 20`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("finding tickets in transit: %w", err)
 	}
 	spec := e.indexSpec()
-	var found []Ticket
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("finding tickets in transit: %w", err)
+	// The unit names of every hit's address, in one query.
+	var names map[string]string
+	if !addr.Empty() {
+		var codes []string
+		for _, t := range found {
+			codes = append(codes, addressCodes(spec.Caller["address"], t.Fields)...)
 		}
-		found = append(found, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("finding tickets in transit: %w", err)
+		if names, err = DBUnitNames(e.pool)(ctx, codes); err != nil {
+			return nil, err
+		}
 	}
 	out := []InTransitHit{}
 	for _, t := range found {
@@ -651,10 +649,6 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 			match("name", func(v any) bool { s, _ := v.(string); return strings.TrimSpace(s) == n })
 		}
 		if !addr.Empty() {
-			names, err := DBUnitNames(e.pool)(ctx, addressCodes(spec.Caller["address"], t.Fields))
-			if err != nil {
-				return nil, err
-			}
 			match("address", func(v any) bool { return addr.Contains(addressText(v, names)) })
 		}
 		out = append(out, h)
@@ -687,9 +681,6 @@ func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search
 	}
 	return rows.Err()
 }
-
-// StateLabel is the label of a state in the running flows.
-func (e *Engine) StateLabel(state string) string { return e.stateLabel(state) }
 
 // AttachmentVisible reports whether an attachment is on a ticket in p's
 // scope.
@@ -739,19 +730,14 @@ func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string
 	}
 	args = append(args, e.Now().AddDate(0, 0, -max(days, 1)))
 	conds = append(conds, fmt.Sprintf("s.created_at >= $%d", len(args)))
-	rows, err := e.pool.Query(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
+	candidates, err := e.queryTickets(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
 		fmt.Sprintf(` ORDER BY t.id DESC LIMIT %d`, similarCandidates), args...)
 	if err != nil {
 		return nil, fmt.Errorf("finding similar tickets: %w", err)
 	}
-	defer rows.Close()
 	spec := e.indexSpec()
 	var out []SimilarHit
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, fmt.Errorf("finding similar tickets: %w", err)
-		}
+	for _, t := range candidates {
 		var parts []string
 		for _, fl := range spec.Text {
 			if s, ok := t.Fields[fl.Name].(string); ok {
@@ -763,19 +749,12 @@ func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string
 			continue
 		}
 		h := SimilarHit{Ticket: t, Score: score, Shared: []string{}}
-		row, err := spec.BuildIndexRow(ctx, t, func(context.Context, []string) (map[string]string, error) { return nil, nil })
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range row.Facets {
+		for _, f := range spec.facetEntries(t) {
 			if slices.Contains(entries, f) {
 				h.Shared = append(h.Shared, f)
 			}
 		}
 		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
 	return out[:min(len(out), max(first, 1))], nil
