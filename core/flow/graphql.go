@@ -103,6 +103,14 @@ func (e *Engine) creating(formName string, draft bool, action string) (*Flow, *A
 	return nil, nil, gql.FieldError("form", "没有以表单 %q 创建工单的流程动作", formName)
 }
 
+// actionFormName resolves an action's form name, or null.
+func actionFormName(p graphql.ResolveParams) (any, error) {
+	if f := p.Source.(*Action).Form; f != nil {
+		return f.Name, nil
+	}
+	return nil, nil
+}
+
 // Register implements gql.Module.
 func (m Module) Register(b *gql.Builder) error {
 	e := m.Engine
@@ -131,12 +139,7 @@ func (m Module) Register(b *gql.Builder) error {
 		Fields: graphql.Fields{
 			"name":  &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"label": &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"form": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) {
-				if f := p.Source.(*Action).Form; f != nil {
-					return f.Name, nil
-				}
-				return nil, nil
-			}},
+			"form":  &graphql.Field{Type: graphql.String, Resolve: actionFormName},
 		},
 	})
 	branchType := graphql.NewObject(graphql.ObjectConfig{
@@ -225,12 +228,7 @@ func (m Module) Register(b *gql.Builder) error {
 				Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Action).To.Name), nil }},
 			"roles":  &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).Roles), nil }},
 			"holder": &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"form": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) {
-				if f := p.Source.(*Action).Form; f != nil {
-					return f.Name, nil
-				}
-				return nil, nil
-			}},
+			"form":   &graphql.Field{Type: graphql.String, Resolve: actionFormName},
 			"guards": &graphql.Field{Type: stringList, Description: "各守卫不满足时的提示", Resolve: func(p graphql.ResolveParams) (any, error) {
 				var out []string
 				for _, g := range p.Source.(*Action).Guards {

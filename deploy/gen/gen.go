@@ -14,7 +14,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -454,11 +456,13 @@ func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, prev
 	topic := w.voc.Topics[pick(r, w.topicCDF[int(created.Month())-1])]
 	slots := w.slots(r, c)
 	fill := func(s string) string { return fillSlots(s, slots) }
-	types, typeWeights := []string{}, []float64{}
-	for name, wt := range topic.Types {
-		types, typeWeights = append(types, name), append(typeWeights, float64(wt))
+	// In name order, since map order is random and a seed must give the
+	// same tickets.
+	types := slices.Sorted(maps.Keys(topic.Types))
+	typeWeights := make([]float64, len(types))
+	for i, name := range types {
+		typeWeights[i] = float64(topic.Types[name])
 	}
-	sortTogether(types, typeWeights)
 	address := map[string]any{"district": c.place.district, "street": c.place.street, "detail": c.detail}
 	if c.community != "" {
 		address["community"] = c.community
@@ -536,9 +540,9 @@ func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, prev
 				by = a
 			}
 		}
-		if inList(w.paths.ToUnit, name) {
+		if slices.Contains(w.paths.ToUnit, name) {
 			holder = unit
-		} else if inList(w.paths.ToCenter, name) {
+		} else if slices.Contains(w.paths.ToCenter, name) {
 			holder = w.paths.Center
 		}
 		to := a.Target(state)
@@ -568,26 +572,6 @@ func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, prev
 		t.Deadline = &d
 	}
 	return t, nil
-}
-
-func inList(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// sortTogether orders names (map iteration is random) and their weights
-// alike, so a seed gives the same tickets.
-func sortTogether(names []string, weights []float64) {
-	for i := 1; i < len(names); i++ {
-		for j := i; j > 0 && names[j] < names[j-1]; j-- {
-			names[j], names[j-1] = names[j-1], names[j]
-			weights[j], weights[j-1] = weights[j-1], weights[j]
-		}
-	}
 }
 
 func (w *world) slots(r *rand.Rand, c caller) map[string]string {
