@@ -37,7 +37,7 @@ func expected(t *testing.T, w *gentest.World, tk flow.Ticket) map[string]string 
 func checkRows(t *testing.T, w *gentest.World, admin *identity.Principal, rows [][]string, s flow.Search) {
 	t.Helper()
 	var tickets []flow.Ticket
-	require.NoError(t, w.Engine.EachTicket(context.Background(), admin, s, func(tk flow.Ticket) error {
+	require.NoError(t, w.Engine.EachTicket(context.Background(), admin, s, nil, func(tk flow.Ticket) error {
 		tickets = append(tickets, tk)
 		return nil
 	}))

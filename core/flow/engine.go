@@ -116,10 +116,6 @@ const ticketSelect = ticketColumns + `(SELECT COALESCE(json_agg(json_build_objec
 		'state', b.state, 'deadline', b.deadline, 'result', b.result, 'doneAt', b.done_at) ORDER BY b.id), '[]')
 		FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id WHERE b.ticket_id = t.id)` + ticketJoins
 
-// ticketSelectNoBranches reads tickets without their branches, for
-// streams of a million rows (exports) where a subquery per row counts.
-const ticketSelectNoBranches = ticketColumns + `'[]'::json` + ticketJoins
-
 func scanTicket(row pgx.Row) (Ticket, error) {
 	var t Ticket
 	var unitID *int64

@@ -1,7 +1,9 @@
 package flow
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -658,28 +660,88 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 
 // EachTicket streams every ticket in p's scope matching s, oldest first,
 // in one query (exports of a million rows do not page), without their
-// co-handling branches.
-func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search, fn func(Ticket) error) error {
+// co-handling branches or action counts. With fields, a ticket's Fields
+// hold only those: PostgreSQL picks them out of the stored document, so a
+// million-row export does not decode every ticket's whole JSON (that was
+// half of its time).
+func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search, fields []string, fn func(Ticket) error) error {
 	args := []any{}
 	where, _, err := e.where(ctx, p, s, &args)
 	if err != nil {
 		return err
 	}
-	rows, err := e.pool.Query(ctx, ticketSelectNoBranches+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+` ORDER BY t.id`, args...)
+	cols := `t.fields`
+	if fields != nil {
+		picks := make([]string, len(fields))
+		for i, f := range fields {
+			args = append(args, f)
+			picks[i] = fmt.Sprintf("t.fields -> $%d::text", len(args))
+		}
+		cols = strings.Join(append([]string{"NULL::jsonb"}, picks...), ", ")
+	}
+	rows, err := e.pool.Query(ctx, `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
+		t.deadline, t.paused_remaining, t.created_at, t.closed_at,
+		hu.id, hu.code, hu.name, hu.kind, COALESCE(hpu.code, ''), COALESCE(hpu.kind, ''), hu.path, COALESCE(husr.username, ''), `+cols+ticketJoins+`
+		JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+` ORDER BY t.id`, args...)
 	if err != nil {
 		return fmt.Errorf("reading tickets: %w", err)
 	}
 	defer rows.Close()
+	var (
+		t                                        Ticket
+		unitID                                   *int64
+		code, name, kind, parentCode, parentKind *string
+		path                                     *string
+		raw                                      = make([][]byte, len(fields))
+	)
+	dest := []any{&t.ID, &t.Number, &t.Flow, &t.FlowVersion, &t.State, &t.Version, &t.ScopePath, &t.CreatorID, &t.Creator,
+		&t.Deadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt,
+		&unitID, &code, &name, &kind, &parentCode, &parentKind, &path, &t.HolderUser, &t.Fields}
+	for i := range raw {
+		dest = append(dest, &raw[i])
+	}
 	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
+		t = Ticket{}
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("reading tickets: %w", err)
 		}
+		if unitID != nil {
+			t.HolderUnit = &UnitRef{ID: *unitID, Code: *code, Name: *name, Kind: *kind, ParentCode: *parentCode, ParentKind: *parentKind, Path: *path}
+		}
+		if t.Fields == nil {
+			t.Fields = make(map[string]any, len(fields))
+		}
+		for i, b := range raw {
+			v, err := jsonValue(b)
+			if err != nil {
+				return fmt.Errorf("reading field %s of ticket %s: %w", fields[i], t.Number, err)
+			}
+			if v != nil {
+				t.Fields[fields[i]] = v
+			}
+		}
+		t.Counts = map[string]int{}
 		if err := fn(t); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// jsonValue decodes one field's JSON as PostgreSQL writes it. Most fields
+// are strings without escapes, which need no decoder.
+func jsonValue(b []byte) (any, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && !bytes.ContainsAny(b[1:len(b)-1], `\"`) {
+		return string(b[1 : len(b)-1]), nil
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // AttachmentVisible reports whether an attachment is on a ticket in p's

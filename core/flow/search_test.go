@@ -450,3 +450,37 @@ func minID(m map[int64]flow.Ticket) int64 {
 	}
 	return out
 }
+
+func TestEachTicketPicksFieldsAsStored(t *testing.T) {
+	c := newCorpus(t, 200)
+	ctx := context.Background()
+	agent := c.as(t, "agent")
+	admin := c.as(t, "admin")
+	// Strings PostgreSQL escapes (quotes, backslashes, new lines) take the
+	// decoder's path; plain ones do not.
+	tricky, err := c.eng.Create(ctx, agent, "ticket", "register", map[string]any{"caller": `王"二"`, "caller_phone": "13904711235", "type": "投诉", "category": "0103",
+		"title": `C:\路径 "引号"`, "content": "第一行\n第二行\t制表",
+		"address": map[string]any{"district": "150105", "street": "150105001", "detail": "大学东街"}})
+	require.NoError(t, err)
+	c.tickets[tricky.ID] = tricky
+
+	picks := []string{"title", "content", "caller", "address", "confidential", "attachments", "no_such_field"}
+	seen := 0
+	require.NoError(t, c.eng.EachTicket(ctx, admin, flow.Search{}, picks, func(got flow.Ticket) error {
+		seen++
+		want, ok := c.tickets[got.ID]
+		require.True(t, ok, "ticket %d", got.ID)
+		wantFields := map[string]any{}
+		for _, k := range picks {
+			if v, ok := want.Fields[k]; ok {
+				wantFields[k] = v
+			}
+		}
+		assert.Equal(t, wantFields, got.Fields, "ticket %s", got.Number)
+		assert.Equal(t, want.Number, got.Number)
+		assert.Equal(t, want.State, got.State)
+		return nil
+	}))
+	assert.Equal(t, len(c.tickets), seen)
+	assert.Equal(t, `C:\路径 "引号"`, c.tickets[tricky.ID].Fields["title"], "the stored value round-trips")
+}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -33,6 +34,7 @@ func main() {
 	full := flag.Bool("full-export", true, "also export every ticket (takes a while at 1M)")
 	exportsOnly := flag.Bool("exports-only", false, "only the exports")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process here")
+	flag.StringVar(&keepDir, "keep", "", "keep the export files in this folder, to open them (else they are counted and dropped)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -324,7 +326,16 @@ func exports(ctx context.Context, t app.Tools, eng *flow.Engine, admin *identity
 	for _, x := range exports {
 		start := time.Now()
 		cw := &countingWriter{}
-		rows, err := export.Write(ctx, eng, t.Config.Current(), units, admin, export.Request{Format: x.format, Form: "ticket-register", Filter: x.filter}, cw, nil)
+		var out io.Writer = cw
+		if keepDir != "" {
+			f, err := os.Create(filepath.Join(keepDir, fmt.Sprintf("%s.%s", strings.ReplaceAll(x.what, " ", "-"), x.format)))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			out = io.MultiWriter(f, cw)
+		}
+		rows, err := export.Write(ctx, eng, t.Config.Current(), units, admin, export.Request{Format: x.format, Form: "ticket-register", Filter: x.filter}, out, nil)
 		if err != nil {
 			return err
 		}
@@ -332,6 +343,9 @@ func exports(ctx context.Context, t app.Tools, eng *flow.Engine, admin *identity
 	}
 	return nil
 }
+
+// keepDir is where -keep keeps the export files.
+var keepDir string
 
 type countingWriter struct{ n int64 }
 
