@@ -160,17 +160,23 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	}
 	defer k.close(log)
 
-	schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports))
+	live, err := newLiveAPI(k.cfg.Runtime.Current, func() (http.Handler, error) {
+		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports))
+		if err != nil {
+			return nil, err
+		}
+		return gql.NewHandler(schemaDef, gql.HandlerOptions{
+			Logger: log, TrustProxy: cfg.TrustProxy,
+			Authenticate: func(ctx context.Context, r *http.Request) (context.Context, error) {
+				return Authenticate(ctx, k.ids, r)
+			},
+		}), nil
+	}, log)
 	if err != nil {
 		shutdown()
 		return err
 	}
-	h := gql.NewHandler(schemaDef, gql.HandlerOptions{
-		Logger: log, TrustProxy: cfg.TrustProxy,
-		Authenticate: func(ctx context.Context, r *http.Request) (context.Context, error) {
-			return Authenticate(ctx, k.ids, r)
-		},
-	})
+	var h http.Handler = live
 	api.Store(&h)
 	// Downloads and uploads sign in as GraphQL does.
 	signIn := func(r *http.Request) (*identity.Principal, error) {

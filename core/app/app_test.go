@@ -362,3 +362,32 @@ func TestPublishFlowChangesLabelsTimeLimitsAndGuards(t *testing.T) {
 	require.Len(t, r.Errors, 1)
 	assert.Equal(t, "办理结果至少写 10 个字（新版）", r.Errors[0].Message)
 }
+
+func TestTypedFormInputFollowsAPublishedForm(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	cfg.ConfigDir = t.TempDir()
+	for _, dir := range []string{"flows", "forms", "scripts"} {
+		require.NoError(t, os.CopyFS(filepath.Join(cfg.ConfigDir, dir), os.DirFS(filepath.Join("../..", dir))))
+	}
+	base := server(t, cfg, true)
+	admin, agent := login(t, base, "admin"), login(t, base, "agent")
+	register := `mutation { createTicketAsTicketRegister(input: {title: "楼道灯不亮", content: "单元楼道灯坏了一周", type: "投诉", caller_phone: "13804711234", property_company: "恒通物业"}) { fields } }`
+	r := query(t, base, agent, register, nil)
+	require.NotEmpty(t, r.Errors, "the form has no such field yet")
+	assert.Contains(t, r.Errors[0].Message, "property_company")
+
+	source, err := os.ReadFile(filepath.Join(cfg.ConfigDir, "forms/ticket-register.yaml"))
+	require.NoError(t, err)
+	edited := strings.Replace(string(source), "fields:\n", "fields:\n  - {name: property_company, label: 物业公司, type: text, max: 50}\n", 1)
+	r = query(t, base, admin, `mutation($s: String!) { publishConfig(kind: "form", name: "ticket-register", source: $s) { ok problems { line message } } }`,
+		map[string]any{"s": edited})
+	require.Empty(t, r.Errors)
+	require.Equal(t, true, r.Data["publishConfig"].(map[string]any)["ok"], "%v", r.Data)
+
+	// No restart: the next request sees the new field in the typed input.
+	r = query(t, base, agent, register, nil)
+	require.Empty(t, r.Errors)
+	fields := r.Data["createTicketAsTicketRegister"].(map[string]any)["fields"].(map[string]any)
+	assert.Equal(t, "恒通物业", fields["property_company"])
+}

@@ -373,8 +373,9 @@ func (e *Engine) createFromForm(ctx context.Context, p *identity.Principal, form
 
 // registerTypedCreates adds, for each form a creating action uses in the
 // configuration running when the schema is built, createTicketAs<Form>
-// with the form as a typed GraphQL input. They do what createTicket does;
-// a form published later is served by createTicket until the next start.
+// with the form as a typed GraphQL input. They do what createTicket does.
+// The server builds the schema again after a configuration change
+// (app.liveAPI), so a published form is typed at once.
 func (m Module) registerTypedCreates(b *gql.Builder, ticketType *graphql.Object) {
 	e := m.Engine
 	if e.config == nil || e.config.Current() == nil {
