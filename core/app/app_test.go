@@ -54,6 +54,19 @@ func server(t *testing.T, cfg app.Config, demo bool) string {
 	return ""
 }
 
+// serverOnCopiedConfig runs a demo server on a copy of the configuration
+// folders, which a test may publish over.
+func serverOnCopiedConfig(t *testing.T) (app.Config, string) {
+	t.Helper()
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	cfg.ConfigDir = t.TempDir()
+	for _, dir := range []string{"flows", "forms", "scripts"} {
+		require.NoError(t, os.CopyFS(filepath.Join(cfg.ConfigDir, dir), os.DirFS(filepath.Join("../..", dir))))
+	}
+	return cfg, server(t, cfg, true)
+}
+
 func baseConfig(t *testing.T) app.Config {
 	t.Helper()
 	cfg, err := app.FromEnv()
@@ -307,13 +320,7 @@ func TestTemporaryPasswordMustBeChangedFirst(t *testing.T) {
 // once, tickets already open keep theirs, and a broken edit changes
 // nothing.
 func TestPublishFlowChangesLabelsTimeLimitsAndGuards(t *testing.T) {
-	cfg := baseConfig(t)
-	cfg.DatabaseURL = pgtest.URL(t)
-	cfg.ConfigDir = t.TempDir()
-	for _, dir := range []string{"flows", "forms", "scripts"} {
-		require.NoError(t, os.CopyFS(filepath.Join(cfg.ConfigDir, dir), os.DirFS(filepath.Join("../..", dir))))
-	}
-	base := server(t, cfg, true)
+	cfg, base := serverOnCopiedConfig(t)
 	admin, agent := login(t, base, "admin"), login(t, base, "agent")
 	register := `mutation { createTicket(form: "ticket-register", input: {title: "落户咨询", content: "咨询落户政策", type: "咨询", caller_phone: "13804711234"}) { id stateLabel deadline } }`
 	r := query(t, base, agent, register, nil)
@@ -364,13 +371,7 @@ func TestPublishFlowChangesLabelsTimeLimitsAndGuards(t *testing.T) {
 }
 
 func TestTypedFormInputFollowsAPublishedForm(t *testing.T) {
-	cfg := baseConfig(t)
-	cfg.DatabaseURL = pgtest.URL(t)
-	cfg.ConfigDir = t.TempDir()
-	for _, dir := range []string{"flows", "forms", "scripts"} {
-		require.NoError(t, os.CopyFS(filepath.Join(cfg.ConfigDir, dir), os.DirFS(filepath.Join("../..", dir))))
-	}
-	base := server(t, cfg, true)
+	cfg, base := serverOnCopiedConfig(t)
 	admin, agent := login(t, base, "admin"), login(t, base, "agent")
 	register := `mutation { createTicketAsTicketRegister(input: {title: "楼道灯不亮", content: "单元楼道灯坏了一周", type: "投诉", caller_phone: "13804711234", property_company: "恒通物业"}) { fields } }`
 	r := query(t, base, agent, register, nil)
