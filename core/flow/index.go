@@ -300,11 +300,12 @@ func facetValues(fl *form.Field, v any) []string {
 // (see matchWindows).
 var bucketSize int64 = 20_000
 
-func bucket(id int64) int64        { return id / bucketSize }
-func bucketTag(id int64) string    { return "b" + strconv.FormatInt(bucket(id), 10) }
-func bucketFacet(id int64) string  { return "#bucket=" + strconv.FormatInt(bucket(id), 10) }
-func bucketTagOf(b int64) string   { return "b" + strconv.FormatInt(b, 10) }
-func bucketFacetOf(b int64) string { return "#bucket=" + strconv.FormatInt(b, 10) }
+func bucket(id int64) int64 { return id / bucketSize }
+
+// bucketTag and bucketFacet name bucket b (not a ticket id) in documents
+// and in facets.
+func bucketTag(b int64) string   { return "b" + strconv.FormatInt(b, 10) }
+func bucketFacet(b int64) string { return "#bucket=" + strconv.FormatInt(b, 10) }
 
 // queueIndex adds the upsert of a ticket's index row to b. A row whose
 // content did not change is left alone: every new row version adds all
@@ -326,7 +327,7 @@ func queueIndex(b *pgx.Batch, row IndexRow) {
 // old spec are stale and the index is rebuilt.
 func (s *IndexSpec) Fingerprint() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "v2|bucket:%d", bucketSize)
+	fmt.Fprintf(&b, "v3|bucket:%d", bucketSize)
 	write := func(tag string, fields []*form.Field) {
 		for _, f := range fields {
 			fmt.Fprintf(&b, "|%s:%s:%s", tag, f.Name, f.Type)

@@ -484,3 +484,60 @@ func TestEachTicketPicksFieldsAsStored(t *testing.T) {
 	assert.Equal(t, len(c.tickets), seen)
 	assert.Equal(t, `C:\路径 "引号"`, c.tickets[tricky.ID].Fields["title"], "the stored value round-trips")
 }
+
+func TestNewestMatchesAreLookedForInTheirIDBucket(t *testing.T) {
+	c := newCorpus(t, 300)
+	ctx := context.Background()
+	admin := c.as(t, "admin")
+	const size = 64 // this package's test bucket size
+
+	// Every index row carries the bucket of its own id, in its document
+	// and in its facets.
+	var wrong int
+	require.NoError(t, c.pool.QueryRow(ctx, `SELECT count(*) FROM ticket_search
+		WHERE NOT (facets @> ARRAY['#bucket=' || (ticket_id / $1)] AND doc @@ ('''#b' || (ticket_id / $1) || '''')::tsquery)`, size).Scan(&wrong))
+	assert.Zero(t, wrong)
+
+	// Searching one window and no fallback finds exactly the matches in
+	// that bucket: ids 192-255 below After 256.
+	old := *flow.MatchWindows
+	*flow.MatchWindows = []int64{1}
+	t.Cleanup(func() { *flow.MatchWindows = old })
+	inBucket := func(ids []int64) []int64 {
+		var out []int64
+		for _, id := range ids {
+			if id/size == 3 {
+				out = append(out, id)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	var all []int64
+	for id := range c.tickets {
+		all = append(all, id)
+	}
+	require.Len(t, inBucket(all), size, "the corpus fills bucket 3")
+	search := func(s flow.Search, want []int64) {
+		t.Helper()
+		require.GreaterOrEqual(t, len(want), 2)
+		s.After, s.First = 4*size, len(want)-1 // SearchTickets asks for one more
+		hits, err := c.eng.SearchTickets(ctx, admin, s)
+		require.NoError(t, err)
+		var got []int64
+		for _, h := range hits {
+			got = append(got, h.ID)
+		}
+		slices.Sort(got)
+		assert.Equal(t, want, got)
+	}
+	search(flow.Search{Filter: flow.Filter{Facets: map[string][]string{flow.FacetFlow: {"ticket"}}}}, inBucket(all))
+	for _, q := range []string{"反映", "小区", "供暖", "物业"} {
+		want := inBucket(c.bruteForce(q, nil))
+		if len(want) >= 2 && len(want) < size {
+			search(flow.Search{Query: q}, want)
+			return
+		}
+	}
+	t.Fatal("no query word matches some of bucket 3")
+}
