@@ -166,6 +166,8 @@ type Effect struct {
 	// CloseBranch marks the acting unit's open branch done, keeping the
 	// action's input as its result.
 	CloseBranch bool `yaml:"close_branch"`
+	// Call runs a procedure a module provides, once the ticket is written.
+	Call *Call `yaml:"call"`
 }
 
 // Assign is the assignment effect.
@@ -359,8 +361,12 @@ func (f *Flow) provisionEffect(c *registry.Context, a *Action, e *Effect, compil
 			c.Errorf(e.Pos, "action %s: close_branch needs holder: branch (only a unit holding a branch can close it)", a.Name)
 		}
 	}
+	if e.Call != nil {
+		set++
+		f.provisionCall(c, a, e, compile)
+	}
 	if set != 1 {
-		c.Errorf(e.Pos, "action %s: an effect has exactly one of assign, deadline, branch, notify, link, set, close_branch (this one has %d)", a.Name, set)
+		c.Errorf(e.Pos, "action %s: an effect has exactly one of assign, deadline, branch, notify, link, set, close_branch, call (this one has %d)", a.Name, set)
 	}
 }
 

@@ -524,6 +524,9 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	if err := sendWrites(ctx, tx, b, t.Number); err != nil {
 		return Ticket{}, err
 	}
+	if err := e.runCalls(ctx, tx, p, f, a, t, env); err != nil {
+		return Ticket{}, err
+	}
 	return t, nil
 }
 

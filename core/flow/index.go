@@ -180,6 +180,9 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 		}
 		switch v := t.Fields[fl.Name].(type) {
 		case string:
+			if fl.Type == form.RichText {
+				v = form.PlainText(v)
+			}
 			doc.Add(v, weightText)
 		case map[string]any:
 			doc.Add(addressText(v, unitNames), weightText)

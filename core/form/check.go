@@ -287,6 +287,27 @@ func (fl *Field) normalize(v any) (any, error) {
 			return nil, fmt.Errorf("格式不正确")
 		}
 		return s, nil
+	case RichText:
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("应为文字")
+		}
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			return nil, fmt.Errorf("含有无效字符")
+		}
+		// Unsafe markup is removed here, before anything is stored.
+		s = SanitizeHTML(s)
+		max := float64(defaultRichTextMax)
+		if fl.Max != nil {
+			max = *fl.Max
+		}
+		if n := utf8.RuneCountInString(s); float64(n) > max {
+			return nil, fmt.Errorf("内容过长：最多 %v 字符，现有 %d 字符", max, n)
+		}
+		if fl.Min != nil && float64(utf8.RuneCountInString(PlainText(s))) < *fl.Min {
+			return nil, fmt.Errorf("正文至少 %v 字", *fl.Min)
+		}
+		return s, nil
 	case Number:
 		var n float64
 		switch x := v.(type) {

@@ -70,7 +70,7 @@ type Field struct {
 	Pos   diag.Pos `yaml:"-"`
 	Name  string   `yaml:"name" jsonschema:"required,pattern=^[a-z][a-z0-9_]*$"`
 	Label string   `yaml:"label" jsonschema:"required"`
-	Type  string   `yaml:"type" jsonschema:"required,enum=text,enum=longtext,enum=number,enum=boolean,enum=date,enum=datetime,enum=phone,enum=idcard,enum=address,enum=location,enum=choice,enum=multichoice,enum=tree,enum=attachment,enum=person,enum=unit"`
+	Type  string   `yaml:"type" jsonschema:"required,enum=text,enum=longtext,enum=richtext,enum=number,enum=boolean,enum=date,enum=datetime,enum=phone,enum=idcard,enum=address,enum=location,enum=choice,enum=multichoice,enum=tree,enum=attachment,enum=person,enum=unit"`
 	// Required fields must have a value whenever they are visible.
 	Required bool `yaml:"required"`
 	// Multiple makes a person, unit or attachment field a list.
@@ -149,7 +149,7 @@ const (
 	Unit        = "unit"
 )
 
-var types = []string{Text, LongText, Number, Boolean, Date, DateTime, Phone, IDCard, Address, Location, Choice, MultiChoice, Tree, Attachment, Person, Unit}
+var types = []string{Text, LongText, RichText, Number, Boolean, Date, DateTime, Phone, IDCard, Address, Location, Choice, MultiChoice, Tree, Attachment, Person, Unit}
 
 // callerTypes are the field types each caller role takes.
 var callerTypes = map[string][]string{"phone": {Phone}, "name": {Text}, "address": {Address, Text}}

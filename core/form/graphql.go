@@ -69,7 +69,7 @@ func (m Module) Register(b *gql.Builder) error {
 		Fields: graphql.Fields{
 			"name":     &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"label":    &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"type":     &graphql.Field{Type: gql.NonNull(graphql.String), Description: "text, longtext, number, boolean, date, datetime, phone, idcard, address, location, choice, multichoice, tree, attachment, person, unit"},
+			"type":     &graphql.Field{Type: gql.NonNull(graphql.String), Description: "text, longtext, richtext, number, boolean, date, datetime, phone, idcard, address, location, choice, multichoice, tree, attachment, person, unit"},
 			"required": &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
 			"multiple": &graphql.Field{Type: gql.NonNull(graphql.Boolean)},
 			"leafOnly": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Field).LeafOnly, nil }},

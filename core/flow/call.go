@@ -1,0 +1,111 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/rules"
+)
+
+// Call is the effect that runs a procedure a module provides in Go (the
+// knowledge base publishing an article version): the flow decides when,
+// the module does what only code can. Its arguments are expressions.
+type Call struct {
+	Name string                `yaml:"name" jsonschema:"required"`
+	Args map[string]rules.Expr `yaml:"args"`
+}
+
+// Procedure is Go code flows can call, registered by name at start-up
+// (init), so a flow naming one that does not exist fails lint.
+type Procedure struct {
+	// Doc says what it does, for `hotline kinds` and the designer.
+	Doc string
+	// Args are the arguments it takes; Required must be given.
+	Args, Required []string
+	// Run does it inside the action's transaction, after the ticket is
+	// written: t is the ticket as stored (its new state and version), and
+	// an error rolls the whole action back.
+	Run func(ctx context.Context, tx pgx.Tx, p *identity.Principal, t Ticket, args map[string]any) error
+}
+
+var (
+	proceduresMu sync.RWMutex
+	procedures   = map[string]Procedure{}
+)
+
+// RegisterProcedure makes a procedure callable from flows. Registering a
+// name twice is a programming error.
+func RegisterProcedure(name string, p Procedure) {
+	proceduresMu.Lock()
+	defer proceduresMu.Unlock()
+	if _, dup := procedures[name]; dup {
+		panic("flow: procedure " + name + " registered twice")
+	}
+	procedures[name] = p
+}
+
+func procedure(name string) (Procedure, bool) {
+	proceduresMu.RLock()
+	defer proceduresMu.RUnlock()
+	p, ok := procedures[name]
+	return p, ok
+}
+
+// ProcedureNames lists the registered procedures.
+func ProcedureNames() []string {
+	proceduresMu.RLock()
+	defer proceduresMu.RUnlock()
+	return slices.Sorted(maps.Keys(procedures))
+}
+
+func (f *Flow) provisionCall(c *registry.Context, a *Action, e *Effect, compile func(rules.Expr, rules.Result) *rules.Program) {
+	p, ok := procedure(e.Call.Name)
+	if !ok {
+		c.Errorf(e.Pos, "action %s: call %q: no such procedure%s", a.Name, e.Call.Name, registry.Suggest(e.Call.Name, ProcedureNames()))
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(e.Call.Args)) {
+		if !slices.Contains(p.Args, name) {
+			c.Errorf(e.Pos, "action %s: call %s takes no argument %q%s", a.Name, e.Call.Name, name, registry.Suggest(name, p.Args))
+			continue
+		}
+		compile(e.Call.Args[name], rules.Any)
+	}
+	for _, name := range p.Required {
+		if _, ok := e.Call.Args[name]; !ok {
+			c.Errorf(e.Pos, "action %s: call %s needs argument %q", a.Name, e.Call.Name, name)
+		}
+	}
+}
+
+// runCalls runs an action's calls once its ticket is written.
+func (e *Engine) runCalls(ctx context.Context, tx pgx.Tx, p *identity.Principal, f *Flow, a *Action, t Ticket, env Env) error {
+	for _, eff := range a.Effects {
+		if eff.Call == nil {
+			continue
+		}
+		proc, ok := procedure(eff.Call.Name)
+		if !ok {
+			return fmt.Errorf("action %s: procedure %s is not registered", a.Name, eff.Call.Name)
+		}
+		args := make(map[string]any, len(eff.Call.Args))
+		for name, ex := range eff.Call.Args {
+			v, err := f.program(ex).Run(env)
+			if err != nil {
+				return fmt.Errorf("action %s: call %s: argument %s: %w", a.Name, eff.Call.Name, name, err)
+			}
+			args[name] = v
+		}
+		if err := proc.Run(ctx, tx, p, t, args); err != nil {
+			return fmt.Errorf("action %s: call %s: %w", a.Name, eff.Call.Name, err)
+		}
+	}
+	return nil
+}
