@@ -29,6 +29,7 @@ import (
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
@@ -47,6 +48,9 @@ type Options struct {
 	// DemoTickets is how many generated tickets a demo database starts
 	// with (only when it has none).
 	DemoTickets int
+	// DemoArticles is how many generated knowledge articles it starts with
+	// (only when it has none), published through the knowledge flow.
+	DemoArticles int
 }
 
 // Tools are what the command-line tools work with: storage and the
@@ -55,6 +59,10 @@ type Tools struct {
 	Pool    *pgxpool.Pool
 	Config  *registry.Runtime
 	Tickets *flow.Engine
+	// Knowledge is not opened: its index belongs to one process at a
+	// time, so a tool opens it only when it needs it (and not beside a
+	// running server on the same data folder).
+	Knowledge *knowledge.Service
 }
 
 // WithTools starts storage and configuration as serve would, without
@@ -65,14 +73,15 @@ func WithTools(ctx context.Context, cfg Config, opts Options, log *slog.Logger, 
 		return err
 	}
 	defer k.close(log)
-	return fn(Tools{Pool: k.pool, Config: k.cfg.Runtime, Tickets: k.tickets})
+	return fn(Tools{Pool: k.pool, Config: k.cfg.Runtime, Tickets: k.tickets, Knowledge: k.knowledge})
 }
 
 // Modules lists the GraphQL modules of the kernel, in schema order. Later
 // parts of the platform add theirs here.
-func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool, exports *export.Service) []gql.Module {
+func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool, exports *export.Service, kb *knowledge.Service) []gql.Module {
 	forms := form.Module{Config: cfg.Runtime, Lookup: func() form.Lookup { return form.DBLookup{Q: pool} }}
-	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms, export.Module{Service: exports}}
+	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms, export.Module{Service: exports},
+		knowledge.Module{Service: kb}}
 }
 
 // BuildSchema assembles the GraphQL schema from the modules.
@@ -159,9 +168,18 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		return err
 	}
 	defer k.close(log)
+	if err := k.knowledge.Open(ctx); err != nil {
+		shutdown()
+		return fmt.Errorf("opening the knowledge base: %w", err)
+	}
+	defer func() {
+		if err := k.knowledge.Close(context.Background()); err != nil {
+			log.Warn("closing the knowledge base", "err", err)
+		}
+	}()
 
 	live, err := newLiveAPI(k.cfg.Runtime.Current, func() (http.Handler, error) {
-		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports))
+		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge))
 		if err != nil {
 			return nil, err
 		}
@@ -193,6 +211,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	k.attachments.Handlers(fileMux, signIn)
 	var fh http.Handler = fileMux
 	files.Store(&fh)
+	go k.knowledge.Run(ctx, 2*time.Second)
 	go k.tickets.RunTimers(ctx, 15*time.Second, log)
 	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
 	ready.Store(true)
@@ -264,6 +283,7 @@ type kernel struct {
 	tickets     *flow.Engine
 	exports     *export.Service
 	attachments *attachment.Service
+	knowledge   *knowledge.Service // opened by Serve (one process holds its index)
 }
 
 func (k *kernel) close(log *slog.Logger) {
@@ -334,6 +354,7 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	if err := k.exports.Recover(ctx); err != nil {
 		return k, err
 	}
+	k.knowledge = &knowledge.Service{Pool: k.pool, Config: runtime, Dir: filepath.Join(cfg.DataDir, "knowledge"), Log: log}
 	dir := filepath.Join(cfg.DataDir, "attachments")
 	k.attachments = &attachment.Service{Pool: k.pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
 		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: k.tickets.AttachmentVisible}
@@ -355,6 +376,9 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 			return k, err
 		}
 		if err := demoTickets(ctx, k.pool, runtime.Current(), opts.DemoTickets, log); err != nil {
+			return k, err
+		}
+		if err := demoArticles(ctx, k.pool, k.ids, k.tickets, cfg.DemoPassword, opts.DemoArticles, log); err != nil {
 			return k, err
 		}
 	}
@@ -406,6 +430,48 @@ func loadDemo(ctx context.Context, ids *identity.Service, password string, log *
 			log.Info("demo data loaded", "file", f, "units", units, "users", users)
 		}
 	}
+	return nil
+}
+
+// demoArticles publishes n generated articles into a knowledge base that
+// has none, written by the demo knowledge editor and approved by the demo
+// reviewer.
+func demoArticles(ctx context.Context, pool *pgxpool.Pool, ids *identity.Service, eng *flow.Engine, password string, n int, log *slog.Logger) error {
+	if n <= 0 {
+		return nil
+	}
+	var have bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets WHERE flow = 'kb_article')`).Scan(&have); err != nil {
+		return fmt.Errorf("looking for knowledge articles: %w", err)
+	}
+	if have {
+		return nil
+	}
+	v, err := gen.LoadKnowledgeVocabulary()
+	if err != nil {
+		return err
+	}
+	as := func(user string) (*identity.Principal, error) {
+		res, err := ids.Login(ctx, user, password)
+		if err != nil {
+			return nil, fmt.Errorf("signing in demo account %s to publish demo knowledge: %w", user, err)
+		}
+		return res.Principal, nil
+	}
+	editor, err := as("kbeditor")
+	if err != nil {
+		return err
+	}
+	reviewer, err := as("kbreviewer")
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	y, m, d := eng.Now().Date()
+	if _, err := gen.PublishArticles(ctx, eng, editor, reviewer, gen.Articles(v, 1, n, time.Date(y, m, d, 0, 0, 0, 0, time.UTC))); err != nil {
+		return fmt.Errorf("publishing demo knowledge: %w", err)
+	}
+	log.Info("published demo knowledge articles", "count", n, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

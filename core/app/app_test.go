@@ -27,11 +27,17 @@ const demoPassword = "Hotline@12345"
 // server runs `hotline serve` in-process and returns its base URL.
 func server(t *testing.T, cfg app.Config, demo bool) string {
 	t.Helper()
+	return serverWith(t, cfg, app.Options{Demo: demo})
+}
+
+func serverWith(t *testing.T, cfg app.Config, opts app.Options) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Serve(ctx, cfg, app.Options{Demo: demo, Listening: addr}, slog.New(slog.DiscardHandler))
+		opts.Listening = addr
+		done <- app.Serve(ctx, cfg, opts, slog.New(slog.DiscardHandler))
 	}()
 	select {
 	case a := <-addr:
@@ -245,7 +251,7 @@ func TestConfigurationVersionsAndPublishOverGraphQL(t *testing.T) {
 
 	r := query(t, base, admin, `{ configDocuments(kind: "role") { name version active } configKinds { name } }`, nil)
 	require.Empty(t, r.Errors)
-	assert.Len(t, r.Data["configDocuments"], 9)
+	assert.Len(t, r.Data["configDocuments"], 11)
 
 	// A publish that does not lint comes back with positioned problems and
 	// changes nothing.
@@ -391,4 +397,51 @@ func TestTypedFormInputFollowsAPublishedForm(t *testing.T) {
 	require.Empty(t, r.Errors)
 	fields := r.Data["createTicketAsTicketRegister"].(map[string]any)["fields"].(map[string]any)
 	assert.Equal(t, "恒通物业", fields["property_company"])
+}
+
+func TestKnowledgeBaseOverGraphQL(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	base := serverWith(t, cfg, app.Options{Demo: true, DemoArticles: 60})
+	agent := login(t, base, "agent")
+
+	r := query(t, base, agent, `{ suggestKnowledge(prefix: "供", first: 5) { text kind articles } }`, nil)
+	require.Empty(t, r.Errors)
+	suggestions := r.Data["suggestKnowledge"].([]any)
+	require.NotEmpty(t, suggestions)
+	for _, sg := range suggestions {
+		assert.Contains(t, sg.(map[string]any)["text"], "供")
+	}
+
+	r = query(t, base, agent, `{ searchKnowledge(query: "供暖", first: 2) { totalCount endCursor facets { field value label count }
+		hits { article { id title version fields } highlights { field fragment } } } }`, nil)
+	require.Empty(t, r.Errors)
+	res := r.Data["searchKnowledge"].(map[string]any)
+	hits := res["hits"].([]any)
+	require.NotEmpty(t, hits)
+	first := hits[0].(map[string]any)
+	assert.Contains(t, first["highlights"].([]any)[0].(map[string]any)["fragment"], "<mark>供暖</mark>")
+	if res["totalCount"].(float64) > 2 {
+		require.NotNil(t, res["endCursor"])
+		r = query(t, base, agent, `query($after: String) { searchKnowledge(query: "供暖", first: 2, after: $after) { hits { article { id } } } }`,
+			map[string]any{"after": res["endCursor"]})
+		require.Empty(t, r.Errors)
+		next := r.Data["searchKnowledge"].(map[string]any)["hits"].([]any)
+		require.NotEmpty(t, next)
+		assert.NotEqual(t, first["article"].(map[string]any)["id"], next[0].(map[string]any)["article"].(map[string]any)["id"])
+	}
+	id := first["article"].(map[string]any)["id"]
+
+	r = query(t, base, agent, `query($id: ID!) { knowledgeArticle(id: $id) { title clicks } }`, map[string]any{"id": id})
+	require.Empty(t, r.Errors)
+	assert.Equal(t, first["article"].(map[string]any)["title"], r.Data["knowledgeArticle"].(map[string]any)["title"])
+
+	r = query(t, base, agent, `{ searchKnowledge(query: "供暖", sort: CLICKS, first: 1) { hits { article { id clicks } } } }`, nil)
+	require.Empty(t, r.Errors)
+	top := r.Data["searchKnowledge"].(map[string]any)["hits"].([]any)[0].(map[string]any)["article"].(map[string]any)
+	assert.Equal(t, id, top["id"], "the article just opened leads by clicks")
+
+	r = query(t, base, agent, `{ searchKnowledge(query: "供暖", filter: {facets: {topc: ["01"]}}) { totalCount } }`, nil)
+	require.NotEmpty(t, r.Errors)
+	assert.Equal(t, "filter.facets", r.Errors[0].Extensions["field"])
 }

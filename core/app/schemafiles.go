@@ -11,6 +11,7 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/registry"
 )
 
@@ -25,7 +26,7 @@ const ConfigSchemaDir = "schema/config"
 // and the JSON Schemas of the configuration kinds. `hotline schema` writes
 // them; a test fails when the committed files drift from the code.
 func SchemaFiles() (map[string]string, error) {
-	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}, nil, &export.Service{}))
+	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}, nil, &export.Service{}, &knowledge.Service{}))
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
@@ -108,4 +109,20 @@ func (e *Engine) runCalls(ctx context.Context, tx pgx.Tx, p *identity.Principal,
 		}
 	}
 	return nil
+}
+
+// CreatingForm is the form a flow's tickets are created with: the form of
+// its first creating action that has one. Modules that keep something of
+// a flow's tickets (the knowledge base's articles) read its field markings.
+func CreatingForm(set *registry.Set, flowName string) (*form.Form, bool) {
+	f, ok := registry.Model[*Flow](set, Kind, flowName)
+	if !ok {
+		return nil, false
+	}
+	for _, a := range f.Actions {
+		if len(a.From) == 0 && a.Form != nil && a.Form.form != nil {
+			return a.Form.form, true
+		}
+	}
+	return nil, false
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/identity"
+	// The shipped configuration calls the knowledge base's procedures.
+	_ "github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/registry"
 )
 

@@ -203,7 +203,7 @@ func (s *IndexSpec) facetEntries(t Ticket) []string {
 	}
 	out = append(out, bucketFacet(bucket(t.ID)))
 	for _, fl := range s.Facets {
-		out = append(out, facetValues(fl, t.Fields[fl.Name])...)
+		out = append(out, FacetValues(fl, t.Fields[fl.Name])...)
 	}
 	for _, fl := range s.Attachments {
 		for _, id := range asList(t.Fields[fl.Name]) {
@@ -262,10 +262,10 @@ func addressText(v any, names map[string]string) string {
 	return strings.Join(parts, " ")
 }
 
-// facetValues are the name=value entries of a facet field's value: a tree
+// FacetValues are the name=value entries of a facet field's value: a tree
 // option with its ancestors (filtering on 城乡建设 finds 供暖), every level
 // of an address, each choice of a multichoice.
-func facetValues(fl *form.Field, v any) []string {
+func FacetValues(fl *form.Field, v any) []string {
 	var out []string
 	add := func(key, val string) { out = append(out, key+"="+val) }
 	switch v := v.(type) {

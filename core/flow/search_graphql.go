@@ -83,26 +83,11 @@ func FilterFrom(v any) (Filter, error) {
 	f.Open, f.Overdue = boolOf("open"), boolOf("overdue")
 	f.Phone, _ = m["phone"].(string)
 	f.Caller, _ = m["caller"].(string)
-	if raw, ok := m["facets"]; ok && raw != nil {
-		obj, ok := raw.(map[string]any)
-		if !ok {
-			return f, gql.FieldError("filter.facets", "facets 须为 JSON 对象：筛选项 → 值的列表")
-		}
-		f.Facets = map[string][]string{}
-		for name, vals := range obj {
-			list := asList(vals)
-			if list == nil {
-				list = []any{vals}
-			}
-			for _, x := range list {
-				s, ok := x.(string)
-				if !ok {
-					return f, gql.FieldError("filter.facets", "筛选项 %s 的值须为字符串", name)
-				}
-				f.Facets[name] = append(f.Facets[name], s)
-			}
-		}
+	facets, err := gql.ListsByName(m["facets"], "filter.facets")
+	if err != nil {
+		return f, err
 	}
+	f.Facets = facets
 	if a, ok := m["action"].(map[string]any); ok {
 		f.Action = &ActionFilter{From: timeOf(a, "from"), To: timeOf(a, "to")}
 		f.Action.Name, _ = a["name"].(string)

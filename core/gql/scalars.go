@@ -165,3 +165,31 @@ func NilIfEmpty(s string) any {
 	}
 	return s
 }
+
+// ListsByName reads a JSON argument shaped {name: [values]} (a single value
+// counts as a list of one), as filters by facet take it; field names the
+// argument in errors.
+func ListsByName(raw any, field string) (map[string][]string, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, FieldError(field, "%s 须为 JSON 对象：名称 → 值的列表", field)
+	}
+	out := map[string][]string{}
+	for name, vals := range obj {
+		list, isList := vals.([]any)
+		if !isList {
+			list = []any{vals}
+		}
+		for _, x := range list {
+			s, ok := x.(string)
+			if !ok {
+				return nil, FieldError(field, "%s 中 %s 的值须为字符串", field, name)
+			}
+			out[name] = append(out[name], s)
+		}
+	}
+	return out, nil
+}

@@ -109,6 +109,7 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	demo := fs.Bool("demo", false, "load the demo organisation and accounts (deploy/demo)")
 	demoTickets := fs.Int("demo-tickets", 3000, "with --demo, generated tickets an empty database starts with")
+	demoArticles := fs.Int("demo-articles", 300, "with --demo, generated knowledge articles an empty knowledge base starts with")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func serve(args []string) error {
 	}
 	log := logger(cfg)
 	slog.SetDefault(log)
-	return app.Serve(context.Background(), cfg, app.Options{Demo: *demo, DemoTickets: *demoTickets}, log)
+	return app.Serve(context.Background(), cfg, app.Options{Demo: *demo, DemoTickets: *demoTickets, DemoArticles: *demoArticles}, log)
 }
 
 func lint(out io.Writer, paths []string) (int, error) {

@@ -23,6 +23,9 @@ import (
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/deploy/demo"
 	"github.com/hotline12345/hotline/deploy/gen"
+
+	// The configuration calls the knowledge base's procedures.
+	_ "github.com/hotline12345/hotline/core/knowledge"
 )
 
 // Password of every account.

@@ -1,0 +1,219 @@
+package knowledge
+
+import (
+	"context"
+	"strings"
+
+	"github.com/graphql-go/graphql"
+
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+)
+
+// Module is the knowledge base's part of the GraphQL API. Writing,
+// reviewing and archiving articles are actions of the article flow
+// (createTicket / performAction on flow kb_article); this is reading.
+type Module struct{ Service *Service }
+
+// Name implements gql.Module.
+func (Module) Name() string { return "knowledge" }
+
+// Register implements gql.Module.
+func (m Module) Register(b *gql.Builder) error {
+	s := m.Service
+	articleType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "KnowledgeArticle",
+		Description: "已发布的知识（读者所见的发布版本；草稿和修订是知识流程 kb_article 的工单）",
+		Fields: graphql.Fields{
+			"id":            &graphql.Field{Type: gql.NonNull(graphql.ID), Description: "知识编号（即其流程工单的编号 id）"},
+			"version":       &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "发布版本号"},
+			"title":         &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"keywords":      &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(graphql.String)))},
+			"fields":        &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "知识表单的字段值（正文为已净化的 HTML）"},
+			"unit":          &graphql.Field{Type: gql.NonNull(graphql.String), Description: "所属单位编码"},
+			"effectiveFrom": &graphql.Field{Type: gql.Time},
+			"expiresAt":     &graphql.Field{Type: gql.Time},
+			"publishedAt":   &graphql.Field{Type: gql.NonNull(gql.Time)},
+			"publishedBy":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"clicks":        &graphql.Field{Type: gql.NonNull(graphql.Float), Description: "点击次数"},
+			"rating":        &graphql.Field{Type: gql.NonNull(graphql.Float), Description: "平均评分（无评分为 0）"},
+			"ratings":       &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "评分人数"},
+		},
+	})
+	highlightType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeHighlight",
+		Fields: graphql.Fields{
+			"field":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"fragment": &graphql.Field{Type: gql.NonNull(graphql.String), Description: "命中处的片段，匹配词以 <mark> 标出，其余已转义"},
+		},
+	})
+	hitType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeHit",
+		Fields: graphql.Fields{
+			"article":    &graphql.Field{Type: gql.NonNull(articleType)},
+			"score":      &graphql.Field{Type: gql.NonNull(graphql.Float), Description: "相关度"},
+			"highlights": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(highlightType)))},
+		},
+	})
+	facetType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeFacetCount",
+		Fields: graphql.Fields{
+			"field": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"value": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"count": &graphql.Field{Type: gql.NonNull(graphql.Int)},
+		},
+	})
+	resultType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeSearchResult",
+		Fields: graphql.Fields{
+			"hits":       &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(hitType)))},
+			"totalCount": &graphql.Field{Type: gql.NonNull(graphql.Int)},
+			"facets":     &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(facetType))), Description: "各分类的命中数（树形分类的上级含下级）"},
+			"endCursor":  &graphql.Field{Type: graphql.String, Description: "下一页的 after；没有下一页时为空"},
+		},
+	})
+	filterType := graphql.NewInputObject(graphql.InputObjectConfig{
+		Name: "KnowledgeFilter",
+		Fields: graphql.InputObjectConfigFieldMap{
+			"facets":         {Type: gql.JSON, Description: `分类筛选，如 {"topic": ["0101"], "kind": ["办事指南"]}`},
+			"units":          {Type: graphql.NewList(gql.NonNull(graphql.String)), Description: "所属单位编码"},
+			"within":         {Type: graphql.NewList(gql.NonNull(graphql.String)), Description: "二次检索：在这些先前搜索的结果中搜索"},
+			"fuzzy":          {Type: graphql.Boolean, Description: "模糊搜索：含任一词语片段即命中，按相关度排序"},
+			"includeExpired": {Type: graphql.Boolean, Description: "包括未生效和已失效的知识（编辑用）"},
+		},
+	})
+	sortType := graphql.NewEnum(graphql.EnumConfig{
+		Name: "KnowledgeSort",
+		Values: graphql.EnumValueConfigMap{
+			"RELEVANCE": {Value: SortRelevance, Description: "相关度"},
+			"UPDATED":   {Value: SortUpdated, Description: "更新时间"},
+			"CLICKS":    {Value: SortClicks, Description: "点击量"},
+			"RATING":    {Value: SortRating, Description: "评分"},
+			"HOT":       {Value: SortHot, Description: "近 7 天热度"},
+		},
+	})
+	suggestionType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeSuggestion",
+		Fields: graphql.Fields{
+			"text":     &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"kind":     &graphql.Field{Type: gql.NonNull(graphql.String), Description: "keyword（关键字）或 title（标题）"},
+			"article":  &graphql.Field{Type: graphql.ID, Description: "标题所属的知识", Resolve: func(p graphql.ResolveParams) (any, error) { return nullID(p.Source.(Suggestion).Article), nil }},
+			"articles": &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "带此关键字的知识数"},
+		},
+	})
+	hotType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeHot",
+		Fields: graphql.Fields{
+			"id":     &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"title":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"clicks": &graphql.Field{Type: gql.NonNull(graphql.Float), Description: "期间点击数"},
+		},
+	})
+
+	b.Query("searchKnowledge", &graphql.Field{Type: gql.NonNull(resultType),
+		Description: "搜索已发布且在有效期内的知识：词语以空格分隔须全部出现，\"引号\" 内为短语，-词 排除；两个字即可搜索",
+		Args: graphql.FieldConfigArgument{
+			"query":  {Type: gql.NonNull(graphql.String)},
+			"filter": {Type: filterType},
+			"sort":   {Type: sortType, Description: "缺省：有搜索词按相关度，否则按更新时间"},
+			"first":  {Type: graphql.Int, Description: "每页条数，默认 20，最多 200"},
+			"after":  {Type: graphql.String},
+		},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			sr := Search{Text: args["query"].(string)}
+			sr.Sort, _ = args["sort"].(string)
+			if f, ok := args["first"].(int); ok {
+				if f < 1 || f > 200 {
+					return nil, gql.FieldError("first", "first 须在 1 到 200 之间")
+				}
+				sr.First = f
+			}
+			page, err := gql.PageFrom(map[string]any{"after": args["after"]})
+			if err != nil {
+				return nil, err
+			}
+			sr.Offset = int(page.After)
+			if fm, ok := args["filter"].(map[string]any); ok {
+				if sr.Filter, err = filterFrom(fm); err != nil {
+					return nil, err
+				}
+			}
+			res, err := s.Search(ctx, sr)
+			if err != nil {
+				return nil, err
+			}
+			var end any
+			if next := sr.Offset + len(res.Hits); next < res.Total && len(res.Hits) > 0 {
+				end = gql.Cursor(int64(next))
+			}
+			return map[string]any{"hits": res.Hits, "totalCount": res.Total, "facets": res.Facets, "endCursor": end}, nil
+		})})
+	b.Query("suggestKnowledge", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(suggestionType))),
+		Description: "关键字联想：以输入开头的关键字和标题在前，其次为包含输入的，按阅读量排序",
+		Args: graphql.FieldConfigArgument{
+			"prefix": {Type: gql.NonNull(graphql.String)},
+			"first":  {Type: graphql.Int, DefaultValue: 10},
+		},
+		Resolve: identity.Resolve(func(_ context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			n, _ := args["first"].(int)
+			return s.Suggest(args["prefix"].(string), min(max(n, 1), 50)), nil
+		})})
+	b.Query("knowledgeArticle", &graphql.Field{Type: gql.NonNull(articleType),
+		Description: "读取一篇已发布的知识；click 为真（默认）时计一次点击",
+		Args: graphql.FieldConfigArgument{
+			"id":    {Type: gql.NonNull(graphql.ID)},
+			"click": {Type: graphql.Boolean, DefaultValue: true},
+		},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			click, _ := args["click"].(bool)
+			return s.Get(ctx, id, click)
+		})})
+	b.Query("hotKnowledge", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(hotType))),
+		Description: "热点排行：近 days 天点击最多的知识",
+		Args: graphql.FieldConfigArgument{
+			"days":  {Type: graphql.Int, DefaultValue: HotDays},
+			"first": {Type: graphql.Int, DefaultValue: 10},
+		},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			days, _ := args["days"].(int)
+			n, _ := args["first"].(int)
+			return s.Hot(ctx, min(max(days, 1), 366), min(max(n, 1), 100))
+		})})
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func filterFrom(m map[string]any) (Filter, error) {
+	var f Filter
+	strs := func(name string) []string {
+		var out []string
+		if l, ok := m[name].([]any); ok {
+			for _, x := range l {
+				if s, ok := x.(string); ok && strings.TrimSpace(s) != "" {
+					out = append(out, s)
+				}
+			}
+		}
+		return out
+	}
+	f.Units, f.Within = strs("units"), strs("within")
+	f.Fuzzy, _ = m["fuzzy"].(bool)
+	f.IncludeExpired, _ = m["includeExpired"].(bool)
+	facets, err := gql.ListsByName(m["facets"], "filter.facets")
+	if err != nil {
+		return f, err
+	}
+	f.Facets = facets
+	return f, nil
+}

@@ -1,0 +1,400 @@
+package knowledge_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hotline12345/hotline/core/form"
+	"github.com/hotline12345/hotline/core/fulltext"
+	"github.com/hotline12345/hotline/core/knowledge"
+	"github.com/hotline12345/hotline/core/pgtest"
+	"github.com/hotline12345/hotline/deploy/gen"
+	"github.com/hotline12345/hotline/deploy/gen/gentest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// today is the generator's date, midnight UTC as dates are kept.
+var today = time.Date(gentest.Now.Year(), gentest.Now.Month(), gentest.Now.Day(), 0, 0, 0, 0, time.UTC)
+
+type kb struct {
+	w        *gentest.World
+	s        *knowledge.Service
+	dir      string
+	articles map[int64]map[string]any // as generated, by id
+}
+
+// newKB publishes n generated articles through the knowledge flow and
+// opens a node's knowledge base on them.
+func newKB(t *testing.T, n int) *kb {
+	t.Helper()
+	ctx := context.Background()
+	w := gentest.New(t, 0)
+	v, err := gen.LoadKnowledgeVocabulary()
+	require.NoError(t, err)
+	arts := gen.Articles(v, 3, n, today)
+	ids, err := gen.PublishArticles(ctx, w.Engine, w.As(t, "kbeditor"), w.As(t, "kbreviewer"), arts)
+	require.NoError(t, err)
+	k := &kb{w: w, dir: t.TempDir(), articles: map[int64]map[string]any{}}
+	for i, id := range ids {
+		k.articles[id] = arts[i]
+	}
+	k.s = k.open(t, k.dir)
+	return k
+}
+
+// open opens a node's knowledge base with its index in dir.
+func (k *kb) open(t *testing.T, dir string) *knowledge.Service {
+	t.Helper()
+	s := &knowledge.Service{Pool: k.w.Pool, Config: k.w.Runtime, Dir: dir, Now: func() time.Time { return gentest.Now }}
+	require.NoError(t, s.Open(context.Background()))
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+// inEffect reports whether a generated article is served today.
+func inEffect(a map[string]any) bool {
+	from, _ := a["effective_from"].(string)
+	until, _ := a["expires_at"].(string)
+	d := today.Format(time.DateOnly)
+	return (from == "" || from <= d) && (until == "" || until >= d)
+}
+
+// text is what search looks in: title, keywords, summary, body.
+func text(a map[string]any) string {
+	return strings.Join([]string{a["title"].(string), a["keywords"].(string), a["summary"].(string), form.PlainText(a["body"].(string))}, "\n")
+}
+
+func (k *kb) bruteForce(q string, includeExpired bool) []int64 {
+	pq := fulltext.ParseQuery(q)
+	var out []int64
+	for id, a := range k.articles {
+		if (includeExpired || inEffect(a)) && pq.Contains(text(a)) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (k *kb) searchAll(t *testing.T, sr knowledge.Search) []int64 {
+	t.Helper()
+	var out []int64
+	sr.First = 200
+	for {
+		res, err := k.s.Search(context.Background(), sr)
+		require.NoError(t, err)
+		for _, h := range res.Hits {
+			out = append(out, h.Article.ID)
+		}
+		sr.Offset += len(res.Hits)
+		if len(res.Hits) == 0 || sr.Offset >= res.Total {
+			require.Equal(t, res.Total, len(out), "total counts every hit")
+			break
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// queries draws what agents type from the articles: keywords, two to six
+// characters cut from titles and bodies, single characters, two words.
+func (k *kb) queries(n int) []string {
+	r := rand.New(rand.NewPCG(11, 12))
+	var texts []string
+	for _, id := range slices.Sorted(maps.Keys(k.articles)) {
+		texts = append(texts, text(k.articles[id]))
+	}
+	cut := func(shortest, longest int) string {
+		for {
+			runs := strings.FieldsFunc(texts[r.IntN(len(texts))], func(c rune) bool { return !unicode.Is(unicode.Han, c) })
+			if len(runs) == 0 {
+				continue
+			}
+			run := []rune(runs[r.IntN(len(runs))])
+			if len(run) < shortest {
+				continue
+			}
+			l := min(shortest+r.IntN(longest-shortest+1), len(run))
+			at := r.IntN(len(run) - l + 1)
+			return string(run[at : at+l])
+		}
+	}
+	var out []string
+	for i := range n {
+		switch i % 6 {
+		case 0, 1:
+			out = append(out, cut(2, 2))
+		case 2:
+			out = append(out, cut(3, 6))
+		case 3:
+			out = append(out, cut(1, 1))
+		case 4:
+			out = append(out, cut(2, 3)+" "+cut(2, 3))
+		case 5:
+			out = append(out, cut(2, 4)+" -"+cut(2, 2))
+		}
+	}
+	return out
+}
+
+func TestSearchFindsWhatSubstringSearchFinds(t *testing.T) {
+	k := newKB(t, 300)
+	empty := 0
+	for _, q := range k.queries(150) {
+		want := k.bruteForce(q, false)
+		got := k.searchAll(t, knowledge.Search{Text: q})
+		if len(want) == 0 {
+			empty++
+		}
+		require.Equal(t, want, got, "query %q", q)
+	}
+	assert.Less(t, empty, 30, "most queries find something, so the comparison means something")
+
+	// Search within results (二次检索) is the AND of both searches.
+	got := k.searchAll(t, knowledge.Search{Text: "办理", Filter: knowledge.Filter{Within: []string{"供暖"}}})
+	assert.Equal(t, k.bruteForce("供暖 办理", false), got)
+	// Expired and not yet effective articles are found only on request.
+	assert.Equal(t, k.bruteForce("供暖", true), k.searchAll(t, knowledge.Search{Text: "供暖", Filter: knowledge.Filter{IncludeExpired: true}}))
+	assert.NotEqual(t, k.bruteForce("供暖", true), k.bruteForce("供暖", false), "the corpus has articles out of effect")
+}
+
+func TestFuzzySearchRanksTheCloseMatchFirst(t *testing.T) {
+	k := newKB(t, 200)
+	// A query no article holds word for word still finds articles sharing
+	// its words, the one with most of them first.
+	res, err := k.s.Search(context.Background(), knowledge.Search{Text: "社保卡丢了怎么补办", Filter: knowledge.Filter{Fuzzy: true}})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Hits)
+	assert.Empty(t, k.bruteForce("社保卡丢了怎么补办", false))
+	top := res.Hits[0].Article
+	assert.Contains(t, text(k.articles[top.ID]), "社保卡")
+}
+
+func TestFiltersFacetsAndSorts(t *testing.T) {
+	k := newKB(t, 200)
+	ctx := context.Background()
+	// A tree category takes in the options below it.
+	byTopic := k.searchAll(t, knowledge.Search{Filter: knowledge.Filter{Facets: map[string][]string{"topic": {"01"}}}})
+	var want []int64
+	for id, a := range k.articles {
+		if inEffect(a) && strings.HasPrefix(a["topic"].(string), "01") {
+			want = append(want, id)
+		}
+	}
+	slices.Sort(want)
+	assert.Equal(t, want, byTopic)
+
+	res, err := k.s.Search(ctx, knowledge.Search{Text: "办理"})
+	require.NoError(t, err)
+	counts := map[string]int{}
+	for _, f := range res.Facets {
+		counts[f.Field+"="+f.Value] = f.Count
+		if f.Field == "topic" && f.Value == "0202" {
+			assert.Equal(t, "社保卡", f.Label)
+		}
+	}
+	wantCounts := map[string]int{}
+	for _, id := range k.bruteForce("办理", false) {
+		a := k.articles[id]
+		wantCounts["kind="+a["kind"].(string)]++
+		wantCounts["topic="+a["topic"].(string)]++
+		wantCounts["topic="+a["topic"].(string)[:2]]++
+	}
+	for key, n := range wantCounts {
+		assert.Equal(t, n, counts[key], key)
+	}
+
+	_, err = k.s.Search(ctx, knowledge.Search{Filter: knowledge.Filter{Facets: map[string][]string{"topc": {"01"}}}})
+	assert.ErrorContains(t, err, `"topic"`, "an unknown category names the near one")
+
+	// Newest first when nothing is typed.
+	res, err = k.s.Search(ctx, knowledge.Search{First: 50})
+	require.NoError(t, err)
+	for i := 1; i < len(res.Hits); i++ {
+		assert.False(t, res.Hits[i].Article.PublishedAt.After(res.Hits[i-1].Article.PublishedAt))
+	}
+
+	// Clicks: the article opened most comes first, and leads the hot list.
+	ids := k.bruteForce("供暖", false)
+	require.GreaterOrEqual(t, len(ids), 3)
+	popular := ids[len(ids)-1]
+	for range 5 {
+		_, err := k.s.Get(ctx, popular, true)
+		require.NoError(t, err)
+	}
+	_, err = k.s.Get(ctx, ids[0], true)
+	require.NoError(t, err)
+	res, err = k.s.Search(ctx, knowledge.Search{Text: "供暖", Sort: knowledge.SortClicks})
+	require.NoError(t, err)
+	assert.Equal(t, popular, res.Hits[0].Article.ID)
+	require.NoError(t, k.s.FlushClicks(ctx))
+	hot, err := k.s.Hot(ctx, 7, 5)
+	require.NoError(t, err)
+	require.Len(t, hot, 2)
+	assert.Equal(t, popular, hot[0].ID)
+	assert.Equal(t, int64(5), hot[0].Clicks)
+	a, err := k.s.Get(ctx, popular, false)
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), a.Clicks, "clicks are written to the article too")
+}
+
+func TestSuggestionsCompleteWhatIsTyped(t *testing.T) {
+	k := newKB(t, 300)
+	keywords := map[string]bool{}
+	for _, a := range k.articles {
+		if inEffect(a) {
+			for _, kw := range strings.Split(a["keywords"].(string), "、") {
+				keywords[kw] = true
+			}
+		}
+	}
+	for _, prefix := range []string{"供", "社保", "公积金", "落户", "身份", "物业费"} {
+		got := k.s.Suggest(prefix, 10)
+		require.NotEmpty(t, got, prefix)
+		sawContains := false
+		texts := map[string]bool{}
+		for _, sg := range got {
+			assert.False(t, texts[sg.Text], "%q offered twice", sg.Text)
+			texts[sg.Text] = true
+			assert.Contains(t, sg.Text, prefix)
+			if !strings.HasPrefix(sg.Text, prefix) {
+				sawContains = true
+			} else {
+				assert.False(t, sawContains, "%q: completions starting with the prefix come first", prefix)
+			}
+		}
+		// Every keyword starting with the prefix is offered when they fit.
+		var starting []string
+		for kw := range keywords {
+			if strings.HasPrefix(kw, prefix) {
+				starting = append(starting, kw)
+			}
+		}
+		if len(starting) <= 3 {
+			var texts []string
+			for _, sg := range got {
+				texts = append(texts, sg.Text)
+			}
+			for _, kw := range starting {
+				assert.Contains(t, texts, kw, prefix)
+			}
+		}
+	}
+	assert.Empty(t, k.s.Suggest("火星移民", 10))
+}
+
+func TestRevisionArchiveAndAnotherNode(t *testing.T) {
+	k := newKB(t, 30)
+	ctx := context.Background()
+	editor, reviewer := k.w.As(t, "kbeditor"), k.w.As(t, "kbreviewer")
+	var id int64
+	for _, candidate := range slices.Sorted(maps.Keys(k.articles)) {
+		if inEffect(k.articles[candidate]) {
+			id = candidate
+			break
+		}
+	}
+	require.NotZero(t, id)
+	other := k.open(t, t.TempDir()) // a second node, with its own index
+
+	// A revision under way keeps serving the published version.
+	_, err := k.w.Engine.Perform(ctx, editor, id, "revise", nil, nil)
+	require.NoError(t, err)
+	revised := map[string]any{}
+	for key, v := range k.articles[id] {
+		revised[key] = v
+	}
+	revised["body"] = `<p>自 2027 年起执行新的居民阶梯水价标准。</p><script>alert(1)</script>`
+	_, err = k.w.Engine.Perform(ctx, editor, id, "save", revised, nil)
+	require.NoError(t, err)
+	_, err = k.s.CatchUp(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, k.searchAll(t, knowledge.Search{Text: "阶梯水价"}))
+
+	_, err = k.w.Engine.Perform(ctx, editor, id, "submit", nil, nil)
+	require.NoError(t, err)
+	_, err = k.w.Engine.Perform(ctx, reviewer, id, "approve", map[string]any{"opinion": "同意"}, nil)
+	require.NoError(t, err)
+	_, err = k.s.CatchUp(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{id}, k.searchAll(t, knowledge.Search{Text: "阶梯水价"}))
+	a, err := k.s.Get(ctx, id, false)
+	require.NoError(t, err)
+	assert.Equal(t, 2, a.Version)
+	assert.NotContains(t, a.Fields["body"], "script", "stored sanitised")
+	var versions int
+	require.NoError(t, k.w.Pool.QueryRow(ctx, `SELECT count(*) FROM kb_versions WHERE ticket_id = $1`, id).Scan(&versions))
+	assert.Equal(t, 2, versions)
+
+	// The other node catches up by itself.
+	n, err := other.CatchUp(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	res, err := other.Search(ctx, knowledge.Search{Text: "阶梯水价"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Total)
+
+	// Archived, it is found nowhere; restored, it is back.
+	_, err = k.w.Engine.Perform(ctx, reviewer, id, "archive", nil, nil)
+	require.NoError(t, err)
+	for _, s := range []*knowledge.Service{k.s, other} {
+		_, err = s.CatchUp(ctx)
+		require.NoError(t, err)
+		res, err := s.Search(ctx, knowledge.Search{Text: "阶梯水价"})
+		require.NoError(t, err)
+		assert.Zero(t, res.Total)
+	}
+	_, err = k.s.Get(ctx, id, false)
+	assert.Error(t, err)
+	_, err = k.w.Engine.Perform(ctx, reviewer, id, "restore", nil, nil)
+	require.NoError(t, err)
+	_, err = k.s.CatchUp(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{id}, k.searchAll(t, knowledge.Search{Text: "阶梯水价"}))
+}
+
+func TestIndexSurvivesRestartAndRebuilds(t *testing.T) {
+	k := newKB(t, 40)
+	ctx := context.Background()
+	before := k.searchAll(t, knowledge.Search{})
+	require.NotEmpty(t, before)
+	require.NoError(t, k.s.Close(ctx))
+
+	// Published while this node was down.
+	more := gen.Articles(mustVocabulary(t), 99, 3, today)
+	for i := range more {
+		more[i]["title"] = fmt.Sprintf("停机期间发布的知识 %d", i)
+		delete(more[i], "expires_at")
+		more[i]["effective_from"] = "2020-01-01"
+	}
+	ids, err := gen.PublishArticles(ctx, k.w.Engine, k.w.As(t, "kbeditor"), k.w.As(t, "kbreviewer"), more)
+	require.NoError(t, err)
+
+	k.s = k.open(t, k.dir)
+	after := k.searchAll(t, knowledge.Search{})
+	assert.Equal(t, len(before)+3, len(after))
+	assert.Len(t, k.searchAll(t, knowledge.Search{Text: "停机期间"}), 3)
+
+	n, err := k.s.Rebuild(ctx)
+	require.NoError(t, err)
+	assert.Positive(t, n)
+	assert.Equal(t, after, k.searchAll(t, knowledge.Search{}))
+	assert.Len(t, ids, 3)
+}
+
+func mustVocabulary(t *testing.T) *gen.KnowledgeVocabulary {
+	v, err := gen.LoadKnowledgeVocabulary()
+	require.NoError(t, err)
+	return v
+}

@@ -1,0 +1,47 @@
+-- Knowledge base (知识库). An article is a ticket of a knowledge flow
+-- (flows/kb_article.yaml): drafting, review and archiving are that flow's
+-- states and actions, so the ticket's fields are the working copy an
+-- editor changes. What readers are served is the published copy here,
+-- written by the flow's knowledge.publish call in the same transaction as
+-- the approving action; a revision under review leaves it untouched.
+CREATE TABLE kb_articles (
+    ticket_id      bigint PRIMARY KEY REFERENCES tickets (id),
+    version        int NOT NULL,
+    state          text NOT NULL CHECK (state IN ('published', 'archived')),
+    unit_id        bigint REFERENCES units (id),
+    title          text NOT NULL,
+    keywords       text[] NOT NULL DEFAULT '{}',
+    fields         jsonb NOT NULL,
+    effective_from date,
+    expires_at     date,
+    published_at   timestamptz NOT NULL,
+    published_by   text NOT NULL,
+    clicks         bigint NOT NULL DEFAULT 0,
+    rating_sum     bigint NOT NULL DEFAULT 0,
+    rating_count   int NOT NULL DEFAULT 0,
+    -- Every change takes the next number, so each node's search index
+    -- catches up with what it has not seen, in order.
+    change_seq     bigint NOT NULL
+);
+CREATE SEQUENCE kb_change_seq;
+CREATE INDEX kb_articles_change ON kb_articles (change_seq);
+
+-- Every published version, for history and diff.
+CREATE TABLE kb_versions (
+    ticket_id    bigint NOT NULL REFERENCES tickets (id),
+    version      int NOT NULL,
+    fields       jsonb NOT NULL,
+    note         text NOT NULL DEFAULT '',
+    published_by text NOT NULL,
+    published_at timestamptz NOT NULL,
+    PRIMARY KEY (ticket_id, version)
+);
+
+-- Clicks per article and day: hot ranking (热点排行) over any window.
+CREATE TABLE kb_clicks (
+    ticket_id bigint NOT NULL REFERENCES tickets (id),
+    day       date NOT NULL,
+    clicks    int NOT NULL,
+    PRIMARY KEY (ticket_id, day)
+);
+CREATE INDEX kb_clicks_day ON kb_clicks (day);
