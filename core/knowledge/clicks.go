@@ -80,8 +80,9 @@ func (s *Service) refreshCounters(ctx context.Context) error {
 	}
 	defer rows.Close()
 	type counters struct {
-		clicks, hot, sum int64
-		n                int
+		clicks, hot int64
+		sum         float64
+		n           int
 	}
 	read := map[int64]counters{}
 	for rows.Next() {
@@ -100,7 +101,7 @@ func (s *Service) refreshCounters(ctx context.Context) error {
 		if m, ok := s.meta[id]; ok {
 			m.Clicks, m.Hot = c.clicks, c.hot
 			if c.n > 0 {
-				m.Rating = float64(c.sum) / float64(c.n)
+				m.Rating = c.sum / float64(c.n)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/graphql-go/graphql"
+	"github.com/graphql-go/graphql/language/ast"
 
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
@@ -111,6 +112,107 @@ func (m Module) Register(b *gql.Builder) error {
 		},
 	})
 
+	ratingType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeRating",
+		Fields: graphql.Fields{
+			"user":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"score":   &graphql.Field{Type: gql.NonNull(graphql.Float), Description: "各项评价标准的平均分"},
+			"input":   &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "按评价表单 kb-rating 填写的各项分数和意见"},
+			"ratedAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
+		},
+	})
+	folderType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeFolder",
+		Fields: graphql.Fields{
+			"id":     &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"parent": &graphql.Field{Type: graphql.ID, Resolve: func(p graphql.ResolveParams) (any, error) { return optionalID(p.Source.(Folder).Parent), nil }},
+			"name":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+		},
+	})
+	favoriteType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeFavorite",
+		Fields: graphql.Fields{
+			"article": &graphql.Field{Type: gql.NonNull(articleType)},
+			"folder":  &graphql.Field{Type: graphql.ID, Resolve: func(p graphql.ResolveParams) (any, error) { return optionalID(p.Source.(Favorite).Folder), nil }},
+			"addedAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
+		},
+	})
+	b.Query("knowledgeRatings", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(ratingType))), Description: "一篇知识的评价，新的在前",
+		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			return s.Ratings(ctx, id)
+		})})
+	b.Mutation("rateKnowledge", &graphql.Field{Type: gql.NonNull(articleType), Description: "按评价表单 kb-rating 评价知识；再次评价替换本人先前的评价",
+		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}, "input": {Type: gql.NonNull(gql.JSON)}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			input, ok := args["input"].(map[string]any)
+			if !ok {
+				return nil, gql.FieldError("input", "input 须为 JSON 对象")
+			}
+			return s.Rate(ctx, p, id, input)
+		})})
+	b.Query("knowledgeFolders", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(folderType))), Description: "本人的收藏夹目录（上级在前）",
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {
+			return s.Folders(ctx, p)
+		})})
+	b.Query("knowledgeFavorites", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(favoriteType))), Description: "本人收藏的知识；给出 folder 时只列该收藏夹",
+		Args: graphql.FieldConfigArgument{"folder": {Type: graphql.ID}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			folder, err := optionalIDArg(args, "folder")
+			if err != nil {
+				return nil, err
+			}
+			return s.Favorites(ctx, p, folder)
+		})})
+	b.Mutation("createKnowledgeFolder", &graphql.Field{Type: gql.NonNull(folderType), Description: "新建收藏夹，可放在 parent 之下",
+		Args: graphql.FieldConfigArgument{"name": {Type: gql.NonNull(graphql.String)}, "parent": {Type: graphql.ID}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			parent, err := optionalIDArg(args, "parent")
+			if err != nil {
+				return nil, err
+			}
+			return s.CreateFolder(ctx, p, parent, args["name"].(string))
+		})})
+	b.Mutation("deleteKnowledgeFolder", &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "删除收藏夹及其下级收藏夹；其中的收藏移到顶层",
+		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			return true, s.DeleteFolder(ctx, p, id)
+		})})
+	b.Mutation("favoriteKnowledge", &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "收藏知识（放入 folder，缺省为顶层）；已收藏的移到 folder",
+		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}, "folder": {Type: graphql.ID}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			folder, err := optionalIDArg(args, "folder")
+			if err != nil {
+				return nil, err
+			}
+			return true, s.Favor(ctx, p, id, folder)
+		})})
+	b.Mutation("unfavoriteKnowledge", &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "取消收藏",
+		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			return true, s.Unfavor(ctx, p, id)
+		})})
+
 	b.Query("searchKnowledge", &graphql.Field{Type: gql.NonNull(resultType),
 		Description: "搜索已发布且在有效期内的知识：词语以空格分隔须全部出现，\"引号\" 内为短语，-词 排除；两个字即可搜索",
 		Args: graphql.FieldConfigArgument{
@@ -120,35 +222,37 @@ func (m Module) Register(b *gql.Builder) error {
 			"first":  {Type: graphql.Int, Description: "每页条数，默认 20，最多 200"},
 			"after":  {Type: graphql.String},
 		},
-		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
-			sr := Search{Text: args["query"].(string)}
-			sr.Sort, _ = args["sort"].(string)
-			if f, ok := args["first"].(int); ok {
-				if f < 1 || f > 200 {
-					return nil, gql.FieldError("first", "first 须在 1 到 200 之间")
+		Resolve: func(rp graphql.ResolveParams) (any, error) {
+			return identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+				sr := Search{Text: args["query"].(string), Facets: selects(rp, "facets")}
+				sr.Sort, _ = args["sort"].(string)
+				if f, ok := args["first"].(int); ok {
+					if f < 1 || f > 200 {
+						return nil, gql.FieldError("first", "first 须在 1 到 200 之间")
+					}
+					sr.First = f
 				}
-				sr.First = f
-			}
-			page, err := gql.PageFrom(map[string]any{"after": args["after"]})
-			if err != nil {
-				return nil, err
-			}
-			sr.Offset = int(page.After)
-			if fm, ok := args["filter"].(map[string]any); ok {
-				if sr.Filter, err = filterFrom(fm); err != nil {
+				page, err := gql.PageFrom(map[string]any{"after": args["after"]})
+				if err != nil {
 					return nil, err
 				}
-			}
-			res, err := s.Search(ctx, sr)
-			if err != nil {
-				return nil, err
-			}
-			var end any
-			if next := sr.Offset + len(res.Hits); next < res.Total && len(res.Hits) > 0 {
-				end = gql.Cursor(int64(next))
-			}
-			return map[string]any{"hits": res.Hits, "totalCount": res.Total, "facets": res.Facets, "endCursor": end}, nil
-		})})
+				sr.Offset = int(page.After)
+				if fm, ok := args["filter"].(map[string]any); ok {
+					if sr.Filter, err = filterFrom(fm); err != nil {
+						return nil, err
+					}
+				}
+				res, err := s.Search(ctx, sr)
+				if err != nil {
+					return nil, err
+				}
+				var end any
+				if next := sr.Offset + len(res.Hits); next < res.Total && len(res.Hits) > 0 {
+					end = gql.Cursor(int64(next))
+				}
+				return map[string]any{"hits": res.Hits, "totalCount": res.Total, "facets": res.Facets, "endCursor": end}, nil
+			})(rp)
+		}})
 	b.Query("suggestKnowledge", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(suggestionType))),
 		Description: "关键字联想：以输入开头的关键字和标题在前，其次为包含输入的，按阅读量排序",
 		Args: graphql.FieldConfigArgument{
@@ -185,6 +289,39 @@ func (m Module) Register(b *gql.Builder) error {
 			return s.Hot(ctx, min(max(days, 1), 366), min(max(n, 1), 100))
 		})})
 	return nil
+}
+
+// selects reports whether the query asks for field of the result.
+func selects(rp graphql.ResolveParams, field string) bool {
+	for _, f := range rp.Info.FieldASTs {
+		if f.SelectionSet == nil {
+			continue
+		}
+		for _, sel := range f.SelectionSet.Selections {
+			if af, ok := sel.(*ast.Field); ok && af.Name != nil && af.Name.Value == field {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func optionalID(id *int64) any {
+	if id == nil {
+		return nil
+	}
+	return *id
+}
+
+func optionalIDArg(args map[string]any, name string) (*int64, error) {
+	if v, ok := args[name]; !ok || v == nil {
+		return nil, nil
+	}
+	id, err := gql.ID(args, name)
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
 }
 
 func nullID(id int64) any {

@@ -14,6 +14,8 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/jackc/pgx/v5"
 
@@ -126,7 +128,7 @@ type row struct {
 	Published time.Time
 	Unit      string
 	Clicks    int64
-	RatingSum int64
+	RatingSum float64
 	RatingN   int
 	Seq       int64
 }
@@ -146,7 +148,7 @@ func (r row) meta() *meta {
 	m := &meta{ID: r.ID, Title: r.Title, Keywords: r.Keywords, Effective: r.Effective, Expires: r.Expires, Published: r.Published,
 		Clicks: r.Clicks, seq: r.Seq}
 	if r.RatingN > 0 {
-		m.Rating = float64(r.RatingSum) / float64(r.RatingN)
+		m.Rating = r.RatingSum / float64(r.RatingN)
 	}
 	return m
 }
@@ -301,6 +303,11 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 			break
 		}
 	}
+	if changed >= compactAfter {
+		if err := s.compact(ctx); err != nil {
+			return changed, err
+		}
+	}
 	s.mu.RLock()
 	stale := !s.suggest.day.Equal(s.today())
 	s.mu.RUnlock()
@@ -308,6 +315,28 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 		s.rebuildSuggestions()
 	}
 	return changed, nil
+}
+
+// compactAfter is how many changes in one catch-up (a first build, a
+// node that was down) make it merge the index into one segment: bleve
+// leaves many segments after bulk indexing, and searching them all took
+// several times longer.
+const compactAfter = 1000
+
+func (s *Service) compact(ctx context.Context) error {
+	adv, err := s.index.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("compacting the knowledge index: %w", err)
+	}
+	sc, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	opts := mergeplan.SingleSegmentMergePlanOptions
+	if err := sc.ForceMerge(ctx, &opts); err != nil {
+		return fmt.Errorf("compacting the knowledge index: %w", err)
+	}
+	return nil
 }
 
 // Rebuild drops this node's index and builds it again from PostgreSQL.

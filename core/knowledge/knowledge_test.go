@@ -195,7 +195,7 @@ func TestFiltersFacetsAndSorts(t *testing.T) {
 	slices.Sort(want)
 	assert.Equal(t, want, byTopic)
 
-	res, err := k.s.Search(ctx, knowledge.Search{Text: "办理"})
+	res, err := k.s.Search(ctx, knowledge.Search{Text: "办理", Facets: true})
 	require.NoError(t, err)
 	counts := map[string]int{}
 	for _, f := range res.Facets {
@@ -397,4 +397,106 @@ func mustVocabulary(t *testing.T) *gen.KnowledgeVocabulary {
 	v, err := gen.LoadKnowledgeVocabulary()
 	require.NoError(t, err)
 	return v
+}
+
+func TestRatingsFollowTheRatingForm(t *testing.T) {
+	k := newKB(t, 20)
+	ctx := context.Background()
+	ids := k.searchAll(t, knowledge.Search{})
+	require.GreaterOrEqual(t, len(ids), 2)
+	id := ids[0]
+	agent, clerk := k.w.As(t, "agent"), k.w.As(t, "clerk")
+
+	// The form's criteria are checked, and named when wrong.
+	_, err := k.s.Rate(ctx, agent, id, map[string]any{"accuracy": 6.0, "completeness": 4.0, "timeliness": 4.0, "usability": 4.0})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "准确性")
+	_, err = k.s.Rate(ctx, agent, id, map[string]any{"accuracy": 5.0})
+	assert.ErrorContains(t, err, "完整性")
+
+	a, err := k.s.Rate(ctx, agent, id, map[string]any{"accuracy": 5.0, "completeness": 4.0, "timeliness": 4.0, "usability": 3.0, "comment": "收费标准写得清楚"})
+	require.NoError(t, err)
+	assert.InDelta(t, 4.0, a.Rating, 1e-9)
+	assert.Equal(t, 1, a.Ratings)
+	a, err = k.s.Rate(ctx, clerk, id, map[string]any{"accuracy": 2.0, "completeness": 2.0, "timeliness": 2.0, "usability": 2.0})
+	require.NoError(t, err)
+	assert.InDelta(t, 3.0, a.Rating, 1e-9)
+	// Rating again replaces one's own rating.
+	a, err = k.s.Rate(ctx, clerk, id, map[string]any{"accuracy": 4.0, "completeness": 4.0, "timeliness": 4.0, "usability": 4.0})
+	require.NoError(t, err)
+	assert.InDelta(t, 4.0, a.Rating, 1e-9)
+	assert.Equal(t, 2, a.Ratings)
+
+	ratings, err := k.s.Ratings(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, ratings, 2)
+	var comments []any
+	for _, r := range ratings {
+		comments = append(comments, r.Input["comment"])
+	}
+	assert.Contains(t, comments, "收费标准写得清楚")
+
+	// Sorting by rating puts the rated article first.
+	res, err := k.s.Search(ctx, knowledge.Search{Sort: knowledge.SortRating, First: 1})
+	require.NoError(t, err)
+	assert.Equal(t, id, res.Hits[0].Article.ID)
+
+	_, err = k.s.Rate(ctx, agent, 999999, map[string]any{"accuracy": 5.0, "completeness": 5.0, "timeliness": 5.0, "usability": 5.0})
+	assert.ErrorContains(t, err, "不存在")
+}
+
+func TestFavoritesInFolders(t *testing.T) {
+	k := newKB(t, 20)
+	ctx := context.Background()
+	ids := k.searchAll(t, knowledge.Search{})
+	require.GreaterOrEqual(t, len(ids), 3)
+	agent, other := k.w.As(t, "agent"), k.w.As(t, "dispatcher")
+
+	heating, err := k.s.CreateFolder(ctx, agent, nil, "供暖")
+	require.NoError(t, err)
+	fees, err := k.s.CreateFolder(ctx, agent, &heating.ID, "收费")
+	require.NoError(t, err)
+	_, err = k.s.CreateFolder(ctx, agent, nil, "供暖")
+	assert.ErrorContains(t, err, "已有同名的收藏夹")
+	_, err = k.s.CreateFolder(ctx, other, &heating.ID, "借用")
+	assert.ErrorContains(t, err, "不存在", "a folder of someone else")
+
+	require.NoError(t, k.s.Favor(ctx, agent, ids[0], &fees.ID))
+	require.NoError(t, k.s.Favor(ctx, agent, ids[1], &heating.ID))
+	require.NoError(t, k.s.Favor(ctx, agent, ids[2], nil))
+	assert.ErrorContains(t, k.s.Favor(ctx, other, ids[0], &fees.ID), "不存在")
+
+	folders, err := k.s.Folders(ctx, agent)
+	require.NoError(t, err)
+	require.Len(t, folders, 2)
+	assert.Equal(t, "供暖", folders[0].Name)
+	assert.Equal(t, heating.ID, *folders[1].Parent)
+
+	inFees, err := k.s.Favorites(ctx, agent, &fees.ID)
+	require.NoError(t, err)
+	require.Len(t, inFees, 1)
+	assert.Equal(t, ids[0], inFees[0].Article.ID)
+	all, err := k.s.Favorites(ctx, agent, nil)
+	require.NoError(t, err)
+	assert.Len(t, all, 3)
+	mine, err := k.s.Favorites(ctx, other, nil)
+	require.NoError(t, err)
+	assert.Empty(t, mine)
+
+	// Deleting a folder deletes the folders inside; their favourites stay,
+	// at the top.
+	require.NoError(t, k.s.DeleteFolder(ctx, agent, heating.ID))
+	folders, err = k.s.Folders(ctx, agent)
+	require.NoError(t, err)
+	assert.Empty(t, folders)
+	all, err = k.s.Favorites(ctx, agent, nil)
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	for _, f := range all {
+		assert.Nil(t, f.Folder)
+	}
+	require.NoError(t, k.s.Unfavor(ctx, agent, ids[2]))
+	all, err = k.s.Favorites(ctx, agent, nil)
+	require.NoError(t, err)
+	assert.Len(t, all, 2)
 }

@@ -56,6 +56,9 @@ type Search struct {
 	Sort   string
 	First  int
 	Offset int
+	// Facets asks for the count of every category value among all matches
+	// (which reads every match; a page of results alone does not).
+	Facets bool
 }
 
 // Article is a published article as readers see it.
@@ -254,8 +257,10 @@ func (s *Service) Search(ctx context.Context, sr Search) (Result, error) {
 	if sr.Sort == SortUpdated {
 		req.SortBy([]string{"-" + fieldPublished, "-_id"})
 	}
-	for _, name := range slices.Sorted(maps.Keys(facets)) {
-		req.AddFacet(name, bleve.NewFacetRequest(facetPrefix+name, 50))
+	if sr.Facets {
+		for _, name := range slices.Sorted(maps.Keys(facets)) {
+			req.AddFacet(name, bleve.NewFacetRequest(facetPrefix+name, 50))
+		}
 	}
 	res, err := s.index.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -384,13 +389,13 @@ func (s *Service) articles(ctx context.Context, ids []int64) (map[int64]Article,
 	defer rows.Close()
 	for rows.Next() {
 		var a Article
-		var sum int64
+		var sum float64
 		if err := rows.Scan(&a.ID, &a.Flow, &a.Version, &a.State, &a.Title, &a.Keywords, &a.Fields, &a.Unit, &a.Effective, &a.Expires,
 			&a.PublishedAt, &a.PublishedBy, &a.Clicks, &sum, &a.Ratings); err != nil {
 			return nil, fmt.Errorf("reading knowledge articles: %w", err)
 		}
 		if a.Ratings > 0 {
-			a.Rating = float64(sum) / float64(a.Ratings)
+			a.Rating = sum / float64(a.Ratings)
 		}
 		out[a.ID] = a
 	}

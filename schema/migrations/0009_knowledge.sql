@@ -17,7 +17,7 @@ CREATE TABLE kb_articles (
     published_at   timestamptz NOT NULL,
     published_by   text NOT NULL,
     clicks         bigint NOT NULL DEFAULT 0,
-    rating_sum     bigint NOT NULL DEFAULT 0,
+    rating_sum     double precision NOT NULL DEFAULT 0,
     rating_count   int NOT NULL DEFAULT 0,
     -- Every change takes the next number, so each node's search index
     -- catches up with what it has not seen, in order.
@@ -45,3 +45,33 @@ CREATE TABLE kb_clicks (
     PRIMARY KEY (ticket_id, day)
 );
 CREATE INDEX kb_clicks_day ON kb_clicks (day);
+
+-- Readers' ratings (one per reader and article, changed by rating again):
+-- the criteria's values as the rating form (forms/kb-rating.yaml) checked
+-- them, and their mean. kb_articles keeps the sum and count.
+CREATE TABLE kb_ratings (
+    ticket_id bigint NOT NULL REFERENCES tickets (id),
+    user_id   bigint NOT NULL REFERENCES users (id),
+    score     double precision NOT NULL CHECK (score > 0),
+    input     jsonb NOT NULL,
+    rated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (ticket_id, user_id)
+);
+
+-- Personal favourites (收藏夹) in folders of any depth.
+CREATE TABLE kb_folders (
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id   bigint NOT NULL REFERENCES users (id),
+    parent_id bigint REFERENCES kb_folders (id) ON DELETE CASCADE,
+    name      text NOT NULL CHECK (name <> '')
+);
+CREATE UNIQUE INDEX kb_folders_name ON kb_folders (user_id, COALESCE(parent_id, 0), name);
+
+CREATE TABLE kb_favorites (
+    user_id   bigint NOT NULL REFERENCES users (id),
+    ticket_id bigint NOT NULL REFERENCES tickets (id),
+    -- A deleted folder's favourites go back to the top.
+    folder_id bigint REFERENCES kb_folders (id) ON DELETE SET NULL,
+    added_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, ticket_id)
+);

@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/deploy/bench/timing"
 )
 
 func main() {
@@ -58,41 +58,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-}
-
-// timings collects latencies and reports percentiles.
-type timings []time.Duration
-
-// slowest shows the queries that took longest, for whoever tunes them.
-func slowest(ts timings, qs []string, n int) string {
-	idx := make([]int, len(ts))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int { return int(ts[b] - ts[a]) })
-	var parts []string
-	for _, i := range idx[:min(n, len(idx))] {
-		parts = append(parts, fmt.Sprintf("%q %s", qs[i], ts[i].Round(time.Millisecond)))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func (ts timings) report(what string) {
-	slices.Sort(ts)
-	pct := func(p float64) time.Duration { return ts[int(float64(len(ts)-1)*p)].Round(100 * time.Microsecond) }
-	fmt.Printf("%-58s n=%-5d p50 %-9s p99 %-9s max %s\n", what, len(ts), pct(0.5), pct(0.99), ts[len(ts)-1].Round(time.Millisecond))
-}
-
-func timed(n int, fn func(i int) error) (timings, error) {
-	var ts timings
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		if err := fn(i); err != nil {
-			return nil, err
-		}
-		ts = append(ts, time.Since(start))
-	}
-	return ts, nil
 }
 
 func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
@@ -181,48 +146,48 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 		{"full-text, newest 20 (clerk of 赛罕区, own scope)", clerk, flow.SortNewest, nq},
 		{"full-text, 20 by relevance", admin, flow.SortRelevance, min(nq, 200)},
 	} {
-		ts, err := timed(c.n, search(c.p, c.sort))
+		ts, err := timing.Run(c.n, search(c.p, c.sort))
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  slowest: %s\n", slowest(ts, qs, 5))
-		ts.report(c.what)
+		fmt.Printf("  slowest: %s\n", timing.Slowest(ts, qs, 5))
+		ts.Report(c.what)
 	}
 	short := func(i int) string {
 		return words[i%len(words)]
 	}
-	ts, err := timed(100, func(i int) error {
+	ts, err := timing.Run(100, func(i int) error {
 		_, err := eng.SearchTickets(ctx, admin, flow.Search{Query: short(i), First: 20})
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	ts.report("full-text, common 2–4 character words only")
-	ts, err = timed(100, func(i int) error {
+	ts.Report("full-text, common 2–4 character words only")
+	ts, err = timing.Run(100, func(i int) error {
 		_, err := eng.CountTickets(ctx, admin, flow.Search{Query: qs[i]}, flow.CountCap+1)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	ts.report("totalCount of a query (counted up to 10,000)")
-	ts, err = timed(30, func(i int) error {
+	ts.Report("totalCount of a query (counted up to 10,000)")
+	ts, err = timing.Run(30, func(i int) error {
 		_, err := eng.CountTickets(ctx, admin, flow.Search{Query: qs[i]}, 0)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	ts.report("exact count of a query")
-	ts, err = timed(50, func(i int) error {
+	ts.Report("exact count of a query")
+	ts, err = timing.Run(50, func(i int) error {
 		_, err := eng.FacetTickets(ctx, admin, flow.Search{Query: qs[i]}, []string{"state", "category", "address.district", "channel"})
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	ts.report("facets (state, category, district, channel), newest 10,000 matches")
+	ts.Report("facets (state, category, district, channel), newest 10,000 matches")
 
 	// Lists of 1,000 rows, the filters auditors use.
 	open := true
@@ -236,9 +201,9 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 		{Action: &flow.ActionFilter{Name: "reply", AtLeast: 2}},
 	}
 	names := []string{"none", "open", "category 城乡建设", "district 赛罕区 last year", "completed via 微信", "replied twice or more"}
-	var all timings
+	var all timing.Timings
 	for f := range filters {
-		ts, err = timed(10, func(int) error {
+		ts, err = timing.Run(10, func(int) error {
 			_, err := eng.SearchTickets(ctx, admin, flow.Search{Filter: filters[f], First: 1000})
 			return err
 		})
@@ -246,18 +211,18 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 			return err
 		}
 		all = append(all, ts...)
-		ts.report("1,000-row list, filter: " + names[f])
+		ts.Report("1,000-row list, filter: " + names[f])
 	}
-	all.report("1,000-row list, all filters above")
+	all.Report("1,000-row list, all filters above")
 
-	ts, err = timed(2000, func(int) error {
+	ts, err = timing.Run(2000, func(int) error {
 		_, err := eng.Get(ctx, admin, minID+r.Int64N(maxID-minID+1))
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	ts.report("ticket detail")
+	ts.Report("ticket detail")
 
 	var phones, addresses []string
 	for len(phones) < 500 {
@@ -273,22 +238,22 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 			addresses = append(addresses, string(rest[:min(len(rest), 8)]))
 		}
 	}
-	ts, err = timed(len(phones), func(i int) error {
+	ts, err = timing.Run(len(phones), func(i int) error {
 		_, err := eng.InTransit(ctx, admin, phones[i], "", "")
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	ts.report("in-transit hint by phone")
-	ts, err = timed(200, func(i int) error {
+	ts.Report("in-transit hint by phone")
+	ts, err = timing.Run(200, func(i int) error {
 		_, err := eng.InTransit(ctx, admin, phones[i], "", addresses[i%len(addresses)])
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	ts.report("in-transit hint by phone or address")
+	ts.Report("in-transit hint by phone or address")
 
 	return exports(ctx, t, eng, admin, full)
 }
