@@ -63,6 +63,17 @@ type Tools struct {
 	// time, so a tool opens it only when it needs it (and not beside a
 	// running server on the same data folder).
 	Knowledge *knowledge.Service
+	Identity  *identity.Service
+}
+
+// SignIn signs user in, for tools that act as someone (benchmarks acting
+// as the demo accounts).
+func (t Tools) SignIn(ctx context.Context, user, password string) (*identity.Principal, error) {
+	res, err := t.Identity.Login(ctx, user, password)
+	if err != nil {
+		return nil, fmt.Errorf("signing in %s: %w", user, err)
+	}
+	return res.Principal, nil
 }
 
 // WithTools starts storage and configuration as serve would, without
@@ -73,7 +84,7 @@ func WithTools(ctx context.Context, cfg Config, opts Options, log *slog.Logger, 
 		return err
 	}
 	defer k.close(log)
-	return fn(Tools{Pool: k.pool, Config: k.cfg.Runtime, Tickets: k.tickets, Knowledge: k.knowledge})
+	return fn(Tools{Pool: k.pool, Config: k.cfg.Runtime, Tickets: k.tickets, Knowledge: k.knowledge, Identity: k.ids})
 }
 
 // Modules lists the GraphQL modules of the kernel, in schema order. Later

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -115,21 +114,7 @@ func (k *kb) queries(n int) []string {
 	for _, id := range slices.Sorted(maps.Keys(k.articles)) {
 		texts = append(texts, text(k.articles[id]))
 	}
-	cut := func(shortest, longest int) string {
-		for {
-			runs := strings.FieldsFunc(texts[r.IntN(len(texts))], func(c rune) bool { return !unicode.Is(unicode.Han, c) })
-			if len(runs) == 0 {
-				continue
-			}
-			run := []rune(runs[r.IntN(len(runs))])
-			if len(run) < shortest {
-				continue
-			}
-			l := min(shortest+r.IntN(longest-shortest+1), len(run))
-			at := r.IntN(len(run) - l + 1)
-			return string(run[at : at+l])
-		}
-	}
+	cut := func(shortest, longest int) string { return gen.CutQuery(r, texts, shortest, longest) }
 	var out []string
 	for i := range n {
 		switch i % 6 {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -116,4 +117,22 @@ func PublishArticles(ctx context.Context, eng *flow.Engine, editor, reviewer *id
 		ids = append(ids, t.ID)
 	}
 	return ids, nil
+}
+
+// CutQuery is what an agent might type about one of texts: shortest to
+// longest Chinese characters cut from a run of one of them.
+func CutQuery(r *rand.Rand, texts []string, shortest, longest int) string {
+	for {
+		runs := strings.FieldsFunc(texts[r.IntN(len(texts))], func(c rune) bool { return !unicode.Is(unicode.Han, c) })
+		if len(runs) == 0 {
+			continue
+		}
+		run := []rune(runs[r.IntN(len(runs))])
+		if len(run) < shortest {
+			continue
+		}
+		l := min(shortest+r.IntN(longest-shortest+1), len(run))
+		at := r.IntN(len(run) - l + 1)
+		return string(run[at : at+l])
+	}
 }

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/hotline12345/hotline/core/app"
 	"github.com/hotline12345/hotline/core/identity"
@@ -48,14 +47,7 @@ func main() {
 
 func run(t app.Tools, log *slog.Logger, n, nq, workers int, rebuild bool) error {
 	ctx := context.Background()
-	login := func(user string) (*identity.Principal, error) {
-		ids := identity.NewService(t.Pool, t.Config, identity.DefaultPolicy(), log)
-		res, err := ids.Login(ctx, user, "Hotline@12345")
-		if err != nil {
-			return nil, fmt.Errorf("signing in %s (the demo accounts): %w", user, err)
-		}
-		return res.Principal, nil
-	}
+	login := func(user string) (*identity.Principal, error) { return t.SignIn(ctx, user, "Hotline@12345") }
 	editor, err := login("kbeditor")
 	if err != nil {
 		return err
@@ -118,22 +110,11 @@ func run(t app.Tools, log *slog.Logger, n, nq, workers int, rebuild bool) error 
 	// What agents type, cut from the articles: two characters, phrases,
 	// keywords, two words.
 	r := rand.New(rand.NewPCG(21, 22))
-	cut := func(shortest, longest int) string {
-		for {
-			a := all[r.IntN(len(all))]
-			runs := strings.FieldsFunc(a["title"].(string)+"。"+a["summary"].(string), func(c rune) bool { return !unicode.Is(unicode.Han, c) })
-			if len(runs) == 0 {
-				continue
-			}
-			run := []rune(runs[r.IntN(len(runs))])
-			if len(run) < shortest {
-				continue
-			}
-			l := min(shortest+r.IntN(longest-shortest+1), len(run))
-			at := r.IntN(len(run) - l + 1)
-			return string(run[at : at+l])
-		}
+	texts := make([]string, len(all))
+	for i, a := range all {
+		texts[i] = a["title"].(string) + "。" + a["summary"].(string)
 	}
+	cut := func(shortest, longest int) string { return gen.CutQuery(r, texts, shortest, longest) }
 	keyword := func() string {
 		a := all[r.IntN(len(all))]
 		kws := strings.Split(a["keywords"].(string), "、")

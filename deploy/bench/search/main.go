@@ -63,14 +63,7 @@ func main() {
 func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	ctx := context.Background()
 	eng := t.Tickets
-	login := func(user string) (*identity.Principal, error) {
-		ids := identity.NewService(t.Pool, t.Config, identity.DefaultPolicy(), log)
-		res, err := ids.Login(ctx, user, "Hotline@12345")
-		if err != nil {
-			return nil, fmt.Errorf("signing in %s (the demo accounts): %w", user, err)
-		}
-		return res.Principal, nil
-	}
+	login := func(user string) (*identity.Principal, error) { return t.SignIn(ctx, user, "Hotline@12345") }
 	admin, err := login("agent")
 	if err != nil {
 		return err
