@@ -365,7 +365,7 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	if err := k.exports.Recover(ctx); err != nil {
 		return k, err
 	}
-	k.knowledge = &knowledge.Service{Pool: k.pool, Config: runtime, Dir: filepath.Join(cfg.DataDir, "knowledge"), Log: log}
+	k.knowledge = &knowledge.Service{Pool: k.pool, Config: runtime, Tickets: k.tickets, Dir: filepath.Join(cfg.DataDir, "knowledge"), Log: log}
 	dir := filepath.Join(cfg.DataDir, "attachments")
 	k.attachments = &attachment.Service{Pool: k.pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
 		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: k.tickets.AttachmentVisible}

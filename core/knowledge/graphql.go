@@ -137,6 +137,24 @@ func (m Module) Register(b *gql.Builder) error {
 			"addedAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
 		},
 	})
+	citationType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeCitation",
+		Fields: graphql.Fields{
+			"article": &graphql.Field{Type: gql.NonNull(articleType), Description: "所引用的知识（当前发布版本；已下架的只有编号）"},
+			"version": &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "引用时的发布版本"},
+			"citedBy": &graphql.Field{Type: gql.NonNull(graphql.String)},
+		},
+	})
+	b.Query("knowledgeCitations", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(citationType))),
+		Description: "工单答复引用的知识（由流程动作的 knowledge.cite 记录，如直接答复、引用知识）",
+		Args:        graphql.FieldConfigArgument{"ticketId": {Type: gql.NonNull(graphql.ID)}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "ticketId")
+			if err != nil {
+				return nil, err
+			}
+			return s.Citations(ctx, p, id)
+		})})
 	b.Query("knowledgeRatings", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(ratingType))), Description: "一篇知识的评价，新的在前",
 		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
 		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {

@@ -46,6 +46,9 @@ func init() {
 type Service struct {
 	Pool   *pgxpool.Pool
 	Config *registry.Runtime
+	// Tickets checks that a reader may see a ticket whose citations are
+	// asked for.
+	Tickets *flow.Engine
 	// Dir holds this node's search index.
 	Dir string
 	Log *slog.Logger

@@ -55,7 +55,7 @@ func newKB(t *testing.T, n int) *kb {
 // open opens a node's knowledge base with its index in dir.
 func (k *kb) open(t *testing.T, dir string) *knowledge.Service {
 	t.Helper()
-	s := &knowledge.Service{Pool: k.w.Pool, Config: k.w.Runtime, Dir: dir, Now: func() time.Time { return gentest.Now }}
+	s := &knowledge.Service{Pool: k.w.Pool, Config: k.w.Runtime, Tickets: k.w.Engine, Dir: dir, Now: func() time.Time { return gentest.Now }}
 	require.NoError(t, s.Open(context.Background()))
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s
@@ -484,4 +484,48 @@ func TestFavoritesInFolders(t *testing.T) {
 	all, err = k.s.Favorites(ctx, agent, nil)
 	require.NoError(t, err)
 	assert.Len(t, all, 2)
+}
+
+func TestDirectAnswerCitesArticles(t *testing.T) {
+	k := newKB(t, 10)
+	ctx := context.Background()
+	ids := k.searchAll(t, knowledge.Search{})
+	require.GreaterOrEqual(t, len(ids), 2)
+	agent := k.w.As(t, "agent")
+	input := func(cited string) map[string]any {
+		return map[string]any{"caller_phone": "13804711234", "title": "咨询供暖收费", "content": "询问今年供暖费标准", "type": "咨询",
+			"answer": "已按知识库答复收费标准", "knowledge": cited}
+	}
+	tickets := func() int {
+		var n int
+		require.NoError(t, k.w.Pool.QueryRow(ctx, `SELECT count(*) FROM tickets WHERE flow = 'ticket'`).Scan(&n))
+		return n
+	}
+	before := tickets()
+
+	// Citing an article that does not exist refuses the whole answer.
+	_, err := k.w.Engine.Create(ctx, agent, "ticket", "answer_directly", input(fmt.Sprintf("%d, 999999", ids[0])))
+	require.ErrorContains(t, err, "引用的知识 999999 不存在或已下架")
+	assert.Equal(t, before, tickets(), "nothing stored")
+
+	tk, err := k.w.Engine.Create(ctx, agent, "ticket", "answer_directly", input(fmt.Sprintf("%d", ids[0])))
+	require.NoError(t, err)
+	assert.Equal(t, "completed", tk.State)
+	cs, err := k.s.Citations(ctx, agent, tk.ID)
+	require.NoError(t, err)
+	require.Len(t, cs, 1)
+	assert.Equal(t, ids[0], cs[0].Article.ID)
+	assert.Equal(t, 1, cs[0].Version)
+	assert.Equal(t, "agent", cs[0].CitedBy)
+
+	// Another article cited afterwards, by the flow's cite action.
+	_, err = k.w.Engine.Perform(ctx, agent, tk.ID, "cite_knowledge", map[string]any{"knowledge": fmt.Sprintf("%d", ids[1])}, nil)
+	require.NoError(t, err)
+	cs, err = k.s.Citations(ctx, agent, tk.ID)
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+
+	// A clerk who cannot see the ticket cannot see what it cites.
+	_, err = k.s.Citations(ctx, k.w.As(t, "clerk.xincheng"), tk.ID)
+	assert.Error(t, err)
 }

@@ -75,3 +75,15 @@ CREATE TABLE kb_favorites (
     added_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, ticket_id)
 );
+
+-- Articles cited in tickets (a direct answer, 直接答复 citing the knowledge
+-- base): which version the agent answered from.
+CREATE TABLE kb_citations (
+    ticket_id  bigint NOT NULL REFERENCES tickets (id),
+    article_id bigint NOT NULL REFERENCES tickets (id),
+    version    int NOT NULL,
+    cited_by   text NOT NULL,
+    cited_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (ticket_id, article_id)
+);
+CREATE INDEX kb_citations_article ON kb_citations (article_id);
