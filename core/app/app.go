@@ -141,6 +141,8 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	}
 	mux.HandleFunc("POST /attachments", later)
 	mux.HandleFunc("GET /attachments/{id}", later)
+	mux.HandleFunc("GET /knowledge/template.xlsx", later)
+	mux.HandleFunc("POST /knowledge/import", later)
 	var downloads atomic.Pointer[http.Handler]
 	mux.HandleFunc("GET /exports/{id}", func(w http.ResponseWriter, r *http.Request) {
 		h := downloads.Load()
@@ -220,6 +222,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	downloads.Store(&dl)
 	fileMux := http.NewServeMux()
 	k.attachments.Handlers(fileMux, signIn)
+	k.knowledge.Handlers(fileMux, signIn)
 	var fh http.Handler = fileMux
 	files.Store(&fh)
 	go k.knowledge.Run(ctx, 2*time.Second)

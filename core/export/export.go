@@ -161,6 +161,8 @@ func (r *renderer) value(fl *form.Field, v any) string {
 			if n, ok := r.units[v]; ok {
 				return n
 			}
+		case form.RichText:
+			return form.PlainText(v)
 		}
 		return v
 	case bool:

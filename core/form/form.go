@@ -315,3 +315,18 @@ func (fl *Field) OptionLabel(value string) string {
 	}
 	return value
 }
+
+// OptionList lists every option of a choice or tree field, parents before
+// their children, each as value and label (children left out).
+func (fl *Field) OptionList() []Item {
+	var out []Item
+	var walk func(items []Item)
+	walk = func(items []Item) {
+		for _, it := range items {
+			out = append(out, Item{Value: it.Value, Label: it.Text()})
+			walk(it.Children)
+		}
+	}
+	walk(fl.items)
+	return out
+}

@@ -1,6 +1,7 @@
 package knowledge_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
@@ -528,4 +530,84 @@ func TestDirectAnswerCitesArticles(t *testing.T) {
 	// A clerk who cannot see the ticket cannot see what it cites.
 	_, err = k.s.Citations(ctx, k.w.As(t, "clerk.xincheng"), tk.ID)
 	assert.Error(t, err)
+}
+
+// sheet writes rows (the first is the header) as an XLSX file.
+func sheet(t *testing.T, rows [][]any) *bytes.Buffer {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	for i, r := range rows {
+		require.NoError(t, f.SetSheetRow("Sheet1", fmt.Sprintf("A%d", i+1), &r))
+	}
+	var buf bytes.Buffer
+	require.NoError(t, f.Write(&buf))
+	return &buf
+}
+
+func TestImportFromTheTemplate(t *testing.T) {
+	k := newKB(t, 0)
+	ctx := context.Background()
+	editor := k.w.As(t, "kbeditor.zjj")
+
+	var tpl bytes.Buffer
+	require.NoError(t, k.s.Template(&tpl))
+	f, err := excelize.OpenReader(&tpl)
+	require.NoError(t, err)
+	header, err := f.GetRows("知识")
+	require.NoError(t, err)
+	require.Len(t, header, 1)
+	assert.Equal(t, []string{"标题*", "摘要", "正文*", "关键字", "业务分类*", "知识形式*", "所属部门", "生效日期", "失效日期", "修订说明"}, header[0])
+	options, err := f.GetRows("选项说明")
+	require.NoError(t, err)
+	assert.Contains(t, options, []string{"业务分类", "0101", "供暖供热"})
+	require.NoError(t, f.Close())
+
+	good := func(title string) []any {
+		return []any{title, "", "<p>居民供暖费按建筑面积每平方米 22.5 元收取。</p>", "供暖、收费", "住房城建/供暖供热", "政策法规", "呼和浩特市住房和城乡建设局", "2026-01-01", "", ""}
+	}
+	rows := [][]any{
+		{"标题*", "摘要", "正文*", "关键字", "业务分类*", "知识形式*", "所属部门", "生效日期", "失效日期", "修订说明"},
+		good("供暖收费标准"), good("供暖期起止时间"),
+		{"", "", "<p>缺少标题的一行知识正文。</p>", "", "0101", "政策法规"},
+		good("空置房供暖费"),
+		{"物业费标准", "", "<p>普通住宅物业服务费实行政府指导价。</p>", "", "0102", "小道消息"},
+		{}, // a blank line is skipped
+		{"业委会成立", "", "<p>成立业主委员会须由街道办事处指导。</p>", "", "0102", "办事指南", "", "2026-05-01", "2026-01-01"},
+	}
+	// A file with errors imports nothing, and says where they are.
+	res, err := k.s.Import(ctx, editor, sheet(t, rows), knowledge.ImportOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 6, res.Rows)
+	assert.Zero(t, res.Imported)
+	var where []string
+	for _, p := range res.Problems {
+		where = append(where, fmt.Sprintf("%d %s %s", p.Row, p.Column, p.Message))
+	}
+	assert.Equal(t, []string{"4 A 标题: 必填", "6 F 知识形式: “小道消息”不是可选项", "8 I 失效日期: 失效日期须晚于生效日期"}, where)
+	var n int
+	require.NoError(t, k.w.Pool.QueryRow(ctx, `SELECT count(*) FROM tickets WHERE flow = 'kb_article'`).Scan(&n))
+	assert.Zero(t, n)
+
+	// Or the valid rows only, sent for review.
+	res, err = k.s.Import(ctx, editor, sheet(t, rows), knowledge.ImportOptions{ValidOnly: true, Then: "submit"})
+	require.NoError(t, err)
+	assert.Equal(t, 3, res.Imported)
+	for _, id := range res.IDs {
+		tk, err := k.w.Engine.Get(ctx, editor, id)
+		require.NoError(t, err)
+		assert.Equal(t, "reviewing", tk.State)
+		assert.Equal(t, "zjj", tk.HolderUnit.Code, "drafts of the importing editor's unit")
+		assert.Equal(t, "0101", tk.Fields["topic"])
+		assert.Equal(t, "zjj", tk.Fields["dept"])
+	}
+
+	// A wrong header is reported before any row.
+	res, err = k.s.Import(ctx, editor, sheet(t, [][]any{{"标题", "正文内容"}, {"x", "y"}}), knowledge.ImportOptions{})
+	require.NoError(t, err)
+	require.Len(t, res.Problems, 1)
+	assert.Equal(t, "B", res.Problems[0].Column)
+	assert.Contains(t, res.Problems[0].Message, "未知的列“正文内容”")
+	_, err = k.s.Import(ctx, editor, strings.NewReader("not a spreadsheet"), knowledge.ImportOptions{})
+	assert.ErrorContains(t, err, "XLSX")
 }
