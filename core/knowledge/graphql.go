@@ -41,6 +41,62 @@ func (m Module) Register(b *gql.Builder) error {
 			"ratings":       &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "评分人数"},
 		},
 	})
+	articleType.AddFieldConfig("related", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(articleType))),
+		Description: "相关知识：编辑指定的在前，其后为标题和关键字相近的",
+		Args:        graphql.FieldConfigArgument{"first": {Type: graphql.Int, DefaultValue: 5}},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, src any) (any, error) {
+			n, _ := args["first"].(int)
+			return s.Related(ctx, src.(Article), min(max(n, 1), 20))
+		})})
+	versionType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "KnowledgeVersion",
+		Description: "知识的一个发布版本",
+		Fields: graphql.Fields{
+			"version":     &graphql.Field{Type: gql.NonNull(graphql.Int)},
+			"note":        &graphql.Field{Type: gql.NonNull(graphql.String), Description: "发布说明"},
+			"publishedBy": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"publishedAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
+			"fields":      &graphql.Field{Type: gql.NonNull(gql.JSON)},
+		},
+	})
+	changeType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeChange",
+		Fields: graphql.Fields{
+			"field":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"before": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"after":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+		},
+	})
+	diffType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeDiff",
+		Fields: graphql.Fields{
+			"changes": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(changeType))), Description: "有变化的字段"},
+			"unified": &graphql.Field{Type: gql.NonNull(graphql.String), Description: "全文的统一格式差异 (unified diff)"},
+		},
+	})
+	b.Query("knowledgeVersions", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(versionType))), Description: "知识的发布版本，新的在前",
+		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			return s.Versions(ctx, id)
+		})})
+	b.Query("knowledgeDiff", &graphql.Field{Type: gql.NonNull(diffType), Description: "比较知识的两个发布版本",
+		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}, "from": {Type: gql.NonNull(graphql.Int)}, "to": {Type: gql.NonNull(graphql.Int)}},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			changes, unified, err := s.Diff(ctx, id, args["from"].(int), args["to"].(int))
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"changes": changes, "unified": unified}, nil
+		})})
 	highlightType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "KnowledgeHighlight",
 		Fields: graphql.Fields{

@@ -320,9 +320,19 @@ func TestRevisionArchiveAndAnotherNode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, a.Version)
 	assert.NotContains(t, a.Fields["body"], "script", "stored sanitised")
-	var versions int
-	require.NoError(t, k.w.Pool.QueryRow(ctx, `SELECT count(*) FROM kb_versions WHERE ticket_id = $1`, id).Scan(&versions))
-	assert.Equal(t, 2, versions)
+	versions, err := k.s.Versions(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, versions, 2)
+	assert.Equal(t, 2, versions[0].Version)
+	changes, unified, err := k.s.Diff(ctx, id, 1, 2)
+	require.NoError(t, err)
+	require.Len(t, changes, 1, "only the body changed")
+	assert.Equal(t, "正文", changes[0].Label)
+	assert.Equal(t, "自 2027 年起执行新的居民阶梯水价标准。", changes[0].After)
+	assert.Equal(t, form.PlainText(k.articles[id]["body"].(string)), changes[0].Before)
+	assert.Contains(t, unified, "+自 2027 年起执行新的居民阶梯水价标准。")
+	_, _, err = k.s.Diff(ctx, id, 1, 3)
+	assert.ErrorContains(t, err, "没有版本 3")
 
 	// The other node catches up by itself.
 	n, err := other.CatchUp(ctx)
@@ -557,7 +567,7 @@ func TestImportFromTheTemplate(t *testing.T) {
 	header, err := f.GetRows("知识")
 	require.NoError(t, err)
 	require.Len(t, header, 1)
-	assert.Equal(t, []string{"标题*", "摘要", "正文*", "关键字", "业务分类*", "知识形式*", "所属部门", "生效日期", "失效日期", "修订说明"}, header[0])
+	assert.Equal(t, []string{"标题*", "摘要", "正文*", "关键字", "业务分类*", "知识形式*", "所属部门", "生效日期", "失效日期", "相关知识", "修订说明"}, header[0])
 	options, err := f.GetRows("选项说明")
 	require.NoError(t, err)
 	assert.Contains(t, options, []string{"业务分类", "0101", "供暖供热"})
@@ -610,4 +620,44 @@ func TestImportFromTheTemplate(t *testing.T) {
 	assert.Contains(t, res.Problems[0].Message, "未知的列“正文内容”")
 	_, err = k.s.Import(ctx, editor, strings.NewReader("not a spreadsheet"), knowledge.ImportOptions{})
 	assert.ErrorContains(t, err, "XLSX")
+}
+
+func TestRelatedArticles(t *testing.T) {
+	k := newKB(t, 60)
+	ctx := context.Background()
+	ids := k.searchAll(t, knowledge.Search{Text: "社保卡"})
+	require.GreaterOrEqual(t, len(ids), 3)
+	others := k.searchAll(t, knowledge.Search{Text: "落户"})
+	require.NotEmpty(t, others)
+	editor, reviewer := k.w.As(t, "kbeditor"), k.w.As(t, "kbreviewer")
+
+	// An editor links an article about 落户 to one about 社保卡.
+	a := map[string]any{}
+	for key, v := range k.articles[ids[0]] {
+		a[key] = v
+	}
+	a["related"] = fmt.Sprintf("%d", others[0])
+	_, err := k.w.Engine.Perform(ctx, editor, ids[0], "revise", nil, nil)
+	require.NoError(t, err)
+	_, err = k.w.Engine.Perform(ctx, editor, ids[0], "save", a, nil)
+	require.NoError(t, err)
+	_, err = k.w.Engine.Perform(ctx, editor, ids[0], "submit", nil, nil)
+	require.NoError(t, err)
+	_, err = k.w.Engine.Perform(ctx, reviewer, ids[0], "approve", nil, nil)
+	require.NoError(t, err)
+	_, err = k.s.CatchUp(ctx)
+	require.NoError(t, err)
+
+	art, err := k.s.Get(ctx, ids[0], false)
+	require.NoError(t, err)
+	related, err := k.s.Related(ctx, art, 4)
+	require.NoError(t, err)
+	require.Len(t, related, 4)
+	assert.Equal(t, others[0], related[0].ID, "the linked article first")
+	for _, r := range related {
+		assert.NotEqual(t, ids[0], r.ID, "never itself")
+	}
+	for _, r := range related[1:] {
+		assert.Contains(t, text(k.articles[r.ID]), "社保", "then articles like it")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -47,6 +48,8 @@ type Filter struct {
 	Fuzzy bool `json:"fuzzy"`
 	// IncludeExpired also finds articles not in effect today (editors).
 	IncludeExpired bool `json:"includeExpired"`
+	// Exclude leaves these articles out.
+	Exclude []int64 `json:"exclude"`
 }
 
 // Search is a knowledge search.
@@ -232,6 +235,13 @@ func (s *Service) Search(ctx context.Context, sr Search) (Result, error) {
 		}
 		bq.AddMust(anyTerm(facetPrefix+name, sr.Filter.Facets[name]))
 	}
+	if len(sr.Filter.Exclude) > 0 {
+		ids := make([]string, len(sr.Filter.Exclude))
+		for i, id := range sr.Filter.Exclude {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		bq.AddMustNot(bleve.NewDocIDQuery(ids))
+	}
 	if len(sr.Filter.Units) > 0 {
 		bq.AddMust(anyTerm(fieldUnit, sr.Filter.Units))
 	}
@@ -416,4 +426,34 @@ func (s *Service) Get(ctx context.Context, id int64, click bool) (Article, error
 		s.Click(id)
 	}
 	return a, nil
+}
+
+// Related are the articles an editor linked to a (its related field), then
+// articles like it (sharing words of its title and keywords), up to n.
+func (s *Service) Related(ctx context.Context, a Article, n int) ([]Article, error) {
+	explicit, _ := articleIDs(a.Fields["related"])
+	found, err := s.articles(ctx, explicit)
+	if err != nil {
+		return nil, err
+	}
+	out := []Article{}
+	exclude := []int64{a.ID}
+	for _, id := range explicit {
+		if r, ok := found[id]; ok && id != a.ID && len(out) < n {
+			out = append(out, r)
+			exclude = append(exclude, id)
+		}
+	}
+	if len(out) >= n {
+		return out, nil
+	}
+	res, err := s.Search(ctx, Search{Text: a.Title + " " + strings.Join(a.Keywords, " "), First: n - len(out),
+		Filter: Filter{Fuzzy: true, Exclude: exclude}})
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range res.Hits {
+		out = append(out, h.Article)
+	}
+	return out, nil
 }
