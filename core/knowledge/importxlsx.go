@@ -127,6 +127,10 @@ type ImportOptions struct {
 	// Then is an action performed on each imported article (submit, to
 	// send them for review); empty leaves them as drafts.
 	Then string
+	// Save and Revise are the article flow's actions that change a draft
+	// and reopen a published article, for an external article imported
+	// again with other content.
+	Save, Revise string
 }
 
 // Import reads articles from an XLSX file laid out as the template, checks

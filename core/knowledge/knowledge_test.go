@@ -567,7 +567,7 @@ func TestImportFromTheTemplate(t *testing.T) {
 	header, err := f.GetRows("知识")
 	require.NoError(t, err)
 	require.Len(t, header, 1)
-	assert.Equal(t, []string{"标题*", "摘要", "正文*", "关键字", "业务分类*", "知识形式*", "所属部门", "生效日期", "失效日期", "相关知识", "修订说明"}, header[0])
+	assert.Equal(t, []string{"标题*", "摘要", "正文*", "关键字", "业务分类*", "知识形式*", "所属部门", "生效日期", "失效日期", "相关知识", "修订说明", "来源"}, header[0])
 	options, err := f.GetRows("选项说明")
 	require.NoError(t, err)
 	assert.Contains(t, options, []string{"业务分类", "0101", "供暖供热"})
@@ -660,4 +660,65 @@ func TestRelatedArticles(t *testing.T) {
 	for _, r := range related[1:] {
 		assert.Contains(t, text(k.articles[r.ID]), "社保", "then articles like it")
 	}
+}
+
+func TestImportExternalKnowledge(t *testing.T) {
+	k := newKB(t, 0)
+	ctx := context.Background()
+	editor, reviewer := k.w.As(t, "kbeditor"), k.w.As(t, "kbreviewer")
+	opts := knowledge.ImportOptions{Save: "save", Revise: "revise"}
+	file := func(body string, extra ...string) *strings.Reader {
+		articles := []string{
+			`{"id": "zw-1", "fields": {"title": "社保卡补办", "body": "` + body + `", "keywords": ["社保卡", "补办"], "topic": "社会保障/社保卡", "kind": "办事指南", "dept": "呼和浩特市人力资源和社会保障局"}}`,
+			`{"id": "zw-2", "fields": {"title": "公积金提取", "body": "<p>无房职工租房可提取住房公积金。</p>", "topic": "0401", "kind": "办事指南"}}`,
+		}
+		articles = append(articles, extra...)
+		return strings.NewReader(`{"source": "内蒙古政务服务知识库", "articles": [` + strings.Join(articles, ",") + `]}`)
+	}
+	body := "<p>社保卡遗失可在合作银行网点办理补卡。</p>"
+
+	// A file with a problem imports nothing unless asked.
+	bad := `{"id": "zw-3", "fields": {"title": "落户", "body": "<p>落户政策说明文字。</p>", "topic": "0301", "kind": "办事指南", "colour": "红"}}`
+	res, err := k.s.ImportExternal(ctx, editor, file(body, bad), opts)
+	require.NoError(t, err)
+	require.Len(t, res.Problems, 1)
+	assert.Equal(t, 3, res.Problems[0].Row)
+	assert.Equal(t, "colour", res.Problems[0].Column)
+	assert.Zero(t, res.Imported)
+
+	res, err = k.s.ImportExternal(ctx, editor, file(body), opts)
+	require.NoError(t, err)
+	require.Empty(t, res.Problems)
+	require.Equal(t, 2, res.Imported)
+	tk, err := k.w.Engine.Get(ctx, editor, res.IDs[0])
+	require.NoError(t, err)
+	assert.Equal(t, "draft", tk.State)
+	assert.Equal(t, "内蒙古政务服务知识库 #zw-1", tk.Fields["source"])
+	assert.Equal(t, "0202", tk.Fields["topic"])
+	assert.Equal(t, "rsj", tk.Fields["dept"])
+	assert.Equal(t, "社保卡、补办", tk.Fields["keywords"])
+
+	// The same file again changes nothing.
+	res, err = k.s.ImportExternal(ctx, editor, file(body), opts)
+	require.NoError(t, err)
+	assert.Zero(t, res.Imported)
+
+	// Published, then changed at the source: reopened, saved, sent for review.
+	id := tk.ID
+	_, err = k.w.Engine.Perform(ctx, editor, id, "submit", nil, nil)
+	require.NoError(t, err)
+	_, err = k.w.Engine.Perform(ctx, reviewer, id, "approve", nil, nil)
+	require.NoError(t, err)
+	opts.Then = "submit"
+	res, err = k.s.ImportExternal(ctx, editor, file("<p>社保卡遗失可在蒙速办 App 申请补卡，邮寄到家。</p>"), opts)
+	require.NoError(t, err)
+	require.Empty(t, res.Problems)
+	assert.Equal(t, []int64{id}, res.IDs, "only the changed article")
+	tk, err = k.w.Engine.Get(ctx, editor, id)
+	require.NoError(t, err)
+	assert.Equal(t, "reviewing", tk.State)
+	assert.Contains(t, tk.Fields["body"], "邮寄到家")
+
+	_, err = k.s.ImportExternal(ctx, editor, strings.NewReader(`{"articles": []}`), opts)
+	assert.ErrorContains(t, err, "来源")
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/app"
+	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/pgserver"
@@ -41,6 +42,10 @@ Usage:
                                 add N generated Hohhot tickets (deterministic for a seed) to the
                                 database of HOTLINE_DATABASE_URL or the private one under HOTLINE_DATA
   hotline reindex               rebuild the ticket search index from the tickets
+  hotline kb import --as USER [--then ACTION] [--valid-only] FILE.json
+                                import knowledge from another knowledge base (the JSON format in
+                                README) as USER (password in HOTLINE_PASSWORD), into the article flow
+  hotline kb reindex            rebuild this node's knowledge index (with the server stopped)
   hotline flow graph NAME [--dot] print a flow as a Mermaid state diagram (or Graphviz DOT)
   hotline flow test [paths...]  run the flow scenarios (kind: flow-test) on a throwaway PostgreSQL
   hotline testdb -- CMD ARGS    run CMD with a private throwaway PostgreSQL (HOTLINE_TEST_PG set);
@@ -77,6 +82,8 @@ func main() {
 		err = genCmd(os.Args[2:])
 	case "reindex":
 		err = reindexCmd(os.Args[2:])
+	case "kb":
+		err = kbCmd(os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
@@ -393,6 +400,66 @@ func reindexCmd(args []string) error {
 		fmt.Printf("reindexed %d tickets in %s\n", n, time.Since(start).Round(time.Millisecond))
 		return nil
 	})
+}
+
+func kbCmd(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("kb: say import or reindex")
+	}
+	switch args[0] {
+	case "reindex":
+		return withTools(app.Options{}, func(t app.Tools) error {
+			ctx := context.Background()
+			if err := t.Knowledge.Open(ctx); err != nil {
+				return err
+			}
+			defer t.Knowledge.Close(ctx)
+			n, err := t.Knowledge.Rebuild(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("indexed %d knowledge articles\n", n)
+			return nil
+		})
+	case "import":
+		fs := flag.NewFlagSet("kb import", flag.ContinueOnError)
+		as := fs.String("as", "", "the editor the articles are imported as (password in HOTLINE_PASSWORD)")
+		then := fs.String("then", "", "an action performed on each imported article, e.g. submit (send for review)")
+		save := fs.String("save-action", "save", "the article flow's action that changes a draft")
+		revise := fs.String("revise-action", "revise", "the article flow's action that reopens a published article")
+		validOnly := fs.Bool("valid-only", false, "import the valid articles of a file with problems (otherwise nothing is imported)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *as == "" || fs.NArg() != 1 {
+			return fmt.Errorf("usage: hotline kb import --as USER [--then ACTION] [--valid-only] FILE.json")
+		}
+		f, err := os.Open(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return withTools(app.Options{}, func(t app.Tools) error {
+			ctx := context.Background()
+			p, err := t.SignIn(ctx, *as, os.Getenv("HOTLINE_PASSWORD"))
+			if err != nil {
+				return err
+			}
+			res, err := t.Knowledge.ImportExternal(ctx, p, f, knowledge.ImportOptions{ValidOnly: *validOnly, Then: *then, Save: *save, Revise: *revise})
+			if err != nil {
+				return err
+			}
+			for _, pr := range res.Problems {
+				fmt.Fprintf(os.Stderr, "%s: article %d: %s: %s\n", fs.Arg(0), pr.Row, pr.Column, pr.Message)
+			}
+			fmt.Printf("%d articles read, %d imported or changed\n", res.Rows, res.Imported)
+			if len(res.Problems) > 0 && res.Imported == 0 {
+				return fmt.Errorf("nothing imported: %d problems", len(res.Problems))
+			}
+			return nil
+		})
+	}
+	return fmt.Errorf("kb: unknown command %q (import, reindex)", args[0])
 }
 
 // withTools runs fn on the platform's storage and configuration, set up
