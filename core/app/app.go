@@ -371,7 +371,8 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	k.knowledge = &knowledge.Service{Pool: k.pool, Config: runtime, Tickets: k.tickets, Dir: filepath.Join(cfg.DataDir, "knowledge"), Log: log}
 	dir := filepath.Join(cfg.DataDir, "attachments")
 	k.attachments = &attachment.Service{Pool: k.pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
-		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: k.tickets.AttachmentVisible}
+		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: anyOf(k.tickets.AttachmentVisible, k.knowledge.AttachmentPublished)}
+	k.knowledge.Files = k.attachments.Store
 	adminPassword := cfg.AdminPassword
 	if adminPassword == "" && opts.Demo {
 		adminPassword = cfg.DemoPassword
@@ -445,6 +446,19 @@ func loadDemo(ctx context.Context, ids *identity.Service, password string, log *
 		}
 	}
 	return nil
+}
+
+// anyOf allows a download when any of the checks does: a file on a ticket
+// in the reader's scope, or of a published knowledge article.
+func anyOf(checks ...func(context.Context, *identity.Principal, string) (bool, error)) func(context.Context, *identity.Principal, string) (bool, error) {
+	return func(ctx context.Context, p *identity.Principal, id string) (bool, error) {
+		for _, c := range checks {
+			if ok, err := c(ctx, p, id); err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
 }
 
 // demoArticles publishes n generated articles into a knowledge base that

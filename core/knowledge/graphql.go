@@ -48,6 +48,22 @@ func (m Module) Register(b *gql.Builder) error {
 			n, _ := args["first"].(int)
 			return s.Related(ctx, src.(Article), min(max(n, 1), 20))
 		})})
+	fileType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "KnowledgeFile",
+		Description: "知识的附件：任何读者可经 GET /attachments/{id} 下载",
+		Fields: graphql.Fields{
+			"id":            &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"name":          &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"size":          &graphql.Field{Type: gql.NonNull(graphql.Float)},
+			"mediaType":     &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"textExtracted": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "文字是否已提取并可被搜索"},
+			"reason":        &graphql.Field{Type: gql.NonNull(graphql.String), Description: "未提取文字的原因"},
+		},
+	})
+	articleType.AddFieldConfig("files", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(fileType))),
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, _ map[string]any, src any) (any, error) {
+			return s.FilesOf(ctx, src.(Article).ID)
+		})})
 	versionType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "KnowledgeVersion",
 		Description: "知识的一个发布版本",

@@ -155,7 +155,7 @@ func (r row) meta() *meta {
 
 // document is the bleve document of a published article: its title and
 // keywords, the text of the fields its form marks search, its facets.
-func document(set *registry.Set, r row) map[string]any {
+func document(set *registry.Set, r row, files string) map[string]any {
 	doc := map[string]any{
 		fieldTitle:     r.Title,
 		fieldKeywords:  strings.Join(r.Keywords, " "),
@@ -189,7 +189,7 @@ func document(set *registry.Set, r row) map[string]any {
 			}
 		}
 	}
-	doc[fieldText] = strings.Join(text, "\n")
+	doc[fieldText] = strings.Join(text, "\n") + files
 	doc[strings.TrimSuffix(facetPrefix, ".")] = facets
 	return doc
 }
@@ -261,6 +261,16 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 		if err != nil {
 			return changed, fmt.Errorf("reading changed knowledge articles: %w", err)
 		}
+		var publishedIDs []int64
+		for _, r := range list {
+			if r.State == "published" && ix.seen[r.ID] < r.Seq {
+				publishedIDs = append(publishedIDs, r.ID)
+			}
+		}
+		files, err := s.filesText(ctx, publishedIDs)
+		if err != nil {
+			return changed, err
+		}
 		b := ix.idx.NewBatch()
 		top := ix.seq
 		var applied []row
@@ -271,7 +281,7 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 			}
 			id := strconv.FormatInt(r.ID, 10)
 			if r.State == "published" {
-				if err := b.Index(id, document(set, r)); err != nil {
+				if err := b.Index(id, document(set, r, files[r.ID])); err != nil {
 					return changed, fmt.Errorf("indexing article %d: %w", r.ID, err)
 				}
 			} else {

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
@@ -49,6 +50,8 @@ type Service struct {
 	// Tickets checks that a reader may see a ticket whose citations are
 	// asked for.
 	Tickets *flow.Engine
+	// Files holds attachments, whose text is searched with their article.
+	Files attachment.Store
 	// Dir holds this node's search index.
 	Dir string
 	Log *slog.Logger
@@ -170,7 +173,7 @@ func splitKeywords(v any) []string {
 			}
 		}
 	}
-	out := parts[:0]
+	out := []string{} // never NULL in the database
 	seen := map[string]bool{}
 	for _, p := range parts {
 		if p = strings.TrimSpace(p); p != "" && !seen[p] {
@@ -224,6 +227,15 @@ func publish(ctx context.Context, tx pgx.Tx, p *identity.Principal, t flow.Ticke
 		t.ID, version, t.Fields, note, p.Username); err != nil {
 		return fmt.Errorf("recording version %d of article %s: %w", version, t.Number, err)
 	}
+	// The files it holds (attachment ids in its fields) become readable
+	// by every reader.
+	if _, err := tx.Exec(ctx, `DELETE FROM kb_attachments WHERE ticket_id = $1`, t.ID); err != nil {
+		return fmt.Errorf("publishing article %s: %w", t.Number, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO kb_attachments (ticket_id, attachment_id) SELECT $1, id FROM attachments WHERE id = ANY($2)`,
+		t.ID, attachmentIDs(t.Fields)); err != nil {
+		return fmt.Errorf("publishing the files of article %s: %w", t.Number, err)
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO kb_articles (ticket_id, version, state, unit_id, title, keywords, fields, effective_from, expires_at, published_at, published_by, change_seq)
 		VALUES ($1, $2, 'published', $3, $4, $5, $6, $7, $8, now(), $9, nextval('kb_change_seq'))
 		ON CONFLICT (ticket_id) DO UPDATE SET version = EXCLUDED.version, state = 'published', unit_id = EXCLUDED.unit_id, title = EXCLUDED.title,
@@ -233,6 +245,36 @@ func publish(ctx context.Context, tx pgx.Tx, p *identity.Principal, t flow.Ticke
 		return fmt.Errorf("publishing article %s: %w", t.Number, err)
 	}
 	return nil
+}
+
+var attachmentID = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// attachmentIDs are the attachment ids among fields' values (attachment
+// fields hold lists of them).
+func attachmentIDs(fields map[string]any) []string {
+	var out []string
+	for _, v := range fields {
+		if l, ok := v.([]any); ok {
+			for _, x := range l {
+				if s, ok := x.(string); ok && attachmentID.MatchString(s) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// AttachmentPublished reports whether an attachment belongs to a published
+// article: every reader may download it.
+func (s *Service) AttachmentPublished(ctx context.Context, _ *identity.Principal, id string) (bool, error) {
+	var ok bool
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kb_attachments f JOIN kb_articles a ON a.ticket_id = f.ticket_id
+		WHERE f.attachment_id = $1 AND a.state = 'published')`, id).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("looking for attachment %s in knowledge: %w", id, err)
+	}
+	return ok, nil
 }
 
 func archive(ctx context.Context, tx pgx.Tx, _ *identity.Principal, t flow.Ticket, _ map[string]any) error {

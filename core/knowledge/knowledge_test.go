@@ -1,11 +1,13 @@
 package knowledge_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/knowledge"
@@ -721,4 +724,79 @@ func TestImportExternalKnowledge(t *testing.T) {
 
 	_, err = k.s.ImportExternal(ctx, editor, strings.NewReader(`{"articles": []}`), opts)
 	assert.ErrorContains(t, err, "来源")
+}
+
+// docx is a Word document holding paragraphs.
+func docx(t *testing.T, paragraphs ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("[Content_Types].xml")
+	require.NoError(t, err)
+	_, _ = w.Write([]byte(`<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`))
+	w, err = zw.Create("word/document.xml")
+	require.NoError(t, err)
+	var body strings.Builder
+	for _, p := range paragraphs {
+		body.WriteString(`<w:p><w:r><w:t>` + p + `</w:t></w:r></w:p>`)
+	}
+	_, _ = w.Write([]byte(`<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>` + body.String() + `</w:body></w:document>`))
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
+}
+
+func TestArticleFilesAreSearchedAndReadableByAll(t *testing.T) {
+	k := newKB(t, 0)
+	ctx := context.Background()
+	editor, reviewer := k.w.As(t, "kbeditor.zjj"), k.w.As(t, "kbreviewer")
+	dir := t.TempDir()
+	files := &attachment.Service{Pool: k.w.Pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "in"), MaxBytes: 1 << 20,
+		CanSee: k.s.AttachmentPublished}
+	k.s.Files = files.Store
+
+	book := excelize.NewFile()
+	require.NoError(t, book.SetSheetRow("Sheet1", "A1", &[]any{"小区", "热价"}))
+	require.NoError(t, book.SetSheetRow("Sheet1", "A2", &[]any{"锦绣小区", "二十二元五角"}))
+	var xlsx bytes.Buffer
+	require.NoError(t, book.Write(&xlsx))
+	upload := func(name string, data []byte) string {
+		a, err := files.Upload(ctx, editor, name, bytes.NewReader(data))
+		require.NoError(t, err, name)
+		return a.ID
+	}
+	ids := []any{
+		upload("供热管理办法.docx", docx(t, "第一条 为规范城市供热管理", "第二条 热用户应按时缴纳采暖费")),
+		upload("热价表.xlsx", xlsx.Bytes()),
+		upload("说明.txt", []byte("报停须在十月一日前申请")),
+		upload("扫描件.pdf", []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")),
+	}
+	tk, err := k.w.Engine.Create(ctx, editor, "kb_article", "create", map[string]any{"title": "供热管理办法解读",
+		"body": "<p>本市供热管理办法的要点说明。</p>", "topic": "0101", "kind": "政策法规", "attachments": ids})
+	require.NoError(t, err)
+	_, err = k.w.Engine.Perform(ctx, editor, tk.ID, "submit", nil, nil)
+	require.NoError(t, err)
+	_, err = k.w.Engine.Perform(ctx, reviewer, tk.ID, "approve", nil, nil)
+	require.NoError(t, err)
+	_, err = k.s.CatchUp(ctx)
+	require.NoError(t, err)
+
+	for _, q := range []string{"规范城市供热", "二十二元五角", "十月一日前"} {
+		assert.Equal(t, []int64{tk.ID}, k.searchAll(t, knowledge.Search{Text: q}), "text of a file: %s", q)
+	}
+	list, err := k.s.FilesOf(ctx, tk.ID)
+	require.NoError(t, err)
+	require.Len(t, list, 4)
+	extracted := map[string]bool{}
+	for _, f := range list {
+		extracted[f.Name] = f.TextExtracted
+		if !f.TextExtracted {
+			assert.Equal(t, "暂不支持提取此类文件的文字", f.Reason, f.Name)
+		}
+	}
+	assert.Equal(t, map[string]bool{"供热管理办法.docx": true, "热价表.xlsx": true, "说明.txt": true, "扫描件.pdf": false}, extracted,
+		"a PDF is kept and marked as not extracted")
+
+	// A clerk of another unit may download the files of a published article.
+	_, err = files.Get(ctx, k.w.As(t, "clerk.xincheng"), ids[0].(string))
+	assert.NoError(t, err)
 }

@@ -87,3 +87,19 @@ CREATE TABLE kb_citations (
     PRIMARY KEY (ticket_id, article_id)
 );
 CREATE INDEX kb_citations_article ON kb_citations (article_id);
+
+-- The files of published articles: any reader may download them, and their
+-- text is searched where it can be read (kb_attachment_text says whether
+-- it could).
+CREATE TABLE kb_attachments (
+    ticket_id     bigint NOT NULL REFERENCES tickets (id),
+    attachment_id text NOT NULL REFERENCES attachments (id),
+    PRIMARY KEY (ticket_id, attachment_id)
+);
+CREATE INDEX kb_attachments_attachment ON kb_attachments (attachment_id);
+CREATE TABLE kb_attachment_text (
+    attachment_id text PRIMARY KEY REFERENCES attachments (id),
+    extracted     boolean NOT NULL,
+    text          text NOT NULL DEFAULT '',
+    reason        text NOT NULL DEFAULT ''
+);
