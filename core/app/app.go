@@ -225,7 +225,9 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	k.knowledge.Handlers(fileMux, signIn)
 	var fh http.Handler = fileMux
 	files.Store(&fh)
-	go k.knowledge.Run(ctx, 2*time.Second)
+	kbCtx, stopKB := context.WithCancel(ctx)
+	defer stopKB() // before the deferred Close above, which waits for Run
+	go k.knowledge.Run(kbCtx, 2*time.Second)
 	go k.tickets.RunTimers(ctx, 15*time.Second, log)
 	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
 	ready.Store(true)

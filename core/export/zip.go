@@ -11,6 +11,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -43,7 +44,7 @@ func (z *parallelZip) Create(name string) (io.Writer, error) {
 	}
 	// The sizes and checksum are known only at the end, so they go in a
 	// data descriptor after the data (flag bit 3).
-	fh := &zip.FileHeader{Name: name, Method: zip.Deflate, Flags: 0x8}
+	fh := &zip.FileHeader{Name: name, Method: zip.Deflate, Flags: 0x8, CreatorVersion: 20, ReaderVersion: 20, Modified: time.Now()}
 	w, err := z.zw.CreateRaw(fh)
 	if err != nil {
 		return nil, err

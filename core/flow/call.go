@@ -31,9 +31,22 @@ type Procedure struct {
 	// Args are the arguments it takes; Required must be given.
 	Args, Required []string
 	// Run does it inside the action's transaction, after the ticket is
-	// written: t is the ticket as stored (its new state and version), and
-	// an error rolls the whole action back.
-	Run func(ctx context.Context, tx pgx.Tx, p *identity.Principal, t Ticket, args map[string]any) error
+	// written; an error rolls the whole action back.
+	Run func(ctx context.Context, c CallEnv) error
+}
+
+// CallEnv is what a procedure works with.
+type CallEnv struct {
+	Tx pgx.Tx
+	// Actor performs the action.
+	Actor *identity.Principal
+	// Ticket is the ticket as stored: its new state and version.
+	Ticket Ticket
+	Args   map[string]any
+	// Flow is the ticket's flow and Config the configuration it runs in
+	// (for the forms of its actions).
+	Flow   *Flow
+	Config *registry.Set
 }
 
 var (
@@ -104,7 +117,11 @@ func (e *Engine) runCalls(ctx context.Context, tx pgx.Tx, p *identity.Principal,
 			}
 			args[name] = v
 		}
-		if err := proc.Run(ctx, tx, p, t, args); err != nil {
+		var set *registry.Set
+		if e.config != nil {
+			set = e.config.Current()
+		}
+		if err := proc.Run(ctx, CallEnv{Tx: tx, Actor: p, Ticket: t, Args: args, Flow: f, Config: set}); err != nil {
 			return fmt.Errorf("action %s: call %s: %w", a.Name, eff.Call.Name, err)
 		}
 	}

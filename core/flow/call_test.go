@@ -6,14 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
-	"github.com/hotline12345/hotline/core/identity"
 	// The shipped configuration calls the knowledge base's procedures.
 	_ "github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/registry"
@@ -25,7 +23,8 @@ var calls []map[string]any
 func init() {
 	flow.RegisterProcedure("test.record", flow.Procedure{
 		Doc: "records the ticket as stored, for tests", Args: []string{"note", "fail"}, Required: []string{"note"},
-		Run: func(ctx context.Context, tx pgx.Tx, p *identity.Principal, t flow.Ticket, args map[string]any) error {
+		Run: func(ctx context.Context, c flow.CallEnv) error {
+			tx, p, t, args := c.Tx, c.Actor, c.Ticket, c.Args
 			var state string
 			var version int
 			if err := tx.QueryRow(ctx, `SELECT state, version FROM tickets WHERE id = $1`, t.ID).Scan(&state, &version); err != nil {

@@ -17,6 +17,9 @@ import (
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/deploy/demo"
+
+	// flows/roles.yaml grants the knowledge base's permission.
+	_ "github.com/hotline12345/hotline/core/knowledge"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

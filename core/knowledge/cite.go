@@ -53,8 +53,9 @@ func articleIDs(v any) ([]int64, error) {
 	return out, nil
 }
 
-func cite(ctx context.Context, tx pgx.Tx, p *identity.Principal, t flow.Ticket, args map[string]any) error {
-	ids, err := articleIDs(args["articles"])
+func cite(ctx context.Context, c flow.CallEnv) error {
+	tx, p, t := c.Tx, c.Actor, c.Ticket
+	ids, err := articleIDs(c.Args["articles"])
 	if err != nil {
 		return err
 	}

@@ -151,7 +151,7 @@ func (s *Service) ImportExternal(ctx context.Context, p *identity.Principal, r i
 		if bad {
 			continue
 		}
-		checked, err := fm.Check(ctx, input, form.Options{Now: s.Now()})
+		checked, err := fm.Check(ctx, input, form.Options{Now: s.now()})
 		var fes form.Errors
 		if errors.As(err, &fes) {
 			for _, fe := range fes {

@@ -94,7 +94,7 @@ func docxText(data []byte) (string, error) {
 
 // xlsxText is the text of every sheet's cells, a line per row.
 func xlsxText(data []byte) (string, error) {
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	f, err := excelize.OpenReader(bytes.NewReader(data), unzipLimits)
 	if err != nil {
 		return "", err
 	}

@@ -93,18 +93,24 @@ func (m Module) Register(b *gql.Builder) error {
 	})
 	b.Query("knowledgeVersions", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(versionType))), Description: "知识的发布版本，新的在前",
 		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
-		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
+				return nil, err
+			}
+			if err := s.canReadHistory(ctx, p, id); err != nil {
 				return nil, err
 			}
 			return s.Versions(ctx, id)
 		})})
 	b.Query("knowledgeDiff", &graphql.Field{Type: gql.NonNull(diffType), Description: "比较知识的两个发布版本",
 		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}, "from": {Type: gql.NonNull(graphql.Int)}, "to": {Type: gql.NonNull(graphql.Int)}},
-		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
+				return nil, err
+			}
+			if err := s.canReadHistory(ctx, p, id); err != nil {
 				return nil, err
 			}
 			changes, unified, err := s.Diff(ctx, id, args["from"].(int), args["to"].(int))
@@ -359,13 +365,22 @@ func (m Module) Register(b *gql.Builder) error {
 			"id":    {Type: gql.NonNull(graphql.ID)},
 			"click": {Type: graphql.Boolean, DefaultValue: true},
 		},
-		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")
 			if err != nil {
 				return nil, err
 			}
-			click, _ := args["click"].(bool)
-			return s.Get(ctx, id, click)
+			a, err := s.Get(ctx, id, false)
+			if err != nil {
+				return nil, err
+			}
+			if !a.InEffect(s.today()) && !p.Can(PermEdit) {
+				return nil, gql.Errorf(gql.NotFound, "知识 %d 不在有效期内", id)
+			}
+			if click, _ := args["click"].(bool); click {
+				s.Click(id)
+			}
+			return a, nil
 		})})
 	b.Query("hotKnowledge", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(hotType))),
 		Description: "热点排行：近 days 天点击最多的知识",
@@ -378,6 +393,18 @@ func (m Module) Register(b *gql.Builder) error {
 			n, _ := args["first"].(int)
 			return s.Hot(ctx, min(max(days, 1), 366), min(max(n, 1), 100))
 		})})
+	return nil
+}
+
+// canReadHistory lets every reader see the versions of a published
+// article, and only editors those of one withdrawn.
+func (s *Service) canReadHistory(ctx context.Context, p *identity.Principal, id int64) error {
+	if p.Can(PermEdit) {
+		return nil
+	}
+	if _, err := s.Get(ctx, id, false); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -104,6 +104,13 @@ func (s *Service) Template(w io.Writer) error {
 	return f.Write(w)
 }
 
+// unzipLimits bound what a spreadsheet may expand to, so a small file
+// cannot unpack into gigabytes (excelize's default allows 16 GiB).
+var unzipLimits = excelize.Options{UnzipSizeLimit: 256 << 20, UnzipXMLSizeLimit: 64 << 20}
+
+// maxImportRows bounds the rows of one import.
+const maxImportRows = 20_000
+
 // ImportProblem is what is wrong with a cell or a row.
 type ImportProblem struct {
 	Row     int    `json:"row"`
@@ -135,7 +142,11 @@ type ImportOptions struct {
 
 // Import reads articles from an XLSX file laid out as the template, checks
 // every row with the article form, and creates the articles through the
-// article flow as p (an editor): drafts of p's unit.
+// article flow as p (an editor): drafts of p's unit. "Nothing from a file
+// with errors" is decided by the check, before anything is written; each
+// article is then created in its own transaction, so a failure while
+// writing (the flow refusing the then action) leaves the rows before it
+// imported and is reported with the rest.
 func (s *Service) Import(ctx context.Context, p *identity.Principal, r io.Reader, opts ImportOptions) (ImportResult, error) {
 	res := ImportResult{IDs: []int64{}, Problems: []ImportProblem{}}
 	fl, create, fm, err := articleFlow(s.Config.Current())
@@ -147,7 +158,7 @@ func (s *Service) Import(ctx context.Context, p *identity.Principal, r io.Reader
 			return res, gql.FieldError("then", "流程 %s 没有动作 %q", fl.Name, opts.Then)
 		}
 	}
-	x, err := excelize.OpenReader(r)
+	x, err := excelize.OpenReader(r, unzipLimits)
 	if err != nil {
 		return res, gql.FieldError("file", "不是可读取的 XLSX 文件：%v", err)
 	}
@@ -158,6 +169,9 @@ func (s *Service) Import(ctx context.Context, p *identity.Principal, r io.Reader
 	}
 	if len(rows) == 0 {
 		return res, gql.FieldError("file", "文件是空的：第一行应为列名（请下载导入模板）")
+	}
+	if len(rows) > maxImportRows+1 {
+		return res, gql.FieldError("file", "一次最多导入 %d 行，请分批导入", maxImportRows)
 	}
 	byLabel := map[string]*form.Field{}
 	var labels []string
@@ -204,7 +218,7 @@ func (s *Service) Import(ctx context.Context, p *identity.Principal, r io.Reader
 			continue // blank line
 		}
 		res.Rows++
-		checked, err := fm.Check(ctx, input, form.Options{Now: s.Now()})
+		checked, err := fm.Check(ctx, input, form.Options{Now: s.now()})
 		var fes form.Errors
 		if errors.As(err, &fes) {
 			for _, fe := range fes {

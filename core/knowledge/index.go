@@ -115,6 +115,34 @@ func openIndex(dir string) (*index, error) {
 
 func (ix *index) close() error { return ix.idx.Close() }
 
+// reset empties the index in place.
+func (ix *index) reset() error {
+	b := ix.idx.NewBatch()
+	q := bleve.NewMatchAllQuery()
+	for {
+		res, err := ix.idx.Search(bleve.NewSearchRequestOptions(q, 1000, 0, false))
+		if err != nil {
+			return fmt.Errorf("emptying the knowledge index: %w", err)
+		}
+		if len(res.Hits) == 0 {
+			break
+		}
+		for _, h := range res.Hits {
+			b.Delete(h.ID)
+		}
+		if err := ix.idx.Batch(b); err != nil {
+			return fmt.Errorf("emptying the knowledge index: %w", err)
+		}
+		b.Reset()
+	}
+	b.SetInternal(seqKey, []byte("0"))
+	if err := ix.idx.Batch(b); err != nil {
+		return fmt.Errorf("emptying the knowledge index: %w", err)
+	}
+	ix.seq, ix.seen = 0, map[int64]int64{}
+	return nil
+}
+
 // row is an article as kb_articles holds it.
 type row struct {
 	ID        int64
@@ -203,9 +231,17 @@ func plain(fl *form.Field, v any) string {
 	return s
 }
 
+// orDate is a date for the index: def when there is none, and within
+// [dawn, dusk] (bleve keeps dates as int64 nanoseconds), so 2999-12-31
+// (永久有效) still means "never expires".
 func orDate(t *time.Time, def time.Time) time.Time {
-	if t == nil {
+	switch {
+	case t == nil:
 		return def
+	case t.Before(dawn):
+		return dawn
+	case t.After(dusk):
+		return dusk
 	}
 	return *t
 }
@@ -245,7 +281,25 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 	ix := s.index
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if len(ix.seen) == 0 && len(s.meta) == 0 {
+	var last int64
+	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(max(change_seq), 0) FROM kb_articles`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("reading the knowledge change number: %w", err)
+	}
+	if last < ix.seq {
+		// The database is not the one this index followed (restored or
+		// made anew): start from nothing.
+		s.Log.Warn("knowledge index is ahead of the database; rebuilding", "index", ix.seq, "database", last)
+		if err := ix.reset(); err != nil {
+			return 0, err
+		}
+		s.mu.Lock()
+		s.meta = map[int64]*meta{}
+		s.mu.Unlock()
+	}
+	s.mu.RLock()
+	empty := len(ix.seen) == 0 && len(s.meta) == 0
+	s.mu.RUnlock()
+	if empty {
 		if err := s.load(ctx); err != nil {
 			return 0, err
 		}

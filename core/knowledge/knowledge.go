@@ -20,14 +20,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 )
+
+// PermEdit lets a reader see what is not served to everyone: articles out
+// of effect, archived articles' versions.
+var PermEdit = identity.RegisterPermission("knowledge.edit", "查看未生效、已失效和已下架的知识（知识编辑、审核）")
 
 func init() {
 	flow.RegisterProcedure("knowledge.publish", flow.Procedure{
@@ -64,6 +68,7 @@ type Service struct {
 	meta    map[int64]*meta // published articles, by article (ticket) id
 	suggest *suggester
 	clicks  clickBuffer
+	running sync.WaitGroup
 }
 
 // meta is what ranking and suggestions need of a published article,
@@ -87,11 +92,16 @@ func (m *meta) valid(day time.Time) bool {
 	return (m.Effective == nil || !m.Effective.After(day)) && (m.Expires == nil || !m.Expires.Before(day))
 }
 
+// now is the service's clock (time.Now unless a test set one).
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
 // Open opens (or builds) the node's index and loads the articles.
 func (s *Service) Open(ctx context.Context) error {
-	if s.Now == nil {
-		s.Now = time.Now
-	}
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
@@ -108,8 +118,10 @@ func (s *Service) Open(ctx context.Context) error {
 	return s.refreshCounters(ctx)
 }
 
-// Close flushes counted clicks and closes the index.
+// Close flushes counted clicks and closes the index; the context given to
+// Run must have ended.
 func (s *Service) Close(ctx context.Context) error {
+	s.running.Wait()
 	err := s.FlushClicks(ctx)
 	if s.index != nil {
 		err = errors.Join(err, s.index.close())
@@ -120,7 +132,10 @@ func (s *Service) Close(ctx context.Context) error {
 
 // Run keeps the node current until ctx ends: it catches up with articles
 // published anywhere, writes counted clicks and refreshes hot counts.
+// Close waits for it to return.
 func (s *Service) Run(ctx context.Context, every time.Duration) {
+	s.running.Add(1)
+	defer s.running.Done()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	counters := time.NewTicker(time.Minute)
@@ -154,7 +169,7 @@ func (s *Service) today() time.Time {
 			break
 		}
 	}
-	y, m, d := s.Now().In(loc).Date()
+	y, m, d := s.now().In(loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
@@ -200,7 +215,28 @@ func dateArg(args map[string]any, name string) (*time.Time, error) {
 	return &d, nil
 }
 
-func publish(ctx context.Context, tx pgx.Tx, p *identity.Principal, t flow.Ticket, args map[string]any) error {
+func publish(ctx context.Context, c flow.CallEnv) error {
+	tx, p, t, args := c.Tx, c.Actor, c.Ticket, c.Args
+	// Only the article form's fields are published: the ticket also holds
+	// what other actions' forms put there (a reviewer's opinion).
+	fm, ok := flow.CreatingForm(c.Config, c.Flow.Name)
+	if !ok {
+		return fmt.Errorf("flow %s has no creating form whose fields could be published", c.Flow.Name)
+	}
+	fields := map[string]any{}
+	var files []string
+	for i := range fm.Fields {
+		fl := &fm.Fields[i]
+		v, ok := t.Fields[fl.Name]
+		if !ok {
+			continue
+		}
+		fields[fl.Name] = v
+		if fl.Type == form.Attachment {
+			files = append(files, attachmentIDs(v)...)
+		}
+	}
+	t.Fields = fields
 	title, _ := args["title"].(string)
 	if strings.TrimSpace(title) == "" {
 		return fmt.Errorf("ticket %s has no title to publish (argument title is empty)", t.Number)
@@ -233,7 +269,7 @@ func publish(ctx context.Context, tx pgx.Tx, p *identity.Principal, t flow.Ticke
 		return fmt.Errorf("publishing article %s: %w", t.Number, err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO kb_attachments (ticket_id, attachment_id) SELECT $1, id FROM attachments WHERE id = ANY($2)`,
-		t.ID, attachmentIDs(t.Fields)); err != nil {
+		t.ID, files); err != nil {
 		return fmt.Errorf("publishing the files of article %s: %w", t.Number, err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO kb_articles (ticket_id, version, state, unit_id, title, keywords, fields, effective_from, expires_at, published_at, published_by, change_seq)
@@ -249,17 +285,16 @@ func publish(ctx context.Context, tx pgx.Tx, p *identity.Principal, t flow.Ticke
 
 var attachmentID = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// attachmentIDs are the attachment ids among fields' values (attachment
-// fields hold lists of them).
-func attachmentIDs(fields map[string]any) []string {
+// attachmentIDs are the ids an attachment field's value holds.
+func attachmentIDs(v any) []string {
 	var out []string
-	for _, v := range fields {
-		if l, ok := v.([]any); ok {
-			for _, x := range l {
-				if s, ok := x.(string); ok && attachmentID.MatchString(s) {
-					out = append(out, s)
-				}
-			}
+	list, ok := v.([]any)
+	if !ok {
+		list = []any{v}
+	}
+	for _, x := range list {
+		if s, ok := x.(string); ok && attachmentID.MatchString(s) {
+			out = append(out, s)
 		}
 	}
 	return out
@@ -277,7 +312,8 @@ func (s *Service) AttachmentPublished(ctx context.Context, _ *identity.Principal
 	return ok, nil
 }
 
-func archive(ctx context.Context, tx pgx.Tx, _ *identity.Principal, t flow.Ticket, _ map[string]any) error {
+func archive(ctx context.Context, c flow.CallEnv) error {
+	tx, t := c.Tx, c.Ticket
 	if _, err := tx.Exec(ctx, `UPDATE kb_articles SET state = 'archived', change_seq = nextval('kb_change_seq') WHERE ticket_id = $1`, t.ID); err != nil {
 		return fmt.Errorf("archiving article %s: %w", t.Number, err)
 	}

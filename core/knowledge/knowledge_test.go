@@ -323,6 +323,7 @@ func TestRevisionArchiveAndAnotherNode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, a.Version)
 	assert.NotContains(t, a.Fields["body"], "script", "stored sanitised")
+	assert.NotContains(t, a.Fields, "opinion", "a reviewer's opinion is not published")
 	versions, err := k.s.Versions(ctx, id)
 	require.NoError(t, err)
 	require.Len(t, versions, 2)
@@ -799,4 +800,23 @@ func TestArticleFilesAreSearchedAndReadableByAll(t *testing.T) {
 	// A clerk of another unit may download the files of a published article.
 	_, err = files.Get(ctx, k.w.As(t, "clerk.xincheng"), ids[0].(string))
 	assert.NoError(t, err)
+}
+
+func TestForeverValidArticlesAndImportWithoutAClock(t *testing.T) {
+	k := newKB(t, 0)
+	ctx := context.Background()
+	art := gen.Articles(mustVocabulary(t), 8, 1, today)[0]
+	art["title"], art["effective_from"], art["expires_at"] = "永久有效的办事指南", "1949-10-01", "2999-12-31"
+	_, err := gen.PublishArticles(ctx, k.w.Engine, k.w.As(t, "kbeditor"), k.w.As(t, "kbreviewer"), []map[string]any{art})
+	require.NoError(t, err)
+	_, err = k.s.CatchUp(ctx)
+	require.NoError(t, err)
+	assert.Len(t, k.searchAll(t, knowledge.Search{Text: "永久有效"}), 1, "dates beyond the index's range still mean always in effect")
+
+	// A service that was never opened (hotline kb import) has a clock.
+	cli := &knowledge.Service{Pool: k.w.Pool, Config: k.w.Runtime, Tickets: k.w.Engine}
+	res, err := cli.ImportExternal(ctx, k.w.As(t, "kbeditor"), strings.NewReader(`{"source": "测试", "articles": [{"id": "1", "fields": {"title": "导入", "body": "<p>命令行导入的知识正文。</p>", "topic": "0101", "kind": "办事指南"}}]}`),
+		knowledge.ImportOptions{Save: "save", Revise: "revise"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Imported)
 }

@@ -35,7 +35,7 @@ func (s *Service) Rate(ctx context.Context, p *identity.Principal, id int64, inp
 	if !ok {
 		return Article{}, fmt.Errorf("the rating form %s is not configured (forms/)", RatingForm)
 	}
-	res, err := fm.Check(ctx, input, form.Options{Now: s.Now()})
+	res, err := fm.Check(ctx, input, form.Options{Now: s.now()})
 	if err != nil {
 		return Article{}, form.AsGraphQL(err, "input")
 	}

@@ -83,6 +83,12 @@ type Article struct {
 	Flow        string         `json:"-"`
 }
 
+// InEffect reports whether the article is served on day (a date at
+// midnight UTC).
+func (a Article) InEffect(day time.Time) bool {
+	return (a.Effective == nil || !a.Effective.After(day)) && (a.Expires == nil || !a.Expires.Before(day))
+}
+
 // Highlight is a fragment of a field around a match.
 type Highlight struct {
 	Field    string `json:"field"`
@@ -206,6 +212,9 @@ func (s *Service) Search(ctx context.Context, sr Search) (Result, error) {
 	}
 	if sr.First <= 0 || sr.First > 200 {
 		sr.First = 20
+	}
+	if sr.Offset < 0 || sr.Offset > maxRanked {
+		return Result{}, gql.FieldError("after", "无效的分页游标")
 	}
 	set := s.Config.Current()
 	facets := facetFields(set)

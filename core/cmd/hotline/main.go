@@ -19,9 +19,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/app"
-	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
