@@ -374,7 +374,8 @@ func (s *Service) Handlers(mux *http.ServeMux, auth func(*http.Request) (*identi
 				s.Log.Error("importing knowledge", "err", err)
 			}
 			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": msg})
+			// What was imported before the failure, so nothing is imported twice.
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": msg, "imported": res.Imported, "ids": res.IDs, "problems": res.Problems})
 			return
 		}
 		_ = json.NewEncoder(w).Encode(res)

@@ -307,13 +307,38 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 	set := s.Config.Current()
 	changed := 0
 	for {
-		rows, err := s.Pool.Query(ctx, rowSelect+` WHERE a.change_seq > $1 ORDER BY a.change_seq LIMIT 1000`, max(0, ix.seq-overlap))
+		// Change numbers first, whole rows only for what was not seen: an
+		// idle node re-reads the overlap's numbers, not its articles.
+		rows, err := s.Pool.Query(ctx, `SELECT ticket_id, change_seq FROM kb_articles WHERE change_seq > $1 ORDER BY change_seq LIMIT 1000`, max(0, ix.seq-overlap))
 		if err != nil {
 			return changed, fmt.Errorf("reading changed knowledge articles: %w", err)
 		}
-		list, err := pgx.CollectRows(rows, scanRow)
+		type change struct{ id, seq int64 }
+		changes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (change, error) {
+			var c change
+			err := r.Scan(&c.id, &c.seq)
+			return c, err
+		})
 		if err != nil {
 			return changed, fmt.Errorf("reading changed knowledge articles: %w", err)
+		}
+		var unseen []int64
+		top := ix.seq
+		for _, c := range changes {
+			top = max(top, c.seq)
+			if ix.seen[c.id] < c.seq {
+				unseen = append(unseen, c.id)
+			}
+		}
+		var list []row
+		if len(unseen) > 0 {
+			rows, err = s.Pool.Query(ctx, rowSelect+` WHERE a.ticket_id = ANY($1) ORDER BY a.change_seq`, unseen)
+			if err != nil {
+				return changed, fmt.Errorf("reading changed knowledge articles: %w", err)
+			}
+			if list, err = pgx.CollectRows(rows, scanRow); err != nil {
+				return changed, fmt.Errorf("reading changed knowledge articles: %w", err)
+			}
 		}
 		var publishedIDs []int64
 		for _, r := range list {
@@ -326,7 +351,6 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 			return changed, err
 		}
 		b := ix.idx.NewBatch()
-		top := ix.seq
 		var applied []row
 		for _, r := range list {
 			top = max(top, r.Seq)
@@ -363,7 +387,7 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 		}
 		s.mu.Unlock()
 		changed += len(applied)
-		if len(list) < 1000 {
+		if len(changes) < 1000 {
 			break
 		}
 	}
