@@ -50,6 +50,9 @@ type Flow struct {
 	Timers  []Timer  `yaml:"timers"`
 	States  []State  `yaml:"states" jsonschema:"required"`
 	Actions []Action `yaml:"actions" jsonschema:"required"`
+	// Separate keeps the flow's tickets (knowledge articles, corrections)
+	// out of ticket lists and searches unless a filter names the flow.
+	Separate bool `yaml:"separate" jsonschema:"description=keep these tickets out of ticket lists and searches unless a filter names the flow"`
 
 	states  map[string]*State
 	actions map[string]*Action

@@ -163,6 +163,11 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 		conds = append(conds, "s.facets && "+arg(entries)+"::text[]")
 	}
 	f := s.Filter
+	if _, named := f.Facets[FacetFlow]; !named {
+		if separate := e.separateFlows(); len(separate) > 0 {
+			conds = append(conds, "NOT (s.facets && "+arg(separate)+"::text[])")
+		}
+	}
 	spec := e.indexSpec()
 	facets := map[string][]string{}
 	for name, values := range f.Facets {
@@ -310,6 +315,20 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 		out[i] = Hit{Ticket: t, Highlights: e.highlights(t, q)}
 	}
 	return out, nil
+}
+
+// separateFlows are the facet entries of flows kept out of ticket lists.
+func (e *Engine) separateFlows() []string {
+	var out []string
+	if e.config == nil || e.config.Current() == nil {
+		return nil
+	}
+	for _, d := range e.config.Current().All(Kind) {
+		if f := d.Model.(*Flow); f.Separate {
+			out = append(out, FacetFlow+"="+f.Name)
+		}
+	}
+	return out
 }
 
 // RelevancePool is how many of the newest matches relevance ranks.

@@ -18,6 +18,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/hotline12345/hotline/core/attachment"
+	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/knowledge"
@@ -819,4 +820,28 @@ func TestForeverValidArticlesAndImportWithoutAClock(t *testing.T) {
 		knowledge.ImportOptions{Save: "save", Revise: "revise"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Imported)
+}
+
+func TestArticlesStayOutOfTicketSearchUnlessAskedFor(t *testing.T) {
+	k := newKB(t, 30)
+	ctx := context.Background()
+	agent := k.w.As(t, "agent")
+	hits, err := k.w.Engine.SearchTickets(ctx, agent, flow.Search{Query: "办理", First: 100})
+	require.NoError(t, err)
+	for _, h := range hits {
+		assert.NotEqual(t, "kb_article", h.Flow, "the flow is separate")
+	}
+	hits, err = k.w.Engine.SearchTickets(ctx, agent, flow.Search{Query: "办理", First: 100,
+		Filter: flow.Filter{Facets: map[string][]string{flow.FacetFlow: {"kb_article"}}}})
+	require.NoError(t, err)
+	assert.Equal(t, k.bruteForce("办理", true), sortedIDs(hits), "named, its tickets are found")
+}
+
+func sortedIDs(hits []flow.Hit) []int64 {
+	out := make([]int64, len(hits))
+	for i, h := range hits {
+		out[i] = h.ID
+	}
+	slices.Sort(out)
+	return out
 }
