@@ -471,7 +471,7 @@ func demoArticles(ctx context.Context, pool *pgxpool.Pool, ids *identity.Service
 		return nil
 	}
 	var have bool
-	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets WHERE flow = 'kb_article')`).Scan(&have); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kb_articles)`).Scan(&have); err != nil {
 		return fmt.Errorf("looking for knowledge articles: %w", err)
 	}
 	if have {

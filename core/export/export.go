@@ -361,7 +361,7 @@ func Write(ctx context.Context, eng *flow.Engine, set *registry.Set, units map[s
 			fields = append(fields, c.Key)
 		}
 	}
-	r := &renderer{columns: cols, units: units, state: eng.StateLabel, loc: location(set)}
+	r := &renderer{columns: cols, units: units, state: eng.StateLabel, loc: flow.Zone(set)} // times in a file have no zone: written as the centre reads them
 	n, err := pipe(ctx, func(ctx context.Context, emit func([]string) error) error {
 		return eng.EachTicket(ctx, p, flow.Search{Query: req.Query, Filter: req.Filter}, fields, func(t flow.Ticket) error {
 			return emit(r.row(t))
@@ -437,15 +437,6 @@ func pipe(ctx context.Context, read func(context.Context, func([]string) error) 
 		return n, err
 	}
 	return n, werr
-}
-
-// location is the time zone of the running flows' calendar (times in a
-// file have no zone, so they are written as the centre reads them).
-func location(set *registry.Set) *time.Location {
-	for _, d := range set.All(flow.Kind) {
-		return d.Model.(*flow.Flow).Calendar().Location()
-	}
-	return time.Local
 }
 
 // ErrEmpty is an export that would have no rows.

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -136,10 +137,28 @@ func CreatingForm(set *registry.Set, flowName string) (*form.Form, bool) {
 	if !ok {
 		return nil, false
 	}
-	for _, a := range f.Actions {
-		if len(a.From) == 0 && a.Form != nil && a.Form.form != nil {
-			return a.Form.form, true
+	a, ok := f.CreatingAction()
+	if !ok {
+		return nil, false
+	}
+	return a.Form.form, true
+}
+
+// CreatingAction is the flow's first creating action that has a form.
+func (f *Flow) CreatingAction() (*Action, bool) {
+	for i := range f.Actions {
+		if a := &f.Actions[i]; len(a.From) == 0 && a.Form != nil && a.Form.form != nil {
+			return a, true
 		}
 	}
 	return nil, false
+}
+
+// Zone is the time zone of the running flows' calendar: dates a user reads
+// (validity, exported times) are in it.
+func Zone(set *registry.Set) *time.Location {
+	for _, d := range set.All(Kind) {
+		return d.Model.(*Flow).Calendar().Location()
+	}
+	return time.Local
 }

@@ -70,11 +70,7 @@ func (s *Service) ImportExternal(ctx context.Context, p *identity.Principal, r i
 		return res, err
 	}
 	// Articles imported before, by source reference.
-	known := map[string]struct {
-		id    int64
-		state string
-		f     map[string]any
-	}{}
+	known := map[string]imported{}
 	rows, err := s.Pool.Query(ctx, `SELECT id, state, fields FROM tickets WHERE flow = $1 AND fields ? $2`, fl.Name, sourceField)
 	if err != nil {
 		return res, fmt.Errorf("reading imported articles: %w", err)
@@ -88,23 +84,14 @@ func (s *Service) ImportExternal(ctx context.Context, p *identity.Principal, r i
 			return res, err
 		}
 		ref, _ := f[sourceField].(string)
-		known[ref] = struct {
-			id    int64
-			state string
-			f     map[string]any
-		}{id, state, f}
+		known[ref] = imported{id, state, f}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return res, err
 	}
 
-	type good struct {
-		n     int
-		ref   string
-		input map[string]any
-	}
-	var valid []good
+	var valid []checkedArticle
 	seen := map[string]bool{}
 	for i, a := range ext.Articles {
 		n := i + 1
@@ -162,32 +149,53 @@ func (s *Service) ImportExternal(ctx context.Context, p *identity.Principal, r i
 		if err != nil {
 			return res, err
 		}
-		valid = append(valid, good{n, ref, checked.Values})
+		valid = append(valid, checkedArticle{n, checked.Values, known[ref]})
 	}
 	if len(res.Problems) > 0 && !opts.ValidOnly {
 		return res, nil
 	}
-	for _, g := range valid {
-		id, err := s.importOne(ctx, p, fl, create, g.input, known[g.ref].id, known[g.ref].state, known[g.ref].f, opts)
+	return res, s.write(ctx, p, fl, create, valid, opts, &res)
+}
+
+// imported is an article a file brought in before, known by its source.
+type imported struct {
+	id     int64
+	state  string
+	fields map[string]any
+}
+
+// checkedArticle is a row or article that passed the article form.
+type checkedArticle struct {
+	n      int // its row, or its place in the file
+	input  map[string]any
+	before imported // zero when new
+}
+
+// write creates or changes the checked articles through the flow. The
+// flow refusing one is a problem of its row; any other error stops.
+func (s *Service) write(ctx context.Context, p *identity.Principal, fl *flow.Flow, create string, checked []checkedArticle, opts ImportOptions, res *ImportResult) error {
+	for _, c := range checked {
+		id, err := s.importOne(ctx, p, fl, create, c.input, c.before, opts)
 		if err != nil {
 			if ge, ok := gql.AsError(err); ok {
-				res.Problems = append(res.Problems, ImportProblem{Row: g.n, Message: ge.Message})
+				res.Problems = append(res.Problems, ImportProblem{Row: c.n, Message: ge.Message})
 				continue
 			}
-			return res, fmt.Errorf("importing article %d (%s): %w", g.n, g.ref, err)
+			return fmt.Errorf("importing item %d: %w", c.n, err)
 		}
 		if id != 0 {
 			res.Imported++
 			res.IDs = append(res.IDs, id)
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // importOne creates an article, or changes one imported before whose
 // content changed (reopening it first when the save action does not start
 // from its state); it returns 0 when nothing had to be done.
-func (s *Service) importOne(ctx context.Context, p *identity.Principal, fl *flow.Flow, create string, input map[string]any, id int64, state string, old map[string]any, opts ImportOptions) (int64, error) {
+func (s *Service) importOne(ctx context.Context, p *identity.Principal, fl *flow.Flow, create string, input map[string]any, before imported, opts ImportOptions) (int64, error) {
+	id, state, old := before.id, before.state, before.fields
 	if id == 0 {
 		t, err := s.Tickets.Create(ctx, p, fl.Name, create, input)
 		if err == nil && opts.Then != "" {

@@ -402,10 +402,8 @@ func (s *Service) canReadHistory(ctx context.Context, p *identity.Principal, id 
 	if p.Can(PermEdit) {
 		return nil
 	}
-	if _, err := s.Get(ctx, id, false); err != nil {
-		return err
-	}
-	return nil
+	_, err := s.Get(ctx, id, false)
+	return err
 }
 
 // selects reports whether the query asks for field of the result.

@@ -23,22 +23,14 @@ import (
 // options of choice and tree fields. Import reads the same layout, so an
 // export of articles (startExport with form kb-article) is importable.
 
-// articleFlow is the flow that publishes knowledge and the form and
-// action its articles are created with.
-func articleFlow(set *registry.Set) (f *flow.Flow, create string, fm *form.Form, err error) {
-	for _, fm := range articleForms(set) {
-		for _, d := range set.All(flow.Kind) {
-			fl := d.Model.(*flow.Flow)
-			if got, ok := flow.CreatingForm(set, fl.Name); ok && got == fm {
-				for _, a := range fl.Actions {
-					if len(a.From) == 0 && a.Form != nil && a.Form.Name == fm.Name {
-						return fl, a.Name, fm, nil
-					}
-				}
-			}
-		}
+// articleFlow is the flow that publishes knowledge and the action and form
+// its articles are created with.
+func articleFlow(set *registry.Set) (*flow.Flow, string, *form.Form, error) {
+	kinds := articleFlows(set)
+	if len(kinds) == 0 {
+		return nil, "", nil, errors.New("no flow publishes knowledge (an action with call: knowledge.publish)")
 	}
-	return nil, "", nil, errors.New("no flow publishes knowledge (an action with call: knowledge.publish)")
+	return kinds[0].flow, kinds[0].create, kinds[0].form, nil
 }
 
 // importable are the fields a spreadsheet can fill: not attachments.
@@ -200,11 +192,7 @@ func (s *Service) Import(ctx context.Context, p *identity.Principal, r io.Reader
 	if err != nil {
 		return res, err
 	}
-	type good struct {
-		row   int
-		input map[string]any
-	}
-	var valid []good
+	var valid []checkedArticle
 	for n, cells := range rows[1:] {
 		rowNo := n + 2
 		input := map[string]any{}
@@ -229,27 +217,12 @@ func (s *Service) Import(ctx context.Context, p *identity.Principal, r io.Reader
 		if err != nil {
 			return res, err
 		}
-		valid = append(valid, good{rowNo, checked.Values})
+		valid = append(valid, checkedArticle{n: rowNo, input: checked.Values})
 	}
 	if len(res.Problems) > 0 && !opts.ValidOnly {
 		return res, nil
 	}
-	for _, g := range valid {
-		t, err := s.Tickets.Create(ctx, p, fl.Name, create, g.input)
-		if err == nil && opts.Then != "" {
-			t, err = s.Tickets.Perform(ctx, p, t.ID, opts.Then, nil, nil)
-		}
-		if err != nil {
-			if ge, ok := gql.AsError(err); ok {
-				res.Problems = append(res.Problems, ImportProblem{Row: g.row, Message: ge.Message})
-				continue
-			}
-			return res, fmt.Errorf("importing row %d: %w", g.row, err)
-		}
-		res.Imported++
-		res.IDs = append(res.IDs, t.ID)
-	}
-	return res, nil
+	return res, s.write(ctx, p, fl, create, valid, opts, &res)
 }
 
 // cellValue turns a cell into what the form takes: option labels into

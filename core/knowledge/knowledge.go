@@ -164,10 +164,7 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 func (s *Service) today() time.Time {
 	loc := time.Local
 	if set := s.Config.Current(); set != nil {
-		for _, d := range set.All(flow.Kind) {
-			loc = d.Model.(*flow.Flow).Calendar().Location()
-			break
-		}
+		loc = flow.Zone(set)
 	}
 	y, m, d := s.now().In(loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)

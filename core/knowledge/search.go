@@ -121,21 +121,24 @@ type Result struct {
 // rating, hot), which live outside the index.
 const maxRanked = 10_000
 
-// articleForms are the forms of flows that publish knowledge.
-func articleForms(set *registry.Set) []*form.Form {
-	var out []*form.Form
+// articleKind is a flow that publishes knowledge (an action calls
+// knowledge.publish), with the action and form its articles are created with.
+type articleKind struct {
+	flow   *flow.Flow
+	create string
+	form   *form.Form
+}
+
+func articleFlows(set *registry.Set) []articleKind {
+	var out []articleKind
 	for _, d := range set.All(flow.Kind) {
 		f := d.Model.(*flow.Flow)
-		publishes := false
-		for _, a := range f.Actions {
-			for _, e := range a.Effects {
-				if e.Call != nil && e.Call.Name == "knowledge.publish" {
-					publishes = true
-				}
-			}
-		}
-		if fm, ok := flow.CreatingForm(set, f.Name); publishes && ok && !slices.Contains(out, fm) {
-			out = append(out, fm)
+		publishes := slices.ContainsFunc(f.Actions, func(a flow.Action) bool {
+			return slices.ContainsFunc(a.Effects, func(e flow.Effect) bool { return e.Call != nil && e.Call.Name == "knowledge.publish" })
+		})
+		if a, ok := f.CreatingAction(); publishes && ok {
+			fm, _ := flow.CreatingForm(set, f.Name)
+			out = append(out, articleKind{flow: f, create: a.Name, form: fm})
 		}
 	}
 	return out
@@ -144,7 +147,8 @@ func articleForms(set *registry.Set) []*form.Form {
 // facetFields are the facet fields of the article forms, by name.
 func facetFields(set *registry.Set) map[string]*form.Field {
 	out := map[string]*form.Field{}
-	for _, fm := range articleForms(set) {
+	for _, k := range articleFlows(set) {
+		fm := k.form
 		for i := range fm.Fields {
 			if fl := &fm.Fields[i]; fl.Facet {
 				if _, dup := out[fl.Name]; !dup {
