@@ -143,6 +143,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	mux.HandleFunc("GET /attachments/{id}", later)
 	mux.HandleFunc("GET /knowledge/template.xlsx", later)
 	mux.HandleFunc("POST /knowledge/import", later)
+	mux.HandleFunc("GET /knowledge/imports/{id}", later)
 	var downloads atomic.Pointer[http.Handler]
 	mux.HandleFunc("GET /exports/{id}", func(w http.ResponseWriter, r *http.Request) {
 		h := downloads.Load()
@@ -370,7 +371,7 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	if err := k.exports.Recover(ctx); err != nil {
 		return k, err
 	}
-	k.knowledge = &knowledge.Service{Pool: k.pool, Config: runtime, Tickets: k.tickets, Dir: filepath.Join(cfg.DataDir, "knowledge"), Log: log}
+	k.knowledge = &knowledge.Service{Pool: k.pool, Config: runtime, Tickets: k.tickets, Dir: filepath.Join(cfg.DataDir, "knowledge"), Node: node, Log: log}
 	dir := filepath.Join(cfg.DataDir, "attachments")
 	k.attachments = &attachment.Service{Pool: k.pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
 		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: anyOf(k.tickets.AttachmentVisible, k.knowledge.AttachmentPublished)}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/hotline12345/hotline/core/app"
 	"github.com/hotline12345/hotline/core/pgtest"
@@ -444,4 +446,54 @@ func TestKnowledgeBaseOverGraphQL(t *testing.T) {
 	r = query(t, base, agent, `{ searchKnowledge(query: "供暖", filter: {facets: {topc: ["01"]}}) { totalCount } }`, nil)
 	require.NotEmpty(t, r.Errors)
 	assert.Equal(t, "filter.facets", r.Errors[0].Extensions["field"])
+
+	// An editor fills in the downloaded template and imports it as a job.
+	editor := login(t, base, "kbeditor")
+	get := func(path string) *http.Response {
+		req, err := http.NewRequest("GET", base+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+editor)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		return resp
+	}
+	resp := get("/knowledge/template.xlsx")
+	book, err := excelize.OpenReader(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.NoError(t, book.SetSheetRow("知识", "A2", &[]any{"暖气不热报修电话", "", "<p>供热期内暖气不热可拨打供热企业热线报修。</p>", "", "0101", "办事指南"}))
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("file", "导入.xlsx")
+	require.NoError(t, err)
+	require.NoError(t, book.Write(fw))
+	require.NoError(t, mw.Close())
+	req, err := http.NewRequest("POST", base+"/knowledge/import?then=submit", &body)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+editor)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var job struct{ ID int64 }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&job))
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	var state map[string]any
+	require.Eventually(t, func() bool {
+		r = query(t, base, editor, `query($id: ID!) { knowledgeImport(id: $id) { state phase total done imported result { rows ids problems { row } } } }`,
+			map[string]any{"id": job.ID})
+		require.Empty(t, r.Errors)
+		state = r.Data["knowledgeImport"].(map[string]any)
+		return state["state"] != "running"
+	}, 10*time.Second, 50*time.Millisecond)
+	assert.Equal(t, "done", state["state"])
+	assert.EqualValues(t, 1, state["imported"])
+	result := state["result"].(map[string]any)
+	assert.Empty(t, result["problems"])
+	require.Len(t, result["ids"], 1)
+	r = query(t, base, editor, `{ knowledgeImports { id } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Equal(t, []any{map[string]any{"id": fmt.Sprint(job.ID)}}, r.Data["knowledgeImports"])
+	r = query(t, base, agent, `query($id: ID!) { knowledgeImport(id: $id) { state } }`, map[string]any{"id": job.ID})
+	require.NotEmpty(t, r.Errors, "another user's job is not found")
 }

@@ -174,7 +174,8 @@ type checkedArticle struct {
 // write creates or changes the checked articles through the flow. The
 // flow refusing one is a problem of its row; any other error stops.
 func (s *Service) write(ctx context.Context, p *identity.Principal, fl *flow.Flow, create string, checked []checkedArticle, opts ImportOptions, res *ImportResult) error {
-	for _, c := range checked {
+	for i, c := range checked {
+		opts.progress(Progress{Phase: "writing", Total: len(checked), Done: i, Imported: res.Imported})
 		id, err := s.importOne(ctx, p, fl, create, c.input, c.before, opts)
 		if err != nil {
 			if ge, ok := gql.AsError(err); ok {

@@ -11,16 +11,18 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ledongthuc/pdf"
 	"github.com/xuri/excelize/v2"
 )
 
 // maxExtract bounds how much of a file is read for its text.
 const maxExtract = 32 << 20
 
-// Media types whose text is read; others (PDF, old Word, images) are kept
-// and marked as not extracted.
+// Media types whose text is read; others (old Word, images, scanned PDFs
+// without a text layer) are kept and marked as not extracted.
 const (
 	mediaText = "text/plain"
+	mediaPDF  = "application/pdf"
 	mediaDocx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 	mediaXlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 )
@@ -44,6 +46,15 @@ func extractText(data []byte, mediaType string) (text string, reason string) {
 		t, err := xlsxText(data)
 		if err != nil {
 			return "", "Excel 表格无法读取：" + err.Error()
+		}
+		return t, ""
+	case mediaType == mediaPDF:
+		t, err := pdfText(data)
+		if err != nil {
+			return "", "PDF 文件无法读取：" + err.Error()
+		}
+		if strings.TrimSpace(t) == "" {
+			return "", "PDF 中没有文字层（可能是扫描件）"
 		}
 		return t, ""
 	}
@@ -90,6 +101,29 @@ func docxText(data []byte) (string, error) {
 			}
 		}
 	}
+}
+
+// pdfText is the text layer of a PDF, page by page. The PDF reader panics
+// on some malformed files; a panic is the file's fault, not the article's.
+func pdfText(data []byte) (text string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			text, err = "", fmt.Errorf("文件结构损坏（%v）", r)
+		}
+	}()
+	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return "", err
+	}
+	plain, err := r.GetPlainText()
+	if err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(io.LimitReader(plain, maxExtract))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // xlsxText is the text of every sheet's cells, a line per row.

@@ -382,6 +382,56 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return a, nil
 		})})
+	problemType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "KnowledgeImportProblem",
+		Description: "导入文件中一行（或一格）的问题",
+		Fields: graphql.Fields{
+			"row":     &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "行号（第 1 行为列名）"},
+			"column":  &graphql.Field{Type: gql.NonNull(graphql.String), Description: "列字母，整行的问题为空"},
+			"message": &graphql.Field{Type: gql.NonNull(graphql.String)},
+		},
+	})
+	importResultType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "KnowledgeImportResult",
+		Fields: graphql.Fields{
+			"rows":     &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "文件中的数据行数（空行不计）"},
+			"imported": &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "导入（新建或更新）的知识数"},
+			"ids":      &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(graphql.ID))), Description: "导入的知识（草稿工单）编号"},
+			"problems": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(problemType)))},
+		},
+	})
+	importJobType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "KnowledgeImportJob",
+		Description: "知识批量导入任务：POST /knowledge/import 上传模板文件后在后台执行",
+		Fields: graphql.Fields{
+			"id":         &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"fileName":   &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"state":      &graphql.Field{Type: gql.NonNull(graphql.String), Description: "running、done 或 failed"},
+			"phase":      &graphql.Field{Type: gql.NonNull(graphql.String), Description: "checking（逐行校验）或 writing（逐条写入）"},
+			"total":      &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "本阶段的总行数"},
+			"done":       &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "本阶段已处理的行数"},
+			"imported":   &graphql.Field{Type: gql.NonNull(graphql.Int)},
+			"result":     &graphql.Field{Type: importResultType, Description: "结束后的结果：有错误的文件未选择只导入正确行时什么也不导入"},
+			"error":      &graphql.Field{Type: graphql.String},
+			"createdAt":  &graphql.Field{Type: gql.NonNull(gql.Time)},
+			"finishedAt": &graphql.Field{Type: gql.Time},
+		},
+	})
+	b.Query("knowledgeImport", &graphql.Field{Type: gql.NonNull(importJobType), Description: "本人的一个知识导入任务及其进度",
+		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			id, err := gql.ID(args, "id")
+			if err != nil {
+				return nil, err
+			}
+			return s.ImportJobOf(ctx, p, id)
+		})})
+	b.Query("knowledgeImports", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(importJobType))), Description: "本人最近的知识导入任务，新的在前",
+		Args: graphql.FieldConfigArgument{"first": {Type: graphql.Int, DefaultValue: 20}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			n, _ := args["first"].(int)
+			return s.ImportJobs(ctx, p, min(max(n, 1), 100))
+		})})
 	b.Query("hotKnowledge", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(hotType))),
 		Description: "热点排行：近 days 天点击最多的知识",
 		Args: graphql.FieldConfigArgument{

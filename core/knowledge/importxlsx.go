@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -103,6 +104,10 @@ var unzipLimits = excelize.Options{UnzipSizeLimit: 256 << 20, UnzipXMLSizeLimit:
 // maxImportRows bounds the rows of one import.
 const maxImportRows = 20_000
 
+// maxImportBytes bounds an uploaded import file, held in memory while
+// its job runs.
+const maxImportBytes = 64 << 20
+
 // ImportProblem is what is wrong with a cell or a row.
 type ImportProblem struct {
 	Row     int    `json:"row"`
@@ -130,6 +135,23 @@ type ImportOptions struct {
 	// and reopen a published article, for an external article imported
 	// again with other content.
 	Save, Revise string
+	// Progress, when set, hears of each row checked and each article
+	// written.
+	Progress func(Progress) `json:"-"`
+}
+
+// Progress is how far an import has gone: in phase "checking", done of
+// total rows checked; in phase "writing", done of total valid rows
+// written, imported of them new or changed articles.
+type Progress struct {
+	Phase                 string
+	Total, Done, Imported int
+}
+
+func (o ImportOptions) progress(p Progress) {
+	if o.Progress != nil {
+		o.Progress(p)
+	}
 }
 
 // Import reads articles from an XLSX file laid out as the template, checks
@@ -194,6 +216,7 @@ func (s *Service) Import(ctx context.Context, p *identity.Principal, r io.Reader
 	}
 	var valid []checkedArticle
 	for n, cells := range rows[1:] {
+		opts.progress(Progress{Phase: "checking", Total: len(rows) - 1, Done: n})
 		rowNo := n + 2
 		input := map[string]any{}
 		for i, c := range cells {
@@ -307,10 +330,11 @@ func (s *Service) unitCodes(ctx context.Context) (map[string]string, error) {
 	return out, rows.Err()
 }
 
-// Handlers serves the template (GET /knowledge/template.xlsx) and the
-// import (POST /knowledge/import, multipart field file; ?validOnly=true
+// Handlers serves the template (GET /knowledge/template.xlsx), starts
+// imports (POST /knowledge/import, multipart field file; ?validOnly=true
 // imports the valid rows of a file with errors, ?then=submit sends each
-// for review).
+// for review; answers 202 with the job) and reports on them (GET
+// /knowledge/imports/{id}, also knowledgeImport in GraphQL).
 func (s *Service) Handlers(mux *http.ServeMux, auth func(*http.Request) (*identity.Principal, error)) {
 	mux.HandleFunc("GET /knowledge/template.xlsx", func(w http.ResponseWriter, r *http.Request) {
 		if p, err := auth(r); err != nil || p == nil {
@@ -329,28 +353,57 @@ func (s *Service) Handlers(mux *http.ServeMux, auth func(*http.Request) (*identi
 			http.Error(w, "请先登录", http.StatusUnauthorized)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<20)
-		file, _, err := r.FormFile("file")
+		r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes)
+		file, header, err := r.FormFile("file")
 		if err != nil {
-			http.Error(w, "请以 multipart/form-data 上传，文件字段名为 file", http.StatusBadRequest)
+			http.Error(w, "请以 multipart/form-data 上传，文件字段名为 file（不超过 64 MB）", http.StatusBadRequest)
 			return
 		}
 		defer file.Close()
-		res, err := s.Import(r.Context(), p, file, ImportOptions{ValidOnly: r.URL.Query().Get("validOnly") == "true", Then: r.URL.Query().Get("then")})
+		data, err := io.ReadAll(file)
+		if err != nil {
+			http.Error(w, "上传中断，请重新上传", http.StatusBadRequest)
+			return
+		}
+		job, err := s.StartImport(r.Context(), p, header.Filename, data, ImportOptions{ValidOnly: r.URL.Query().Get("validOnly") == "true", Then: r.URL.Query().Get("then")})
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		if err != nil {
-			status := http.StatusInternalServerError
-			msg := "导入失败"
+			status, msg := http.StatusInternalServerError, "导入失败"
 			if ge, ok := gql.AsError(err); ok {
 				status, msg = http.StatusBadRequest, ge.Message
 			} else {
-				s.Log.Error("importing knowledge", "err", err)
+				s.Log.Error("starting a knowledge import", "err", err)
 			}
 			w.WriteHeader(status)
-			// What was imported before the failure, so nothing is imported twice.
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": msg, "imported": res.Imported, "ids": res.IDs, "problems": res.Problems})
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": msg})
 			return
 		}
-		_ = json.NewEncoder(w).Encode(res)
+		w.Header().Set("Location", "/knowledge/imports/"+strconv.FormatInt(job.ID, 10))
+		w.WriteHeader(http.StatusAccepted)
+		_ = json.NewEncoder(w).Encode(job)
+	})
+	mux.HandleFunc("GET /knowledge/imports/{id}", func(w http.ResponseWriter, r *http.Request) {
+		p, err := auth(r)
+		if err != nil || p == nil {
+			http.Error(w, "请先登录", http.StatusUnauthorized)
+			return
+		}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			http.Error(w, "导入任务编号须为数字", http.StatusBadRequest)
+			return
+		}
+		job, err := s.ImportJobOf(r.Context(), p, id)
+		if err != nil {
+			if _, ok := gql.AsError(err); ok {
+				http.NotFound(w, r)
+			} else {
+				s.Log.Error("reading an import job", "job", id, "err", err)
+				http.Error(w, "读取导入任务失败", http.StatusInternalServerError)
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_ = json.NewEncoder(w).Encode(job)
 	})
 }

@@ -58,7 +58,9 @@ type Service struct {
 	Files attachment.Store
 	// Dir holds this node's search index.
 	Dir string
-	Log *slog.Logger
+	// Node names this server in the import jobs it runs.
+	Node string
+	Log  *slog.Logger
 	// Now is the clock (tests set it); validity is judged by its date in
 	// the centre's time zone.
 	Now func() time.Time
@@ -69,6 +71,7 @@ type Service struct {
 	suggest *suggester
 	clicks  clickBuffer
 	running sync.WaitGroup
+	imports sync.WaitGroup
 }
 
 // meta is what ranking and suggestions need of a published article,
@@ -112,16 +115,20 @@ func (s *Service) Open(ctx context.Context) error {
 	s.index = idx
 	s.meta = map[int64]*meta{}
 	s.suggest = newSuggester(nil)
+	if err := s.recoverImports(ctx); err != nil {
+		return err
+	}
 	if _, err := s.CatchUp(ctx); err != nil {
 		return err
 	}
 	return s.refreshCounters(ctx)
 }
 
-// Close flushes counted clicks and closes the index; the context given to
-// Run must have ended.
+// Close waits for running imports, flushes counted clicks and closes the
+// index; the context given to Run must have ended.
 func (s *Service) Close(ctx context.Context) error {
 	s.running.Wait()
+	s.imports.Wait()
 	err := s.FlushClicks(ctx)
 	if s.index != nil {
 		err = errors.Join(err, s.index.close())

@@ -4,11 +4,17 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +27,7 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
+	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/deploy/gen"
@@ -627,6 +634,106 @@ func TestImportFromTheTemplate(t *testing.T) {
 	assert.ErrorContains(t, err, "XLSX")
 }
 
+func TestImportRunsAsAJobWithProgress(t *testing.T) {
+	k := newKB(t, 0)
+	ctx := context.Background()
+	users := map[string]*identity.Principal{"editor": k.w.As(t, "kbeditor.zjj"), "other": k.w.As(t, "kbeditor")}
+	k.s.Node = "node-a"
+	mux := http.NewServeMux()
+	k.s.Handlers(mux, func(r *http.Request) (*identity.Principal, error) { return users[r.Header.Get("X-Test-User")], nil })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	rows := [][]any{{"标题*", "正文*", "业务分类*", "知识形式*"}}
+	for i := range 40 {
+		rows = append(rows, []any{fmt.Sprintf("供暖收费标准第%d条", i+1), "<p>居民供暖费按建筑面积收取。</p>", "0101", "政策法规"})
+	}
+	rows = append(rows, []any{"", "<p>缺少标题的一行。</p>", "0101", "政策法规"})
+	do := func(method, path, user string, body io.Reader, contentType string) (*http.Response, []byte) {
+		req, err := http.NewRequest(method, srv.URL+path, body)
+		require.NoError(t, err)
+		req.Header.Set("X-Test-User", user)
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, b
+	}
+	upload := func(query string) knowledge.ImportJob {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, err := mw.CreateFormFile("file", "知识.xlsx")
+		require.NoError(t, err)
+		_, err = io.Copy(fw, sheet(t, rows))
+		require.NoError(t, err)
+		require.NoError(t, mw.Close())
+		resp, b := do("POST", "/knowledge/import"+query, "editor", &body, mw.FormDataContentType())
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, string(b))
+		var job knowledge.ImportJob
+		require.NoError(t, json.Unmarshal(b, &job))
+		assert.Equal(t, "/knowledge/imports/"+strconv.FormatInt(job.ID, 10), resp.Header.Get("Location"))
+		k.s.WaitImports()
+		return job
+	}
+	get := func(id int64, user string) (int, knowledge.ImportJob) {
+		resp, b := do("GET", "/knowledge/imports/"+strconv.FormatInt(id, 10), user, nil, "")
+		var job knowledge.ImportJob
+		if resp.StatusCode == http.StatusOK {
+			require.NoError(t, json.Unmarshal(b, &job))
+		}
+		return resp.StatusCode, job
+	}
+
+	// A file with an error imports nothing; the job says where.
+	started := upload("")
+	assert.Equal(t, "running", started.State)
+	code, job := get(started.ID, "editor")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "done", job.State)
+	assert.Equal(t, "知识.xlsx", job.FileName)
+	require.NotNil(t, job.Result)
+	assert.Equal(t, 41, job.Result.Rows)
+	assert.Zero(t, job.Imported)
+	require.Len(t, job.Result.Problems, 1)
+	assert.Equal(t, 42, job.Result.Problems[0].Row)
+
+	// The valid rows only: every one written, the count kept with the job.
+	job = upload("?validOnly=true&then=submit")
+	code, job = get(job.ID, "editor")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "done", job.State)
+	assert.Equal(t, "writing", job.Phase, "the last phase reached")
+	assert.Equal(t, 40, job.Imported)
+	assert.Equal(t, job.Total, job.Done)
+	assert.Len(t, job.Result.IDs, 40)
+	var reviewing int
+	require.NoError(t, k.w.Pool.QueryRow(ctx, `SELECT count(*) FROM tickets WHERE id = ANY($1) AND state = 'reviewing'`, job.Result.IDs).Scan(&reviewing))
+	assert.Equal(t, 40, reviewing)
+
+	// Only its owner sees a job; a wrong action is refused before any job.
+	code, _ = get(job.ID, "other")
+	assert.Equal(t, http.StatusNotFound, code)
+	resp, b := do("POST", "/knowledge/import?then=publish", "editor", strings.NewReader("--x--"), "multipart/form-data; boundary=x")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, string(b))
+
+	// A job running when its node stopped is marked failed at the next start.
+	var stuck int64
+	require.NoError(t, k.w.Pool.QueryRow(ctx, `INSERT INTO kb_import_jobs (user_id, file_name, options, node, phase, total, done, imported)
+		VALUES ($1, 'a.xlsx', '{}', 'node-a', 'writing', 100, 30, 30) RETURNING id`, users["editor"].UserID).Scan(&stuck))
+	again := &knowledge.Service{Pool: k.w.Pool, Config: k.w.Runtime, Tickets: k.w.Engine, Dir: t.TempDir(), Node: "node-a"}
+	require.NoError(t, again.Open(ctx))
+	require.NoError(t, again.Close(ctx))
+	code, job = get(stuck, "editor")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "failed", job.State)
+	require.NotNil(t, job.Error)
+	assert.Contains(t, *job.Error, "已导入 30 条")
+}
+
 func TestRelatedArticles(t *testing.T) {
 	k := newKB(t, 60)
 	ctx := context.Background()
@@ -747,6 +854,52 @@ func docx(t *testing.T, paragraphs ...string) []byte {
 	return buf.Bytes()
 }
 
+// textPDF is a one-page PDF whose text layer is text, written the way
+// office suites write Chinese: a composite font (Identity-H) whose glyph ids
+// map to characters through a ToUnicode CMap.
+func textPDF(t *testing.T, text string) []byte {
+	t.Helper()
+	var glyphs, cmap strings.Builder
+	ids := map[rune]int{}
+	for _, r := range text {
+		if _, ok := ids[r]; !ok {
+			ids[r] = len(ids) + 1
+			fmt.Fprintf(&cmap, "<%04X> <%04X>\n", ids[r], r)
+		}
+		fmt.Fprintf(&glyphs, "%04X", ids[r])
+	}
+	toUnicode := "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CMapName /Test def\n" +
+		"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n" +
+		fmt.Sprintf("%d beginbfchar\n%sendbfchar\n", len(ids), cmap.String()) +
+		"endcmap\nCMapName currentdict /CMap defineresource pop\nend end"
+	objects := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+		stream("BT /F1 12 Tf 72 700 Td <" + glyphs.String() + "> Tj ET"),
+		"<< /Type /Font /Subtype /Type0 /BaseFont /NotoSansCJK /Encoding /Identity-H /ToUnicode 6 0 R >>",
+		stream(toUnicode),
+	}
+	var out bytes.Buffer
+	out.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objects))
+	for i, o := range objects {
+		offsets[i] = out.Len()
+		fmt.Fprintf(&out, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := out.Len()
+	fmt.Fprintf(&out, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&out, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&out, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
+	return out.Bytes()
+}
+
+func stream(content string) string {
+	return fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content)
+}
+
 func TestArticleFilesAreSearchedAndReadableByAll(t *testing.T) {
 	k := newKB(t, 0)
 	ctx := context.Background()
@@ -770,6 +923,7 @@ func TestArticleFilesAreSearchedAndReadableByAll(t *testing.T) {
 		upload("供热管理办法.docx", docx(t, "第一条 为规范城市供热管理", "第二条 热用户应按时缴纳采暖费")),
 		upload("热价表.xlsx", xlsx.Bytes()),
 		upload("说明.txt", []byte("报停须在十月一日前申请")),
+		upload("收费标准.pdf", textPDF(t, "居民供热收费标准每平方米二十二元")),
 		upload("扫描件.pdf", []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")),
 	}
 	tk, err := k.w.Engine.Create(ctx, editor, "kb_article", "create", map[string]any{"title": "供热管理办法解读",
@@ -782,21 +936,21 @@ func TestArticleFilesAreSearchedAndReadableByAll(t *testing.T) {
 	_, err = k.s.CatchUp(ctx)
 	require.NoError(t, err)
 
-	for _, q := range []string{"规范城市供热", "二十二元五角", "十月一日前"} {
+	for _, q := range []string{"规范城市供热", "二十二元五角", "十月一日前", "每平方米二十二元"} {
 		assert.Equal(t, []int64{tk.ID}, k.searchAll(t, knowledge.Search{Text: q}), "text of a file: %s", q)
 	}
 	list, err := k.s.FilesOf(ctx, tk.ID)
 	require.NoError(t, err)
-	require.Len(t, list, 4)
+	require.Len(t, list, 5)
 	extracted := map[string]bool{}
 	for _, f := range list {
 		extracted[f.Name] = f.TextExtracted
 		if !f.TextExtracted {
-			assert.Equal(t, "暂不支持提取此类文件的文字", f.Reason, f.Name)
+			assert.Contains(t, f.Reason, "PDF 文件无法读取", f.Name)
 		}
 	}
-	assert.Equal(t, map[string]bool{"供热管理办法.docx": true, "热价表.xlsx": true, "说明.txt": true, "扫描件.pdf": false}, extracted,
-		"a PDF is kept and marked as not extracted")
+	assert.Equal(t, map[string]bool{"供热管理办法.docx": true, "热价表.xlsx": true, "说明.txt": true, "收费标准.pdf": true, "扫描件.pdf": false}, extracted,
+		"a broken PDF is kept and marked as not extracted")
 
 	// A clerk of another unit may download the files of a published article.
 	_, err = files.Get(ctx, k.w.As(t, "clerk.xincheng"), ids[0].(string))
