@@ -13,6 +13,7 @@ import (
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
 	// The shipped configuration calls the knowledge base's procedures.
+	_ "github.com/hotline12345/hotline/core/ivr"
 	_ "github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/registry"
 )

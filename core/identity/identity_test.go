@@ -19,6 +19,7 @@ import (
 	"github.com/hotline12345/hotline/deploy/demo"
 
 	// flows/roles.yaml grants the knowledge base's permission.
+	_ "github.com/hotline12345/hotline/core/ivr"
 	_ "github.com/hotline12345/hotline/core/knowledge"
 )
 

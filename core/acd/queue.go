@@ -1,0 +1,84 @@
+// Package acd is the automatic call distributor: tasks (calls now, chat
+// sessions later) wait in queues and are offered to agents whose
+// attributes the queue's rules accept. This file is the queue's
+// configuration; the distributor comes with the telephony issue's next
+// slices.
+package acd
+
+import (
+	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/rules"
+)
+
+// KindQueue is the configuration kind of queues.
+const KindQueue = "queue"
+
+func init() {
+	registry.Register(registry.Kind{
+		Name:        KindQueue,
+		Dir:         "flows",
+		Description: "An ACD queue: which agents serve it (an expr rule over the agent), how the next agent is chosen, and the skills its tasks need.",
+		New:         func() any { return &Queue{} },
+	})
+	rules.RegisterEnv(agentEnv)
+}
+
+// Strategies of choosing among the agents who may take a task.
+var Strategies = []string{"longest-idle", "fewest-calls", "round-robin", "ring-all", "skill-weighted"}
+
+// Queue is a `kind: queue` document:
+//
+//	kind: queue
+//	name: general
+//	label: 综合咨询
+//	strategy: longest-idle
+//	members: "'hotline' in agent.skills"
+type Queue struct {
+	Name        string     `yaml:"name" jsonschema:"required"`
+	Label       string     `yaml:"label" jsonschema:"required"`
+	Description string     `yaml:"description"`
+	Strategy    string     `yaml:"strategy" jsonschema:"enum=longest-idle,enum=fewest-calls,enum=round-robin,enum=ring-all,enum=skill-weighted"`
+	Members     rules.Expr `yaml:"members" jsonschema:"required,description=an expr rule over agent: who serves this queue"`
+	// Skills every task of the queue needs.
+	Skills []string `yaml:"skills"`
+
+	members *rules.Program
+}
+
+// AgentEnv is what a queue's membership rule sees.
+type AgentEnv struct {
+	Agent AgentVars `expr:"agent"`
+}
+
+// AgentVars is an agent as rules see it.
+type AgentVars struct {
+	Username string `expr:"username"`
+	Unit     string `expr:"unit"`
+	// Skills maps each skill to its level (1–10).
+	Skills    map[string]int `expr:"skills"`
+	Languages []string       `expr:"languages"`
+	Roles     []string       `expr:"roles"`
+}
+
+// AgentEnvName is the registered name of the agent environment.
+const AgentEnvName = "acd-agent"
+
+var agentEnv = rules.NewEnv(AgentEnvName, AgentEnv{})
+
+// Provision checks the strategy and compiles the membership rule.
+func (q *Queue) Provision(c *registry.Context) {
+	if q.Strategy == "" {
+		q.Strategy = Strategies[0]
+	}
+	known := false
+	for _, s := range Strategies {
+		known = known || s == q.Strategy
+	}
+	if !known {
+		c.Errorf(c.At("strategy"), "strategy: %q is not a strategy%s", q.Strategy, registry.Suggest(q.Strategy, Strategies))
+	}
+	q.Members.SetBlockIndent(c.Doc.Line)
+	p, diags := rules.Compile(q.Members, agentEnv, rules.Bool)
+	c.Report(diags)
+	q.members = p
+}
