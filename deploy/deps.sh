@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the platform and its tests need are
-# present. As root it installs what is missing with apt-get; otherwise it
-# says what to install.
+# present: PostgreSQL's server binaries and sipp. As root it installs what
+# is missing with apt-get; otherwise it says what to install.
 set -euo pipefail
 
 missing=()
@@ -11,6 +11,8 @@ for d in /usr/lib/postgresql/*/bin; do
 done
 command -v initdb >/dev/null 2>&1 && have_pg=true
 $have_pg || missing+=(postgresql)
+# sipp places the real calls of the telephony tests and benchmarks.
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -29,10 +29,12 @@ import (
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
+	"github.com/hotline12345/hotline/core/telephony"
 	"github.com/hotline12345/hotline/deploy/demo"
 	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/schema"
@@ -226,6 +228,21 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	k.knowledge.Handlers(fileMux, signIn)
 	var fh http.Handler = fileMux
 	files.Store(&fh)
+	if cfg.SIPAddr != "" {
+		prompts := cfg.PromptsDir
+		if !filepath.IsAbs(prompts) {
+			prompts = filepath.Join(cfg.ConfigDir, prompts)
+		}
+		sip := &telephony.Server{Config: k.cfg.Runtime, Pool: k.pool, Log: log.With("part", "sip"),
+			Runner: &ivr.Runner{Scripts: k.tickets.Scripts, Log: log},
+			Cfg: telephony.Config{Addr: cfg.SIPAddr, RTPFirst: cfg.RTPFirst, RTPLast: cfg.RTPLast, Prompts: prompts,
+				Recordings: filepath.Join(cfg.DataDir, "recordings"), Node: k.node}}
+		if err := sip.Start(ctx); err != nil {
+			shutdown()
+			return fmt.Errorf("starting telephony: %w", err)
+		}
+		defer sip.Stop()
+	}
 	kbCtx, stopKB := context.WithCancel(ctx)
 	defer stopKB() // before the deferred Close above, which waits for Run
 	go k.knowledge.Run(kbCtx, 2*time.Second)
@@ -301,6 +318,8 @@ type kernel struct {
 	exports     *export.Service
 	attachments *attachment.Service
 	knowledge   *knowledge.Service // opened by Serve (one process holds its index)
+	// node names this process in jobs and call records.
+	node string
 }
 
 func (k *kernel) close(log *slog.Logger) {
@@ -367,6 +386,7 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	k.ids = identity.NewService(k.pool, runtime, cfg.Policy, log)
 	k.tickets = flow.NewEngine(k.pool, runtime)
 	node, _ := os.Hostname()
+	k.node = node
 	k.exports = &export.Service{Pool: k.pool, Tickets: k.tickets, Config: runtime, Dir: filepath.Join(cfg.DataDir, "exports"), Node: node, Log: log}
 	if err := k.exports.Recover(ctx); err != nil {
 		return k, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hotline12345/hotline/core/identity"
@@ -30,6 +31,12 @@ type Config struct {
 	Policy        identity.Policy
 	// AttachmentMaxMB is the largest attachment accepted, in MiB.
 	AttachmentMaxMB int
+	// SIPAddr is where calls are taken (UDP and TCP); empty takes none.
+	SIPAddr string
+	// RTPFirst and RTPLast bound the media ports.
+	RTPFirst, RTPLast int
+	// PromptsDir holds the IVR prompts, <language>/<name>.wav.
+	PromptsDir string
 }
 
 // Variable documents one environment variable; README lists them.
@@ -55,6 +62,9 @@ var Variables = []Variable{
 	{"HOTLINE_SESSION_TTL", "12h", "longest life of a session"},
 	{"HOTLINE_SESSION_IDLE", "2h", "a session unused this long ends"},
 	{"HOTLINE_ATTACHMENT_MAX_MB", "20", "largest attachment accepted, in MiB (files are stored under $HOTLINE_DATA_DIR/attachments)"},
+	{"HOTLINE_SIP_ADDR", "127.0.0.1:5060", "SIP listen address, UDP and TCP; empty takes no calls"},
+	{"HOTLINE_RTP_PORTS", "20000-29999", "UDP port range for call media (RTP on even ports, RTCP on the next)"},
+	{"HOTLINE_PROMPTS_DIR", "testdata/prompts", "IVR prompts, <language>/<name>.wav (8 kHz 16-bit mono), relative to HOTLINE_CONFIG_DIR"},
 }
 
 // FromEnv reads the configuration; an unparsable value is an error naming
@@ -83,6 +93,8 @@ func FromEnv() (Config, error) {
 		LogLevel:      get("HOTLINE_LOG_LEVEL"),
 		LogFormat:     get("HOTLINE_LOG_FORMAT"),
 		Policy:        identity.DefaultPolicy(),
+		SIPAddr:       get("HOTLINE_SIP_ADDR"),
+		PromptsDir:    get("HOTLINE_PROMPTS_DIR"),
 	}
 	var errs []error
 	intVar := func(name string, dst *int) {
@@ -112,6 +124,16 @@ func FromEnv() (Config, error) {
 	durVar("HOTLINE_LOCKOUT_DURATION", &c.Policy.LockoutDuration)
 	durVar("HOTLINE_SESSION_TTL", &c.Policy.SessionTTL)
 	durVar("HOTLINE_SESSION_IDLE", &c.Policy.SessionIdle)
+	if first, last, ok := strings.Cut(get("HOTLINE_RTP_PORTS"), "-"); !ok {
+		errs = append(errs, fmt.Errorf("HOTLINE_RTP_PORTS: expected a range such as 20000-29999, got %q", get("HOTLINE_RTP_PORTS")))
+	} else {
+		a, err1 := strconv.Atoi(strings.TrimSpace(first))
+		b, err2 := strconv.Atoi(strings.TrimSpace(last))
+		if err1 != nil || err2 != nil || a < 1024 || b > 65535 || a%2 != 0 || b-a < 10 {
+			errs = append(errs, fmt.Errorf("HOTLINE_RTP_PORTS: expected an even first port from 1024 and a range of at least 10 ports below 65536, got %q", get("HOTLINE_RTP_PORTS")))
+		}
+		c.RTPFirst, c.RTPLast = a, b
+	}
 	if c.AttachmentMaxMB < 1 {
 		errs = append(errs, fmt.Errorf("HOTLINE_ATTACHMENT_MAX_MB: must be at least 1"))
 	}

@@ -86,16 +86,16 @@ type Node struct {
 	// Play prompts before the node's action.
 	Play Prompts `yaml:"play"`
 
-	Gather    *Gather              `yaml:"gather"`
+	Gather    *Gather               `yaml:"gather"`
 	Set       map[string]rules.Expr `yaml:"set" jsonschema:"description=call variables set from expressions (call.vars.NAME)"`
-	Script    *ScriptCall          `yaml:"script"`
-	Hours     *Hours               `yaml:"hours"`
-	Language  string               `yaml:"language" jsonschema:"description=the prompt language from here on"`
-	Queue     *QueueTarget         `yaml:"queue"`
-	Transfer  *Transfer            `yaml:"transfer"`
-	Voicemail *TicketTarget        `yaml:"voicemail"`
-	Callback  *TicketTarget        `yaml:"callback"`
-	Hangup    bool                 `yaml:"hangup"`
+	Script    *ScriptCall           `yaml:"script"`
+	Hours     *Hours                `yaml:"hours"`
+	Language  string                `yaml:"language" jsonschema:"description=the prompt language from here on"`
+	Queue     *QueueTarget          `yaml:"queue"`
+	Transfer  *Transfer             `yaml:"transfer"`
+	Voicemail *TicketTarget         `yaml:"voicemail"`
+	Callback  *TicketTarget         `yaml:"callback"`
+	Hangup    bool                  `yaml:"hangup"`
 
 	// Keys maps the digits gathered to the next node.
 	Keys   map[string]registry.Ref `yaml:"keys"`
@@ -206,9 +206,9 @@ type Transfer struct {
 // TicketTarget creates a ticket from the call: a voice message (the
 // recording attached) or a callback request.
 type TicketTarget struct {
-	Prompt Prompts       `yaml:"prompt"`
-	Flow   registry.Ref  `yaml:"flow" jsonschema:"required"`
-	Action string        `yaml:"action" jsonschema:"required,description=the flow's creating action"`
+	Prompt Prompts      `yaml:"prompt"`
+	Flow   registry.Ref `yaml:"flow" jsonschema:"required"`
+	Action string       `yaml:"action" jsonschema:"required,description=the flow's creating action"`
 	// Fields are set on the ticket: call.caller, call.vars… as expressions.
 	Fields map[string]rules.Expr `yaml:"fields"`
 	// MaxLength bounds a voice message (default 2m).

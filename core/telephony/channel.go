@@ -1,0 +1,357 @@
+package telephony
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/audio"
+	"github.com/emiago/diago/media"
+
+	"github.com/hotline12345/hotline/core/ivr"
+)
+
+// sipCall is an answered call as a menu sees it (ivr.Channel). One
+// goroutine reads the call's RTP: telephone events become keys, and the
+// audio is dropped unless a recording is on. Prompts are written by the
+// menu's goroutine.
+type sipCall struct {
+	d        *diago.DialogServerSession
+	prompts  *promptCache
+	fallback string // the menu's first language, for prompts not recorded in another
+	log      *slog.Logger
+	dtmfPT   uint8
+	hasDTMF  bool
+	audioPT  uint8 // PCMU (0) or PCMA (8)
+	id       string
+	recDir   string
+
+	keys      chan rune
+	hungUp    chan struct{}
+	recording atomic.Pointer[recorder]
+	// lastKey is when the last key arrived (unix nanoseconds), until the
+	// next prompt starts and its response time is taken.
+	lastKey   atomic.Int64
+	responses []time.Duration
+}
+
+// recorder writes the caller's audio to a WAV file as 16-bit PCM.
+type recorder struct {
+	mu     sync.Mutex // the reader writes while the menu's goroutine closes
+	closed bool
+	f      *os.File
+	wav    *audio.WavWriter
+	pcm    []byte
+	err    error
+}
+
+func (r *recorder) write(pt uint8, payload []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil || r.closed {
+		return
+	}
+	if cap(r.pcm) < 2*len(payload) {
+		r.pcm = make([]byte, 2*len(payload))
+	}
+	pcm := r.pcm[:2*len(payload)]
+	var n int
+	switch pt {
+	case media.CodecAudioUlaw.PayloadType:
+		n, r.err = audio.DecodeUlawTo(pcm, payload)
+	case media.CodecAudioAlaw.PayloadType:
+		n, r.err = audio.DecodeAlawTo(pcm, payload)
+	default:
+		return
+	}
+	if r.err == nil {
+		_, r.err = r.wav.Write(pcm[:n])
+	}
+}
+
+func newSIPCall(d *diago.DialogServerSession, id string, prompts *promptCache, fallback, recDir string, log *slog.Logger) (*sipCall, error) {
+	c := &sipCall{d: d, id: id, prompts: prompts, fallback: fallback, recDir: recDir, log: log, keys: make(chan rune, 64), hungUp: make(chan struct{})}
+	if ms := d.MediaSession(); ms != nil {
+		for _, codec := range ms.CommonCodecs() {
+			if codec.Name == media.CodecTelephoneEvent8000.Name {
+				c.dtmfPT, c.hasDTMF = codec.PayloadType, true
+			}
+		}
+	}
+	audio, err := d.AudioReader()
+	if err != nil {
+		return nil, fmt.Errorf("reading the call's audio: %w", err)
+	}
+	go c.read(audio)
+	return c, nil
+}
+
+// read reads RTP until the call's media closes.
+func (c *sipCall) read(audio io.Reader) {
+	defer close(c.hungUp)
+	var events rfc4733
+	buf := make([]byte, media.RTPBufSize)
+	for {
+		n, err := audio.Read(buf)
+		if err != nil {
+			return
+		}
+		hdr := c.d.RTPPacketReader.PacketHeader
+		if c.hasDTMF && hdr.PayloadType == c.dtmfPT {
+			if k, ok := events.event(buf[:n], hdr.Timestamp, time.Now()); ok {
+				c.key(k)
+			}
+			continue
+		}
+		if r := c.recording.Load(); r != nil {
+			r.write(hdr.PayloadType, buf[:n])
+		}
+	}
+}
+
+// key takes a key pressed by RTP event or SIP INFO.
+func (c *sipCall) key(k rune) {
+	c.lastKey.Store(time.Now().UnixNano())
+	select {
+	case c.keys <- k:
+	default:
+		c.log.Warn("dropping a key: 64 unread", "key", string(k))
+	}
+}
+
+// play plays prompts until they end, ctx ends, or stop (when not nil)
+// delivers; it reports whether it was stopped.
+func (c *sipCall) play(ctx context.Context, lang string, prompts []string, stop <-chan struct{}) error {
+	for _, p := range prompts {
+		data, err := c.prompts.get(lang, p, c.fallback)
+		if err != nil {
+			c.log.Error("a prompt is missing", "prompt", p, "lang", lang, "err", err)
+			continue // a missing recording must not cut the caller off
+		}
+		pb, err := c.d.PlaybackControlCreate()
+		if err != nil {
+			return fmt.Errorf("starting a prompt: %w", err)
+		}
+		if at := c.lastKey.Swap(0); at != 0 {
+			d := time.Since(time.Unix(0, at))
+			c.responses = append(c.responses, d)
+			keyResponse.Observe(d.Seconds())
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := pb.Play(bytes.NewReader(data), "audio/wav")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				return c.ended(ctx, err)
+			}
+		case <-stop:
+			pb.Stop()
+			<-done
+			return nil
+		case <-ctx.Done():
+			pb.Stop()
+			<-done
+			return ivr.ErrHangup
+		}
+	}
+	return nil
+}
+
+// ended tells a hang-up from another media error.
+func (c *sipCall) ended(ctx context.Context, err error) error {
+	select {
+	case <-c.hungUp:
+		return ivr.ErrHangup
+	default:
+	}
+	if ctx.Err() != nil || errors.Is(err, io.EOF) {
+		return ivr.ErrHangup
+	}
+	return err
+}
+
+// Play implements ivr.Channel.
+func (c *sipCall) Play(ctx context.Context, lang string, prompts []string) error {
+	return c.play(ctx, lang, prompts, nil)
+}
+
+// Gather implements ivr.Channel: keys pressed before the gather (while an
+// earlier prompt played) are dropped, a key stops the prompt, and each key
+// restarts the timeout.
+func (c *sipCall) Gather(ctx context.Context, lang string, prompts []string, max int, terminator string, timeout time.Duration) (string, error) {
+	for drained := false; !drained; {
+		select {
+		case <-c.keys:
+		default:
+			drained = true
+		}
+	}
+	var digits []rune
+	first := make(chan struct{})
+	var once sync.Once
+	pressed := make(chan rune, 1)
+	// The prompt plays while the first key is awaited.
+	go func() {
+		select {
+		case k := <-c.keys:
+			pressed <- k
+			once.Do(func() { close(first) })
+		case <-ctx.Done():
+		case <-first:
+		}
+	}()
+	if err := c.play(ctx, lang, prompts, first); err != nil {
+		once.Do(func() { close(first) })
+		return "", err
+	}
+	take := func(k rune) bool {
+		if terminator != "" && string(k) == terminator {
+			return true
+		}
+		digits = append(digits, k)
+		return len(digits) >= max
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case k := <-pressed:
+		if take(k) {
+			return string(digits), nil
+		}
+	case <-timer.C:
+		once.Do(func() { close(first) })
+		select { // a key that raced the timeout still counts
+		case k := <-pressed:
+			if take(k) {
+				return string(digits), nil
+			}
+		default:
+			return "", nil
+		}
+	case <-ctx.Done():
+		return "", ivr.ErrHangup
+	}
+	for {
+		timer.Reset(timeout)
+		select {
+		case k := <-c.keys:
+			if take(k) {
+				return string(digits), nil
+			}
+		case <-timer.C:
+			return string(digits), nil
+		case <-ctx.Done():
+			return "", ivr.ErrHangup
+		}
+	}
+}
+
+// Record implements ivr.Channel: the caller's side, as 8 kHz 16-bit mono
+// WAV under the recordings folder, until max, a key or the hang-up.
+func (c *sipCall) Record(ctx context.Context, max time.Duration) (string, error) {
+	day := time.Now().Format("2006/01/02")
+	dir := filepath.Join(c.recDir, day)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("creating the recordings folder: %w", err)
+	}
+	name := filepath.Join(dir, "vm-"+safeName(c.id)+".wav")
+	f, err := os.Create(name)
+	if err != nil {
+		return "", fmt.Errorf("creating a recording: %w", err)
+	}
+	wav := audio.NewWavWriter(f)
+	wav.NumChans = 1
+	r := &recorder{f: f, wav: wav}
+	for drained := false; !drained; {
+		select {
+		case <-c.keys:
+		default:
+			drained = true
+		}
+	}
+	c.recording.Store(r)
+	timer := time.NewTimer(max)
+	var hung error
+	select {
+	case <-timer.C:
+	case <-c.keys:
+	case <-c.hungUp:
+		hung = ivr.ErrHangup
+	case <-ctx.Done():
+		hung = ivr.ErrHangup
+	}
+	timer.Stop()
+	c.recording.Store(nil)
+	r.mu.Lock()
+	r.closed = true
+	err = errors.Join(r.err, wav.Close(), f.Close())
+	r.mu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("writing recording %s: %w", name, err)
+	}
+	return name, hung
+}
+
+// safeName keeps the letters, digits, dots and dashes of a Call-ID for a
+// file name.
+func safeName(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		if r < 128 && (r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			out = append(out, r)
+		} else {
+			out = append(out, '_')
+		}
+	}
+	if len(out) > 100 {
+		out = out[:100]
+	}
+	return string(out)
+}
+
+// promptCache holds prompt files in memory: a few megabytes, read once,
+// instead of a file read per call.
+type promptCache struct {
+	dir   string
+	mu    sync.RWMutex
+	files map[string][]byte
+}
+
+// get returns a prompt in lang, or in fallback when lang has none.
+func (p *promptCache) get(lang, name, fallback string) ([]byte, error) {
+	data, err := p.file(lang, name)
+	if errors.Is(err, os.ErrNotExist) && fallback != "" && fallback != lang {
+		return p.file(fallback, name)
+	}
+	return data, err
+}
+
+func (p *promptCache) file(lang, name string) ([]byte, error) {
+	key := lang + "/" + name
+	p.mu.RLock()
+	data, ok := p.files[key]
+	p.mu.RUnlock()
+	if ok {
+		return data, nil
+	}
+	data, err := os.ReadFile(filepath.Join(p.dir, lang, name+".wav"))
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.files[key] = data
+	p.mu.Unlock()
+	return data, nil
+}

@@ -1,0 +1,175 @@
+package telephony
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hotline12345/hotline/core/ivr"
+)
+
+// records keeps calls and their events. A failure to write is logged, not
+// put to the caller: the call goes on without its record.
+type records struct {
+	pool *pgxpool.Pool
+	node string
+	log  *slog.Logger
+}
+
+// callRecord is a call's row and how many events it has.
+type callRecord struct {
+	id  int64
+	seq int
+}
+
+// offered writes the call's row and its first event.
+func (r *records) offered(ctx context.Context, sipID, caller, called, menu string) (*callRecord, error) {
+	rec := &callRecord{}
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node, menu) VALUES ($1, 'inbound', $2, $3, $4, $5) RETURNING id`,
+			sipID, caller, called, r.node, menu).Scan(&rec.id); err != nil {
+			return err
+		}
+		return r.insertEvent(ctx, tx, rec, "offered", map[string]any{"menu": menu})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recording call %s: %w", sipID, err)
+	}
+	return rec, nil
+}
+
+// rejected records a call refused before it was answered.
+func (r *records) rejected(ctx context.Context, sipID, caller, called, reason string) {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		rec := &callRecord{}
+		if err := tx.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node, outcome, ended_at, end_reason)
+			VALUES ($1, 'inbound', $2, $3, $4, 'rejected', now(), $5) RETURNING id`, sipID, caller, called, r.node, reason).Scan(&rec.id); err != nil {
+			return err
+		}
+		return r.insertEvent(ctx, tx, rec, "rejected", map[string]any{"reason": reason})
+	})
+	if err != nil {
+		r.log.Error("recording a rejected call", "call", sipID, "err", err)
+	}
+}
+
+func (r *records) insertEvent(ctx context.Context, tx pgx.Tx, rec *callRecord, kind string, data map[string]any) error {
+	if data == nil {
+		data = map[string]any{}
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	rec.seq++
+	_, err = tx.Exec(ctx, `INSERT INTO call_events (call_id, seq, at, kind, data) VALUES ($1, $2, clock_timestamp(), $3, $4)`, rec.id, rec.seq, kind, b)
+	return err
+}
+
+// event writes an event, setting the timestamp column stamp (answered_at)
+// in the same transaction when given.
+func (r *records) event(ctx context.Context, rec *callRecord, kind string, data map[string]any, stamp string) {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if stamp == "answered_at" {
+			if _, err := tx.Exec(ctx, `UPDATE calls SET answered_at = clock_timestamp() WHERE id = $1`, rec.id); err != nil {
+				return err
+			}
+		}
+		return r.insertEvent(ctx, tx, rec, kind, data)
+	})
+	if err != nil {
+		r.log.Error("recording a call event", "call", rec.id, "event", kind, "err", err)
+	}
+}
+
+// menuDone records how the call left its menu: the path, the keys pressed
+// (each with how long the caller took) and the outcome.
+func (r *records) menuDone(ctx context.Context, rec *callRecord, out ivr.Outcome, responses []time.Duration, failure error) {
+	outcome := out.Kind
+	ms := make([]int64, len(responses))
+	for i, d := range responses {
+		ms[i] = d.Milliseconds()
+	}
+	// response_ms: from each key to the next prompt (P-8).
+	data := map[string]any{"path": out.Path, "lang": out.Lang, "vars": out.Vars, "node": out.Node, "response_ms": ms}
+	if failure != nil {
+		outcome = "failed"
+		data["error"] = failure.Error()
+	}
+	callsTotal.WithLabelValues(outcome).Inc()
+	var recording *string
+	if out.Ticket != nil && out.Ticket.Recording != "" {
+		recording = &out.Ticket.Recording
+	}
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		for _, k := range out.Keys {
+			if err := r.insertEvent(ctx, tx, rec, "key", map[string]any{"node": k.Node, "digits": k.Digits, "ms": k.After.Milliseconds()}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE calls SET ivr_path = $2, lang = $3, outcome = $4, queue = NULLIF($5, ''), recording = $6 WHERE id = $1`,
+			rec.id, out.Path, out.Lang, outcome, out.Queue, recording); err != nil {
+			return err
+		}
+		switch out.Kind {
+		case "queue":
+			data["queue"], data["skills"], data["priority"] = out.Queue, out.Skills, out.Priority
+		case "transfer":
+			data["transfer"] = out.Transfer
+		case "voicemail", "callback":
+			data["ticket"] = out.Ticket
+		}
+		return r.insertEvent(ctx, tx, rec, "ivr", data)
+	})
+	if err != nil {
+		r.log.Error("recording a call's menu", "call", rec.id, "err", err)
+	}
+}
+
+// ended closes the call's record.
+func (r *records) ended(ctx context.Context, rec *callRecord, reason string) {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE calls SET ended_at = clock_timestamp(), end_reason = $2,
+			outcome = COALESCE(outcome, 'abandoned') WHERE id = $1`, rec.id, reason); err != nil {
+			return err
+		}
+		return r.insertEvent(ctx, tx, rec, "ended", map[string]any{"reason": reason})
+	})
+	if err != nil {
+		r.log.Error("recording the end of a call", "call", rec.id, "err", err)
+	}
+}
+
+// reconcile closes the records of calls this node had open when it
+// stopped: their media and dialogs are gone.
+func (r *records) reconcile(ctx context.Context) error {
+	rows, err := r.pool.Query(ctx, `SELECT id, (SELECT COALESCE(max(seq), 0) FROM call_events e WHERE e.call_id = c.id) FROM calls c WHERE node = $1 AND ended_at IS NULL`, r.node)
+	if err != nil {
+		return fmt.Errorf("finding calls left open: %w", err)
+	}
+	var open []*callRecord
+	for rows.Next() {
+		rec := &callRecord{}
+		if err := rows.Scan(&rec.id, &rec.seq); err != nil {
+			rows.Close()
+			return err
+		}
+		open = append(open, rec)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, rec := range open {
+		r.ended(ctx, rec, "server restarted")
+	}
+	if len(open) > 0 {
+		r.log.Warn("closed the records of calls left open by a restart", "calls", len(open), "at", time.Now().Format(time.RFC3339))
+	}
+	return nil
+}

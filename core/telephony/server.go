@@ -1,0 +1,266 @@
+// Package telephony is the kernel's SIP side: it listens for calls with
+// sipgo, handles their media (prompts, keys, recordings) with diago, walks
+// each call through the IVR menu its number names, and keeps the call's
+// record. Menus, queues and routing are configuration (core/ivr,
+// core/acd); nothing here knows a 12345 number or prompt.
+package telephony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hotline12345/hotline/core/ivr"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// Config is where the kernel listens and finds its prompts.
+type Config struct {
+	// Addr is host:port for SIP over UDP and TCP (HOTLINE_SIP_ADDR).
+	Addr string
+	// RTPPorts is the range of UDP ports for media, even ports for RTP
+	// and the next odd one for RTCP.
+	RTPFirst, RTPLast int
+	// Prompts is the folder of <language>/<name>.wav prompts.
+	Prompts string
+	// Recordings is the folder recordings are written under, by day.
+	Recordings string
+	// Node names this server in call records.
+	Node string
+	// UDPBuffer is the SIP socket's receive buffer in bytes: the kernel's
+	// default drops SIP packets at a few hundred call setups a second.
+	UDPBuffer int
+}
+
+// Server answers calls.
+type Server struct {
+	Cfg    Config
+	Config *registry.Runtime
+	Pool   *pgxpool.Pool
+	Runner *ivr.Runner
+	Log    *slog.Logger
+
+	prompts *promptCache
+	records *records
+	dg      *diago.Diago
+	udp     net.PacketConn
+	tcp     net.Listener
+	calls   sync.Map // SIP Call-ID → *sipCall, for keys sent by SIP INFO
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+// Start binds the SIP sockets and serves calls until ctx ends or Stop.
+func (s *Server) Start(ctx context.Context) error {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.Cfg.UDPBuffer == 0 {
+		s.Cfg.UDPBuffer = 8 << 20
+	}
+	host, portText, err := net.SplitHostPort(s.Cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("SIP address %q: %w", s.Cfg.Addr, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return fmt.Errorf("SIP address %q: port: %w", s.Cfg.Addr, err)
+	}
+	if s.Cfg.RTPFirst > 0 {
+		if s.Cfg.RTPLast <= s.Cfg.RTPFirst+2 || s.Cfg.RTPFirst%2 != 0 {
+			return fmt.Errorf("RTP ports %d-%d: give an even first port and a range of more than one call", s.Cfg.RTPFirst, s.Cfg.RTPLast)
+		}
+		media.RTPPortStart, media.RTPPortEnd = s.Cfg.RTPFirst, s.Cfg.RTPLast
+	}
+	s.prompts = &promptCache{dir: s.Cfg.Prompts, files: map[string][]byte{}}
+	s.records = &records{pool: s.Pool, node: s.Cfg.Node, log: s.Log}
+	if err := s.records.reconcile(ctx); err != nil {
+		return err
+	}
+
+	udp, err := net.ListenPacket("udp", s.Cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening for SIP on udp %s: %w", s.Cfg.Addr, err)
+	}
+	if c, ok := udp.(*net.UDPConn); ok {
+		if err := c.SetReadBuffer(s.Cfg.UDPBuffer); err != nil {
+			s.Log.Warn("setting the SIP socket's receive buffer", "err", err)
+		}
+	}
+	if port == 0 {
+		port = udp.LocalAddr().(*net.UDPAddr).Port
+	}
+	tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("listening for SIP on tcp %s: %w", s.Cfg.Addr, err)
+	}
+	s.udp, s.tcp = udp, tcp
+	s.Cfg.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("hotline"))
+	if err != nil {
+		return fmt.Errorf("creating the SIP user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		return fmt.Errorf("creating the SIP server: %w", err)
+	}
+	s.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithLogger(s.Log),
+		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: host, BindPort: port}),
+		diago.WithTransport(diago.Transport{Transport: "tcp", BindHost: host, BindPort: port}))
+	// diago answers INFO 406; keys sent as SIP INFO are ours to read.
+	srv.OnInfo(s.onInfo)
+	s.dg.HandleFunc(func(d *diago.DialogServerSession) { s.serveCall(ctx, d) })
+
+	ctx, s.cancel = context.WithCancel(ctx)
+	for _, serve := range []func() error{func() error { return srv.ServeUDP(udp) }, func() error { return srv.ServeTCP(tcp) }} {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := serve(); err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				s.Log.Error("SIP listener stopped", "err", err)
+			}
+		}()
+	}
+	go func() {
+		<-ctx.Done()
+		udp.Close()
+		tcp.Close()
+	}()
+	s.Log.Info("listening for SIP", "addr", s.Cfg.Addr, "transports", "udp,tcp", "rtp", fmt.Sprintf("%d-%d", s.Cfg.RTPFirst, s.Cfg.RTPLast))
+	return nil
+}
+
+// Addr is where the server listens (the port chosen when 0 was asked).
+func (s *Server) Addr() string { return s.Cfg.Addr }
+
+// Stop closes the listeners and waits for them; calls in progress end
+// with their callers.
+func (s *Server) Stop() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+}
+
+// onInfo reads a key sent as SIP INFO (application/dtmf-relay or
+// application/dtmf) within a call.
+func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	respond := func(code int, reason string) {
+		if err := tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil)); err != nil {
+			s.Log.Debug("answering INFO", "err", err)
+		}
+	}
+	id := req.CallID()
+	if id == nil {
+		respond(sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	c, ok := s.calls.Load(id.Value())
+	if !ok {
+		respond(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	ct := req.ContentType()
+	if ct == nil {
+		respond(sip.StatusUnsupportedMediaType, "Unsupported Media Type")
+		return
+	}
+	key, ok := infoKey(ct.Value(), req.Body())
+	if !ok {
+		respond(sip.StatusUnsupportedMediaType, "Unsupported Media Type")
+		return
+	}
+	respond(sip.StatusOK, "OK")
+	c.(*sipCall).key(key)
+}
+
+// serveCall answers a call and walks it through its menu. diago hangs up
+// when this returns, unless the caller already has.
+func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
+	callID := d.InviteRequest.CallID().Value()
+	caller, called := d.FromUser(), d.ToUser()
+	log := s.Log.With("call", callID, "caller", caller, "called", called)
+	set := s.Config.Current()
+	menu, ok := ivr.MenuFor(set, called)
+	if !ok {
+		log.Warn("no IVR menu answers this number")
+		callsTotal.WithLabelValues("rejected").Inc()
+		s.records.rejected(ctx, callID, caller, called, "no menu")
+		if err := d.Respond(sip.StatusNotFound, "Not Found", nil); err != nil {
+			log.Debug("rejecting a call", "err", err)
+		}
+		return
+	}
+	rec, err := s.records.offered(ctx, callID, caller, called, menu.Name)
+	if err != nil {
+		log.Error("recording an offered call", "err", err)
+		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
+		return
+	}
+	if err := d.Trying(); err != nil {
+		log.Debug("sending 100 Trying", "err", err)
+	}
+	if err := d.Answer(); err != nil {
+		log.Warn("answering a call", "err", err)
+		s.records.ended(ctx, rec, "not answered: "+err.Error())
+		return
+	}
+	s.records.event(ctx, rec, "answered", nil, "answered_at")
+	c, err := newSIPCall(d, callID, s.prompts, menu.Languages[0].Code, s.Cfg.Recordings, log)
+	if err != nil {
+		log.Error("opening the call's media", "err", err)
+		s.records.ended(ctx, rec, "media: "+err.Error())
+		return
+	}
+	s.calls.Store(callID, c)
+	defer s.calls.Delete(callID)
+	callsActive.Inc()
+	defer callsActive.Dec()
+
+	callCtx, cancel := context.WithCancel(d.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.hungUp:
+			cancel()
+		case <-callCtx.Done():
+		}
+	}()
+	out, err := s.Runner.Run(callCtx, menu, c, callID, caller, called)
+	if err != nil {
+		log.Error("IVR menu failed", "err", err)
+		s.records.menuDone(ctx, rec, out, c.responses, err)
+		s.records.ended(ctx, rec, "menu failed")
+		return
+	}
+	s.records.menuDone(ctx, rec, out, c.responses, nil)
+	reason := "caller hung up"
+	switch out.Kind {
+	case "abandoned":
+	case "hangup":
+		reason = "menu hung up"
+	default:
+		// Queues, transfers and tickets are served by the ACD and the
+		// intake in later slices of the telephony issue; until then the
+		// call waits on the line for the caller to hang up.
+		select {
+		case <-callCtx.Done():
+		case <-time.After(time.Hour):
+			reason = "held an hour"
+		}
+	}
+	s.records.ended(ctx, rec, reason)
+}
