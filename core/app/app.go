@@ -20,7 +20,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gopkg.in/yaml.v3"
 
+	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
@@ -91,10 +93,11 @@ func WithTools(ctx context.Context, cfg Config, opts Options, log *slog.Logger, 
 
 // Modules lists the GraphQL modules of the kernel, in schema order. Later
 // parts of the platform add theirs here.
-func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool, exports *export.Service, kb *knowledge.Service) []gql.Module {
+func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool, exports *export.Service, kb *knowledge.Service,
+	agents *acd.Service, dist *acd.Distributor) []gql.Module {
 	forms := form.Module{Config: cfg.Runtime, Lookup: func() form.Lookup { return form.DBLookup{Q: pool} }}
 	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms, export.Module{Service: exports},
-		knowledge.Module{Service: kb}}
+		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}}
 }
 
 // BuildSchema assembles the GraphQL schema from the modules.
@@ -195,7 +198,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	}()
 
 	live, err := newLiveAPI(k.cfg.Runtime.Current, func() (http.Handler, error) {
-		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge))
+		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge, k.agents, k.acd))
 		if err != nil {
 			return nil, err
 		}
@@ -247,6 +250,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	defer stopKB() // before the deferred Close above, which waits for Run
 	go k.knowledge.Run(kbCtx, 2*time.Second)
 	go k.tickets.RunTimers(ctx, 15*time.Second, log)
+	go k.acd.Run(ctx, time.Second)
 	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
 	ready.Store(true)
 	if opts.Listening != nil {
@@ -318,6 +322,8 @@ type kernel struct {
 	exports     *export.Service
 	attachments *attachment.Service
 	knowledge   *knowledge.Service // opened by Serve (one process holds its index)
+	agents      *acd.Service
+	acd         *acd.Distributor // run by Serve
 	// node names this process in jobs and call records.
 	node string
 }
@@ -396,6 +402,8 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	k.attachments = &attachment.Service{Pool: k.pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
 		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: anyOf(k.tickets.AttachmentVisible, k.knowledge.AttachmentPublished)}
 	k.knowledge.Files = k.attachments.Store
+	k.agents = &acd.Service{Pool: k.pool, Config: runtime, Log: log}
+	k.acd = &acd.Distributor{Agents: k.agents, Config: runtime, Log: log.With("part", "acd")}
 	adminPassword := cfg.AdminPassword
 	if adminPassword == "" && opts.Demo {
 		adminPassword = cfg.DemoPassword
@@ -411,6 +419,9 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	}
 	if opts.Demo {
 		if err := loadDemo(ctx, k.ids, cfg.DemoPassword, log); err != nil {
+			return k, err
+		}
+		if err := demoAgents(ctx, k.agents, cfg.DemoPassword, log); err != nil {
 			return k, err
 		}
 		if err := demoTickets(ctx, k.pool, runtime.Current(), opts.DemoTickets, log); err != nil {
@@ -467,6 +478,30 @@ func loadDemo(ctx context.Context, ids *identity.Service, password string, log *
 		if units+users > 0 {
 			log.Info("demo data loaded", "file", f, "units", units, "users", users)
 		}
+	}
+	return nil
+}
+
+// demoAgents makes the demo agents of deploy/demo/agents.yaml.
+func demoAgents(ctx context.Context, agents *acd.Service, password string, log *slog.Logger) error {
+	if _, ok := acd.Model(agents.Config.Current()); !ok {
+		log.Warn("no agent-states document in the configuration: demo agents not made")
+		return nil
+	}
+	data, err := fs.ReadFile(demo.Files, "agents.yaml")
+	if err != nil {
+		return fmt.Errorf("reading demo agents: %w", err)
+	}
+	var sd acd.Seed
+	if err := yaml.Unmarshal(data, &sd); err != nil {
+		return fmt.Errorf("deploy/demo/agents.yaml: %w", err)
+	}
+	n, err := agents.LoadSeed(ctx, sd, password)
+	if err != nil {
+		return fmt.Errorf("loading demo agents: %w", err)
+	}
+	if n > 0 {
+		log.Info("demo agents loaded", "agents", n)
 	}
 	return nil
 }

@@ -497,3 +497,48 @@ func TestKnowledgeBaseOverGraphQL(t *testing.T) {
 	r = query(t, base, agent, `query($id: ID!) { knowledgeImport(id: $id) { state } }`, map[string]any{"id": job.ID})
 	require.NotEmpty(t, r.Errors, "another user's job is not found")
 }
+
+func TestAgentStatesAndTheLeadersViewOverGraphQL(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	base := serverWith(t, cfg, app.Options{Demo: true})
+	agent, leader := login(t, base, "agent"), login(t, base, "leader")
+
+	r := query(t, base, agent, `mutation { agentSignIn { extension state stateLabel } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Equal(t, map[string]any{"extension": "8001", "state": "idle", "stateLabel": "示闲"}, r.Data["agentSignIn"])
+	r = query(t, base, agent, `mutation { setAgentState(state: "busy") { state } }`, nil)
+	require.NotEmpty(t, r.Errors)
+	assert.Equal(t, "reason", r.Errors[0].Extensions["field"])
+	r = query(t, base, agent, `mutation { setAgentState(state: "busy", reason: "会议") { state reason } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Equal(t, map[string]any{"state": "busy", "reason": "会议"}, r.Data["setAgentState"])
+	r = query(t, base, agent, `{ agents { username } }`, nil)
+	require.NotEmpty(t, r.Errors, "agents do not watch each other")
+
+	r = query(t, base, leader, `{ queues { name waiting idle signedIn } agents { username extension state } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Contains(t, r.Data["queues"], map[string]any{"name": "general", "waiting": float64(0), "idle": float64(0), "signedIn": float64(1)})
+	assert.Contains(t, r.Data["agents"], map[string]any{"username": "agent", "extension": "8001", "state": "busy"})
+	r = query(t, base, leader, `mutation($id: ID!) { forceAgentState(userId: $id, state: "idle") { state } }`, map[string]any{"id": agentID(t, base, leader, "agent")})
+	require.Empty(t, r.Errors)
+	r = query(t, base, leader, `{ queues { name idle } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Contains(t, r.Data["queues"], map[string]any{"name": "general", "idle": float64(1)})
+	r = query(t, base, agent, `{ agentStates { name manual maxSeconds } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Contains(t, r.Data["agentStates"], map[string]any{"name": "wrapup", "manual": true, "maxSeconds": float64(30)})
+}
+
+func agentID(t *testing.T, base, token, username string) string {
+	t.Helper()
+	r := query(t, base, token, `{ agents { userId username } }`, nil)
+	require.Empty(t, r.Errors)
+	for _, a := range r.Data["agents"].([]any) {
+		if a.(map[string]any)["username"] == username {
+			return a.(map[string]any)["userId"].(string)
+		}
+	}
+	t.Fatalf("no agent %s", username)
+	return ""
+}

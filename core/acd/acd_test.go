@@ -1,0 +1,307 @@
+package acd_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/pgtest"
+	"github.com/hotline12345/hotline/deploy/gen/gentest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// floor is a centre with agents over a fresh database and the
+// repository's configuration (flows/agent_states.yaml, flows/ivr/queues.yaml).
+type floor struct {
+	w      *gentest.World
+	agents *acd.Service
+	acd    *acd.Distributor
+	clock  *clock
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newFloor(t *testing.T) *floor {
+	t.Helper()
+	w := gentest.New(t, 0)
+	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.Local)}
+	f := &floor{w: w, clock: c, agents: &acd.Service{Pool: w.Pool, Config: w.Runtime, Now: c.now}}
+	f.acd = &acd.Distributor{Agents: f.agents, Config: w.Runtime}
+	ctx, cancel := context.WithCancel(context.Background())
+	go f.acd.Run(ctx, 20*time.Millisecond)
+	t.Cleanup(cancel)
+	return f
+}
+
+// agent makes username an agent with skills, signed in and idle; each is
+// idle a second longer than the one made before it.
+func (f *floor) agent(t *testing.T, username, ext string, skills map[string]int, langs ...string) *identity.Principal {
+	t.Helper()
+	ctx := context.Background()
+	p := f.w.As(t, username)
+	_, err := f.agents.SetProfile(ctx, f.w.As(t, "admin"), p.UserID, acd.Profile{Extension: ext, SIPPassword: "secret-" + ext, Skills: skills, Languages: langs})
+	require.NoError(t, err)
+	_, err = f.agents.SignIn(ctx, p)
+	require.NoError(t, err)
+	f.clock.add(time.Second)
+	return p
+}
+
+func (f *floor) state(t *testing.T, p *identity.Principal) string {
+	t.Helper()
+	a, err := f.agents.Agent(context.Background(), p.UserID)
+	require.NoError(t, err)
+	if a.Reason != "" {
+		return a.State + "/" + a.Reason
+	}
+	return a.State
+}
+
+// phones answers offers as the test says: by extension, true answers,
+// false lets it ring out.
+type phones struct {
+	mu      sync.Mutex
+	answer  map[string]bool
+	offered []string
+}
+
+func (ph *phones) offer(ctx context.Context, a acd.Agent) error {
+	ph.mu.Lock()
+	ph.offered = append(ph.offered, a.Extension)
+	ok := ph.answer[a.Extension]
+	ph.mu.Unlock()
+	if ok {
+		return nil
+	}
+	<-ctx.Done() // rings until withdrawn or rung out
+	return acd.ErrNoAnswer
+}
+
+func (ph *phones) got() []string {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return append([]string(nil), ph.offered...)
+}
+
+func task(id, queue string, ph *phones) *acd.Task {
+	return &acd.Task{ID: id, Queue: queue, Channel: "voice", Offer: ph.offer}
+}
+
+func TestLongestIdleAgentTakesTheCallThenWrapsUp(t *testing.T) {
+	f := newFloor(t)
+	ctx := context.Background()
+	first := f.agent(t, "agent", "8001", map[string]int{"hotline": 5})
+	second := f.agent(t, "kbeditor", "8002", map[string]int{"hotline": 9})
+	ph := &phones{answer: map[string]bool{"8001": true, "8002": true}}
+
+	a, err := f.acd.Serve(ctx, task("call-1", "general", ph))
+	require.NoError(t, err)
+	assert.Equal(t, "8001", a.Extension, "idle longest")
+	assert.Equal(t, "talking", f.state(t, first))
+	assert.Equal(t, "idle", f.state(t, second))
+
+	f.acd.Done(ctx, a, &acd.Task{ID: "call-1"})
+	assert.Equal(t, "wrapup", f.state(t, first))
+	// Wrap-up ends by itself after 30 seconds.
+	f.clock.add(31 * time.Second)
+	require.Eventually(t, func() bool { return f.state(t, first) == "idle" }, 5*time.Second, 20*time.Millisecond)
+
+	var events []string
+	rows, err := f.w.Pool.Query(ctx, `SELECT from_state || '→' || to_state || ' by ' || by_user FROM agent_events WHERE user_id = $1 ORDER BY id`, first.UserID)
+	require.NoError(t, err)
+	for rows.Next() {
+		var e string
+		require.NoError(t, rows.Scan(&e))
+		events = append(events, e)
+	}
+	assert.Equal(t, []string{"signed_out→idle by agent", "idle→ringing by acd", "ringing→talking by acd", "talking→wrapup by acd", "wrapup→idle by timer"}, events)
+}
+
+func TestNoAnswerGoesToTheNextAgentAndTwoMissesMakeBusy(t *testing.T) {
+	f := newFloor(t)
+	ctx := context.Background()
+	sleepy := f.agent(t, "agent", "8001", map[string]int{"hotline": 5})
+	awake := f.agent(t, "kbeditor", "8002", map[string]int{"hotline": 5})
+	ph := &phones{answer: map[string]bool{"8002": true}}
+	// A short ring for the test: the configured one is 15 s.
+	set := f.w.Runtime.Current()
+	m, _ := acd.Model(set)
+	ring := m.Ring
+	m.Ring = 200 * time.Millisecond
+	t.Cleanup(func() { m.Ring = ring })
+
+	a, err := f.acd.Serve(ctx, task("call-1", "general", ph))
+	require.NoError(t, err)
+	assert.Equal(t, "8002", a.Extension)
+	assert.Equal(t, []string{"8001", "8002"}, ph.got())
+	assert.Equal(t, "idle", f.state(t, sleepy), "one miss: still idle")
+	f.acd.Done(ctx, a, &acd.Task{ID: "call-1"})
+
+	ph2 := &phones{answer: map[string]bool{}}
+	cctx, cancel := context.WithTimeout(ctx, 600*time.Millisecond)
+	defer cancel()
+	_, err = f.acd.Serve(cctx, task("call-2", "general", ph2))
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, "busy/连续未接", f.state(t, sleepy), "the second miss in a row: not ready")
+	assert.Equal(t, "wrapup", f.state(t, awake))
+}
+
+func TestCallerLeavesWhileWaitingOrRinging(t *testing.T) {
+	f := newFloor(t)
+	ctx := context.Background()
+	p := f.agent(t, "agent", "8001", map[string]int{"hotline": 5})
+	ph := &phones{answer: map[string]bool{}}
+
+	// Ringing: the offer is withdrawn, the agent is idle again, no miss.
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.acd.Serve(cctx, task("call-1", "general", ph))
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return f.state(t, p) == "ringing" }, 5*time.Second, 10*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	require.Eventually(t, func() bool { return f.state(t, p) == "idle" }, 5*time.Second, 10*time.Millisecond)
+	a, err := f.agents.Agent(ctx, p.UserID)
+	require.NoError(t, err)
+	assert.Zero(t, a.Misses, "a withdrawn offer is not a miss")
+
+	// Waiting with nobody to serve: the task leaves the queue.
+	_, err = f.agents.SetState(ctx, p, "busy", "会议")
+	require.NoError(t, err)
+	cctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	_, err = f.acd.Serve(cctx, task("call-2", "general", ph))
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Empty(t, f.acd.Waiting())
+}
+
+func TestQueuesPickTheirAgentsAndSkillChangesApplyAtOnce(t *testing.T) {
+	f := newFloor(t)
+	ctx := context.Background()
+	general := f.agent(t, "agent", "8001", map[string]int{"hotline": 5})
+	_ = f.agent(t, "kbeditor", "8002", map[string]int{"hotline": 5, "enterprise": 3})
+	mongol := f.agent(t, "leader", "8003", map[string]int{"hotline": 2}, "zh", "mn")
+	ph := &phones{answer: map[string]bool{"8001": true, "8002": true, "8003": true}}
+
+	a, err := f.acd.Serve(ctx, task("e-1", "enterprise", ph))
+	require.NoError(t, err)
+	assert.Equal(t, "8002", a.Extension, "only agents with the enterprise skill")
+	a, err = f.acd.Serve(ctx, task("m-1", "mongolian", ph))
+	require.NoError(t, err)
+	assert.Equal(t, "8003", a.Extension, "only Mongolian speakers")
+	f.acd.Done(ctx, a, &acd.Task{ID: "m-1"})
+
+	// The first agent gains the enterprise skill and is offered the next one.
+	_, err = f.agents.SetProfile(ctx, f.w.As(t, "admin"), general.UserID, acd.Profile{Extension: "8001", Skills: map[string]int{"hotline": 5, "enterprise": 9}})
+	require.NoError(t, err)
+	a, err = f.acd.Serve(ctx, task("e-2", "enterprise", ph))
+	require.NoError(t, err)
+	assert.Equal(t, "8001", a.Extension)
+	assert.Equal(t, "wrapup", f.state(t, mongol))
+}
+
+func TestHigherPriorityIsServedFirstAndRingAllTakesTheFirstAnswer(t *testing.T) {
+	f := newFloor(t)
+	ctx := context.Background()
+	p := f.agent(t, "agent", "8001", map[string]int{"hotline": 5})
+	_, err := f.agents.SetState(ctx, p, "busy", "会议")
+	require.NoError(t, err)
+	ph := &phones{answer: map[string]bool{"8001": true}}
+
+	order := make(chan string, 2)
+	var wg sync.WaitGroup
+	for _, tk := range []*acd.Task{{ID: "low", Queue: "general", Priority: 0, Offer: ph.offer}, {ID: "urgent", Queue: "general", Priority: 1, Offer: ph.offer}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := f.acd.Serve(ctx, tk)
+			if err == nil {
+				order <- tk.ID
+				f.acd.Done(ctx, a, tk)
+				_, _ = f.agents.SetState(ctx, p, "idle", "")
+			}
+		}()
+		time.Sleep(50 * time.Millisecond) // "low" waits first
+	}
+	require.Eventually(t, func() bool { return f.acd.Waiting()["general"] == 2 }, 5*time.Second, 10*time.Millisecond)
+	_, err = f.agents.SetState(ctx, p, "idle", "")
+	require.NoError(t, err)
+	wg.Wait()
+	close(order)
+	var got []string
+	for id := range order {
+		got = append(got, id)
+	}
+	assert.Equal(t, []string{"urgent", "low"}, got)
+}
+
+func TestAgentStateRules(t *testing.T) {
+	f := newFloor(t)
+	ctx := context.Background()
+	p := f.w.As(t, "agent")
+	_, err := f.agents.SignIn(ctx, p)
+	assert.ErrorContains(t, err, "不是座席")
+	p = f.agent(t, "agent", "8001", map[string]int{"hotline": 5})
+	leader := f.w.As(t, "leader")
+
+	cases := []struct {
+		name          string
+		do            func() (acd.Agent, error)
+		state, reason string
+		err           string
+	}{
+		{"busy needs a reason", func() (acd.Agent, error) { return f.agents.SetState(ctx, p, "busy", "") }, "", "", "须选择原因"},
+		{"unknown reason", func() (acd.Agent, error) { return f.agents.SetState(ctx, p, "busy", "打游戏") }, "", "", "须选择原因"},
+		{"not a manual state", func() (acd.Agent, error) { return f.agents.SetState(ctx, p, "talking", "") }, "", "", "不能选择状态"},
+		{"break with a reason", func() (acd.Agent, error) { return f.agents.SetState(ctx, p, "break", "用餐") }, "break", "用餐", ""},
+		{"a custom state", func() (acd.Agent, error) { return f.agents.SetState(ctx, p, "coaching", "") }, "coaching", "", ""},
+		{"agents cannot force", func() (acd.Agent, error) { return f.agents.Force(ctx, p, p.UserID, "idle", "") }, "", "", "权限"},
+		{"a leader forces busy", func() (acd.Agent, error) { return f.agents.Force(ctx, leader, p.UserID, "busy", "") }, "busy", "班长强制", ""},
+		{"a leader forces sign-out", func() (acd.Agent, error) { return f.agents.Force(ctx, leader, p.UserID, "signed_out", "") }, "signed_out", "", ""},
+		{"signed out cannot choose idle", func() (acd.Agent, error) { return f.agents.SetState(ctx, p, "idle", "") }, "", "", "请先签入"},
+	}
+	for _, tc := range cases {
+		a, err := tc.do()
+		if tc.err != "" {
+			require.Error(t, err, tc.name)
+			assert.Contains(t, err.Error(), tc.err, tc.name)
+			var ge *gql.Error
+			assert.True(t, errors.As(err, &ge), "%s: a user error", tc.name)
+			continue
+		}
+		require.NoError(t, err, tc.name)
+		assert.Equal(t, fmt.Sprintf("%s/%s", tc.state, tc.reason), fmt.Sprintf("%s/%s", a.State, a.Reason), tc.name)
+	}
+	// A break ends by itself after 15 minutes, into busy.
+	_, err = f.agents.SignIn(ctx, p)
+	require.NoError(t, err)
+	_, err = f.agents.SetState(ctx, p, "break", "休息")
+	require.NoError(t, err)
+	f.clock.add(16 * time.Minute)
+	n, err := f.agents.Expire(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, "busy", f.state(t, p))
+}

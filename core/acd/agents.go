@@ -1,0 +1,612 @@
+package acd
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hotline12345/hotline/core/audit"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// Permissions of the ACD.
+var (
+	// PermSupervise lets a team leader force agents' states (强制示忙、示闲、
+	// 签出) and watch agents and queues.
+	PermSupervise = identity.RegisterPermission("acd.supervise", "监控座席和队列，强制座席示忙、示闲、签出")
+	// PermManage lets an administrator set agents' extensions, SIP
+	// passwords, skills and languages.
+	PermManage = identity.RegisterPermission("acd.manage", "设置座席分机、技能和语种")
+)
+
+// Realm is the SIP digest realm agents' phones authenticate in.
+const Realm = "hotline"
+
+// Agent is an agent with its state.
+type Agent struct {
+	UserID      int64          `json:"userId"`
+	Username    string         `json:"username"`
+	DisplayName string         `json:"displayName"`
+	UnitCode    string         `json:"unit"`
+	Roles       []string       `json:"roles"`
+	Extension   string         `json:"extension"`
+	Skills      map[string]int `json:"skills"`
+	Languages   []string       `json:"languages"`
+	State       string         `json:"state"`
+	Reason      string         `json:"reason"`
+	Since       time.Time      `json:"since"`
+	Task        string         `json:"task"`
+	Misses      int            `json:"misses"`
+	Version     int64          `json:"version"`
+}
+
+// vars is the agent as queue rules see it.
+func (a Agent) vars() AgentEnv {
+	return AgentEnv{Agent: AgentVars{Username: a.Username, Unit: a.UnitCode, Skills: a.Skills, Languages: a.Languages, Roles: a.Roles}}
+}
+
+// Service keeps agents and their states. Every change of state is one
+// transaction with its agent_events row, guarded by the row's version,
+// so two nodes (or a supervisor and the distributor) never both win.
+type Service struct {
+	Pool   *pgxpool.Pool
+	Config *registry.Runtime
+	Log    *slog.Logger
+	Now    func() time.Time
+
+	mu       sync.Mutex
+	watchers map[chan struct{}]struct{}
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+func (s *Service) model() (*States, error) {
+	m, ok := Model(s.Config.Current())
+	if !ok {
+		return nil, errors.New("no agent-states document is configured")
+	}
+	return m, nil
+}
+
+const agentColumns = `a.user_id, u.username, u.display_name, un.code, COALESCE((SELECT array_agg(DISTINCT r ORDER BY r)
+		FROM user_posts up JOIN posts p ON p.id = up.post_id, unnest(p.roles) r WHERE up.user_id = a.user_id), '{}'),
+	a.extension, a.skills, a.languages, s.state, s.reason, s.since, s.task, s.misses, s.version`
+
+const agentFrom = ` FROM agents a JOIN agent_status s ON s.user_id = a.user_id JOIN users u ON u.id = a.user_id JOIN units un ON un.id = u.unit_id`
+
+func scanAgent(row pgx.Row) (Agent, error) {
+	var a Agent
+	err := row.Scan(&a.UserID, &a.Username, &a.DisplayName, &a.UnitCode, &a.Roles, &a.Extension, &a.Skills, &a.Languages,
+		&a.State, &a.Reason, &a.Since, &a.Task, &a.Misses, &a.Version)
+	return a, err
+}
+
+// Agents lists every agent with its state.
+func (s *Service) Agents(ctx context.Context) ([]Agent, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+agentColumns+agentFrom+` ORDER BY a.extension`)
+	if err != nil {
+		return nil, fmt.Errorf("listing agents: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) { return scanAgent(r) })
+}
+
+// Agent returns one agent by user id.
+func (s *Service) Agent(ctx context.Context, userID int64) (Agent, error) {
+	a, err := scanAgent(s.Pool.QueryRow(ctx, `SELECT `+agentColumns+agentFrom+` WHERE a.user_id = $1`, userID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Agent{}, gql.FieldError("agent", "该用户不是座席（未设置分机）")
+	}
+	if err != nil {
+		return Agent{}, fmt.Errorf("reading agent %d: %w", userID, err)
+	}
+	return a, nil
+}
+
+// ByExtension returns the agent of an extension.
+func (s *Service) ByExtension(ctx context.Context, ext string) (Agent, error) {
+	a, err := scanAgent(s.Pool.QueryRow(ctx, `SELECT `+agentColumns+agentFrom+` WHERE a.extension = $1`, ext))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Agent{}, gql.FieldError("extension", "分机 %s 不存在", ext)
+	}
+	if err != nil {
+		return Agent{}, fmt.Errorf("reading extension %s: %w", ext, err)
+	}
+	return a, nil
+}
+
+// HA1 is the digest credential of an extension: md5(ext:realm:password).
+func HA1(extension, password string) string {
+	sum := md5.Sum([]byte(extension + ":" + Realm + ":" + password))
+	return hex.EncodeToString(sum[:])
+}
+
+// Credential returns the HA1 of an extension, for the registrar.
+func (s *Service) Credential(ctx context.Context, extension string) (string, bool, error) {
+	var ha1 string
+	err := s.Pool.QueryRow(ctx, `SELECT sip_ha1 FROM agents WHERE extension = $1`, extension).Scan(&ha1)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("reading the credential of extension %s: %w", extension, err)
+	}
+	return ha1, true, nil
+}
+
+// Profile is what an administrator sets of an agent.
+type Profile struct {
+	Extension   string
+	SIPPassword string // empty keeps the current one
+	Skills      map[string]int
+	Languages   []string
+}
+
+// SetProfile makes a user an agent or changes its profile; the change is
+// seen by the next offer (P-19).
+func (s *Service) SetProfile(ctx context.Context, p *identity.Principal, userID int64, in Profile) (Agent, error) {
+	if !p.Can(PermManage) {
+		return Agent{}, gql.Errorf(gql.Forbidden, "没有设置座席的权限")
+	}
+	if in.Extension == "" || len(in.Extension) > 16 || !isDigits(in.Extension) {
+		return Agent{}, gql.FieldError("extension", "分机号须为 1–16 位数字")
+	}
+	for skill, level := range in.Skills {
+		if level < 1 || level > 10 {
+			return Agent{}, gql.FieldError("skills", "技能 %s 的等级须在 1 到 10 之间", skill)
+		}
+	}
+	if in.Skills == nil {
+		in.Skills = map[string]int{}
+	}
+	if in.Languages == nil {
+		in.Languages = []string{}
+	}
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM agents WHERE user_id = $1)`, userID).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists && in.SIPPassword == "" {
+			return gql.FieldError("sipPassword", "新座席须设置话机密码")
+		}
+		ha1 := ""
+		if in.SIPPassword != "" {
+			ha1 = HA1(in.Extension, in.SIPPassword)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO agents (user_id, extension, sip_ha1, skills, languages) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (user_id) DO UPDATE SET extension = $2, sip_ha1 = COALESCE(NULLIF($3, ''), agents.sip_ha1), skills = $4, languages = $5, updated_at = now()`,
+			userID, in.Extension, ha1, in.Skills, in.Languages)
+		if err != nil {
+			var pgErr interface{ SQLState() string }
+			if errors.As(err, &pgErr) && pgErr.SQLState() == "23505" {
+				return gql.FieldError("extension", "分机 %s 已被其他座席使用", in.Extension)
+			}
+			if errors.As(err, &pgErr) && pgErr.SQLState() == "23503" {
+				return gql.FieldError("userId", "用户 %d 不存在", userID)
+			}
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO agent_status (user_id, state, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			userID, m.First(SignedOut).Name, s.now()); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.Entry{Actor: p.Actor(), Action: "agent.profile", TargetType: "user", TargetID: fmt.Sprint(userID),
+			UnitPath: p.UnitPath, After: map[string]any{"extension": in.Extension, "skills": in.Skills, "languages": in.Languages, "sipPasswordChanged": in.SIPPassword != ""}})
+	})
+	if err != nil {
+		return Agent{}, err
+	}
+	s.changed()
+	return s.Agent(ctx, userID)
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// change is one transition asked of an agent.
+type change struct {
+	to     string
+	reason string
+	by     string
+	task   string
+	// allow checks the agent's current state; nil allows any.
+	allow func(a Agent, from *State) error
+	// misses sets the count of unanswered offers in a row (nil keeps it).
+	misses func(a Agent) int
+}
+
+// ErrConflict is returned when an agent's state changed under a
+// transition that required the state it read.
+var ErrConflict = errors.New("the agent's state changed meanwhile")
+
+// transition moves an agent to another state in one transaction with its
+// event; allow sees the state as read under a row lock.
+func (s *Service) transition(ctx context.Context, userID int64, ch change) (Agent, error) {
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	to, ok := m.State(ch.to)
+	if !ok {
+		return Agent{}, gql.FieldError("state", "没有状态 %q", ch.to)
+	}
+	var out Agent
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, err := scanAgent(tx.QueryRow(ctx, `SELECT `+agentColumns+agentFrom+` WHERE a.user_id = $1 FOR UPDATE OF s`, userID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return gql.FieldError("agent", "该用户不是座席（未设置分机）")
+		}
+		if err != nil {
+			return err
+		}
+		from, _ := m.State(a.State)
+		if from == nil {
+			// A state removed from the configuration: any change leaves it.
+			from = &State{Name: a.State, Label: a.State, Category: Busy}
+		}
+		if ch.allow != nil {
+			if err := ch.allow(a, from); err != nil {
+				return err
+			}
+		}
+		misses := a.Misses
+		if ch.misses != nil {
+			misses = ch.misses(a)
+		}
+		now := s.now()
+		if _, err := tx.Exec(ctx, `UPDATE agent_status SET state = $2, reason = $3, since = $4, task = $5, misses = $6, version = version + 1 WHERE user_id = $1`,
+			userID, to.Name, ch.reason, now, ch.task, misses); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO agent_events (user_id, at, from_state, to_state, reason, by_user, task) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			userID, now, a.State, to.Name, ch.reason, ch.by, ch.task); err != nil {
+			return err
+		}
+		a.State, a.Reason, a.Since, a.Task, a.Misses, a.Version = to.Name, ch.reason, now, ch.task, misses, a.Version+1
+		out = a
+		return nil
+	})
+	if err != nil {
+		return Agent{}, err
+	}
+	s.changed()
+	return out, nil
+}
+
+func busyWithTask(a Agent, from *State) error {
+	if from.Category == Reserved || from.Category == Talking {
+		return gql.FieldError("state", "正在%s，结束后再切换状态", from.Label)
+	}
+	return nil
+}
+
+// SignIn signs p in (签入) as an agent.
+func (s *Service) SignIn(ctx context.Context, p *identity.Principal) (Agent, error) {
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	return s.transition(ctx, p.UserID, change{to: m.SignIn.Name, by: p.Username, misses: func(Agent) int { return 0 },
+		allow: func(a Agent, from *State) error {
+			if from.Category != SignedOut {
+				return gql.FieldError("state", "已签入（当前%s）", from.Label)
+			}
+			return nil
+		}})
+}
+
+// SignOut signs p out (签出); not while a task rings or is handled.
+func (s *Service) SignOut(ctx context.Context, p *identity.Principal) (Agent, error) {
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	return s.transition(ctx, p.UserID, change{to: m.First(SignedOut).Name, by: p.Username, allow: busyWithTask})
+}
+
+// SetState moves p to a state an agent may choose (示闲, 示忙, 小休 …)
+// with one of its reasons.
+func (s *Service) SetState(ctx context.Context, p *identity.Principal, state, reason string) (Agent, error) {
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	st, ok := m.State(state)
+	if !ok || !st.Manual {
+		return Agent{}, gql.FieldError("state", "不能选择状态 %q%s", state, registry.Suggest(state, manualStates(m)))
+	}
+	if err := checkReason(st, reason); err != nil {
+		return Agent{}, err
+	}
+	return s.transition(ctx, p.UserID, change{to: st.Name, reason: reason, by: p.Username, misses: func(Agent) int { return 0 },
+		allow: func(a Agent, from *State) error {
+			if from.Category == SignedOut {
+				return gql.FieldError("state", "请先签入")
+			}
+			return busyWithTask(a, from)
+		}})
+}
+
+func manualStates(m *States) []string {
+	var out []string
+	for _, st := range m.States {
+		if st.Manual {
+			out = append(out, st.Name)
+		}
+	}
+	return out
+}
+
+func checkReason(st *State, reason string) error {
+	if len(st.Reasons) > 0 && !slices.Contains(st.Reasons, reason) {
+		return gql.FieldError("reason", "%s须选择原因：%v", st.Label, st.Reasons)
+	}
+	if len(st.Reasons) == 0 && reason != "" {
+		return gql.FieldError("reason", "%s不需要原因", st.Label)
+	}
+	return nil
+}
+
+// Force is a supervisor's 强制示忙 / 强制示闲 / 强制签出: any state an agent
+// may choose, or signed out. An agent handling a task keeps it; forcing
+// one who is being offered a task releases the offer (the distributor
+// sees the reservation gone and offers the task elsewhere).
+func (s *Service) Force(ctx context.Context, p *identity.Principal, userID int64, state, reason string) (Agent, error) {
+	if !p.Can(PermSupervise) {
+		return Agent{}, gql.Errorf(gql.Forbidden, "没有强制改变座席状态的权限")
+	}
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	st, ok := m.State(state)
+	if !ok || !(st.Manual || st.Category == SignedOut) {
+		return Agent{}, gql.FieldError("state", "不能强制为状态 %q", state)
+	}
+	if len(st.Reasons) > 0 && reason == "" {
+		reason = "班长强制"
+	}
+	a, err := s.transition(ctx, userID, change{to: st.Name, reason: reason, by: p.Username, misses: func(Agent) int { return 0 },
+		allow: func(a Agent, from *State) error {
+			if from.Category == Talking {
+				return gql.FieldError("state", "座席正在通话，可先强拆再强制状态")
+			}
+			return nil
+		}})
+	if err != nil {
+		return Agent{}, err
+	}
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		return audit.Write(ctx, tx, audit.Entry{Actor: p.Actor(), Action: "agent.force", TargetType: "user", TargetID: fmt.Sprint(userID),
+			UnitPath: p.UnitPath, Details: map[string]any{"state": st.Name, "reason": reason}})
+	})
+	return a, err
+}
+
+// reserve moves an idle agent to the reserved state for a task; it fails
+// with ErrConflict when the agent is no longer idle.
+func (s *Service) reserve(ctx context.Context, userID int64, task string) (Agent, error) {
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	return s.transition(ctx, userID, change{to: m.First(Reserved).Name, by: "acd", task: task,
+		allow: func(a Agent, from *State) error {
+			if !from.Routable() {
+				return ErrConflict
+			}
+			return nil
+		}})
+}
+
+// answered moves a reserved agent to talking.
+func (s *Service) answered(ctx context.Context, userID int64, task string) (Agent, error) {
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	return s.transition(ctx, userID, change{to: m.First(Talking).Name, by: "acd", task: task, misses: func(Agent) int { return 0 },
+		allow: func(a Agent, from *State) error {
+			if from.Category != Reserved || a.Task != task {
+				return ErrConflict
+			}
+			return nil
+		}})
+}
+
+// released ends a reservation the agent did not answer: back to idle, or
+// after misses offers in a row, to the no-answer state. A reservation
+// already taken away (a supervisor forced the agent) is left alone.
+func (s *Service) released(ctx context.Context, userID int64, task string, missed bool) (Agent, error) {
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	var a0 Agent
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		a0, err = scanAgent(tx.QueryRow(ctx, `SELECT `+agentColumns+agentFrom+` WHERE a.user_id = $1`, userID))
+		return err
+	})
+	if err != nil {
+		return Agent{}, err
+	}
+	to, reason := m.First(Idle).Name, ""
+	if missed && m.NoAnswer.Misses > 0 && a0.Misses+1 >= m.NoAnswer.Misses {
+		to, reason = m.NoAnswer.State.Name, m.NoAnswer.Reason
+	}
+	return s.transition(ctx, userID, change{to: to, reason: reason, by: "acd",
+		misses: func(a Agent) int {
+			if !missed || to != m.First(Idle).Name {
+				return 0
+			}
+			return a.Misses + 1
+		},
+		allow: func(a Agent, from *State) error {
+			if from.Category != Reserved || a.Task != task {
+				return ErrConflict
+			}
+			return nil
+		}})
+}
+
+// taskEnded moves an agent who handled a task to the after-task state
+// (wrap-up).
+func (s *Service) taskEnded(ctx context.Context, userID int64, task string) (Agent, error) {
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	return s.transition(ctx, userID, change{to: m.AfterTask.Name, by: "acd", task: task,
+		allow: func(a Agent, from *State) error {
+			if from.Category != Talking || a.Task != task {
+				return ErrConflict
+			}
+			return nil
+		}})
+}
+
+// Expire ends states that have run their course (wrap-up, breaks) and
+// returns how many agents it moved.
+func (s *Service) Expire(ctx context.Context) (int, error) {
+	m, err := s.model()
+	if err != nil {
+		return 0, err
+	}
+	moved := 0
+	for _, st := range m.States {
+		if st.Max == 0 {
+			continue
+		}
+		rows, err := s.Pool.Query(ctx, `SELECT user_id FROM agent_status WHERE state = $1 AND since <= $2`, st.Name, s.now().Add(-st.Max))
+		if err != nil {
+			return moved, fmt.Errorf("finding agents past %s: %w", st.Name, err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return moved, err
+		}
+		for _, id := range ids {
+			name, max := st.Name, st.Max
+			_, err := s.transition(ctx, id, change{to: st.Then.Name, by: "timer",
+				allow: func(a Agent, _ *State) error {
+					if a.State != name || s.now().Sub(a.Since) < max {
+						return ErrConflict
+					}
+					return nil
+				}})
+			switch {
+			case errors.Is(err, ErrConflict):
+			case err != nil:
+				return moved, err
+			default:
+				moved++
+			}
+		}
+	}
+	return moved, nil
+}
+
+// Watch returns a channel that receives a value after agents change, and
+// a function to stop watching. Values are coalesced: a slow reader sees
+// one.
+func (s *Service) Watch() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	s.mu.Lock()
+	if s.watchers == nil {
+		s.watchers = map[chan struct{}]struct{}{}
+	}
+	s.watchers[ch] = struct{}{}
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		delete(s.watchers, ch)
+		s.mu.Unlock()
+	}
+}
+
+func (s *Service) changed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ch := range s.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Seed is a file of agents (deploy/demo/agents.yaml).
+type Seed struct {
+	Agents []struct {
+		Username  string         `yaml:"username"`
+		Extension string         `yaml:"extension"`
+		Skills    map[string]int `yaml:"skills"`
+		Languages []string       `yaml:"languages"`
+	} `yaml:"agents"`
+}
+
+// LoadSeed makes the listed users agents, signed out, with password as
+// their phones' SIP password; agents that exist are left as they are. It
+// returns how many it made.
+func (s *Service) LoadSeed(ctx context.Context, sd Seed, password string) (int, error) {
+	m, err := s.model()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		for _, a := range sd.Agents {
+			var id int64
+			if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE username = $1`, a.Username).Scan(&id); err != nil {
+				return fmt.Errorf("agent %s: no such user: %w", a.Username, err)
+			}
+			if a.Skills == nil {
+				a.Skills = map[string]int{}
+			}
+			if a.Languages == nil {
+				a.Languages = []string{}
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO agents (user_id, extension, sip_ha1, skills, languages) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+				id, a.Extension, HA1(a.Extension, password), a.Skills, a.Languages)
+			if err != nil {
+				return fmt.Errorf("agent %s: %w", a.Username, err)
+			}
+			if tag.RowsAffected() == 0 {
+				continue
+			}
+			n++
+			if _, err := tx.Exec(ctx, `INSERT INTO agent_status (user_id, state, since) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`, id, m.First(SignedOut).Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,438 @@
+package acd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// Task is work waiting for an agent: a call now, a chat session later.
+// The distributor knows nothing of the channel: Offer reaches the agent.
+type Task struct {
+	ID      string
+	Queue   string
+	Channel string
+	// Skills the task needs beyond its queue's.
+	Skills   []string
+	Priority float64
+	// Offer presents the task to an agent (rings the phone) and returns
+	// nil once the agent accepted it, ErrNoAnswer when the agent let it
+	// ring out, or another error when the agent could not be reached. It
+	// must return soon after ctx ends (the offer was withdrawn).
+	Offer func(ctx context.Context, a Agent) error
+}
+
+// ErrNoAnswer is what Offer returns when the agent did not accept.
+var ErrNoAnswer = errors.New("the agent did not answer")
+
+// Distributor offers waiting tasks to idle agents. Each node runs one for
+// the tasks it holds; agents are shared through their rows, whose guarded
+// transitions let only one node reserve an agent.
+type Distributor struct {
+	Agents *Service
+	Config *registry.Runtime
+	Log    *slog.Logger
+
+	mu      sync.Mutex
+	waiting []*waiting
+	rr      map[string]int // round-robin position per queue
+	wake    chan struct{}
+	seq     int64
+}
+
+type waiting struct {
+	task     *Task
+	seq      int64
+	since    time.Time
+	offering bool
+	tried    map[int64]bool // agents who let this task ring out
+	done     chan result
+	cancel   context.CancelFunc // withdraws the current offer
+}
+
+type result struct {
+	agent Agent
+	err   error
+}
+
+func (d *Distributor) init() {
+	if d.wake == nil {
+		d.wake = make(chan struct{}, 1)
+		d.rr = map[string]int{}
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+}
+
+func (d *Distributor) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Serve waits until an agent accepts t and returns that agent, now
+// talking; the caller calls Done when the task ends. It returns ctx's
+// error when ctx ends first (the caller hung up): the task leaves the
+// queue and an offer in progress is withdrawn.
+func (d *Distributor) Serve(ctx context.Context, t *Task) (Agent, error) {
+	set := d.Config.Current()
+	if _, ok := registry.Model[*Queue](set, KindQueue, t.Queue); !ok {
+		return Agent{}, fmt.Errorf("task %s: no queue %q", t.ID, t.Queue)
+	}
+	d.mu.Lock()
+	d.init()
+	d.seq++
+	w := &waiting{task: t, seq: d.seq, since: time.Now(), tried: map[int64]bool{}, done: make(chan result, 1)}
+	d.waiting = append(d.waiting, w)
+	d.mu.Unlock()
+	d.poke()
+	select {
+	case r := <-w.done:
+		return r.agent, r.err
+	case <-ctx.Done():
+		d.mu.Lock()
+		d.waiting = slices.DeleteFunc(d.waiting, func(x *waiting) bool { return x == w })
+		if w.cancel != nil {
+			w.cancel()
+		}
+		d.mu.Unlock()
+		// An offer accepted at the same moment is handed back as done.
+		select {
+		case r := <-w.done:
+			if r.err == nil {
+				d.Done(context.WithoutCancel(ctx), r.agent, t)
+			}
+		default:
+		}
+		return Agent{}, ctx.Err()
+	}
+}
+
+// Done ends an accepted task: the agent goes to wrap-up.
+func (d *Distributor) Done(ctx context.Context, a Agent, t *Task) {
+	if _, err := d.Agents.taskEnded(ctx, a.UserID, t.ID); err != nil && !errors.Is(err, ErrConflict) {
+		d.Log.Error("ending a task", "task", t.ID, "agent", a.Username, "err", err)
+	}
+	d.poke()
+}
+
+// Waiting reports the tasks waiting in each queue (offers in progress
+// included).
+func (d *Distributor) Waiting() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]int{}
+	for _, w := range d.waiting {
+		out[w.task.Queue]++
+	}
+	return out
+}
+
+// Run offers tasks until ctx ends: whenever a task arrives or an agent
+// changes, and every tick (states that end by themselves, agents whose
+// skills changed).
+func (d *Distributor) Run(ctx context.Context, tick time.Duration) {
+	d.mu.Lock()
+	d.init()
+	d.mu.Unlock()
+	changes, stop := d.Agents.Watch()
+	defer stop()
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-changes:
+		case <-t.C:
+			if _, err := d.Agents.Expire(ctx); err != nil && ctx.Err() == nil {
+				d.Log.Error("ending agent states that ran out", "err", err)
+			}
+		}
+		if err := d.round(ctx); err != nil && ctx.Err() == nil {
+			d.Log.Error("distributing tasks", "err", err)
+		}
+	}
+}
+
+// round offers each waiting task, best first, to the agents its queue's
+// strategy picks among the idle ones.
+func (d *Distributor) round(ctx context.Context) error {
+	d.mu.Lock()
+	var pending []*waiting
+	for _, w := range d.waiting {
+		if !w.offering {
+			pending = append(pending, w)
+		}
+	}
+	d.mu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	sort.SliceStable(pending, func(i, j int) bool {
+		if pending[i].task.Priority != pending[j].task.Priority {
+			return pending[i].task.Priority > pending[j].task.Priority
+		}
+		return pending[i].seq < pending[j].seq
+	})
+	agents, err := d.Agents.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := d.Agents.model()
+	if err != nil {
+		return err
+	}
+	calls, err := d.Agents.callsToday(ctx, m)
+	if err != nil {
+		return err
+	}
+	set := d.Config.Current()
+	taken := map[int64]bool{}
+	for _, w := range pending {
+		q, ok := registry.Model[*Queue](set, KindQueue, w.task.Queue)
+		if !ok {
+			d.finish(w, result{err: fmt.Errorf("queue %q was removed", w.task.Queue)})
+			continue
+		}
+		var eligible []Agent
+		for _, a := range agents {
+			st, ok := m.State(a.State)
+			if !ok || !st.Routable() || taken[a.UserID] || w.tried[a.UserID] {
+				continue
+			}
+			if ok, err := q.accepts(a, w.task.Skills); err != nil {
+				d.Log.Warn("queue rule failed for an agent", "queue", q.Name, "agent", a.Username, "err", err)
+				continue
+			} else if ok {
+				eligible = append(eligible, a)
+			}
+		}
+		if len(eligible) == 0 {
+			if len(w.tried) > 0 && !d.anyEligible(q, w, agents, m) {
+				clear(w.tried) // everyone missed it once: start over
+			}
+			continue
+		}
+		chosen := d.choose(q, w.task, eligible, calls)
+		for _, a := range chosen {
+			taken[a.UserID] = true
+		}
+		d.offer(ctx, w, chosen)
+	}
+	return nil
+}
+
+// anyEligible reports whether some signed-in agent could take the task
+// once idle, ignoring who already let it ring out.
+func (d *Distributor) anyEligible(q *Queue, w *waiting, agents []Agent, m *States) bool {
+	for _, a := range agents {
+		st, ok := m.State(a.State)
+		if !ok || !st.Routable() {
+			continue
+		}
+		if ok, _ := q.accepts(a, w.task.Skills); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// choose orders eligible agents by the queue's strategy and returns the
+// ones to offer to: one, or all of them for ring-all.
+func (d *Distributor) choose(q *Queue, t *Task, eligible []Agent, calls map[int64]int) []Agent {
+	bySince := func(i, j int) bool { return eligible[i].Since.Before(eligible[j].Since) }
+	switch q.Strategy {
+	case "ring-all":
+		return eligible
+	case "fewest-calls":
+		sort.SliceStable(eligible, func(i, j int) bool {
+			if calls[eligible[i].UserID] != calls[eligible[j].UserID] {
+				return calls[eligible[i].UserID] < calls[eligible[j].UserID]
+			}
+			return bySince(i, j)
+		})
+	case "round-robin":
+		sort.SliceStable(eligible, func(i, j int) bool { return eligible[i].Extension < eligible[j].Extension })
+		d.mu.Lock()
+		n := d.rr[q.Name] % len(eligible)
+		d.rr[q.Name]++
+		d.mu.Unlock()
+		return eligible[n : n+1]
+	case "skill-weighted":
+		need := append(slices.Clone(q.Skills), t.Skills...)
+		score := func(a Agent) int {
+			s := 0
+			for _, sk := range need {
+				s += a.Skills[sk]
+			}
+			return s
+		}
+		sort.SliceStable(eligible, func(i, j int) bool {
+			if si, sj := score(eligible[i]), score(eligible[j]); si != sj {
+				return si > sj
+			}
+			return bySince(i, j)
+		})
+	default: // longest-idle
+		sort.SliceStable(eligible, bySince)
+	}
+	return eligible[:1]
+}
+
+// offer reserves the agents and offers them the task; the first to accept
+// gets it, the others are released.
+func (d *Distributor) offer(ctx context.Context, w *waiting, agents []Agent) {
+	var reserved []Agent
+	for _, a := range agents {
+		ra, err := d.Agents.reserve(ctx, a.UserID, w.task.ID)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			d.Log.Error("reserving an agent", "agent", a.Username, "task", w.task.ID, "err", err)
+			continue
+		}
+		reserved = append(reserved, ra)
+	}
+	if len(reserved) == 0 {
+		d.poke()
+		return
+	}
+	m, err := d.Agents.model()
+	if err != nil {
+		d.Log.Error("offering a task", "err", err)
+		return
+	}
+	offerCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.Ring)
+	d.mu.Lock()
+	if !slices.Contains(d.waiting, w) { // the caller left while agents were reserved
+		d.mu.Unlock()
+		cancel()
+		for _, a := range reserved {
+			d.release(context.WithoutCancel(ctx), a, w.task, false)
+		}
+		return
+	}
+	w.offering, w.cancel = true, cancel
+	d.mu.Unlock()
+
+	go func() {
+		defer cancel()
+		type answer struct {
+			agent Agent
+			err   error
+		}
+		answers := make(chan answer, len(reserved))
+		for _, a := range reserved {
+			go func() { answers <- answer{a, w.task.Offer(offerCtx, a)} }()
+		}
+		var winner *Agent
+		for range reserved {
+			ans := <-answers
+			bg := context.WithoutCancel(ctx)
+			if ans.err == nil && winner == nil {
+				a, err := d.Agents.answered(bg, ans.agent.UserID, w.task.ID)
+				if err == nil {
+					winner = &a
+					cancel() // withdraw the other offers of a ring-all
+					continue
+				}
+				d.Log.Warn("an accepted offer lost its reservation", "agent", ans.agent.Username, "task", w.task.ID, "err", err)
+			}
+			var missed bool
+			switch {
+			case winner != nil, errors.Is(offerCtx.Err(), context.Canceled):
+				// Withdrawn: another agent took it, or the caller left.
+			case errors.Is(ans.err, ErrNoAnswer), errors.Is(offerCtx.Err(), context.DeadlineExceeded):
+				missed = true
+			case ans.err != nil:
+				d.Log.Warn("offering a task failed", "agent", ans.agent.Username, "task", w.task.ID, "err", ans.err)
+				missed = true // an unreachable phone counts as a miss
+			}
+			d.release(bg, ans.agent, w.task, missed)
+			if missed {
+				d.mu.Lock()
+				w.tried[ans.agent.UserID] = true
+				d.mu.Unlock()
+			}
+		}
+		d.mu.Lock()
+		w.offering, w.cancel = false, nil
+		stillWaiting := slices.Contains(d.waiting, w)
+		d.mu.Unlock()
+		switch {
+		case winner != nil && stillWaiting:
+			d.finish(w, result{agent: *winner})
+		case winner != nil:
+			// The caller left as the agent answered.
+			d.Done(context.WithoutCancel(ctx), *winner, w.task)
+		}
+		d.poke()
+	}()
+}
+
+func (d *Distributor) release(ctx context.Context, a Agent, t *Task, missed bool) {
+	if _, err := d.Agents.released(ctx, a.UserID, t.ID, missed); err != nil && !errors.Is(err, ErrConflict) {
+		d.Log.Error("releasing an agent", "agent", a.Username, "task", t.ID, "err", err)
+	}
+}
+
+// finish hands a result to the task's Serve and takes it off the queue.
+func (d *Distributor) finish(w *waiting, r result) {
+	d.mu.Lock()
+	d.waiting = slices.DeleteFunc(d.waiting, func(x *waiting) bool { return x == w })
+	d.mu.Unlock()
+	w.done <- r
+}
+
+// accepts reports whether the queue's rule takes the agent and the agent
+// has every skill the queue and the task need.
+func (q *Queue) accepts(a Agent, skills []string) (bool, error) {
+	for _, s := range q.Skills {
+		if a.Skills[s] == 0 {
+			return false, nil
+		}
+	}
+	for _, s := range skills {
+		if a.Skills[s] == 0 && !slices.Contains(a.Languages, s) {
+			return false, nil
+		}
+	}
+	if q.members == nil {
+		return false, nil
+	}
+	return q.members.Bool(a.vars())
+}
+
+// callsToday counts the tasks each agent took today (fewest-calls).
+func (s *Service) callsToday(ctx context.Context, m *States) (map[int64]int, error) {
+	out := map[int64]int{}
+	now := s.now()
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	rows, err := s.Pool.Query(ctx, `SELECT user_id, count(*) FROM agent_events WHERE to_state = $1 AND at >= $2 GROUP BY user_id`,
+		m.First(Talking).Name, midnight)
+	if err != nil {
+		return nil, fmt.Errorf("counting agents' tasks today: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
