@@ -33,11 +33,15 @@ type sipCall struct {
 	hasDTMF  bool
 	audioPT  uint8 // PCMU (0) or PCMA (8)
 	id       string
+	caller   string
 	recDir   string
 
 	keys      chan rune
 	hungUp    chan struct{}
 	recording atomic.Pointer[recorder]
+	// forward, while the call is bridged, takes the caller's audio to the
+	// agent.
+	forward atomic.Pointer[forwarder]
 	// lastKey is when the last key arrived (unix nanoseconds), until the
 	// next prompt starts and its response time is taken.
 	lastKey   atomic.Int64
@@ -78,12 +82,16 @@ func (r *recorder) write(pt uint8, payload []byte) {
 	}
 }
 
-func newSIPCall(d *diago.DialogServerSession, id string, prompts *promptCache, fallback, recDir string, log *slog.Logger) (*sipCall, error) {
-	c := &sipCall{d: d, id: id, prompts: prompts, fallback: fallback, recDir: recDir, log: log, keys: make(chan rune, 64), hungUp: make(chan struct{})}
+func newSIPCall(d *diago.DialogServerSession, id, caller string, prompts *promptCache, fallback, recDir string, log *slog.Logger) (*sipCall, error) {
+	c := &sipCall{d: d, id: id, caller: caller, prompts: prompts, fallback: fallback, recDir: recDir, log: log, keys: make(chan rune, 64), hungUp: make(chan struct{})}
+	audioSet := false
 	if ms := d.MediaSession(); ms != nil {
 		for _, codec := range ms.CommonCodecs() {
-			if codec.Name == media.CodecTelephoneEvent8000.Name {
+			switch {
+			case codec.Name == media.CodecTelephoneEvent8000.Name:
 				c.dtmfPT, c.hasDTMF = codec.PayloadType, true
+			case !audioSet && (codec.Name == media.CodecAudioUlaw.Name || codec.Name == media.CodecAudioAlaw.Name):
+				c.audioPT, audioSet = codec.PayloadType, true
 			}
 		}
 	}
@@ -114,6 +122,9 @@ func (c *sipCall) read(audio io.Reader) {
 		}
 		if r := c.recording.Load(); r != nil {
 			r.write(hdr.PayloadType, buf[:n])
+		}
+		if f := c.forward.Load(); f != nil && hdr.PayloadType == c.audioPT {
+			f.write(buf[:n])
 		}
 	}
 }

@@ -17,6 +17,10 @@ var (
 		Name: "hotline_calls_total",
 		Help: "Calls offered, by how they left the IVR menu (queue, transfer, voicemail, callback, hangup, abandoned, failed, rejected).",
 	}, []string{"outcome"})
+	registrations = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_sip_registrations_total",
+		Help: "REGISTER requests from agents' phones by result: ok or refused (wrong or unknown credentials).",
+	}, []string{"result"})
 	callsActive = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "hotline_calls_active",
 		Help: "Calls in progress on this node.",

@@ -21,6 +21,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/registry"
 )
@@ -50,15 +51,20 @@ type Server struct {
 	Pool   *pgxpool.Pool
 	Runner *ivr.Runner
 	Log    *slog.Logger
+	// Agents and ACD, when set, register agents' phones and serve the
+	// calls menus hand to queues.
+	Agents *acd.Service
+	ACD    *acd.Distributor
 
-	prompts *promptCache
-	records *records
-	dg      *diago.Diago
-	udp     net.PacketConn
-	tcp     net.Listener
-	calls   sync.Map // SIP Call-ID → *sipCall, for keys sent by SIP INFO
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
+	prompts   *promptCache
+	records   *records
+	registrar *registrar
+	dg        *diago.Diago
+	udp       net.PacketConn
+	tcp       net.Listener
+	calls     sync.Map // SIP Call-ID → *sipCall, for keys sent by SIP INFO
+	wg        sync.WaitGroup
+	cancel    context.CancelFunc
 }
 
 // Start binds the SIP sockets and serves calls until ctx ends or Stop.
@@ -122,6 +128,12 @@ func (s *Server) Start(ctx context.Context) error {
 		diago.WithTransport(diago.Transport{Transport: "tcp", BindHost: host, BindPort: port}))
 	// diago answers INFO 406; keys sent as SIP INFO are ours to read.
 	srv.OnInfo(s.onInfo)
+	if s.Agents != nil {
+		if s.registrar, err = newRegistrar(s.Pool, s.Agents, s.Cfg.Node, s.Log); err != nil {
+			return fmt.Errorf("starting the registrar: %w", err)
+		}
+		srv.OnRegister(s.registrar.onRegister)
+	}
 	s.dg.HandleFunc(func(d *diago.DialogServerSession) { s.serveCall(ctx, d) })
 
 	ctx, s.cancel = context.WithCancel(ctx)
@@ -187,6 +199,61 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	c.(*sipCall).key(key)
 }
 
+// queue hands the call to the ACD as a task, rings the agents it offers
+// the task to, and bridges the caller with the one who answers until
+// either hangs up. It returns why the call ended.
+func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord, out ivr.Outcome, log *slog.Logger) string {
+	var mu sync.Mutex
+	var won *agentLeg
+	task := &acd.Task{ID: c.id, Queue: out.Queue, Channel: "voice", Skills: out.Skills, Priority: out.Priority,
+		Offer: func(ctx context.Context, a acd.Agent) error {
+			s.records.event(ctx, rec, "ringing", map[string]any{"agent": a.Username, "extension": a.Extension}, "")
+			leg, err := s.ring(ctx, c, a)
+			if err != nil {
+				s.records.event(context.WithoutCancel(ctx), rec, "not_answered", map[string]any{"agent": a.Username, "error": err.Error()}, "")
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if won != nil { // ring-all: another agent was faster
+				leg.end(context.WithoutCancel(ctx))
+				return acd.ErrNoAnswer
+			}
+			won = leg
+			return nil
+		}}
+	s.records.event(ctx, rec, "queued", map[string]any{"queue": out.Queue, "skills": out.Skills, "priority": out.Priority}, "")
+	agent, err := s.ACD.Serve(callCtx, task)
+	if err != nil {
+		if callCtx.Err() != nil {
+			s.records.event(ctx, rec, "abandoned", map[string]any{"queue": out.Queue}, "")
+			return "caller hung up in queue"
+		}
+		log.Error("queueing a call", "err", err)
+		return "queue failed"
+	}
+	mu.Lock()
+	leg := won
+	mu.Unlock()
+	if leg == nil {
+		log.Error("an agent accepted a call without a phone leg", "agent", agent.Username)
+		s.ACD.Done(ctx, agent, task)
+		return "no agent leg"
+	}
+	s.records.event(ctx, rec, "connected", map[string]any{"agent": agent.Username, "extension": agent.Extension}, "")
+	defer s.ACD.Done(ctx, agent, task)
+	if err := c.bridge(callCtx, leg); err != nil {
+		log.Error("bridging a call", "err", err)
+		return "bridge failed"
+	}
+	select {
+	case <-c.hungUp:
+		return "caller hung up"
+	default:
+		return "agent hung up"
+	}
+}
+
 // serveCall answers a call and walks it through its menu. diago hangs up
 // when this returns, unless the caller already has.
 func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
@@ -219,7 +286,7 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 		return
 	}
 	s.records.event(ctx, rec, "answered", nil, "answered_at")
-	c, err := newSIPCall(d, callID, s.prompts, menu.Languages[0].Code, s.Cfg.Recordings, log)
+	c, err := newSIPCall(d, callID, caller, s.prompts, menu.Languages[0].Code, s.Cfg.Recordings, log)
 	if err != nil {
 		log.Error("opening the call's media", "err", err)
 		s.records.ended(ctx, rec, "media: "+err.Error())
@@ -248,13 +315,15 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 	}
 	s.records.menuDone(ctx, rec, out, c.responses, nil)
 	reason := "caller hung up"
-	switch out.Kind {
-	case "abandoned":
-	case "hangup":
+	switch {
+	case out.Kind == "abandoned":
+	case out.Kind == "hangup":
 		reason = "menu hung up"
+	case out.Kind == "queue" && s.ACD != nil && s.registrar != nil:
+		reason = s.queue(ctx, callCtx, c, rec, out, log)
 	default:
-		// Queues, transfers and tickets are served by the ACD and the
-		// intake in later slices of the telephony issue; until then the
+		// Transfers and the tickets of voice messages and callbacks are
+		// served in later slices of the telephony issue; until then the
 		// call waits on the line for the caller to hang up.
 		select {
 		case <-callCtx.Done():

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/telephony"
@@ -26,9 +27,12 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func start(t *testing.T, node string) (*telephony.Server, *gentest.World) {
 	t.Helper()
 	w := gentest.New(t, 0)
-	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts},
+	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
+	dist := &acd.Distributor{Agents: agents, Config: w.Runtime}
+	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts}, Agents: agents, ACD: dist,
 		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Recordings: t.TempDir(), Node: node}}
 	ctx, cancel := context.WithCancel(context.Background())
+	go dist.Run(ctx, 100*time.Millisecond)
 	require.NoError(t, s.Start(ctx))
 	t.Cleanup(func() {
 		cancel()
@@ -49,20 +53,30 @@ func freePort(t *testing.T) int {
 
 // sipp places one call with a scenario of testdata/sipp and fails the test
 // unless sipp reports it successful.
-func sipp(t *testing.T, addr, scenario, number string) {
+func sipp(t *testing.T, addr, scenario, number string, extra ...string) {
+	t.Helper()
+	out, err := sippCmd(t, addr, scenario, number, 0, extra...).CombinedOutput()
+	require.NoError(t, err, "sipp %s:\n%s", scenario, tail(string(out), 40))
+}
+
+// sippCmd is sipp with a scenario, on localPort (0: a free one).
+func sippCmd(t *testing.T, addr, scenario, number string, localPort int, extra ...string) *exec.Cmd {
 	t.Helper()
 	path, err := exec.LookPath("sipp")
 	require.NoError(t, err, "sipp is needed (Debian package sip-tester; make deps installs it)")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	sf, err := filepath.Abs("../../testdata/sipp/" + scenario)
 	require.NoError(t, err)
-	cmd := exec.CommandContext(ctx, path, "-sf", sf, "-s", number, addr,
-		"-m", "1", "-l", "1", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)&^1),
-		"-nostdin", "-timeout", "60s", "-timeout_error", "-recv_timeout", "30s")
+	if localPort == 0 {
+		localPort = freePort(t)
+	}
+	args := append([]string{"-sf", sf, "-s", number, addr,
+		"-m", "1", "-l", "1", "-i", "127.0.0.1", "-p", strconv.Itoa(localPort), "-mp", strconv.Itoa(freePort(t) &^ 1),
+		"-nostdin", "-timeout", "60s", "-timeout_error", "-recv_timeout", "45s", "-d", "7000"}, extra...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = t.TempDir()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "sipp %s:\n%s", scenario, tail(string(out), 40))
+	return cmd
 }
 
 func tail(s string, lines int) string {
@@ -117,7 +131,7 @@ func TestACallWalksTheMenuIntoAQueue(t *testing.T) {
 			s, w := start(t, "node-"+tc.scenario)
 			sipp(t, s.Addr(), tc.scenario, "12345")
 			c, id := closedCall(t, w)
-			assert.Equal(t, call{Outcome: "queue", Queue: "general", Lang: "zh", EndReason: "caller hung up", Ended: true,
+			assert.Equal(t, call{Outcome: "queue", Queue: "general", Lang: "zh", EndReason: "caller hung up in queue", Ended: true,
 				Path: []string{"welcome", "language", "menu", "consult", "agent"}}, c)
 
 			rows, err := w.Pool.Query(context.Background(), `SELECT kind, COALESCE(data->>'node', ''), COALESCE(data->>'digits', ''),
@@ -141,8 +155,8 @@ func TestACallWalksTheMenuIntoAQueue(t *testing.T) {
 				events = append(events, e)
 			}
 			require.NoError(t, rows.Err())
-			assert.Equal(t, []string{"offered", "answered", "key language 1", "key menu 1", "ivr agent responses:2", "ended"}, events,
-				"each key's response (to the next prompt) is measured")
+			assert.Equal(t, []string{"offered", "answered", "key language 1", "key menu 1", "ivr agent responses:2", "queued", "abandoned", "ended"}, events,
+				"each key's response (to the next prompt) is measured; with no agent signed in the caller waits in the queue and leaves")
 		})
 	}
 }
@@ -186,4 +200,100 @@ func TestCallsLeftOpenByARestartAreClosed(t *testing.T) {
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT outcome, end_reason, (SELECT count(*) FROM call_events WHERE call_id = $1) FROM calls WHERE id = $1`, id).
 		Scan(&outcome, &reason, &events))
 	assert.Equal(t, []any{"abandoned", "server restarted", 2}, []any{outcome, reason, events})
+}
+
+// agentPhone makes username an agent with extension ext, signs it in and
+// starts its phone (sipp registering and answering); wait returns the
+// phone's output once its call ended.
+func agentPhone(t *testing.T, s *telephony.Server, w *gentest.World, username, ext string) (wait func() (string, error)) {
+	return phoneWith(t, s, w, username, ext, "agent_answer.xml")
+}
+
+// phoneWith is agentPhone whose phone plays scenario when rung.
+func phoneWith(t *testing.T, s *telephony.Server, w *gentest.World, username, ext, scenario string) (wait func() (string, error)) {
+	t.Helper()
+	ctx := context.Background()
+	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
+	p := w.As(t, username)
+	_, err := agents.SetProfile(ctx, w.As(t, "admin"), p.UserID, acd.Profile{Extension: ext, SIPPassword: "pw-" + ext, Skills: map[string]int{"hotline": 5}})
+	require.NoError(t, err)
+	_, err = agents.SignIn(ctx, p)
+	require.NoError(t, err)
+	// The phone answers on one port and registers that port as its
+	// contact from another (sipp drops requests of calls it did not start).
+	answerPort := freePort(t)
+	cmd := sippCmd(t, s.Addr(), scenario, ext, answerPort, "-rtp_echo")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	sipp(t, s.Addr(), "agent_register.xml", ext, "-au", ext, "-ap", "pw-"+ext, "-key", "answer_port", strconv.Itoa(answerPort))
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, w.Pool.QueryRow(ctx, `SELECT count(*) FROM sip_bindings WHERE extension = $1`, ext).Scan(&n))
+		return n == 1
+	}, 10*time.Second, 50*time.Millisecond, "the phone registers")
+	return func() (string, error) {
+		err := cmd.Wait()
+		return out.String(), err
+	}
+}
+
+func TestACallReachesAnAgentPhoneAndTheAgentWrapsUp(t *testing.T) {
+	t.Parallel()
+	s, w := start(t, "node-agent")
+	phone := agentPhone(t, s, w, "agent", "8001")
+	sipp(t, s.Addr(), "ivr_rfc4733.xml", "12345")
+	out, err := phone()
+	require.NoError(t, err, "agent phone:\n%s", tail(out, 40))
+
+	c, id := closedCall(t, w)
+	assert.Equal(t, "queue", c.Outcome)
+	assert.Equal(t, "caller hung up", c.EndReason)
+	var kinds []string
+	rows, err := w.Pool.Query(context.Background(), `SELECT kind FROM call_events WHERE call_id = $1 AND kind NOT IN ('key') ORDER BY seq`, id)
+	require.NoError(t, err)
+	for rows.Next() {
+		var k string
+		require.NoError(t, rows.Scan(&k))
+		kinds = append(kinds, k)
+	}
+	assert.Equal(t, []string{"offered", "answered", "ivr", "queued", "ringing", "connected", "ended"}, kinds)
+	var state, task string
+	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT s.state, s.task FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state, &task))
+	assert.Equal(t, "wrapup", state, "after the call the agent wraps up")
+}
+
+func TestAnUnansweredPhoneIsPassedOverAndAWrongPasswordIsRefused(t *testing.T) {
+	t.Parallel()
+	s, w := start(t, "node-noanswer")
+	m, ok := acd.Model(w.Runtime.Current())
+	require.True(t, ok)
+	m.Ring = 2 * time.Second // the configured 15 s, shortened for the test
+
+	// A phone with a wrong password does not register.
+	sipp(t, s.Addr(), "agent_register_refused.xml", "8001", "-au", "8001", "-ap", "wrong", "-key", "answer_port", "5999")
+
+	sleepy := phoneWith(t, s, w, "agent", "8001", "agent_no_answer.xml")
+	time.Sleep(1100 * time.Millisecond) // idle longer: offered first
+	awake := agentPhone(t, s, w, "agent2", "8002")
+	sipp(t, s.Addr(), "ivr_rfc4733.xml", "12345", "-d", "12000") // long enough for two offers
+	for name, wait := range map[string]func() (string, error){"8001": sleepy, "8002": awake} {
+		out, err := wait()
+		require.NoError(t, err, "phone %s:\n%s", name, tail(out, 40))
+	}
+	_, id := closedCall(t, w)
+	var offers []string
+	rows, err := w.Pool.Query(context.Background(), `SELECT kind || ' ' || (data->>'agent') FROM call_events WHERE call_id = $1 AND kind IN ('ringing', 'not_answered', 'connected') ORDER BY seq`, id)
+	require.NoError(t, err)
+	for rows.Next() {
+		var o string
+		require.NoError(t, rows.Scan(&o))
+		offers = append(offers, o)
+	}
+	assert.Equal(t, []string{"ringing agent", "not_answered agent", "ringing agent2", "connected agent2"}, offers)
+	var state string
+	var misses int
+	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT s.state, s.misses FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state, &misses))
+	assert.Equal(t, "idle", state)
+	assert.Equal(t, 1, misses)
 }

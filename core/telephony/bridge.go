@@ -1,0 +1,155 @@
+package telephony
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/audio"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotline12345/hotline/core/acd"
+)
+
+// agentLeg is a call placed to an agent's phone for a caller.
+type agentLeg struct {
+	d     *diago.DialogClientSession
+	codec uint8
+}
+
+// end hangs the leg up (a BYE unless the agent already sent one) and
+// closes its media, which ends readers of its audio.
+func (l *agentLeg) end(ctx context.Context) {
+	_ = l.d.Hangup(ctx)
+	_ = l.d.Close()
+}
+
+// ring places a call to the agent's registered phone and waits for it
+// to be answered; it returns acd.ErrNoAnswer when ctx ends first (the
+// offer rang out or was withdrawn), and an error when the agent has no
+// registered phone.
+func (s *Server) ring(ctx context.Context, c *sipCall, a acd.Agent) (*agentLeg, error) {
+	contact, ok, err := s.registrar.contact(ctx, a.Extension)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("extension %s has no registered phone", a.Extension)
+	}
+	var uri sip.Uri
+	if err := sip.ParseUri(contact, &uri); err != nil {
+		return nil, fmt.Errorf("extension %s: contact %q: %w", a.Extension, contact, err)
+	}
+	// The agent's phone shows the citizen's number.
+	headers := []sip.Header{
+		sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s>", c.caller, uri.Host)),
+		sip.NewHeader("X-Hotline-Call", c.id),
+	}
+	d, err := s.dg.Invite(ctx, uri, diago.InviteOptions{Headers: headers})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, acd.ErrNoAnswer
+		}
+		return nil, err
+	}
+	leg := &agentLeg{d: d, codec: media.CodecAudioUlaw.PayloadType}
+	if ms := d.MediaSession(); ms != nil {
+		for _, codec := range ms.CommonCodecs() {
+			if codec.Name == "PCMU" || codec.Name == "PCMA" {
+				leg.codec = codec.PayloadType
+				break
+			}
+		}
+	}
+	return leg, nil
+}
+
+// bridge joins the caller and the agent until either hangs up. Media is
+// copied by us, not by diago's bridge, so the caller's key reader keeps
+// running and legs with different G.711 laws are transcoded.
+func (c *sipCall) bridge(ctx context.Context, leg *agentLeg) error {
+	agentOut, err := leg.d.AudioWriter()
+	if err != nil {
+		return err
+	}
+	agentIn, err := leg.d.AudioReader()
+	if err != nil {
+		return err
+	}
+	callerOut, err := c.d.AudioWriter()
+	if err != nil {
+		return err
+	}
+	c.forward.Store(&forwarder{w: agentOut, from: c.audioPT, to: leg.codec})
+	defer c.forward.Store(nil)
+
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // agent → caller
+		defer wg.Done()
+		defer close(done)
+		f := &forwarder{w: callerOut, from: leg.codec, to: c.audioPT}
+		buf := make([]byte, media.RTPBufSize)
+		for {
+			n, err := agentIn.Read(buf)
+			if err != nil {
+				return
+			}
+			if leg.d.RTPPacketReader.PacketHeader.PayloadType != leg.codec {
+				continue // the agent's keys are not the caller's
+			}
+			f.write(buf[:n])
+		}
+	}()
+	select {
+	case <-done: // the agent hung up
+	case <-c.hungUp:
+	case <-ctx.Done():
+	}
+	leg.end(context.WithoutCancel(ctx))
+	wg.Wait()
+	return nil
+}
+
+// forwarder writes G.711 audio of one law as another.
+type forwarder struct {
+	mu       sync.Mutex
+	w        io.Writer
+	from, to uint8
+	pcm, out []byte
+}
+
+func (f *forwarder) write(payload []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.from == f.to {
+		_, _ = f.w.Write(payload)
+		return
+	}
+	if cap(f.pcm) < 2*len(payload) {
+		f.pcm, f.out = make([]byte, 2*len(payload)), make([]byte, len(payload))
+	}
+	pcm := f.pcm[:2*len(payload)]
+	var err error
+	if f.from == media.CodecAudioAlaw.PayloadType {
+		_, err = audio.DecodeAlawTo(pcm, payload)
+	} else {
+		_, err = audio.DecodeUlawTo(pcm, payload)
+	}
+	if err != nil {
+		return
+	}
+	out := f.out[:len(payload)]
+	if f.to == media.CodecAudioAlaw.PayloadType {
+		_, err = audio.EncodeAlawTo(out, pcm)
+	} else {
+		_, err = audio.EncodeUlawTo(out, pcm)
+	}
+	if err == nil {
+		_, _ = f.w.Write(out)
+	}
+}
