@@ -305,3 +305,25 @@ func TestAgentStateRules(t *testing.T) {
 	assert.Equal(t, 1, n)
 	assert.Equal(t, "busy", f.state(t, p))
 }
+
+func TestAgentsHeldByAGoneTaskAreFreed(t *testing.T) {
+	f := newFloor(t)
+	ctx := context.Background()
+	talking := f.agent(t, "agent", "8001", map[string]int{"hotline": 5})
+	ringing := f.agent(t, "kbeditor", "8002", map[string]int{"hotline": 5})
+	live := f.agent(t, "agent2", "8003", map[string]int{"hotline": 5})
+	// States as a node that stopped mid-call would leave them.
+	for _, x := range []struct {
+		p           *identity.Principal
+		state, task string
+	}{{talking, "talking", "gone-1"}, {ringing, "ringing", "gone-2"}, {live, "talking", "live-1"}} {
+		_, err := f.w.Pool.Exec(ctx, `UPDATE agent_status SET state = $2, task = $3 WHERE user_id = $1`, x.p.UserID, x.state, x.task)
+		require.NoError(t, err)
+	}
+	n, err := f.agents.Reconcile(ctx, func(task string) bool { return task == "live-1" })
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.Equal(t, "wrapup", f.state(t, talking))
+	assert.Equal(t, "idle", f.state(t, ringing))
+	assert.Equal(t, "talking", f.state(t, live))
+}

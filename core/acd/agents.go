@@ -610,3 +610,58 @@ func (s *Service) LoadSeed(ctx context.Context, sd Seed, password string) (int, 
 	})
 	return n, err
 }
+
+// Reconcile frees agents left holding a task that is gone: reserved or
+// talking for a task live does not know (its call ended, or the node that
+// held it stopped). Reserved agents go back to idle, talking ones to the
+// after-task state. It returns how many agents it freed.
+func (s *Service) Reconcile(ctx context.Context, live func(task string) bool) (int, error) {
+	m, err := s.model()
+	if err != nil {
+		return 0, err
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT user_id, state, task FROM agent_status WHERE state = ANY($1)`,
+		[]string{m.First(Reserved).Name, m.First(Talking).Name})
+	if err != nil {
+		return 0, fmt.Errorf("finding agents with tasks: %w", err)
+	}
+	type held struct {
+		id          int64
+		state, task string
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (held, error) {
+		var h held
+		return h, r.Scan(&h.id, &h.state, &h.task)
+	})
+	if err != nil {
+		return 0, err
+	}
+	freed := 0
+	for _, h := range all {
+		if live(h.task) {
+			continue
+		}
+		to := m.AfterTask.Name
+		if h.state == m.First(Reserved).Name {
+			to = m.First(Idle).Name
+		}
+		_, err := s.transition(ctx, h.id, change{to: to, by: "reconcile", task: h.task,
+			allow: func(a Agent, _ *State) error {
+				if a.State != h.state || a.Task != h.task {
+					return ErrConflict
+				}
+				return nil
+			}})
+		switch {
+		case errors.Is(err, ErrConflict):
+		case err != nil:
+			return freed, err
+		default:
+			freed++
+		}
+	}
+	if freed > 0 && s.Log != nil {
+		s.Log.Warn("freed agents whose task was gone", "agents", freed)
+	}
+	return freed, nil
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/audio"
@@ -18,6 +20,9 @@ import (
 type agentLeg struct {
 	d     *diago.DialogClientSession
 	codec uint8
+	// silent is set when the leg was ended because its phone stopped
+	// sending audio.
+	silent atomic.Bool
 }
 
 // end hangs the leg up (a BYE unless the agent already sent one) and
@@ -70,7 +75,7 @@ func (s *Server) ring(ctx context.Context, c *sipCall, a acd.Agent) (*agentLeg, 
 // bridge joins the caller and the agent until either hangs up. Media is
 // copied by us, not by diago's bridge, so the caller's key reader keeps
 // running and legs with different G.711 laws are transcoded.
-func (c *sipCall) bridge(ctx context.Context, leg *agentLeg) error {
+func (c *sipCall) bridge(ctx context.Context, leg *agentLeg, mediaTimeout time.Duration) error {
 	agentOut, err := leg.d.AudioWriter()
 	if err != nil {
 		return err
@@ -87,6 +92,8 @@ func (c *sipCall) bridge(ctx context.Context, leg *agentLeg) error {
 	defer c.forward.Store(nil)
 
 	done := make(chan struct{})
+	var heard atomic.Int64 // when the agent's phone last sent a packet
+	heard.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { // agent → caller
@@ -99,16 +106,33 @@ func (c *sipCall) bridge(ctx context.Context, leg *agentLeg) error {
 			if err != nil {
 				return
 			}
+			heard.Store(time.Now().UnixNano())
 			if leg.d.RTPPacketReader.PacketHeader.PayloadType != leg.codec {
 				continue // the agent's keys are not the caller's
 			}
 			f.write(buf[:n])
 		}
 	}()
-	select {
-	case <-done: // the agent hung up
-	case <-c.hungUp:
-	case <-ctx.Done():
+	// A phone that vanished (unplugged, out of coverage) sends no BYE and
+	// no audio: after mediaTimeout of silence the leg is ended.
+	watch := time.NewTicker(min(mediaTimeout/4, 5*time.Second))
+	defer watch.Stop()
+wait:
+	for {
+		select {
+		case <-done: // the agent hung up
+			break wait
+		case <-c.hungUp:
+			break wait
+		case <-ctx.Done():
+			break wait
+		case <-watch.C:
+			if time.Since(time.Unix(0, heard.Load())) > mediaTimeout {
+				leg.silent.Store(true)
+				c.log.Warn("the agent's phone sent no audio: ending the call", "silent", mediaTimeout)
+				break wait
+			}
+		}
 	}
 	leg.end(context.WithoutCancel(ctx))
 	wg.Wait()

@@ -19,6 +19,7 @@ import (
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/acd"
@@ -42,6 +43,12 @@ type Config struct {
 	// UDPBuffer is the SIP socket's receive buffer in bytes: the kernel's
 	// default drops SIP packets at a few hundred call setups a second.
 	UDPBuffer int
+	// MediaTimeout ends a bridged call whose agent phone sent no audio
+	// for this long: the phone is gone (default 30s).
+	MediaTimeout time.Duration
+	// Reconcile is how often agents held by calls that ended are freed
+	// (default 10s).
+	Reconcile time.Duration
 }
 
 // Server answers calls.
@@ -74,6 +81,12 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if s.Cfg.UDPBuffer == 0 {
 		s.Cfg.UDPBuffer = 8 << 20
+	}
+	if s.Cfg.MediaTimeout == 0 {
+		s.Cfg.MediaTimeout = 30 * time.Second
+	}
+	if s.Cfg.Reconcile == 0 {
+		s.Cfg.Reconcile = 10 * time.Second
 	}
 	host, portText, err := net.SplitHostPort(s.Cfg.Addr)
 	if err != nil {
@@ -151,6 +164,13 @@ func (s *Server) Start(ctx context.Context) error {
 		udp.Close()
 		tcp.Close()
 	}()
+	if s.Agents != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.reconcile(ctx)
+		}()
+	}
 	s.Log.Info("listening for SIP", "addr", s.Cfg.Addr, "transports", "udp,tcp", "rtp", fmt.Sprintf("%d-%d", s.Cfg.RTPFirst, s.Cfg.RTPLast))
 	return nil
 }
@@ -199,6 +219,38 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	c.(*sipCall).key(key)
 }
 
+// reconcile frees, every Cfg.Reconcile, agents held by calls that have
+// ended on any node (a node stopped mid-call, a lost BYE).
+func (s *Server) reconcile(ctx context.Context) {
+	t := time.NewTicker(s.Cfg.Reconcile)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rows, err := s.Pool.Query(ctx, `SELECT sip_call_id FROM calls WHERE ended_at IS NULL`)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.Log.Error("reading live calls", "err", err)
+			}
+			continue
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			continue
+		}
+		live := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			live[id] = true
+		}
+		if _, err := s.Agents.Reconcile(ctx, func(task string) bool { return live[task] }); err != nil && ctx.Err() == nil {
+			s.Log.Error("reconciling agent states", "err", err)
+		}
+	}
+}
+
 // queue hands the call to the ACD as a task, rings the agents it offers
 // the task to, and bridges the caller with the one who answers until
 // either hangs up. It returns why the call ended.
@@ -242,7 +294,7 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 	}
 	s.records.event(ctx, rec, "connected", map[string]any{"agent": agent.Username, "extension": agent.Extension}, "")
 	defer s.ACD.Done(ctx, agent, task)
-	if err := c.bridge(callCtx, leg); err != nil {
+	if err := c.bridge(callCtx, leg, s.Cfg.MediaTimeout); err != nil {
 		log.Error("bridging a call", "err", err)
 		return "bridge failed"
 	}
@@ -250,8 +302,11 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 	case <-c.hungUp:
 		return "caller hung up"
 	default:
-		return "agent hung up"
 	}
+	if leg.silent.Load() {
+		return "agent phone silent"
+	}
+	return "agent hung up"
 }
 
 // serveCall answers a call and walks it through its menu. diago hangs up

@@ -210,7 +210,7 @@ func agentPhone(t *testing.T, s *telephony.Server, w *gentest.World, username, e
 }
 
 // phoneWith is agentPhone whose phone plays scenario when rung.
-func phoneWith(t *testing.T, s *telephony.Server, w *gentest.World, username, ext, scenario string) (wait func() (string, error)) {
+func phoneWith(t *testing.T, s *telephony.Server, w *gentest.World, username, ext, scenario string, flags ...string) (wait func() (string, error)) {
 	t.Helper()
 	ctx := context.Background()
 	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
@@ -222,7 +222,10 @@ func phoneWith(t *testing.T, s *telephony.Server, w *gentest.World, username, ex
 	// The phone answers on one port and registers that port as its
 	// contact from another (sipp drops requests of calls it did not start).
 	answerPort := freePort(t)
-	cmd := sippCmd(t, s.Addr(), scenario, ext, answerPort, "-rtp_echo")
+	if len(flags) == 0 {
+		flags = []string{"-rtp_echo"}
+	}
+	cmd := sippCmd(t, s.Addr(), scenario, ext, answerPort, flags...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
@@ -296,4 +299,31 @@ func TestAnUnansweredPhoneIsPassedOverAndAWrongPasswordIsRefused(t *testing.T) {
 	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT s.state, s.misses FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state, &misses))
 	assert.Equal(t, "idle", state)
 	assert.Equal(t, 1, misses)
+}
+
+func TestAVanishedAgentPhoneEndsTheCallAndFreesTheAgent(t *testing.T) {
+	t.Parallel()
+	w := gentest.New(t, 0)
+	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
+	dist := &acd.Distributor{Agents: agents, Config: w.Runtime}
+	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts}, Agents: agents, ACD: dist,
+		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Recordings: t.TempDir(), Node: "node-silent",
+			MediaTimeout: 2 * time.Second}}
+	ctx, cancel := context.WithCancel(context.Background())
+	go dist.Run(ctx, 100*time.Millisecond)
+	require.NoError(t, s.Start(ctx))
+	t.Cleanup(func() {
+		cancel()
+		s.Stop()
+	})
+	// This phone answers and then sends no audio at all.
+	phone := phoneWith(t, s, w, "agent", "8001", "agent_answer.xml", "-aa") // -aa: answers, no echo
+	sipp(t, s.Addr(), "ivr_until_bye.xml", "12345")
+	out, err := phone()
+	require.NoError(t, err, "agent phone:\n%s", tail(out, 40))
+	c, _ := closedCall(t, w)
+	assert.Equal(t, "agent phone silent", c.EndReason)
+	var state string
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
+	assert.Equal(t, "wrapup", state)
 }
