@@ -66,7 +66,59 @@ type Service struct {
 	Now    func() time.Time
 
 	mu       sync.Mutex
-	watchers map[chan struct{}]struct{}
+	watchers map[chan struct{}]bool // true: only changes that make an agent routable
+
+	rolesMu sync.Mutex
+	rolesAt time.Time
+	roles   map[int64][]string
+}
+
+// rolesTTL is how old the agents' roles may be; role changes reach queue
+// rules within it (P-19 allows 5 s).
+const rolesTTL = 3 * time.Second
+
+// withRoles fills in the agents' roles from a cache of every agent's
+// roles, read again when older than rolesTTL.
+func (s *Service) withRoles(ctx context.Context, agents []Agent) ([]Agent, error) {
+	s.rolesMu.Lock()
+	defer s.rolesMu.Unlock()
+	if s.roles == nil || time.Since(s.rolesAt) > rolesTTL {
+		rows, err := s.Pool.Query(ctx, `SELECT up.user_id, array_agg(DISTINCT r ORDER BY r) FROM agents a
+			JOIN user_posts up ON up.user_id = a.user_id JOIN posts p ON p.id = up.post_id, unnest(p.roles) r GROUP BY up.user_id`)
+		if err != nil {
+			return nil, fmt.Errorf("reading agents' roles: %w", err)
+		}
+		roles := map[int64][]string{}
+		for rows.Next() {
+			var id int64
+			var rs []string
+			if err := rows.Scan(&id, &rs); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			roles[id] = rs
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		s.roles, s.rolesAt = roles, time.Now()
+	}
+	for i := range agents {
+		agents[i].Roles = s.roles[agents[i].UserID]
+		if agents[i].Roles == nil {
+			agents[i].Roles = []string{}
+		}
+	}
+	return agents, nil
+}
+
+func (s *Service) withRolesOne(ctx context.Context, a Agent) (Agent, error) {
+	out, err := s.withRoles(ctx, []Agent{a})
+	if err != nil {
+		return Agent{}, err
+	}
+	return out[0], nil
 }
 
 func (s *Service) now() time.Time {
@@ -84,15 +136,16 @@ func (s *Service) model() (*States, error) {
 	return m, nil
 }
 
-const agentColumns = `a.user_id, u.username, u.display_name, un.code, COALESCE((SELECT array_agg(DISTINCT r ORDER BY r)
-		FROM user_posts up JOIN posts p ON p.id = up.post_id, unnest(p.roles) r WHERE up.user_id = a.user_id), '{}'),
+// agentColumns leave out roles, which come from rolesOf: reading them
+// per row made every distribution round cost a subquery per agent.
+const agentColumns = `a.user_id, u.username, u.display_name, un.code,
 	a.extension, a.skills, a.languages, s.state, s.reason, s.since, s.task, s.misses, s.version`
 
 const agentFrom = ` FROM agents a JOIN agent_status s ON s.user_id = a.user_id JOIN users u ON u.id = a.user_id JOIN units un ON un.id = u.unit_id`
 
 func scanAgent(row pgx.Row) (Agent, error) {
 	var a Agent
-	err := row.Scan(&a.UserID, &a.Username, &a.DisplayName, &a.UnitCode, &a.Roles, &a.Extension, &a.Skills, &a.Languages,
+	err := row.Scan(&a.UserID, &a.Username, &a.DisplayName, &a.UnitCode, &a.Extension, &a.Skills, &a.Languages,
 		&a.State, &a.Reason, &a.Since, &a.Task, &a.Misses, &a.Version)
 	return a, err
 }
@@ -103,7 +156,31 @@ func (s *Service) Agents(ctx context.Context) ([]Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing agents: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) { return scanAgent(r) })
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) { return scanAgent(r) })
+	if err != nil {
+		return nil, err
+	}
+	return s.withRoles(ctx, all)
+}
+
+// routable lists the agents in a state that is offered tasks, longest
+// in it first.
+func (s *Service) routable(ctx context.Context, m *States) ([]Agent, error) {
+	var names []string
+	for _, st := range m.States {
+		if st.Routable() {
+			names = append(names, st.Name)
+		}
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+agentColumns+agentFrom+` WHERE s.state = ANY($1) ORDER BY s.since`, names)
+	if err != nil {
+		return nil, fmt.Errorf("listing idle agents: %w", err)
+	}
+	idle, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) { return scanAgent(r) })
+	if err != nil {
+		return nil, err
+	}
+	return s.withRoles(ctx, idle)
 }
 
 // Agent returns one agent by user id.
@@ -115,7 +192,7 @@ func (s *Service) Agent(ctx context.Context, userID int64) (Agent, error) {
 	if err != nil {
 		return Agent{}, fmt.Errorf("reading agent %d: %w", userID, err)
 	}
-	return a, nil
+	return s.withRolesOne(ctx, a)
 }
 
 // ByExtension returns the agent of an extension.
@@ -127,7 +204,7 @@ func (s *Service) ByExtension(ctx context.Context, ext string) (Agent, error) {
 	if err != nil {
 		return Agent{}, fmt.Errorf("reading extension %s: %w", ext, err)
 	}
-	return a, nil
+	return s.withRolesOne(ctx, a)
 }
 
 // HA1 is the digest credential of an extension: md5(ext:realm:password).
@@ -216,7 +293,7 @@ func (s *Service) SetProfile(ctx context.Context, p *identity.Principal, userID 
 	if err != nil {
 		return Agent{}, err
 	}
-	s.changed()
+	s.changed(true)
 	return s.Agent(ctx, userID)
 }
 
@@ -295,8 +372,8 @@ func (s *Service) transition(ctx context.Context, userID int64, ch change) (Agen
 	if err != nil {
 		return Agent{}, err
 	}
-	s.changed()
-	return out, nil
+	s.changed(to.Routable())
+	return s.withRolesOne(ctx, out)
 }
 
 func busyWithTask(a Agent, from *State) error {
@@ -536,13 +613,19 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 // Watch returns a channel that receives a value after agents change, and
 // a function to stop watching. Values are coalesced: a slow reader sees
 // one.
-func (s *Service) Watch() (<-chan struct{}, func()) {
+func (s *Service) Watch() (<-chan struct{}, func()) { return s.watch(false) }
+
+// watchRoutable is Watch for changes that may let an agent take a task:
+// the distributor needs no other.
+func (s *Service) watchRoutable() (<-chan struct{}, func()) { return s.watch(true) }
+
+func (s *Service) watch(routableOnly bool) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
 	s.mu.Lock()
 	if s.watchers == nil {
-		s.watchers = map[chan struct{}]struct{}{}
+		s.watchers = map[chan struct{}]bool{}
 	}
-	s.watchers[ch] = struct{}{}
+	s.watchers[ch] = routableOnly
 	s.mu.Unlock()
 	return ch, func() {
 		s.mu.Lock()
@@ -551,10 +634,13 @@ func (s *Service) Watch() (<-chan struct{}, func()) {
 	}
 }
 
-func (s *Service) changed() {
+func (s *Service) changed(routable bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for ch := range s.watchers {
+	for ch, routableOnly := range s.watchers {
+		if routableOnly && !routable {
+			continue
+		}
 		select {
 		case ch <- struct{}{}:
 		default:

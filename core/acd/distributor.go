@@ -45,7 +45,24 @@ type Distributor struct {
 	rr      map[string]int // round-robin position per queue
 	wake    chan struct{}
 	seq     int64
+
+	// idle is the routable agents as last read, and when: rounds run after
+	// every task and every agent freed, and reading hundreds of idle agents
+	// each time saturated the distributor at 80 calls a second. An agent
+	// read here but taken meanwhile fails its reservation (which checks
+	// the row) and is skipped.
+	idle   []Agent
+	idleAt time.Time
+	// freed says an agent became routable since the list was read.
+	freed bool
 }
+
+// idleFresh is how old the idle agents' list may be; after an agent was
+// freed, idleFreed.
+const (
+	idleFresh = 100 * time.Millisecond
+	idleFreed = 20 * time.Millisecond
+)
 
 type waiting struct {
 	task     *Task
@@ -144,7 +161,7 @@ func (d *Distributor) Run(ctx context.Context, tick time.Duration) {
 	d.mu.Lock()
 	d.init()
 	d.mu.Unlock()
-	changes, stop := d.Agents.Watch()
+	changes, stop := d.Agents.watchRoutable()
 	defer stop()
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -154,6 +171,9 @@ func (d *Distributor) Run(ctx context.Context, tick time.Duration) {
 			return
 		case <-d.wake:
 		case <-changes:
+			d.mu.Lock()
+			d.freed = true
+			d.mu.Unlock()
 		case <-t.C:
 			if _, err := d.Agents.Expire(ctx); err != nil && ctx.Err() == nil {
 				d.Log.Error("ending agent states that ran out", "err", err)
@@ -175,6 +195,7 @@ func (d *Distributor) round(ctx context.Context) error {
 			pending = append(pending, w)
 		}
 	}
+	age, freed := time.Since(d.idleAt), d.freed
 	d.mu.Unlock()
 	if len(pending) == 0 {
 		return nil
@@ -185,19 +206,29 @@ func (d *Distributor) round(ctx context.Context) error {
 		}
 		return pending[i].seq < pending[j].seq
 	})
-	agents, err := d.Agents.Agents(ctx)
-	if err != nil {
-		return err
-	}
 	m, err := d.Agents.model()
 	if err != nil {
 		return err
 	}
-	calls, err := d.Agents.callsToday(ctx, m)
-	if err != nil {
-		return err
+	if age > idleFresh || (freed && age > idleFreed) {
+		idle, err := d.Agents.routable(ctx, m)
+		if err != nil {
+			return err
+		}
+		d.mu.Lock()
+		d.idle, d.idleAt, d.freed = idle, time.Now(), false
+		d.mu.Unlock()
+	}
+	d.mu.Lock()
+	agents := d.idle
+	d.mu.Unlock()
+	if len(agents) == 0 {
+		return nil
 	}
 	set := d.Config.Current()
+	var calls map[int64]int
+	// Who may serve each queue is decided once per round, not per task.
+	members := map[string][]Agent{}
 	taken := map[int64]bool{}
 	for _, w := range pending {
 		q, ok := registry.Model[*Queue](set, KindQueue, w.task.Queue)
@@ -205,22 +236,37 @@ func (d *Distributor) round(ctx context.Context) error {
 			d.finish(w, result{err: fmt.Errorf("queue %q was removed", w.task.Queue)})
 			continue
 		}
+		list, ok := members[q.Name]
+		if !ok {
+			for _, a := range agents {
+				if ok, err := q.accepts(a, nil); err != nil {
+					d.Log.Warn("queue rule failed for an agent", "queue", q.Name, "agent", a.Username, "err", err)
+				} else if ok {
+					list = append(list, a)
+				}
+			}
+			members[q.Name] = list
+		}
+		if q.Strategy == "fewest-calls" && calls == nil {
+			if calls, err = d.Agents.callsToday(ctx, m); err != nil {
+				return err
+			}
+		}
 		var eligible []Agent
-		for _, a := range agents {
-			st, ok := m.State(a.State)
-			if !ok || !st.Routable() || taken[a.UserID] || w.tried[a.UserID] {
+		for _, a := range list {
+			if taken[a.UserID] || w.tried[a.UserID] || !hasSkills(a, w.task.Skills) {
 				continue
 			}
-			if ok, err := q.accepts(a, w.task.Skills); err != nil {
-				d.Log.Warn("queue rule failed for an agent", "queue", q.Name, "agent", a.Username, "err", err)
-				continue
-			} else if ok {
-				eligible = append(eligible, a)
+			eligible = append(eligible, a)
+			if q.Strategy == "longest-idle" {
+				break // the list is ordered by how long each has been idle
 			}
 		}
 		if len(eligible) == 0 {
-			if len(w.tried) > 0 && !d.anyEligible(q, w, agents, m) {
-				clear(w.tried) // everyone missed it once: start over
+			if len(w.tried) > 0 && !slices.ContainsFunc(list, func(a Agent) bool { return hasSkills(a, w.task.Skills) && !taken[a.UserID] && !w.tried[a.UserID] }) {
+				d.mu.Lock()
+				clear(w.tried) // everyone able missed it once: start over
+				d.mu.Unlock()
 			}
 			continue
 		}
@@ -230,22 +276,23 @@ func (d *Distributor) round(ctx context.Context) error {
 		}
 		d.offer(ctx, w, chosen)
 	}
+	// Offered agents are no longer idle, whether or not their
+	// reservation holds.
+	d.mu.Lock()
+	d.idle = slices.DeleteFunc(slices.Clone(d.idle), func(a Agent) bool { return taken[a.UserID] })
+	d.mu.Unlock()
 	return nil
 }
 
-// anyEligible reports whether some signed-in agent could take the task
-// once idle, ignoring who already let it ring out.
-func (d *Distributor) anyEligible(q *Queue, w *waiting, agents []Agent, m *States) bool {
-	for _, a := range agents {
-		st, ok := m.State(a.State)
-		if !ok || !st.Routable() {
-			continue
-		}
-		if ok, _ := q.accepts(a, w.task.Skills); ok {
-			return true
+// hasSkills reports whether the agent has each skill (or speaks each
+// language) a task needs beyond its queue's.
+func hasSkills(a Agent, skills []string) bool {
+	for _, s := range skills {
+		if a.Skills[s] == 0 && !slices.Contains(a.Languages, s) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // choose orders eligible agents by the queue's strategy and returns the
@@ -293,22 +340,6 @@ func (d *Distributor) choose(q *Queue, t *Task, eligible []Agent, calls map[int6
 // offer reserves the agents and offers them the task; the first to accept
 // gets it, the others are released.
 func (d *Distributor) offer(ctx context.Context, w *waiting, agents []Agent) {
-	var reserved []Agent
-	for _, a := range agents {
-		ra, err := d.Agents.reserve(ctx, a.UserID, w.task.ID)
-		if errors.Is(err, ErrConflict) {
-			continue
-		}
-		if err != nil {
-			d.Log.Error("reserving an agent", "agent", a.Username, "task", w.task.ID, "err", err)
-			continue
-		}
-		reserved = append(reserved, ra)
-	}
-	if len(reserved) == 0 {
-		d.poke()
-		return
-	}
 	m, err := d.Agents.model()
 	if err != nil {
 		d.Log.Error("offering a task", "err", err)
@@ -316,18 +347,54 @@ func (d *Distributor) offer(ctx context.Context, w *waiting, agents []Agent) {
 	}
 	offerCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.Ring)
 	d.mu.Lock()
-	if !slices.Contains(d.waiting, w) { // the caller left while agents were reserved
+	if !slices.Contains(d.waiting, w) { // the caller has left
 		d.mu.Unlock()
 		cancel()
-		for _, a := range reserved {
-			d.release(context.WithoutCancel(ctx), a, w.task, false)
-		}
 		return
 	}
 	w.offering, w.cancel = true, cancel
 	d.mu.Unlock()
 
+	// Reservations are made here, not in the round, so that a round hands
+	// out many tasks without waiting for each one's transaction.
 	go func() {
+		var reserved []Agent
+		for _, a := range agents {
+			ra, err := d.Agents.reserve(ctx, a.UserID, w.task.ID)
+			if errors.Is(err, ErrConflict) {
+				continue
+			}
+			if err != nil {
+				d.Log.Error("reserving an agent", "agent", a.Username, "task", w.task.ID, "err", err)
+				continue
+			}
+			reserved = append(reserved, ra)
+		}
+		d.mu.Lock()
+		stillWaiting := slices.Contains(d.waiting, w)
+		if len(reserved) == 0 || !stillWaiting {
+			w.offering, w.cancel = false, nil
+		}
+		d.mu.Unlock()
+		if len(reserved) == 0 || !stillWaiting {
+			cancel()
+			for _, a := range reserved { // the caller left meanwhile
+				d.release(context.WithoutCancel(ctx), a, w.task, false)
+			}
+			d.mu.Lock()
+			d.idleAt = time.Time{} // the agents read as idle were not
+			d.mu.Unlock()
+			d.poke()
+			return
+		}
+		d.ring(ctx, offerCtx, cancel, w, reserved)
+	}()
+}
+
+// ring offers the task to the reserved agents at once; the first to
+// accept gets it, the others are released.
+func (d *Distributor) ring(ctx, offerCtx context.Context, cancel context.CancelFunc, w *waiting, reserved []Agent) {
+	{
 		defer cancel()
 		type answer struct {
 			agent Agent
@@ -379,7 +446,7 @@ func (d *Distributor) offer(ctx context.Context, w *waiting, agents []Agent) {
 			d.Done(context.WithoutCancel(ctx), *winner, w.task)
 		}
 		d.poke()
-	}()
+	}
 }
 
 func (d *Distributor) release(ctx context.Context, a Agent, t *Task, missed bool) {
@@ -404,10 +471,8 @@ func (q *Queue) accepts(a Agent, skills []string) (bool, error) {
 			return false, nil
 		}
 	}
-	for _, s := range skills {
-		if a.Skills[s] == 0 && !slices.Contains(a.Languages, s) {
-			return false, nil
-		}
+	if !hasSkills(a, skills) {
+		return false, nil
 	}
 	if q.members == nil {
 		return false, nil

@@ -63,7 +63,7 @@ var Variables = []Variable{
 	{"HOTLINE_SESSION_IDLE", "2h", "a session unused this long ends"},
 	{"HOTLINE_ATTACHMENT_MAX_MB", "20", "largest attachment accepted, in MiB (files are stored under $HOTLINE_DATA_DIR/attachments)"},
 	{"HOTLINE_SIP_ADDR", "127.0.0.1:5060", "SIP listen address, UDP and TCP; empty takes no calls"},
-	{"HOTLINE_RTP_PORTS", "20000-29999", "UDP port range for call media (RTP on even ports, RTCP on the next)"},
+	{"HOTLINE_RTP_PORTS", "", "UDP port range for call media, e.g. 20000-29999 (RTP on even ports, RTCP on the next); empty lets the system choose. A range is allocated by diago, which does not wrap around: a long call on the range's last ports can refuse new calls"},
 	{"HOTLINE_PROMPTS_DIR", "testdata/prompts", "IVR prompts, <language>/<name>.wav (8 kHz 16-bit mono), relative to HOTLINE_CONFIG_DIR"},
 }
 
@@ -124,7 +124,9 @@ func FromEnv() (Config, error) {
 	durVar("HOTLINE_LOCKOUT_DURATION", &c.Policy.LockoutDuration)
 	durVar("HOTLINE_SESSION_TTL", &c.Policy.SessionTTL)
 	durVar("HOTLINE_SESSION_IDLE", &c.Policy.SessionIdle)
-	if first, last, ok := strings.Cut(get("HOTLINE_RTP_PORTS"), "-"); !ok {
+	if get("HOTLINE_RTP_PORTS") == "" {
+		// The system chooses each call's ports.
+	} else if first, last, ok := strings.Cut(get("HOTLINE_RTP_PORTS"), "-"); !ok {
 		errs = append(errs, fmt.Errorf("HOTLINE_RTP_PORTS: expected a range such as 20000-29999, got %q", get("HOTLINE_RTP_PORTS")))
 	} else {
 		a, err1 := strconv.Atoi(strings.TrimSpace(first))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,10 +22,19 @@ type records struct {
 	log  *slog.Logger
 }
 
-// callRecord is a call's row and how many events it has.
+// callRecord is a call's row and how many events it has. Events come
+// from the call's goroutine and from offers ringing agents at once.
 type callRecord struct {
 	id  int64
+	mu  sync.Mutex
 	seq int
+}
+
+func (rec *callRecord) next() int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.seq++
+	return rec.seq
 }
 
 // offered writes the call's row and its first event.
@@ -66,8 +76,7 @@ func (r *records) insertEvent(ctx context.Context, tx pgx.Tx, rec *callRecord, k
 	if err != nil {
 		return err
 	}
-	rec.seq++
-	_, err = tx.Exec(ctx, `INSERT INTO call_events (call_id, seq, at, kind, data) VALUES ($1, $2, clock_timestamp(), $3, $4)`, rec.id, rec.seq, kind, b)
+	_, err = tx.Exec(ctx, `INSERT INTO call_events (call_id, seq, at, kind, data) VALUES ($1, $2, clock_timestamp(), $3, $4)`, rec.id, rec.next(), kind, b)
 	return err
 }
 

@@ -259,7 +259,7 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 	var won *agentLeg
 	task := &acd.Task{ID: c.id, Queue: out.Queue, Channel: "voice", Skills: out.Skills, Priority: out.Priority,
 		Offer: func(ctx context.Context, a acd.Agent) error {
-			s.records.event(ctx, rec, "ringing", map[string]any{"agent": a.Username, "extension": a.Extension}, "")
+			s.records.event(context.WithoutCancel(ctx), rec, "ringing", map[string]any{"agent": a.Username, "extension": a.Extension}, "")
 			leg, err := s.ring(ctx, c, a)
 			if err != nil {
 				s.records.event(context.WithoutCancel(ctx), rec, "not_answered", map[string]any{"agent": a.Username, "error": err.Error()}, "")
@@ -277,6 +277,12 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 	s.records.event(ctx, rec, "queued", map[string]any{"queue": out.Queue, "skills": out.Skills, "priority": out.Priority}, "")
 	agent, err := s.ACD.Serve(callCtx, task)
 	if err != nil {
+		// An agent who answered as the caller left is hung up too.
+		mu.Lock()
+		if won != nil {
+			won.end(ctx)
+		}
+		mu.Unlock()
 		if callCtx.Err() != nil {
 			s.records.event(ctx, rec, "abandoned", map[string]any{"queue": out.Queue}, "")
 			return "caller hung up in queue"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The telephony benchmark: starts hotline with the repository's
+# configuration plus the benchmark's menu (99999) and one-second wrap-up,
+# then runs the Go driver, which makes agents whose phones one sipp answers
+# (in A-law, playing recorded speech) and places calls with a second sipp
+# (u-law, echoing what it hears, pressing 1 into the prompt).
+#
+#   deploy/bench/sip/run.sh [-cps 80] [-duration 10m] [-agents 800] [-talk 6500ms]
+#
+# Needs sipp (Debian sip-tester). Run from the repository root.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../../.." && pwd)"
+cd "$root"
+make build >/dev/null
+work="$(mktemp -d /tmp/sipbench.XXXX)"
+conf="$work/config"
+mkdir -p "$conf/flows"
+cp -r flows/. "$conf/flows/"
+cp deploy/bench/sip/flows/*.yaml "$conf/flows/"
+cp -r forms scripts "$conf/"
+ln -s "$root/testdata" "$conf/testdata"
+
+HOTLINE_DATA_DIR="$work/data" HOTLINE_CONFIG_DIR="$conf" HOTLINE_HTTP_ADDR=127.0.0.1:18091 \
+HOTLINE_SIP_ADDR=127.0.0.1:5080 HOTLINE_LOG_LEVEL=warn \
+  bin/hotline serve --demo --demo-tickets 0 --demo-articles 0 >"$work/hotline.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -sf http://127.0.0.1:18091/readyz >/dev/null 2>&1 && break
+  kill -0 $pid 2>/dev/null || { tail -20 "$work/hotline.log"; exit 1; }
+  sleep 1
+done
+echo "hotline pid $pid, files in $work"
+go run ./deploy/bench/sip -data "$work/data" -pid "$pid" -out "$work" "$@"
