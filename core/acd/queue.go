@@ -6,6 +6,8 @@
 package acd
 
 import (
+	"time"
+
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
 )
@@ -41,8 +43,17 @@ type Queue struct {
 	Members     rules.Expr `yaml:"members" jsonschema:"required,description=an expr rule over agent: who serves this queue"`
 	// Skills every task of the queue needs.
 	Skills []string `yaml:"skills"`
+	// Wait is what a caller hears while waiting: prompts played every so
+	// often (the channel's own media: a voice prompt's name).
+	Wait *Wait `yaml:"wait"`
 
 	members *rules.Program
+}
+
+// Wait is what a task's customer is told while waiting.
+type Wait struct {
+	Prompt []string      `yaml:"prompt" jsonschema:"required"`
+	Every  time.Duration `yaml:"every" jsonschema:"description=from the start of one announcement to the next (default 20s)"`
 }
 
 // AgentEnv is what a queue's membership rule sees.
@@ -76,6 +87,17 @@ func (q *Queue) Provision(c *registry.Context) {
 	}
 	if !known {
 		c.Errorf(c.At("strategy"), "strategy: %q is not a strategy%s", q.Strategy, registry.Suggest(q.Strategy, Strategies))
+	}
+	if w := q.Wait; w != nil {
+		if len(w.Prompt) == 0 {
+			c.Errorf(c.At("wait", "prompt"), "wait.prompt: name the prompts to play while callers wait")
+		}
+		if w.Every == 0 {
+			w.Every = 20 * time.Second
+		}
+		if w.Every < 5*time.Second {
+			c.Errorf(c.At("wait", "every"), "wait.every: %s is too often; at least 5s", w.Every)
+		}
 	}
 	q.Members.SetBlockIndent(c.Doc.Line)
 	p, diags := rules.Compile(q.Members, agentEnv, rules.Bool)

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	_ "github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/acd"
 	_ "github.com/hotline12345/hotline/core/calendar"
 	_ "github.com/hotline12345/hotline/core/form"
 	_ "github.com/hotline12345/hotline/core/identity"
@@ -73,7 +73,8 @@ func TestMenuScenarioFailuresAreReported(t *testing.T) {
 	assert.Contains(t, got[0], `extra.yaml:5:5: test "wrong": expected queue enterprise, got general (path welcome → language → menu → consult → agent)`)
 }
 
-// Every prompt the default menu names is a file in its first language;
+// Every prompt the default menu and its queues name is a file in its
+// first language;
 // the other languages fall back to it where they have no recording.
 func TestDefaultMenuPromptsExist(t *testing.T) {
 	set, diags := registry.Load(context.Background(), configDirs, registry.LoadOptions{})
@@ -82,6 +83,11 @@ func TestDefaultMenuPromptsExist(t *testing.T) {
 	require.True(t, ok)
 	prompts := m.Prompts()
 	require.NotEmpty(t, prompts)
+	for _, d := range set.All(acd.KindQueue) {
+		if w := d.Model.(*acd.Queue).Wait; w != nil {
+			prompts = append(prompts, w.Prompt...)
+		}
+	}
 	for _, p := range prompts {
 		_, err := os.Stat(filepath.Join("../../testdata/prompts", m.Languages[0].Code, p+".wav"))
 		assert.NoError(t, err, p)

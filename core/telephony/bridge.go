@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/registry"
 )
 
 // agentLeg is a call placed to an agent's phone for a caller.
@@ -175,5 +176,36 @@ func (f *forwarder) write(payload []byte) {
 	}
 	if err == nil {
 		_, _ = f.w.Write(out)
+	}
+}
+
+// hold plays the queue's wait prompts to the caller every so often until
+// the returned function is called, which returns once the playing
+// stopped; played hears of each announcement.
+func (c *sipCall) hold(ctx context.Context, lang string, set *registry.Set, queue string, played func(prompts []string)) (stop func()) {
+	q, ok := registry.Model[*acd.Queue](set, acd.KindQueue, queue)
+	if !ok || q.Wait == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			start := time.Now()
+			played(q.Wait.Prompt)
+			if err := c.play(ctx, lang, q.Wait.Prompt, ctx.Done()); err != nil || ctx.Err() != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(q.Wait.Every - time.Since(start)):
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }

@@ -275,7 +275,11 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 			return nil
 		}}
 	s.records.event(ctx, rec, "queued", map[string]any{"queue": out.Queue, "skills": out.Skills, "priority": out.Priority}, "")
+	stopHold := c.hold(callCtx, out.Lang, s.Config.Current(), out.Queue, func(prompts []string) {
+		s.records.event(ctx, rec, "announced", map[string]any{"prompts": prompts}, "")
+	})
 	agent, err := s.ACD.Serve(callCtx, task)
+	stopHold() // before the agent's audio takes the caller's line
 	if err != nil {
 		// An agent who answered as the caller left is hung up too.
 		mu.Lock()

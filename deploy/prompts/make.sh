@@ -17,7 +17,8 @@ grep -v '^#' "$here/prompts.tsv" | while IFS=$'\t' read -r lang name text v; do
   [ -n "$lang" ] || continue
   mkdir -p "$out/$lang"
   espeak-ng -v "${v:-$(voice "$lang")}" -s 165 -w "$tmp/raw.wav" "$text"
-  sox "$tmp/raw.wav" -r 8000 -c 1 -b 16 -e signed-integer "$out/$lang/$name.wav" gain -3
+  # -D: no dither, so the same text makes the same file.
+  sox -D "$tmp/raw.wav" -r 8000 -c 1 -b 16 -e signed-integer "$out/$lang/$name.wav" gain -3
 done
 # The beep before a voice message: 0.4 s of 1 kHz.
 for lang in $(grep -v '^#' "$here/prompts.tsv" | cut -f1 | sort -u); do
