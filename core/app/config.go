@@ -37,6 +37,9 @@ type Config struct {
 	RTPFirst, RTPLast int
 	// PromptsDir holds the IVR prompts, <language>/<name>.wav.
 	PromptsDir string
+	// IVRUser is the account voice messages' and callback requests'
+	// tickets are created as.
+	IVRUser string
 }
 
 // Variable documents one environment variable; README lists them.
@@ -64,6 +67,7 @@ var Variables = []Variable{
 	{"HOTLINE_ATTACHMENT_MAX_MB", "20", "largest attachment accepted, in MiB (files are stored under $HOTLINE_DATA_DIR/attachments)"},
 	{"HOTLINE_SIP_ADDR", "127.0.0.1:5060", "SIP listen address, UDP and TCP; empty takes no calls"},
 	{"HOTLINE_RTP_PORTS", "", "UDP port range for call media, e.g. 20000-29999 (RTP on even ports, RTCP on the next); empty lets the system choose. A range is allocated by diago, which does not wrap around: a long call on the range's last ports can refuse new calls"},
+	{"HOTLINE_IVR_USER", "ivr", "account that creates the tickets of voice messages and callback requests left in the IVR (its roles must allow the menu's creating action; --demo makes it)"},
 	{"HOTLINE_PROMPTS_DIR", "testdata/prompts", "IVR prompts, <language>/<name>.wav (8 kHz 16-bit mono), relative to HOTLINE_CONFIG_DIR"},
 }
 
@@ -95,6 +99,7 @@ func FromEnv() (Config, error) {
 		Policy:        identity.DefaultPolicy(),
 		SIPAddr:       get("HOTLINE_SIP_ADDR"),
 		PromptsDir:    get("HOTLINE_PROMPTS_DIR"),
+		IVRUser:       get("HOTLINE_IVR_USER"),
 	}
 	var errs []error
 	intVar := func(name string, dst *int) {

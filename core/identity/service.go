@@ -311,6 +311,26 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	return p, nil
 }
 
+// ServiceAccount returns the principal of an account the platform acts as
+// on its own (the telephony kernel creating the tickets of voice messages
+// and callback requests): its roles bound what it may do and its name is
+// in the audit log. It has no session; a disabled account is refused.
+func (s *Service) ServiceAccount(ctx context.Context, username string) (*Principal, error) {
+	r, err := scanLogin(s.pool.QueryRow(ctx, loginSelect, username))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("service account %q does not exist", username)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading service account %q: %w", username, err)
+	}
+	if r.disabled {
+		return nil, fmt.Errorf("service account %q is disabled", username)
+	}
+	p := s.principal(r.id, username, r.display, r.unitID, r.path, r.roles, 0)
+	p.UnitCode, p.UnitKind = r.unitCode, r.unitKind
+	return p, nil
+}
+
 // Logout revokes the principal's own session.
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

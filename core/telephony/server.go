@@ -23,6 +23,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/registry"
 )
@@ -49,6 +51,9 @@ type Config struct {
 	// Reconcile is how often agents held by calls that ended are freed
 	// (default 10s).
 	Reconcile time.Duration
+	// IntakeUser is the account voice messages' and callback requests'
+	// tickets are created as (HOTLINE_IVR_USER).
+	IntakeUser string
 }
 
 // Server answers calls.
@@ -62,6 +67,10 @@ type Server struct {
 	// calls menus hand to queues.
 	Agents *acd.Service
 	ACD    *acd.Distributor
+	// Tickets and Identity, when set, turn voice messages and callback
+	// requests into tickets, created as the account Cfg.IntakeUser.
+	Tickets  *flow.Engine
+	Identity *identity.Service
 
 	prompts   *promptCache
 	records   *records
@@ -217,6 +226,29 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	respond(sip.StatusOK, "OK")
 	c.(*sipCall).key(key)
+}
+
+// intake creates the ticket a voice message or callback request asks for,
+// as the intake account, and binds it to the call.
+func (s *Server) intake(ctx context.Context, rec *callRecord, out ivr.Outcome) error {
+	p, err := s.Identity.ServiceAccount(ctx, s.Cfg.IntakeUser)
+	if err != nil {
+		return err
+	}
+	t, err := s.Tickets.Create(ctx, p, out.Ticket.Flow, out.Ticket.Action, out.Ticket.Fields)
+	if err != nil {
+		return fmt.Errorf("creating a ticket with %s/%s: %w", out.Ticket.Flow, out.Ticket.Action, err)
+	}
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE calls SET ticket_id = $2 WHERE id = $1`, rec.id, t.ID); err != nil {
+			return err
+		}
+		return s.records.insertEvent(ctx, tx, rec, "ticket", map[string]any{"ticket": t.ID, "number": t.Number, "kind": out.Kind})
+	})
+	if err != nil {
+		return fmt.Errorf("binding ticket %d to its call: %w", t.ID, err)
+	}
+	return nil
 }
 
 // reconcile frees, every Cfg.Reconcile, agents held by calls that have
@@ -386,6 +418,14 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 		reason = "menu hung up"
 	case out.Kind == "queue" && s.ACD != nil && s.registrar != nil:
 		reason = s.queue(ctx, callCtx, c, rec, out, log)
+	case (out.Kind == "voicemail" || out.Kind == "callback") && s.Tickets != nil && out.Ticket != nil:
+		// The message is left (or the request taken) and the menu's
+		// prompt has said goodbye: the call ends here.
+		reason = out.Kind + " taken"
+		if err := s.intake(ctx, rec, out); err != nil {
+			log.Error("creating the ticket of a "+out.Kind, "err", err)
+			reason = out.Kind + " not saved"
+		}
 	default:
 		// Transfers and the tickets of voice messages and callbacks are
 		// served in later slices of the telephony issue; until then the

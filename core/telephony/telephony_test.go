@@ -329,3 +329,32 @@ func TestAVanishedAgentPhoneEndsTheCallAndFreesTheAgent(t *testing.T) {
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
 	assert.Equal(t, "wrapup", state)
 }
+
+func TestACallbackRequestBecomesATicket(t *testing.T) {
+	t.Parallel()
+	w := gentest.New(t, 0)
+	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts},
+		Tickets: w.Engine, Identity: w.IDs,
+		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Recordings: t.TempDir(), Node: "node-callback", IntakeUser: "agent"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, s.Start(ctx))
+	t.Cleanup(func() {
+		cancel()
+		s.Stop()
+	})
+	sipp(t, s.Addr(), "ivr_callback.xml", "12345")
+	c, id := closedCall(t, w)
+	assert.Equal(t, "callback", c.Outcome)
+	assert.Equal(t, "callback taken", c.EndReason)
+	var ticket int64
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT ticket_id FROM calls WHERE id = $1`, id).Scan(&ticket))
+	tk, err := w.Engine.Get(ctx, w.As(t, "agent"), ticket)
+	require.NoError(t, err)
+	assert.Equal(t, "omni_pending", tk.State, "waits in the omnichannel intake for an agent to accept")
+	assert.Equal(t, "预约回拨", tk.Fields["title"])
+	assert.Equal(t, "13800138000", tk.Fields["caller_phone"])
+	assert.Equal(t, "电话", tk.Fields["channel"])
+	var callID string
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT sip_call_id FROM calls WHERE id = $1`, id).Scan(&callID))
+	assert.Equal(t, callID, tk.Fields["session_id"], "the ticket names the call it came from")
+}
