@@ -213,6 +213,9 @@ func TestQueuesPickTheirAgentsAndSkillChangesApplyAtOnce(t *testing.T) {
 	assert.Equal(t, "8003", a.Extension, "only Mongolian speakers")
 	f.acd.Done(ctx, a, &acd.Task{ID: "m-1"})
 
+	// A new extension needs the phone's password again (it is in the digest credential).
+	_, err = f.agents.SetProfile(ctx, f.w.As(t, "admin"), general.UserID, acd.Profile{Extension: "8101", Skills: map[string]int{"hotline": 5}})
+	assert.ErrorContains(t, err, "更换分机须重新设置话机密码")
 	// The first agent gains the enterprise skill and is offered the next one.
 	_, err = f.agents.SetProfile(ctx, f.w.As(t, "admin"), general.UserID, acd.Profile{Extension: "8001", Skills: map[string]int{"hotline": 5, "enterprise": 9}})
 	require.NoError(t, err)

@@ -259,12 +259,17 @@ func (s *Service) SetProfile(ctx context.Context, p *identity.Principal, userID 
 		return Agent{}, err
 	}
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM agents WHERE user_id = $1)`, userID).Scan(&exists); err != nil {
+		var current *string
+		if err := tx.QueryRow(ctx, `SELECT (SELECT extension FROM agents WHERE user_id = $1)`, userID).Scan(&current); err != nil {
 			return err
 		}
-		if !exists && in.SIPPassword == "" {
+		if current == nil && in.SIPPassword == "" {
 			return gql.FieldError("sipPassword", "新座席须设置话机密码")
+		}
+		// The digest credential is made from the extension: a new extension
+		// needs the password again.
+		if current != nil && *current != in.Extension && in.SIPPassword == "" {
+			return gql.FieldError("sipPassword", "更换分机须重新设置话机密码")
 		}
 		ha1 := ""
 		if in.SIPPassword != "" {

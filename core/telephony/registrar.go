@@ -8,13 +8,16 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/acd"
@@ -38,16 +41,10 @@ type registrar struct {
 	node   string
 	secret []byte
 	now    func() time.Time
-	log    interface {
-		Info(string, ...any)
-		Warn(string, ...any)
-	}
+	log    *slog.Logger
 }
 
-func newRegistrar(pool *pgxpool.Pool, agents *acd.Service, node string, log interface {
-	Info(string, ...any)
-	Warn(string, ...any)
-}) (*registrar, error) {
+func newRegistrar(pool *pgxpool.Pool, agents *acd.Service, node string, log *slog.Logger) (*registrar, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
@@ -230,11 +227,11 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 func (r *registrar) contact(ctx context.Context, ext string) (string, bool, error) {
 	var c string
 	err := r.pool.QueryRow(ctx, `SELECT contact FROM sip_bindings WHERE extension = $1 AND expires_at > now() ORDER BY expires_at DESC LIMIT 1`, ext).Scan(&c)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
 	if err != nil {
-		if strings.Contains(err.Error(), "no rows") {
-			return "", false, nil
-		}
-		return "", false, err
+		return "", false, fmt.Errorf("finding the phone of extension %s: %w", ext, err)
 	}
 	return c, true, nil
 }
