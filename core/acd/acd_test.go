@@ -330,3 +330,19 @@ func TestAgentsHeldByAGoneTaskAreFreed(t *testing.T) {
 	assert.Equal(t, "idle", f.state(t, ringing))
 	assert.Equal(t, "talking", f.state(t, live))
 }
+
+func TestIdleAgentsWhosePhoneIsGoneAreMadeBusy(t *testing.T) {
+	f := newFloor(t)
+	ctx := context.Background()
+	gone := f.agent(t, "agent", "8001", map[string]int{"hotline": 5})
+	here := f.agent(t, "kbeditor", "8002", map[string]int{"hotline": 5})
+	n, err := f.agents.PhoneLost(ctx, func(ext string) bool { return ext == "8002" })
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, "busy/话机离线", f.state(t, gone))
+	assert.Equal(t, "idle", f.state(t, here))
+	// The agent chooses idle again once the phone is back.
+	_, err = f.agents.SetState(ctx, gone, "idle", "")
+	require.NoError(t, err)
+	assert.Equal(t, "idle", f.state(t, gone))
+}

@@ -756,3 +756,39 @@ func (s *Service) Reconcile(ctx context.Context, live func(task string) bool) (i
 	}
 	return freed, nil
 }
+
+// PhoneLost moves idle agents whose phone reachable says is gone to the
+// phone_lost state of the configuration (none configured: nothing). It
+// returns how many it moved.
+func (s *Service) PhoneLost(ctx context.Context, reachable func(extension string) bool) (int, error) {
+	m, err := s.model()
+	if err != nil || m.PhoneLost == nil {
+		return 0, err
+	}
+	idle, err := s.routable(ctx, m)
+	if err != nil {
+		return 0, err
+	}
+	moved := 0
+	for _, a := range idle {
+		if reachable(a.Extension) {
+			continue
+		}
+		state := a.State
+		_, err := s.transition(ctx, a.UserID, change{to: m.PhoneLost.State.Name, reason: m.PhoneLost.Reason, by: "reconcile",
+			allow: func(cur Agent, _ *State) error {
+				if cur.State != state {
+					return ErrConflict
+				}
+				return nil
+			}})
+		switch {
+		case errors.Is(err, ErrConflict):
+		case err != nil:
+			return moved, err
+		default:
+			moved++
+		}
+	}
+	return moved, nil
+}

@@ -53,6 +53,9 @@ type States struct {
 	SignIn registry.Ref `yaml:"sign_in" jsonschema:"required"`
 	// NoAnswer says what a run of offers the agent did not answer does.
 	NoAnswer NoAnswer `yaml:"no_answer"`
+	// PhoneLost, when set, is where an idle agent goes whose phone is no
+	// longer registered, so calls are not offered to a phone that is gone.
+	PhoneLost *Moved `yaml:"phone_lost"`
 	// Ring is how long a task is offered to one agent before the next
 	// (default 15s).
 	Ring time.Duration `yaml:"ring"`
@@ -81,6 +84,12 @@ type State struct {
 type NoAnswer struct {
 	Misses int          `yaml:"misses"`
 	State  registry.Ref `yaml:"state"`
+	Reason string       `yaml:"reason"`
+}
+
+// Moved sends an agent to a state with a reason.
+type Moved struct {
+	State  registry.Ref `yaml:"state" jsonschema:"required"`
 	Reason string       `yaml:"reason"`
 }
 
@@ -152,6 +161,11 @@ func (s *States) Provision(c *registry.Context) {
 		}
 		if s.NoAnswer.State.Name == "" {
 			c.Errorf(c.At("no_answer", "state"), "no_answer.state: name the state agents are sent to")
+		}
+	}
+	if pl := s.PhoneLost; pl != nil {
+		if st := ref(pl.State); st != nil && st.Category != Busy && st.Category != Break && st.Category != SignedOut {
+			c.Errorf(pl.State.Pos, "phone_lost.state: %q is a %s state; an agent without a phone is made busy or signed out", st.Name, st.Category)
 		}
 	}
 	if s.Ring == 0 {

@@ -252,7 +252,8 @@ func (s *Server) intake(ctx context.Context, rec *callRecord, out ivr.Outcome) e
 }
 
 // reconcile frees, every Cfg.Reconcile, agents held by calls that have
-// ended on any node (a node stopped mid-call, a lost BYE).
+// ended on any node (a node stopped mid-call, a lost BYE), and takes idle
+// agents whose phone is no longer registered out of distribution.
 func (s *Server) reconcile(ctx context.Context) {
 	t := time.NewTicker(s.Cfg.Reconcile)
 	defer t.Stop()
@@ -279,6 +280,21 @@ func (s *Server) reconcile(ctx context.Context) {
 		}
 		if _, err := s.Agents.Reconcile(ctx, func(task string) bool { return live[task] }); err != nil && ctx.Err() == nil {
 			s.Log.Error("reconciling agent states", "err", err)
+		}
+		rows, err = s.Pool.Query(ctx, `SELECT DISTINCT extension FROM sip_bindings WHERE expires_at > now()`)
+		if err != nil {
+			continue
+		}
+		exts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			continue
+		}
+		registered := make(map[string]bool, len(exts))
+		for _, e := range exts {
+			registered[e] = true
+		}
+		if _, err := s.Agents.PhoneLost(ctx, func(ext string) bool { return registered[ext] }); err != nil && ctx.Err() == nil {
+			s.Log.Error("reconciling agents against phone registrations", "err", err)
 		}
 	}
 }
