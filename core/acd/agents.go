@@ -381,6 +381,16 @@ func (s *Service) transition(ctx context.Context, userID int64, ch change) (Agen
 	return s.withRolesOne(ctx, out)
 }
 
+// tryMove is transition for sweeps (timers, reconciliation): an agent
+// whose state changed meanwhile is left alone and reported as not moved.
+func (s *Service) tryMove(ctx context.Context, userID int64, ch change) (bool, error) {
+	_, err := s.transition(ctx, userID, ch)
+	if errors.Is(err, ErrConflict) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func busyWithTask(a Agent, from *State) error {
 	if from.Category == Reserved || from.Category == Talking {
 		return gql.FieldError("state", "正在%s，结束后再切换状态", from.Label)
@@ -596,18 +606,17 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 		}
 		for _, id := range ids {
 			name, max := st.Name, st.Max
-			_, err := s.transition(ctx, id, change{to: st.Then.Name, by: "timer",
+			ok, err := s.tryMove(ctx, id, change{to: st.Then.Name, by: "timer",
 				allow: func(a Agent, _ *State) error {
 					if a.State != name || s.now().Sub(a.Since) < max {
 						return ErrConflict
 					}
 					return nil
 				}})
-			switch {
-			case errors.Is(err, ErrConflict):
-			case err != nil:
+			if err != nil {
 				return moved, err
-			default:
+			}
+			if ok {
 				moved++
 			}
 		}
@@ -736,18 +745,17 @@ func (s *Service) Reconcile(ctx context.Context, live func(task string) bool) (i
 		if h.state == m.First(Reserved).Name {
 			to = m.First(Idle).Name
 		}
-		_, err := s.transition(ctx, h.id, change{to: to, by: "reconcile", task: h.task,
+		ok, err := s.tryMove(ctx, h.id, change{to: to, by: "reconcile", task: h.task,
 			allow: func(a Agent, _ *State) error {
 				if a.State != h.state || a.Task != h.task {
 					return ErrConflict
 				}
 				return nil
 			}})
-		switch {
-		case errors.Is(err, ErrConflict):
-		case err != nil:
+		if err != nil {
 			return freed, err
-		default:
+		}
+		if ok {
 			freed++
 		}
 	}
@@ -775,18 +783,17 @@ func (s *Service) PhoneLost(ctx context.Context, reachable func(extension string
 			continue
 		}
 		state := a.State
-		_, err := s.transition(ctx, a.UserID, change{to: m.PhoneLost.State.Name, reason: m.PhoneLost.Reason, by: "reconcile",
+		ok, err := s.tryMove(ctx, a.UserID, change{to: m.PhoneLost.State.Name, reason: m.PhoneLost.Reason, by: "reconcile",
 			allow: func(cur Agent, _ *State) error {
 				if cur.State != state {
 					return ErrConflict
 				}
 				return nil
 			}})
-		switch {
-		case errors.Is(err, ErrConflict):
-		case err != nil:
+		if err != nil {
 			return moved, err
-		default:
+		}
+		if ok {
 			moved++
 		}
 	}
