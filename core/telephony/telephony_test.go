@@ -3,10 +3,12 @@ package telephony_test
 import (
 	"context"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,14 +43,39 @@ func start(t *testing.T, node string) (*telephony.Server, *gentest.World) {
 	return s, w
 }
 
-// freePort returns a UDP port nothing listens on (sipp needs one for SIP
-// and one pair for media).
+// ports hands out blocks of four ports below the system's ephemeral range:
+// a sipp takes its SIP port, or its media port and the three after it, so
+// ports the system picked at random for one parallel test's sipp could be
+// taken by another's media.
+var ports atomic.Int32
+
+func init() { ports.Store(int32(20000 + os.Getpid()%2000*4)) }
+
+// freePort returns an even port p with p..p+3 free and given to no other
+// sipp of this test run.
 func freePort(t *testing.T) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	for range 1000 {
+		p := int(ports.Add(4))
+		if p > 32000 {
+			ports.Store(20000)
+			continue
+		}
+		free := true
+		for i := range 4 {
+			c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p+i)))
+			if err != nil {
+				free = false
+				break
+			}
+			c.Close()
+		}
+		if free {
+			return p
+		}
+	}
+	t.Fatal("no free block of ports for sipp")
+	return 0
 }
 
 // sipp places one call with a scenario of testdata/sipp and fails the test
@@ -72,7 +99,7 @@ func sippCmd(t *testing.T, addr, scenario, number string, localPort int, extra .
 		localPort = freePort(t)
 	}
 	args := append([]string{"-sf", sf, "-s", number, addr,
-		"-m", "1", "-l", "1", "-i", "127.0.0.1", "-p", strconv.Itoa(localPort), "-mp", strconv.Itoa(freePort(t) &^ 1),
+		"-m", "1", "-l", "1", "-i", "127.0.0.1", "-p", strconv.Itoa(localPort), "-mp", strconv.Itoa(freePort(t)),
 		"-nostdin", "-timeout", "60s", "-timeout_error", "-recv_timeout", "45s", "-d", "7000"}, extra...)
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = t.TempDir()
