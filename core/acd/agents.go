@@ -319,8 +319,12 @@ type change struct {
 	task   string
 	// allow checks the agent's current state; nil allows any.
 	allow func(a Agent, from *State) error
-	// misses sets the count of unanswered offers in a row (nil keeps it).
-	misses func(a Agent) int
+	// decide, when set, picks the state and reason from the agent as
+	// read under the lock, instead of to and reason.
+	decide func(a Agent) (to, reason string)
+	// misses sets the count of unanswered offers in a row for a move to
+	// state to (nil keeps it).
+	misses func(a Agent, to string) int
 }
 
 // ErrConflict is returned when an agent's state changed under a
@@ -335,7 +339,7 @@ func (s *Service) transition(ctx context.Context, userID int64, ch change) (Agen
 		return Agent{}, err
 	}
 	to, ok := m.State(ch.to)
-	if !ok {
+	if !ok && ch.decide == nil {
 		return Agent{}, gql.FieldError("state", "没有状态 %q", ch.to)
 	}
 	var out Agent
@@ -357,9 +361,16 @@ func (s *Service) transition(ctx context.Context, userID int64, ch change) (Agen
 				return err
 			}
 		}
+		if ch.decide != nil {
+			var name string
+			name, ch.reason = ch.decide(a)
+			if to, ok = m.State(name); !ok {
+				return fmt.Errorf("no state %q", name)
+			}
+		}
 		misses := a.Misses
 		if ch.misses != nil {
-			misses = ch.misses(a)
+			misses = ch.misses(a, to.Name)
 		}
 		now := s.now()
 		if _, err := tx.Exec(ctx, `UPDATE agent_status SET state = $2, reason = $3, since = $4, task = $5, misses = $6, version = version + 1 WHERE user_id = $1`,
@@ -404,7 +415,7 @@ func (s *Service) SignIn(ctx context.Context, p *identity.Principal) (Agent, err
 	if err != nil {
 		return Agent{}, err
 	}
-	return s.transition(ctx, p.UserID, change{to: m.SignIn.Name, by: p.Username, misses: func(Agent) int { return 0 },
+	return s.transition(ctx, p.UserID, change{to: m.SignIn.Name, by: p.Username, misses: func(Agent, string) int { return 0 },
 		allow: func(a Agent, from *State) error {
 			if from.Category != SignedOut {
 				return gql.FieldError("state", "已签入（当前%s）", from.Label)
@@ -436,7 +447,7 @@ func (s *Service) SetState(ctx context.Context, p *identity.Principal, state, re
 	if err := checkReason(st, reason); err != nil {
 		return Agent{}, err
 	}
-	return s.transition(ctx, p.UserID, change{to: st.Name, reason: reason, by: p.Username, misses: func(Agent) int { return 0 },
+	return s.transition(ctx, p.UserID, change{to: st.Name, reason: reason, by: p.Username, misses: func(Agent, string) int { return 0 },
 		allow: func(a Agent, from *State) error {
 			if from.Category == SignedOut {
 				return gql.FieldError("state", "请先签入")
@@ -484,7 +495,7 @@ func (s *Service) Force(ctx context.Context, p *identity.Principal, userID int64
 	if len(st.Reasons) > 0 && reason == "" {
 		reason = "班长强制"
 	}
-	a, err := s.transition(ctx, userID, change{to: st.Name, reason: reason, by: p.Username, misses: func(Agent) int { return 0 },
+	a, err := s.transition(ctx, userID, change{to: st.Name, reason: reason, by: p.Username, misses: func(Agent, string) int { return 0 },
 		allow: func(a Agent, from *State) error {
 			if from.Category == Talking {
 				return gql.FieldError("state", "座席正在通话，可先强拆再强制状态")
@@ -523,7 +534,7 @@ func (s *Service) answered(ctx context.Context, userID int64, task string) (Agen
 	if err != nil {
 		return Agent{}, err
 	}
-	return s.transition(ctx, userID, change{to: m.First(Talking).Name, by: "acd", task: task, misses: func(Agent) int { return 0 },
+	return s.transition(ctx, userID, change{to: m.First(Talking).Name, by: "acd", task: task, misses: func(Agent, string) int { return 0 },
 		allow: func(a Agent, from *State) error {
 			if from.Category != Reserved || a.Task != task {
 				return ErrConflict
@@ -540,22 +551,16 @@ func (s *Service) released(ctx context.Context, userID int64, task string, misse
 	if err != nil {
 		return Agent{}, err
 	}
-	var a0 Agent
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var err error
-		a0, err = scanAgent(tx.QueryRow(ctx, `SELECT `+agentColumns+agentFrom+` WHERE a.user_id = $1`, userID))
-		return err
-	})
-	if err != nil {
-		return Agent{}, err
-	}
-	to, reason := m.First(Idle).Name, ""
-	if missed && m.NoAnswer.Misses > 0 && a0.Misses+1 >= m.NoAnswer.Misses {
-		to, reason = m.NoAnswer.State.Name, m.NoAnswer.Reason
-	}
-	return s.transition(ctx, userID, change{to: to, reason: reason, by: "acd",
-		misses: func(a Agent) int {
-			if !missed || to != m.First(Idle).Name {
+	idle := m.First(Idle).Name
+	return s.transition(ctx, userID, change{by: "acd",
+		decide: func(a Agent) (string, string) {
+			if missed && m.NoAnswer.Misses > 0 && a.Misses+1 >= m.NoAnswer.Misses {
+				return m.NoAnswer.State.Name, m.NoAnswer.Reason
+			}
+			return idle, ""
+		},
+		misses: func(a Agent, to string) int {
+			if !missed || to != idle {
 				return 0
 			}
 			return a.Misses + 1

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
-	"github.com/hotline12345/hotline/core/registry"
 )
 
 // Module is the ACD's part of the GraphQL API: an agent's own state
@@ -226,10 +225,4 @@ func (m Module) Register(b *gql.Builder) error {
 			return s.SetProfile(ctx, p, id, Profile{Extension: args["extension"].(string), SIPPassword: pw, Skills: skills, Languages: langs})
 		})})
 	return nil
-}
-
-// Known reports whether a queue exists (for callers outside the package).
-func Known(set *registry.Set, queue string) bool {
-	_, ok := registry.Model[*Queue](set, KindQueue, queue)
-	return ok
 }

@@ -237,7 +237,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 			prompts = filepath.Join(cfg.ConfigDir, prompts)
 		}
 		sip := &telephony.Server{Config: k.cfg.Runtime, Pool: k.pool, Log: log.With("part", "sip"),
-			Runner: &ivr.Runner{Scripts: k.tickets.Scripts, Log: log}, Agents: k.agents, ACD: k.acd, Tickets: k.tickets, Identity: k.ids,
+			Runner: &ivr.Runner{Scripts: k.tickets.Scripts}, Agents: k.agents, ACD: k.acd, Tickets: k.tickets, Identity: k.ids,
 			Cfg: telephony.Config{Addr: cfg.SIPAddr, RTPFirst: cfg.RTPFirst, RTPLast: cfg.RTPLast, Prompts: prompts,
 				Recordings: filepath.Join(cfg.DataDir, "recordings"), Node: k.node, IntakeUser: cfg.IVRUser}}
 		if err := sip.Start(ctx); err != nil {

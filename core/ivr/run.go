@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"time"
 
@@ -76,7 +75,6 @@ const maxSteps = 500
 type Runner struct {
 	Scripts *script.Engine
 	Now     func() time.Time
-	Log     *slog.Logger
 }
 
 func (r *Runner) now() time.Time {

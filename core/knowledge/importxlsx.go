@@ -336,23 +336,25 @@ func (s *Service) unitCodes(ctx context.Context) (map[string]string, error) {
 // for review; answers 202 with the job) and reports on them (GET
 // /knowledge/imports/{id}, also knowledgeImport in GraphQL).
 func (s *Service) Handlers(mux *http.ServeMux, auth func(*http.Request) (*identity.Principal, error)) {
-	mux.HandleFunc("GET /knowledge/template.xlsx", func(w http.ResponseWriter, r *http.Request) {
-		if p, err := auth(r); err != nil || p == nil {
-			http.Error(w, "请先登录", http.StatusUnauthorized)
-			return
+	// signedIn serves h to signed-in users only.
+	signedIn := func(h func(http.ResponseWriter, *http.Request, *identity.Principal)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			p, err := auth(r)
+			if err != nil || p == nil {
+				http.Error(w, "请先登录", http.StatusUnauthorized)
+				return
+			}
+			h(w, r, p)
 		}
+	}
+	mux.HandleFunc("GET /knowledge/template.xlsx", signedIn(func(w http.ResponseWriter, r *http.Request, _ *identity.Principal) {
 		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 		w.Header().Set("Content-Disposition", `attachment; filename="knowledge-template.xlsx"; filename*=UTF-8''%E7%9F%A5%E8%AF%86%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx`)
 		if err := s.Template(w); err != nil {
 			s.Log.Error("writing the knowledge template", "err", err)
 		}
-	})
-	mux.HandleFunc("POST /knowledge/import", func(w http.ResponseWriter, r *http.Request) {
-		p, err := auth(r)
-		if err != nil || p == nil {
-			http.Error(w, "请先登录", http.StatusUnauthorized)
-			return
-		}
+	}))
+	mux.HandleFunc("POST /knowledge/import", signedIn(func(w http.ResponseWriter, r *http.Request, p *identity.Principal) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes)
 		file, header, err := r.FormFile("file")
 		if err != nil {
@@ -381,13 +383,8 @@ func (s *Service) Handlers(mux *http.ServeMux, auth func(*http.Request) (*identi
 		w.Header().Set("Location", "/knowledge/imports/"+strconv.FormatInt(job.ID, 10))
 		w.WriteHeader(http.StatusAccepted)
 		_ = json.NewEncoder(w).Encode(job)
-	})
-	mux.HandleFunc("GET /knowledge/imports/{id}", func(w http.ResponseWriter, r *http.Request) {
-		p, err := auth(r)
-		if err != nil || p == nil {
-			http.Error(w, "请先登录", http.StatusUnauthorized)
-			return
-		}
+	}))
+	mux.HandleFunc("GET /knowledge/imports/{id}", signedIn(func(w http.ResponseWriter, r *http.Request, p *identity.Principal) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil {
 			http.Error(w, "导入任务编号须为数字", http.StatusBadRequest)
@@ -405,5 +402,5 @@ func (s *Service) Handlers(mux *http.ServeMux, auth func(*http.Request) (*identi
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_ = json.NewEncoder(w).Encode(job)
-	})
+	}))
 }

@@ -193,6 +193,18 @@ func (c *sipCall) ended(ctx context.Context, err error) error {
 	return err
 }
 
+// dropKeys forgets keys pressed before the menu asked for any (type-ahead
+// during a prompt that does not take keys).
+func (c *sipCall) dropKeys() {
+	for {
+		select {
+		case <-c.keys:
+		default:
+			return
+		}
+	}
+}
+
 // Play implements ivr.Channel.
 func (c *sipCall) Play(ctx context.Context, lang string, prompts []string) error {
 	return c.play(ctx, lang, prompts, nil)
@@ -202,13 +214,7 @@ func (c *sipCall) Play(ctx context.Context, lang string, prompts []string) error
 // earlier prompt played) are dropped, a key stops the prompt, and each key
 // restarts the timeout.
 func (c *sipCall) Gather(ctx context.Context, lang string, prompts []string, max int, terminator string, timeout time.Duration) (string, error) {
-	for drained := false; !drained; {
-		select {
-		case <-c.keys:
-		default:
-			drained = true
-		}
-	}
+	c.dropKeys()
 	var digits []rune
 	first := make(chan struct{})
 	var once sync.Once
@@ -285,13 +291,7 @@ func (c *sipCall) Record(ctx context.Context, max time.Duration) (string, error)
 	wav := audio.NewWavWriter(f)
 	wav.NumChans = 1
 	r := &recorder{f: f, wav: wav}
-	for drained := false; !drained; {
-		select {
-		case <-c.keys:
-		default:
-			drained = true
-		}
-	}
+	c.dropKeys()
 	c.recording.Store(r)
 	timer := time.NewTimer(max)
 	var hung error
