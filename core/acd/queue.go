@@ -46,6 +46,9 @@ type Queue struct {
 	// Wait is what a caller hears while waiting: prompts played every so
 	// often (the channel's own media: a voice prompt's name).
 	Wait *Wait `yaml:"wait"`
+	// Record keeps a recording of each conversation (default true): the
+	// centre's quality inspection and disputes depend on it (P-18).
+	Record *bool `yaml:"record" jsonschema:"description=record conversations of this queue (default true)"`
 
 	members *rules.Program
 }
@@ -55,6 +58,9 @@ type Wait struct {
 	Prompt []string      `yaml:"prompt" jsonschema:"required"`
 	Every  time.Duration `yaml:"every" jsonschema:"description=from the start of one announcement to the next (default 20s)"`
 }
+
+// Records says whether the queue's conversations are recorded.
+func (q *Queue) Records() bool { return q.Record == nil || *q.Record }
 
 // AgentEnv is what a queue's membership rule sees.
 type AgentEnv struct {

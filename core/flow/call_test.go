@@ -16,6 +16,7 @@ import (
 	_ "github.com/hotline12345/hotline/core/ivr"
 	_ "github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/registry"
+	_ "github.com/hotline12345/hotline/core/telephony" // telephony.bind_call, called by the ticket flow
 )
 
 // calls records what the test procedure saw.

@@ -21,6 +21,7 @@ import (
 	// flows/roles.yaml grants the knowledge base's permission.
 	_ "github.com/hotline12345/hotline/core/ivr"
 	_ "github.com/hotline12345/hotline/core/knowledge"
+	_ "github.com/hotline12345/hotline/core/telephony" // telephony.bind_call, called by the ticket flow
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -17,6 +17,7 @@ import (
 	"github.com/hotline12345/hotline/core/ivr"
 	_ "github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/registry"
+	_ "github.com/hotline12345/hotline/core/telephony" // telephony.bind_call, called by the ticket flow
 )
 
 var configDirs = []string{"../../flows", "../../forms", "../../scripts"}

@@ -75,8 +75,9 @@ func (s *Server) ring(ctx context.Context, c *sipCall, a acd.Agent) (*agentLeg, 
 
 // bridge joins the caller and the agent until either hangs up. Media is
 // copied by us, not by diago's bridge, so the caller's key reader keeps
-// running and legs with different G.711 laws are transcoded.
-func (c *sipCall) bridge(ctx context.Context, leg *agentLeg, mediaTimeout time.Duration) error {
+// running and legs with different G.711 laws are transcoded. rec, when
+// not nil, records both sides.
+func (c *sipCall) bridge(ctx context.Context, leg *agentLeg, mediaTimeout time.Duration, rec *stereoRecorder) error {
 	agentOut, err := leg.d.AudioWriter()
 	if err != nil {
 		return err
@@ -91,6 +92,10 @@ func (c *sipCall) bridge(ctx context.Context, leg *agentLeg, mediaTimeout time.D
 	}
 	c.forward.Store(&forwarder{w: agentOut, from: c.audioPT, to: leg.codec})
 	defer c.forward.Store(nil)
+	if rec != nil {
+		c.stereo.Store(rec)
+		defer c.stereo.Store(nil)
+	}
 
 	done := make(chan struct{})
 	var heard atomic.Int64 // when the agent's phone last sent a packet
@@ -110,6 +115,9 @@ func (c *sipCall) bridge(ctx context.Context, leg *agentLeg, mediaTimeout time.D
 			heard.Store(time.Now().UnixNano())
 			if leg.d.RTPPacketReader.PacketHeader.PayloadType != leg.codec {
 				continue // the agent's keys are not the caller's
+			}
+			if rec != nil {
+				rec.write(sideAgent, leg.codec, buf[:n])
 			}
 			f.write(buf[:n])
 		}
@@ -155,17 +163,11 @@ func (f *forwarder) write(payload []byte) {
 		_, _ = f.w.Write(payload)
 		return
 	}
-	if cap(f.pcm) < 2*len(payload) {
-		f.pcm, f.out = make([]byte, 2*len(payload)), make([]byte, len(payload))
+	if cap(f.out) < len(payload) {
+		f.out = make([]byte, len(payload))
 	}
-	pcm := f.pcm[:2*len(payload)]
-	var err error
-	if f.from == media.CodecAudioAlaw.PayloadType {
-		_, err = audio.DecodeAlawTo(pcm, payload)
-	} else {
-		_, err = audio.DecodeUlawTo(pcm, payload)
-	}
-	if err != nil {
+	pcm, err := decodeG711(&f.pcm, f.from, payload)
+	if err != nil || pcm == nil {
 		return
 	}
 	out := f.out[:len(payload)]

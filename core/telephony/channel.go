@@ -42,6 +42,9 @@ type sipCall struct {
 	// forward, while the call is bridged, takes the caller's audio to the
 	// agent.
 	forward atomic.Pointer[forwarder]
+	// stereo, while a bridged call is recorded, takes the caller's audio
+	// to the recording's left channel.
+	stereo atomic.Pointer[stereoRecorder]
 	// lastKey is when the last key arrived (unix nanoseconds), until the
 	// next prompt starts and its response time is taken.
 	lastKey   atomic.Int64
@@ -64,22 +67,30 @@ func (r *recorder) write(pt uint8, payload []byte) {
 	if r.err != nil || r.closed {
 		return
 	}
-	if cap(r.pcm) < 2*len(payload) {
-		r.pcm = make([]byte, 2*len(payload))
+	var pcm []byte
+	if pcm, r.err = decodeG711(&r.pcm, pt, payload); r.err == nil && pcm != nil {
+		_, r.err = r.wav.Write(pcm)
 	}
-	pcm := r.pcm[:2*len(payload)]
+}
+
+// decodeG711 decodes a payload of PCMU or PCMA into buf (grown as needed)
+// as 16-bit PCM; other payload types give nil.
+func decodeG711(buf *[]byte, pt uint8, payload []byte) ([]byte, error) {
+	if cap(*buf) < 2*len(payload) {
+		*buf = make([]byte, 2*len(payload))
+	}
+	pcm := (*buf)[:2*len(payload)]
 	var n int
+	var err error
 	switch pt {
 	case media.CodecAudioUlaw.PayloadType:
-		n, r.err = audio.DecodeUlawTo(pcm, payload)
+		n, err = audio.DecodeUlawTo(pcm, payload)
 	case media.CodecAudioAlaw.PayloadType:
-		n, r.err = audio.DecodeAlawTo(pcm, payload)
+		n, err = audio.DecodeAlawTo(pcm, payload)
 	default:
-		return
+		return nil, nil
 	}
-	if r.err == nil {
-		_, r.err = r.wav.Write(pcm[:n])
-	}
+	return pcm[:n], err
 }
 
 func newSIPCall(d *diago.DialogServerSession, id, caller string, prompts *promptCache, fallback, recDir string, log *slog.Logger) (*sipCall, error) {
@@ -123,7 +134,13 @@ func (c *sipCall) read(audio io.Reader) {
 		if r := c.recording.Load(); r != nil {
 			r.write(hdr.PayloadType, buf[:n])
 		}
-		if f := c.forward.Load(); f != nil && hdr.PayloadType == c.audioPT {
+		if hdr.PayloadType != c.audioPT {
+			continue
+		}
+		if r := c.stereo.Load(); r != nil {
+			r.write(sideCaller, hdr.PayloadType, buf[:n])
+		}
+		if f := c.forward.Load(); f != nil {
 			f.write(buf[:n])
 		}
 	}

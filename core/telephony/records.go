@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/ivr"
 )
 
@@ -93,6 +94,32 @@ func (r *records) event(ctx context.Context, rec *callRecord, kind string, data 
 	})
 	if err != nil {
 		r.log.Error("recording a call event", "call", rec.id, "event", kind, "err", err)
+	}
+}
+
+// connected records the agent who answered the call.
+func (r *records) connected(ctx context.Context, rec *callRecord, agent acd.Agent) {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE calls SET agent_id = $2, connected_at = clock_timestamp() WHERE id = $1`, rec.id, agent.UserID); err != nil {
+			return err
+		}
+		return r.insertEvent(ctx, tx, rec, "connected", map[string]any{"agent": agent.Username, "extension": agent.Extension})
+	})
+	if err != nil {
+		r.log.Error("recording an answered call", "call", rec.id, "err", err)
+	}
+}
+
+// recorded keeps where the call's recording is.
+func (r *records) recorded(ctx context.Context, rec *callRecord, path string, size int64) {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE calls SET recording = $2, recording_bytes = $3 WHERE id = $1`, rec.id, path, size); err != nil {
+			return err
+		}
+		return r.insertEvent(ctx, tx, rec, "recorded", map[string]any{"bytes": size})
+	})
+	if err != nil {
+		r.log.Error("recording where a call's recording is", "call", rec.id, "err", err)
 	}
 }
 

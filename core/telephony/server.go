@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -240,7 +241,7 @@ func (s *Server) intake(ctx context.Context, rec *callRecord, out ivr.Outcome) e
 		return fmt.Errorf("creating a ticket with %s/%s: %w", out.Ticket.Flow, out.Ticket.Action, err)
 	}
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE calls SET ticket_id = $2 WHERE id = $1`, rec.id, t.ID); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO call_tickets (call_id, ticket_id, bound_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, rec.id, t.ID, p.UserID); err != nil {
 			return err
 		}
 		return s.records.insertEvent(ctx, tx, rec, "ticket", map[string]any{"ticket": t.ID, "number": t.Number, "kind": out.Kind})
@@ -350,9 +351,26 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 		s.ACD.Done(ctx, agent, task)
 		return "no agent leg"
 	}
-	s.records.event(ctx, rec, "connected", map[string]any{"agent": agent.Username, "extension": agent.Extension}, "")
+	s.records.connected(ctx, rec, agent)
 	defer s.ACD.Done(ctx, agent, task)
-	if err := c.bridge(callCtx, leg, s.Cfg.MediaTimeout); err != nil {
+	var recorder *stereoRecorder
+	if q, ok := registry.Model[*acd.Queue](s.Config.Current(), acd.KindQueue, out.Queue); ok && q.Records() {
+		dir := filepath.Join(s.Cfg.Recordings, time.Now().Format("2006/01/02"))
+		if recorder, err = newStereoRecorder(dir, "call-"+strconv.FormatInt(rec.id, 10)); err != nil {
+			// The conversation matters more than its recording.
+			log.Error("starting the call's recording", "err", err)
+		}
+	}
+	err = c.bridge(callCtx, leg, s.Cfg.MediaTimeout, recorder)
+	if recorder != nil {
+		path, size, rerr := recorder.close()
+		if rerr != nil {
+			log.Error("finishing the call's recording", "err", rerr)
+		} else {
+			s.records.recorded(ctx, rec, path, size)
+		}
+	}
+	if err != nil {
 		log.Error("bridging a call", "err", err)
 		return "bridge failed"
 	}

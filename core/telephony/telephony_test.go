@@ -2,6 +2,8 @@ package telephony_test
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -289,7 +291,7 @@ func TestACallReachesAnAgentPhoneAndTheAgentWrapsUp(t *testing.T) {
 		require.NoError(t, rows.Scan(&k))
 		kinds = append(kinds, k)
 	}
-	assert.Equal(t, []string{"offered", "answered", "ivr", "queued", "ringing", "connected", "ended"}, kinds)
+	assert.Equal(t, []string{"offered", "answered", "ivr", "queued", "ringing", "connected", "recorded", "ended"}, kinds)
 	var state, task string
 	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT s.state, s.task FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state, &task))
 	assert.Equal(t, "wrapup", state, "after the call the agent wraps up")
@@ -374,7 +376,7 @@ func TestACallbackRequestBecomesATicket(t *testing.T) {
 	assert.Equal(t, "callback", c.Outcome)
 	assert.Equal(t, "callback taken", c.EndReason)
 	var ticket int64
-	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT ticket_id FROM calls WHERE id = $1`, id).Scan(&ticket))
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT ticket_id FROM call_tickets WHERE call_id = $1`, id).Scan(&ticket))
 	tk, err := w.Engine.Get(ctx, w.As(t, "agent"), ticket)
 	require.NoError(t, err)
 	assert.Equal(t, "omni_pending", tk.State, "waits in the omnichannel intake for an agent to accept")
@@ -384,4 +386,68 @@ func TestACallbackRequestBecomesATicket(t *testing.T) {
 	var callID string
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT sip_call_id FROM calls WHERE id = $1`, id).Scan(&callID))
 	assert.Equal(t, callID, tk.Fields["session_id"], "the ticket names the call it came from")
+}
+
+// wavLevels reads a 16-bit stereo WAV and returns each channel's mean
+// absolute sample, with the number of frames.
+func wavLevels(t *testing.T, path string) (left, right float64, frames int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Greater(t, len(data), 44, "a WAV header and data")
+	require.Equal(t, "RIFF", string(data[0:4]))
+	require.Equal(t, 2, int(binary.LittleEndian.Uint16(data[22:24])), "two channels")
+	require.Equal(t, 8000, int(binary.LittleEndian.Uint32(data[24:28])), "8 kHz")
+	pcm := data[44:]
+	var sum [2]float64
+	for i := 0; i+3 < len(pcm); i += 4 {
+		for ch := range 2 {
+			v := int16(binary.LittleEndian.Uint16(pcm[i+2*ch:]))
+			sum[ch] += math.Abs(float64(v))
+		}
+		frames++
+	}
+	require.Positive(t, frames)
+	return sum[0] / float64(frames), sum[1] / float64(frames), frames
+}
+
+func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
+	t.Parallel()
+	s, w := start(t, "node-record")
+	ctx := context.Background()
+	phone := agentPhone(t, s, w, "agent", "8001") // echoes what it hears
+	sipp(t, s.Addr(), "caller_talks.xml", "12345")
+	out, err := phone()
+	require.NoError(t, err, "agent phone:\n%s", tail(out, 40))
+	c, id := closedCall(t, w)
+	require.Equal(t, "caller hung up", c.EndReason)
+
+	var path string
+	var size int64
+	var agent string
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT c.recording, c.recording_bytes, u.username FROM calls c JOIN users u ON u.id = c.agent_id WHERE c.id = $1`, id).Scan(&path, &size, &agent))
+	assert.Equal(t, "agent", agent, "the call names the agent who answered")
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, size, st.Size())
+	left, right, frames := wavLevels(t, path)
+	// The caller spoke about 7 s of the capture; the phone echoed it back
+	// through two transcodings.
+	assert.Greater(t, frames, 5*8000, "the recording holds the conversation")
+	assert.Greater(t, left, 100.0, "the caller's side (left) is not silent")
+	assert.Greater(t, right, 100.0, "the agent's side (right) is not silent")
+
+	// The agent, wrapping up, registers the ticket: the call is bound.
+	tk, err := w.Engine.Create(ctx, w.As(t, "agent"), "ticket", "register", map[string]any{
+		"caller_phone": "13800138000", "title": "咨询供暖", "content": "来电咨询供暖开始时间", "type": "咨询"})
+	require.NoError(t, err)
+	var bound int64
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT call_id FROM call_tickets WHERE ticket_id = $1`, tk.ID).Scan(&bound))
+	assert.Equal(t, id, bound)
+
+	// A ticket registered off the phone binds nothing; one naming an
+	// unknown call is refused and leaves nothing behind.
+	_, err = w.Engine.Create(ctx, w.As(t, "agent"), "ticket", "register", map[string]any{
+		"caller_phone": "13800138000", "title": "咨询", "content": "咨询", "type": "咨询", "session_id": "no-such-call"})
+	require.ErrorContains(t, err, "no call \"no-such-call\"")
 }

@@ -1,0 +1,138 @@
+package telephony
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago/audio"
+)
+
+// Sides of a stereo recording: the citizen on the left channel, the agent
+// on the right, so quality inspectors can hear (and speech-to-text can
+// tell) who said what.
+const (
+	sideCaller = 0
+	sideAgent  = 1
+)
+
+const (
+	// maxSkew is how far (in 8 kHz samples, 200 ms) one side may run ahead
+	// of the other before the other is taken as silent: phones with
+	// silence suppression send nothing while nobody speaks.
+	maxSkew = 1600
+	// flushBytes is how much interleaved audio is kept before a write
+	// (about one second): one write a second per call, not one a packet.
+	flushBytes = 32000
+)
+
+// stereoRecorder writes a bridged call to a 16-bit 8 kHz stereo WAV.
+// Both legs' readers write; packets of each side are decoded to PCM and
+// paired with the other side's by order of arrival. A side that sent
+// nothing for a while (silence suppression, a muted phone) is filled with
+// silence by the wall clock, so the recording lasts as long as the call.
+type stereoRecorder struct {
+	mu      sync.Mutex
+	path    string
+	f       *os.File
+	wav     *audio.WavWriter
+	pending [2][]int16
+	written int // samples per side moved to out
+	out     []byte
+	pcm     []byte
+	started time.Time
+	err     error
+	closed  bool
+}
+
+// newStereoRecorder creates dir/name.wav, making dir as needed.
+func newStereoRecorder(dir, name string) (*stereoRecorder, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating the recordings folder: %w", err)
+	}
+	path := filepath.Join(dir, name+".wav")
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating a recording: %w", err)
+	}
+	wav := audio.NewWavWriter(f)
+	wav.NumChans = 2
+	return &stereoRecorder{path: path, f: f, wav: wav, started: time.Now()}, nil
+}
+
+// write adds one RTP payload of G.711 audio to a side.
+func (r *stereoRecorder) write(side int, pt uint8, payload []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil || r.closed {
+		return
+	}
+	pcm, err := decodeG711(&r.pcm, pt, payload)
+	if err != nil || pcm == nil {
+		return // one bad packet is not worth the recording
+	}
+	n := len(pcm)
+	samples := n / 2
+	if gap := r.due() - (r.written + len(r.pending[side]) + samples); gap > maxSkew {
+		r.pending[side] = append(r.pending[side], make([]int16, gap)...)
+	}
+	for i := 0; i+1 < n; i += 2 {
+		r.pending[side] = append(r.pending[side], int16(binary.LittleEndian.Uint16(pcm[i:])))
+	}
+	other := 1 - side
+	if lag := len(r.pending[side]) - len(r.pending[other]); lag > maxSkew {
+		r.pending[other] = append(r.pending[other], make([]int16, lag-maxSkew/2)...)
+	}
+	r.interleave(false)
+}
+
+// due is how many samples per side the call has lasted so far.
+func (r *stereoRecorder) due() int { return int(time.Since(r.started) * 8000 / time.Second) }
+
+// interleave moves the samples both sides have to the output, and writes
+// it out when it is large (or when flush is set, all of it).
+func (r *stereoRecorder) interleave(flush bool) {
+	n := min(len(r.pending[0]), len(r.pending[1]))
+	for i := range n {
+		r.out = binary.LittleEndian.AppendUint16(r.out, uint16(r.pending[0][i]))
+		r.out = binary.LittleEndian.AppendUint16(r.out, uint16(r.pending[1][i]))
+	}
+	r.written += n
+	r.pending[0] = append(r.pending[0][:0], r.pending[0][n:]...)
+	r.pending[1] = append(r.pending[1][:0], r.pending[1][n:]...)
+	if len(r.out) >= flushBytes || flush && len(r.out) > 0 {
+		_, r.err = r.wav.Write(r.out)
+		r.out = r.out[:0]
+	}
+}
+
+// close pads the shorter side with silence, writes the rest and closes the
+// file; it returns the file's path and size.
+func (r *stereoRecorder) close() (string, int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return r.path, 0, errors.New("recording closed twice")
+	}
+	r.closed = true
+	if r.err == nil {
+		long := max(len(r.pending[0]), len(r.pending[1]), r.due()-r.written)
+		for s := range r.pending {
+			r.pending[s] = append(r.pending[s], make([]int16, long-len(r.pending[s]))...)
+		}
+		r.interleave(true)
+	}
+	err := errors.Join(r.err, r.wav.Close(), r.f.Close())
+	if err != nil {
+		return r.path, 0, fmt.Errorf("writing recording %s: %w", r.path, err)
+	}
+	st, err := os.Stat(r.path)
+	if err != nil {
+		return r.path, 0, err
+	}
+	return r.path, st.Size(), nil
+}

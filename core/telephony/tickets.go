@@ -1,0 +1,50 @@
+package telephony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hotline12345/hotline/core/flow"
+)
+
+func init() {
+	flow.RegisterProcedure("telephony.bind_call", flow.Procedure{
+		Doc: "Binds a call to the ticket, so the call's recording and events are found from the ticket and the ticket from the call. " +
+			"call is the call's SIP Call-ID (a form's session field); when it is empty, the call the acting agent is answering or wrapping up is bound. " +
+			"Without either (a ticket registered off the phone) nothing is bound.",
+		Args: []string{"call"},
+		Run:  bindCall,
+	})
+}
+
+// bindCall is the telephony.bind_call procedure.
+func bindCall(ctx context.Context, c flow.CallEnv) error {
+	sipID, _ := c.Args["call"].(string)
+	var callID int64
+	var err error
+	if sipID != "" {
+		err = c.Tx.QueryRow(ctx, `SELECT id FROM calls WHERE sip_call_id = $1 ORDER BY id DESC LIMIT 1`, sipID).Scan(&callID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("telephony.bind_call: call: no call %q", sipID)
+		}
+	} else {
+		// The agent's task is the call while it rings, is talked and is
+		// wrapped up; agent_id is set only once the agent answered.
+		err = c.Tx.QueryRow(ctx, `SELECT c.id FROM agent_status s JOIN calls c ON c.sip_call_id = s.task AND c.agent_id = s.user_id
+			WHERE s.user_id = $1 ORDER BY c.id DESC LIMIT 1`, c.Actor.UserID).Scan(&callID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("telephony.bind_call: finding the call: %w", err)
+	}
+	if _, err := c.Tx.Exec(ctx, `INSERT INTO call_tickets (call_id, ticket_id, bound_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		callID, c.Ticket.ID, c.Actor.UserID); err != nil {
+		return fmt.Errorf("telephony.bind_call: binding call %d to ticket %d: %w", callID, c.Ticket.ID, err)
+	}
+	return nil
+}
