@@ -35,20 +35,22 @@ type extraType struct {
 // methods do not return errors so that a module's Register stays a flat
 // list of declarations; conflicts are collected and reported by Build.
 type Builder struct {
-	current   string
-	queries   map[string]rootField
-	mutations map[string]rootField
-	types     []extraType
-	typeOwner map[string]extraType
-	errs      []error
+	current       string
+	queries       map[string]rootField
+	mutations     map[string]rootField
+	subscriptions map[string]rootField
+	types         []extraType
+	typeOwner     map[string]extraType
+	errs          []error
 }
 
 func NewBuilder() *Builder {
 	return &Builder{
-		current:   builderOwner,
-		queries:   map[string]rootField{},
-		mutations: map[string]rootField{},
-		typeOwner: map[string]extraType{},
+		current:       builderOwner,
+		queries:       map[string]rootField{},
+		mutations:     map[string]rootField{},
+		subscriptions: map[string]rootField{},
+		typeOwner:     map[string]extraType{},
 	}
 }
 
@@ -57,6 +59,55 @@ func (b *Builder) Query(name string, f *graphql.Field) { b.add("Query", b.querie
 
 // Mutation adds a field to the Mutation root type.
 func (b *Builder) Mutation(name string, f *graphql.Field) { b.add("Mutation", b.mutations, name, f) }
+
+// Subscription adds a field to the Subscription root type, served by the
+// WebSocket transport (NewWSHandler).
+//
+// f.Subscribe starts the event stream: it returns a chan any or <-chan any,
+// sends one value per event, stops sending once p.Context is done (the
+// client completed, or the socket closed) and closes the channel when the
+// stream ends by itself. f.Resolve then runs once per event with the event
+// as p.Source and returns the field's value; without Resolve the event is
+// the value. Errors and panics of Subscribe are treated like a resolver's:
+// a *Error reaches the client, anything else is logged and reported as
+// INTERNAL. The field is registered as a copy; f itself is not modified.
+//
+// Events are taken one at a time, as fast as the client reads them, so a
+// source shared by many subscribers must not wait on any one of them: for
+// state views (an agent's status, a queue's length) keep the latest value
+// and drop the ones the subscriber has not taken yet. A typical Subscribe:
+//
+//	Subscribe: func(p graphql.ResolveParams) (any, error) {
+//		updates, cancel := hub.Watch(p.Args["queue"].(string)) // latest-value channel
+//		ch := make(chan any)
+//		go func() {
+//			defer close(ch)
+//			defer cancel()
+//			for {
+//				select {
+//				case <-p.Context.Done():
+//					return
+//				case v := <-updates:
+//					select {
+//					case ch <- v:
+//					case <-p.Context.Done():
+//						return
+//					}
+//				}
+//			}
+//		}()
+//		return ch, nil
+//	},
+func (b *Builder) Subscription(name string, f *graphql.Field) {
+	if f != nil {
+		if f.Subscribe == nil {
+			b.errs = append(b.errs, fmt.Errorf("module %q: Subscription.%s: no Subscribe function", b.current, name))
+			return
+		}
+		f = subscriptionField(name, f)
+	}
+	b.add("Subscription", b.subscriptions, name, f)
+}
 
 func (b *Builder) add(root string, m map[string]rootField, name string, f *graphql.Field) {
 	if f == nil {
@@ -125,6 +176,9 @@ func (b *Builder) Build(modules ...Module) (graphql.Schema, error) {
 	}
 	if len(b.mutations) > 0 {
 		cfg.Mutation = graphql.NewObject(graphql.ObjectConfig{Name: "Mutation", Fields: fieldsOf(b.mutations)})
+	}
+	if len(b.subscriptions) > 0 {
+		cfg.Subscription = graphql.NewObject(graphql.ObjectConfig{Name: "Subscription", Fields: fieldsOf(b.subscriptions)})
 	}
 	// The scalars are always present so that clients and generated input
 	// types can rely on them even before a module uses them.

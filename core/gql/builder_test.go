@@ -90,3 +90,65 @@ func TestBuilderBuildsSchema(t *testing.T) {
 	require.Empty(t, res.Errors)
 	assert.Equal(t, map[string]any{"logout": "ok"}, res.Data)
 }
+
+func subField() *graphql.Field {
+	return &graphql.Field{Type: graphql.Int, Subscribe: func(p graphql.ResolveParams) (any, error) {
+		ch := make(chan any, 2)
+		ch <- 1
+		ch <- 2
+		close(ch)
+		return ch, nil
+	}}
+}
+
+func TestBuilderSubscriptionConflicts(t *testing.T) {
+	acd := funcModule{"acd", func(b *Builder) error {
+		b.Query("ok", strField("ok"))
+		b.Subscription("queueChanged", subField())
+		return nil
+	}}
+	dashboard := funcModule{"dashboard", func(b *Builder) error {
+		b.Subscription("queueChanged", subField())
+		b.Subscription("noSource", &graphql.Field{Type: graphql.Int})
+		b.Subscription("bad-name", subField())
+		b.Subscription("nothing", nil)
+		return nil
+	}}
+	_, err := NewBuilder().Build(acd, dashboard)
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, `Subscription.queueChanged is registered twice: by module "acd" and by module "dashboard"`)
+	assert.Contains(t, msg, `module "dashboard": Subscription.noSource: no Subscribe function`)
+	assert.Contains(t, msg, `module "dashboard": Subscription.bad-name: invalid GraphQL name`)
+	assert.Contains(t, msg, `module "dashboard": Subscription.nothing: nil field`)
+}
+
+func TestBuilderBuildsSubscriptionRoot(t *testing.T) {
+	s, err := NewBuilder().Build(funcModule{"queries", func(b *Builder) error {
+		b.Query("ok", strField("ok"))
+		return nil
+	}})
+	require.NoError(t, err)
+	assert.Nil(t, s.SubscriptionType(), "no Subscription type without subscription fields")
+
+	f := subField()
+	s, err = NewBuilder().Build(funcModule{"acd", func(b *Builder) error {
+		b.Query("ok", strField("ok"))
+		b.Subscription("queueChanged", f)
+		return nil
+	}})
+	require.NoError(t, err)
+	require.NotNil(t, s.SubscriptionType())
+	assert.Equal(t, "Subscription", s.SubscriptionType().Name())
+	assert.Contains(t, s.SubscriptionType().Fields(), "queueChanged")
+	assert.Nil(t, f.Resolve, "the module's field is not modified")
+
+	// graphql-go's own entry point works on the built schema; without a
+	// Resolve each event is the field's value.
+	var got []any
+	for res := range graphql.Subscribe(graphql.Params{Schema: s, RequestString: `subscription { queueChanged }`, Context: t.Context()}) {
+		require.Empty(t, res.Errors)
+		got = append(got, res.Data.(map[string]any)["queueChanged"])
+	}
+	assert.Equal(t, []any{1, 2}, got)
+}

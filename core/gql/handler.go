@@ -34,6 +34,13 @@ type HandlerOptions struct {
 	// principal. A *Error is sent to the client with its code (normally
 	// UNAUTHENTICATED for a bad or expired token); any other error is
 	// logged and reported as INTERNAL.
+	//
+	// NewWSHandler calls it once per connection, on connection_init, with a
+	// copy of the upgrade request whose Authorization header is taken from
+	// the init payload ({"authorization": "Bearer <token>"}); there any
+	// error closes the socket: a *Error with 4403 Forbidden, others with
+	// 4500. A nil error with an anonymous context lets the connection in,
+	// as over HTTP.
 	Authenticate func(ctx context.Context, r *http.Request) (context.Context, error)
 	Limits       Limits
 	// Logger receives internal errors with their real text. Default: slog.Default().
@@ -42,6 +49,8 @@ type HandlerOptions struct {
 	// Enable only behind a reverse proxy that sets the header; otherwise any
 	// client can write its own address into the audit log.
 	TrustProxy bool
+	// WebSocket tunes NewWSHandler; NewHandler ignores it.
+	WebSocket WSOptions
 }
 
 // RequestInfo tells the audit log where a request came from.
@@ -128,6 +137,10 @@ type handler struct {
 // transport failure and hide the body, so the front end could not tell an
 // expired token from a network outage; the code is the contract instead.
 func NewHandler(schema graphql.Schema, opts HandlerOptions) http.Handler {
+	return newHandler(schema, opts)
+}
+
+func newHandler(schema graphql.Schema, opts HandlerOptions) *handler {
 	registerMetrics()
 	opts.Limits = opts.Limits.withDefaults()
 	log := opts.Logger
@@ -170,16 +183,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if ge := h.opts.Limits.CheckSize(req.Query); ge != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"errors": []ResponseError{toResponse(ge)}})
-		return
-	}
-	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{
-		Body: []byte(req.Query),
-		Name: "GraphQL request",
-	})})
-	if err != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"errors": clientErrors(gqlerrors.FormatErrors(err))})
+	doc, errs := h.parseRequest(req)
+	if errs != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": errs})
 		return
 	}
 	op := selectOperation(doc, req.OperationName)
@@ -192,12 +198,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Errorf(BadUserInput, "GET 请求只能执行查询 (only queries may be sent with GET; use POST for %s)", op.Operation))}})
 		return
 	}
-	if ge := h.opts.Limits.Check(doc, req.OperationName, req.Variables); ge != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"errors": []ResponseError{toResponse(ge)}})
+	if errs := h.checkDocument(doc, req); errs != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": errs})
 		return
 	}
-	if vr := graphql.ValidateDocument(&h.schema, doc, nil); !vr.IsValid {
-		writeJSON(w, http.StatusOK, map[string]any{"errors": clientErrors(vr.Errors)})
+	if op != nil && op.Operation == ast.OperationTypeSubscription {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []ResponseError{toResponse(Errorf(BadUserInput,
+			"订阅须通过 WebSocket 连接 (subscriptions are served over WebSocket with the %s protocol, not over HTTP)", WSSubprotocol))}})
 		return
 	}
 
@@ -253,10 +260,45 @@ func readRequest(w http.ResponseWriter, r *http.Request) (Request, int, *Error) 
 		w.Header().Set("Allow", "GET, POST")
 		return req, http.StatusMethodNotAllowed, Errorf(BadUserInput, "不支持的请求方法 %s (method not allowed; use POST)", r.Method)
 	}
-	if strings.TrimSpace(req.Query) == "" {
-		return req, http.StatusBadRequest, Errorf(BadUserInput, "缺少 query (the request has no query)")
+	if ge := missingQuery(req.Query); ge != nil {
+		return req, http.StatusBadRequest, ge
 	}
 	return req, 0, nil
+}
+
+func missingQuery(query string) *Error {
+	if strings.TrimSpace(query) == "" {
+		return Errorf(BadUserInput, "缺少 query (the request has no query)")
+	}
+	return nil
+}
+
+// parseRequest bounds the query text and parses it; the errors are ready
+// to send. Shared by the HTTP and WebSocket transports.
+func (h *handler) parseRequest(req Request) (*ast.Document, []ResponseError) {
+	if ge := h.opts.Limits.CheckSize(req.Query); ge != nil {
+		return nil, []ResponseError{toResponse(ge)}
+	}
+	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{
+		Body: []byte(req.Query),
+		Name: "GraphQL request",
+	})})
+	if err != nil {
+		return nil, clientErrors(gqlerrors.FormatErrors(err))
+	}
+	return doc, nil
+}
+
+// checkDocument applies the limits and validates doc against the schema,
+// before any resolver runs; the errors are ready to send.
+func (h *handler) checkDocument(doc *ast.Document, req Request) []ResponseError {
+	if ge := h.opts.Limits.Check(doc, req.OperationName, req.Variables); ge != nil {
+		return []ResponseError{toResponse(ge)}
+	}
+	if vr := graphql.ValidateDocument(&h.schema, doc, nil); !vr.IsValid {
+		return clientErrors(vr.Errors)
+	}
+	return nil
 }
 
 // selectOperation mirrors graphql-go's choice of operation so limits,

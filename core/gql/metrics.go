@@ -18,6 +18,14 @@ var (
 		Help:    "Time to answer a GraphQL request, from reading the body to writing the response.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"operation"})
+	wsConnections = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hotline_graphql_websocket_connections",
+		Help: "Open GraphQL WebSocket connections (graphql-transport-ws).",
+	})
+	activeSubscriptions = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hotline_graphql_subscriptions",
+		Help: "GraphQL subscriptions streaming events over WebSocket now.",
+	})
 
 	registerOnce sync.Once
 )
@@ -25,7 +33,7 @@ var (
 // Collectors returns the package's metrics for registries other than the
 // default one (tests, a separate admin registry).
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{requestsTotal, requestSeconds}
+	return []prometheus.Collector{requestsTotal, requestSeconds, wsConnections, activeSubscriptions}
 }
 
 // registerMetrics registers with the default registerer once, however many

@@ -234,3 +234,42 @@ func TestPrintSchemaParses(t *testing.T) {
 	_, err := parser.Parse(parser.ParseParams{Source: PrintSchema(goldenSchema(t))})
 	require.NoError(t, err)
 }
+
+func TestPrintSchemaSubscriptionRoot(t *testing.T) {
+	// The Builder's root names are the defaults, which need no schema block.
+	s, err := NewBuilder().Build(funcModule{"acd", func(b *Builder) error {
+		b.Query("ok", strField("ok"))
+		b.Subscription("queueChanged", &graphql.Field{
+			Type:        graphql.Int,
+			Description: "Waiting calls, pushed on every change.",
+			Args:        graphql.FieldConfigArgument{"queue": &graphql.ArgumentConfig{Type: graphql.NewNonNull(graphql.ID)}},
+			Subscribe:   func(graphql.ResolveParams) (any, error) { return make(chan any), nil },
+		})
+		return nil
+	}})
+	require.NoError(t, err)
+	sdl := PrintSchema(s)
+	assert.NotContains(t, sdl, "schema {")
+	assert.Contains(t, sdl, "\n\ntype Subscription {\n  \"\"\"Waiting calls, pushed on every change.\"\"\"\n  queueChanged(queue: ID!): Int\n}\n")
+	_, err = parser.Parse(parser.ParseParams{Source: sdl})
+	require.NoError(t, err)
+
+	// Other names are declared in the schema block.
+	q := graphql.NewObject(graphql.ObjectConfig{Name: "Root", Fields: graphql.Fields{"ok": &graphql.Field{Type: graphql.Boolean}}})
+	events := graphql.NewObject(graphql.ObjectConfig{Name: "Events", Fields: graphql.Fields{"tick": &graphql.Field{Type: graphql.Int}}})
+	s, err = graphql.NewSchema(graphql.SchemaConfig{Query: q, Subscription: events})
+	require.NoError(t, err)
+	assert.Equal(t, `schema {
+  query: Root
+  subscription: Events
+}
+
+type Events {
+  tick: Int
+}
+
+type Root {
+  ok: Boolean
+}
+`, PrintSchema(s))
+}
