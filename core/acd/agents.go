@@ -629,6 +629,13 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	return moved, nil
 }
 
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
 // Watch returns a channel that receives a value after agents change, and
 // a function to stop watching. Values are coalesced: a slow reader sees
 // one.
@@ -764,8 +771,8 @@ func (s *Service) Reconcile(ctx context.Context, live func(task string) bool) (i
 			freed++
 		}
 	}
-	if freed > 0 && s.Log != nil {
-		s.Log.Warn("freed agents whose task was gone", "agents", freed)
+	if freed > 0 {
+		s.log().Warn("freed agents whose task was gone", "agents", freed)
 	}
 	return freed, nil
 }

@@ -94,10 +94,10 @@ func WithTools(ctx context.Context, cfg Config, opts Options, log *slog.Logger, 
 // Modules lists the GraphQL modules of the kernel, in schema order. Later
 // parts of the platform add theirs here.
 func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool, exports *export.Service, kb *knowledge.Service,
-	agents *acd.Service, dist *acd.Distributor) []gql.Module {
+	agents *acd.Service, dist *acd.Distributor, sip *telephony.Server) []gql.Module {
 	forms := form.Module{Config: cfg.Runtime, Lookup: func() form.Lookup { return form.DBLookup{Q: pool} }}
 	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms, export.Module{Service: exports},
-		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}}
+		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip}}
 }
 
 // BuildSchema assembles the GraphQL schema from the modules.
@@ -149,6 +149,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	mux.HandleFunc("GET /knowledge/template.xlsx", later)
 	mux.HandleFunc("POST /knowledge/import", later)
 	mux.HandleFunc("GET /knowledge/imports/{id}", later)
+	mux.HandleFunc("GET /recordings/{id}", later)
 	var downloads atomic.Pointer[http.Handler]
 	mux.HandleFunc("GET /exports/{id}", func(w http.ResponseWriter, r *http.Request) {
 		h := downloads.Load()
@@ -197,16 +198,50 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		}
 	}()
 
+	var sip *telephony.Server
+	if cfg.SIPAddr != "" {
+		prompts := cfg.PromptsDir
+		if !filepath.IsAbs(prompts) {
+			prompts = filepath.Join(cfg.ConfigDir, prompts)
+		}
+		sip = &telephony.Server{Config: k.cfg.Runtime, Pool: k.pool, Log: log.With("part", "sip"),
+			Runner: &ivr.Runner{Scripts: k.tickets.Scripts}, Agents: k.agents, ACD: k.acd, Tickets: k.tickets, Identity: k.ids,
+			Cfg: telephony.Config{Addr: cfg.SIPAddr, RTPFirst: cfg.RTPFirst, RTPLast: cfg.RTPLast, Prompts: prompts,
+				Recordings: filepath.Join(cfg.DataDir, "recordings"), Node: k.node, IntakeUser: cfg.IVRUser}}
+	}
 	live, err := newLiveAPI(k.cfg.Runtime.Current, func() (http.Handler, error) {
-		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge, k.agents, k.acd))
+		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge, k.agents, k.acd, sip))
 		if err != nil {
 			return nil, err
 		}
-		return gql.NewHandler(schemaDef, gql.HandlerOptions{
+		opts := gql.HandlerOptions{
 			Logger: log, TrustProxy: cfg.TrustProxy,
 			Authenticate: func(ctx context.Context, r *http.Request) (context.Context, error) {
 				return Authenticate(ctx, k.ids, r)
 			},
+			// Sockets close with the server, not when a request ends.
+			WebSocket: gql.WSOptions{Shutdown: ctx},
+		}
+		overHTTP := gql.NewHandler(schemaDef, opts)
+		// A socket's token is checked once, at connection_init: a bad one
+		// closes it (4403) rather than failing each subscription.
+		opts.Authenticate = func(ctx context.Context, r *http.Request) (context.Context, error) {
+			ctx, err := Authenticate(ctx, k.ids, r)
+			if err != nil {
+				return ctx, err
+			}
+			if _, ok := identity.FromContext(ctx); !ok && r.Header.Get("Authorization") != "" {
+				return ctx, gql.Errorf(gql.Unauthenticated, "登录已失效，请重新登录")
+			}
+			return ctx, nil
+		}
+		overWS := gql.NewWSHandler(schemaDef, opts)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if gql.IsWebSocketUpgrade(r) {
+				overWS.ServeHTTP(w, r)
+				return
+			}
+			overHTTP.ServeHTTP(w, r)
 		}), nil
 	}, log)
 	if err != nil {
@@ -229,17 +264,10 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	fileMux := http.NewServeMux()
 	k.attachments.Handlers(fileMux, signIn)
 	k.knowledge.Handlers(fileMux, signIn)
+	fileMux.Handle("GET /recordings/{id}", telephony.RecordingHandler(k.pool, k.node, signIn))
 	var fh http.Handler = fileMux
 	files.Store(&fh)
-	if cfg.SIPAddr != "" {
-		prompts := cfg.PromptsDir
-		if !filepath.IsAbs(prompts) {
-			prompts = filepath.Join(cfg.ConfigDir, prompts)
-		}
-		sip := &telephony.Server{Config: k.cfg.Runtime, Pool: k.pool, Log: log.With("part", "sip"),
-			Runner: &ivr.Runner{Scripts: k.tickets.Scripts}, Agents: k.agents, ACD: k.acd, Tickets: k.tickets, Identity: k.ids,
-			Cfg: telephony.Config{Addr: cfg.SIPAddr, RTPFirst: cfg.RTPFirst, RTPLast: cfg.RTPLast, Prompts: prompts,
-				Recordings: filepath.Join(cfg.DataDir, "recordings"), Node: k.node, IntakeUser: cfg.IVRUser}}
+	if sip != nil {
 		if err := sip.Start(ctx); err != nil {
 			shutdown()
 			return fmt.Errorf("starting telephony: %w", err)

@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/hotline12345/hotline/core/app"
+	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/pgtest"
 )
 
@@ -504,9 +506,22 @@ func TestAgentStatesAndTheLeadersViewOverGraphQL(t *testing.T) {
 	base := serverWith(t, cfg, app.Options{Demo: true})
 	agent, leader := login(t, base, "agent"), login(t, base, "leader")
 
+	// The leader's screen subscribes to the agents over WebSocket.
+	live := subscribe(t, base, leader, `subscription { agentsLive { username state } }`)
+	stateOf := func(msg map[string]any, user string) string {
+		for _, a := range msg["agentsLive"].([]any) {
+			if a.(map[string]any)["username"] == user {
+				return a.(map[string]any)["state"].(string)
+			}
+		}
+		return ""
+	}
+	assert.Equal(t, "signed_out", stateOf(live(), "agent"), "the first message is the current view")
+
 	r := query(t, base, agent, `mutation { agentSignIn { extension state stateLabel } }`, nil)
 	require.Empty(t, r.Errors)
 	assert.Equal(t, map[string]any{"extension": "8001", "state": "idle", "stateLabel": "示闲"}, r.Data["agentSignIn"])
+	assert.Equal(t, "idle", stateOf(live(), "agent"), "the sign-in is pushed")
 	r = query(t, base, agent, `mutation { setAgentState(state: "busy") { state } }`, nil)
 	require.NotEmpty(t, r.Errors)
 	assert.Equal(t, "reason", r.Errors[0].Extensions["field"])
@@ -528,6 +543,55 @@ func TestAgentStatesAndTheLeadersViewOverGraphQL(t *testing.T) {
 	r = query(t, base, agent, `{ agentStates { name manual maxSeconds } }`, nil)
 	require.Empty(t, r.Errors)
 	assert.Contains(t, r.Data["agentStates"], map[string]any{"name": "wrapup", "manual": true, "maxSeconds": float64(30)})
+}
+
+// subscribe opens a graphql-transport-ws socket with token and starts one
+// subscription; next returns the data of its next message.
+func subscribe(t *testing.T, base, token, q string) (next func() map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{gql.WSSubprotocol}})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.CloseNow() })
+	send := func(v any) {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		require.NoError(t, c.Write(ctx, websocket.MessageText, b))
+	}
+	read := func() map[string]any {
+		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer rcancel()
+		_, b, err := c.Read(rctx)
+		require.NoError(t, err)
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(b, &m))
+		return m
+	}
+	send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}})
+	require.Equal(t, "connection_ack", read()["type"])
+	send(map[string]any{"type": "subscribe", "id": "1", "payload": map[string]any{"query": q}})
+	return func() map[string]any {
+		m := read()
+		require.Equal(t, "next", m["type"], "%v", m)
+		payload := m["payload"].(map[string]any)
+		require.Nil(t, payload["errors"])
+		return payload["data"].(map[string]any)
+	}
+}
+
+func TestASocketWithABadTokenIsClosed(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = pgtest.URL(t)
+	base := serverWith(t, cfg, app.Options{Demo: true})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{gql.WSSubprotocol}})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	require.NoError(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_init","payload":{"authorization":"Bearer forged"}}`)))
+	_, _, err = c.Read(ctx)
+	assert.Equal(t, websocket.StatusCode(4403), websocket.CloseStatus(err), "%v", err)
 }
 
 func agentID(t *testing.T, base, token, username string) string {

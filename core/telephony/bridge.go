@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo/sip"
 
@@ -73,27 +72,50 @@ func (s *Server) ring(ctx context.Context, c *sipCall, a acd.Agent) (*agentLeg, 
 	return leg, nil
 }
 
-// bridge joins the caller and the agent until either hangs up. Media is
-// copied by us, not by diago's bridge, so the caller's key reader keeps
-// running and legs with different G.711 laws are transcoded. rec, when
-// not nil, records both sides.
-func (c *sipCall) bridge(ctx context.Context, leg *agentLeg, mediaTimeout time.Duration, rec *stereoRecorder) error {
+// bridged is a call joined to an agent, which a supervisor may join
+// (listen, whisper, barge) or end (force release).
+type bridged struct {
+	c                   *sipCall
+	leg                 *agentLeg
+	rec                 *callRecord
+	agent               acd.Agent
+	callerOut, agentOut io.Writer
+	ctx                 context.Context // ends with the bridge
+	release             chan struct{}
+	releaseOnce         sync.Once
+	releasedBy          atomic.Pointer[string]
+
+	mu  sync.Mutex
+	sup *supervision // nil, or the supervisor joining or on the call
+}
+
+// bridge joins the caller and the agent until either hangs up or a
+// supervisor releases the call. Media is copied by us, not by diago's
+// bridge, so the caller's key reader keeps running and legs with
+// different G.711 laws are transcoded. recorder, when not nil, records
+// both sides.
+func (s *Server) bridge(ctx context.Context, c *sipCall, leg *agentLeg, agent acd.Agent, rec *callRecord, recorder *stereoRecorder) (*bridged, error) {
 	agentOut, err := leg.d.AudioWriter()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	agentIn, err := leg.d.AudioReader()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	callerOut, err := c.d.AudioWriter()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b := &bridged{c: c, leg: leg, rec: rec, agent: agent, callerOut: callerOut, agentOut: agentOut, ctx: ctx, release: make(chan struct{})}
+	s.bridges.Store(c.id, b)
+	defer s.bridges.Delete(c.id)
 	c.forward.Store(&forwarder{w: agentOut, from: c.audioPT, to: leg.codec})
 	defer c.forward.Store(nil)
-	if rec != nil {
-		c.stereo.Store(rec)
+	if recorder != nil {
+		c.stereo.Store(recorder)
 		defer c.stereo.Store(nil)
 	}
 
@@ -116,14 +138,19 @@ func (c *sipCall) bridge(ctx context.Context, leg *agentLeg, mediaTimeout time.D
 			if leg.d.RTPPacketReader.PacketHeader.PayloadType != leg.codec {
 				continue // the agent's keys are not the caller's
 			}
-			if rec != nil {
-				rec.write(sideAgent, leg.codec, buf[:n])
+			if recorder != nil {
+				recorder.write(sideAgent, leg.codec, buf[:n])
+			}
+			if m := c.conf.Load(); m != nil {
+				m.push(sideAgent, leg.codec, buf[:n])
+				continue
 			}
 			f.write(buf[:n])
 		}
 	}()
 	// A phone that vanished (unplugged, out of coverage) sends no BYE and
 	// no audio: after mediaTimeout of silence the leg is ended.
+	mediaTimeout := s.Cfg.MediaTimeout
 	watch := time.NewTicker(min(mediaTimeout/4, 5*time.Second))
 	defer watch.Stop()
 wait:
@@ -135,6 +162,8 @@ wait:
 			break wait
 		case <-ctx.Done():
 			break wait
+		case <-b.release:
+			break wait
 		case <-watch.C:
 			if time.Since(time.Unix(0, heard.Load())) > mediaTimeout {
 				leg.silent.Store(true)
@@ -143,9 +172,10 @@ wait:
 			}
 		}
 	}
+	cancel() // ends a supervisor's leg
 	leg.end(context.WithoutCancel(ctx))
 	wg.Wait()
-	return nil
+	return b, nil
 }
 
 // forwarder writes G.711 audio of one law as another.
@@ -171,12 +201,7 @@ func (f *forwarder) write(payload []byte) {
 		return
 	}
 	out := f.out[:len(payload)]
-	if f.to == media.CodecAudioAlaw.PayloadType {
-		_, err = audio.EncodeAlawTo(out, pcm)
-	} else {
-		_, err = audio.EncodeUlawTo(out, pcm)
-	}
-	if err == nil {
+	if _, err := encodeG711(out, f.to, pcm); err == nil {
 		_, _ = f.w.Write(out)
 	}
 }

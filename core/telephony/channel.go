@@ -45,6 +45,9 @@ type sipCall struct {
 	// stereo, while a bridged call is recorded, takes the caller's audio
 	// to the recording's left channel.
 	stereo atomic.Pointer[stereoRecorder]
+	// conf, while a supervisor is on the call, mixes its audio instead of
+	// forward.
+	conf atomic.Pointer[conference]
 	// lastKey is when the last key arrived (unix nanoseconds), until the
 	// next prompt starts and its response time is taken.
 	lastKey   atomic.Int64
@@ -71,6 +74,15 @@ func (r *recorder) write(pt uint8, payload []byte) {
 	if pcm, r.err = decodeG711(&r.pcm, pt, payload); r.err == nil && pcm != nil {
 		_, r.err = r.wav.Write(pcm)
 	}
+}
+
+// encodeG711 encodes 16-bit PCM as PCMA when codec is its payload type,
+// else as PCMU.
+func encodeG711(dst []byte, codec uint8, pcm []byte) (int, error) {
+	if codec == media.CodecAudioAlaw.PayloadType {
+		return audio.EncodeAlawTo(dst, pcm)
+	}
+	return audio.EncodeUlawTo(dst, pcm)
 }
 
 // decodeG711 decodes a payload of PCMU or PCMA into buf (grown as needed)
@@ -140,7 +152,9 @@ func (c *sipCall) read(audio io.Reader) {
 		if r := c.stereo.Load(); r != nil {
 			r.write(sideCaller, hdr.PayloadType, buf[:n])
 		}
-		if f := c.forward.Load(); f != nil {
+		if m := c.conf.Load(); m != nil {
+			m.push(sideCaller, hdr.PayloadType, buf[:n])
+		} else if f := c.forward.Load(); f != nil {
 			f.write(buf[:n])
 		}
 	}

@@ -80,6 +80,7 @@ type Server struct {
 	udp       net.PacketConn
 	tcp       net.Listener
 	calls     sync.Map // SIP Call-ID → *sipCall, for keys sent by SIP INFO
+	bridges   sync.Map // SIP Call-ID → *bridged, for supervisors
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
 }
@@ -361,7 +362,7 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 			log.Error("starting the call's recording", "err", err)
 		}
 	}
-	err = c.bridge(callCtx, leg, s.Cfg.MediaTimeout, recorder)
+	b, err := s.bridge(callCtx, c, leg, agent, rec, recorder)
 	if recorder != nil {
 		path, size, rerr := recorder.close()
 		if rerr != nil {
@@ -373,6 +374,9 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 	if err != nil {
 		log.Error("bridging a call", "err", err)
 		return "bridge failed"
+	}
+	if by := b.releasedBy.Load(); by != nil {
+		return "released by supervisor " + *by
 	}
 	select {
 	case <-c.hungUp:

@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -450,4 +452,61 @@ func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
 	_, err = w.Engine.Create(ctx, w.As(t, "agent"), "ticket", "register", map[string]any{
 		"caller_phone": "13800138000", "title": "咨询", "content": "咨询", "type": "咨询", "session_id": "no-such-call"})
 	require.ErrorContains(t, err, "no call \"no-such-call\"")
+}
+
+// callEventKinds lists a call's events in order.
+func callEventKinds(t *testing.T, w *gentest.World, id int64) []string {
+	t.Helper()
+	rows, err := w.Pool.Query(context.Background(), `SELECT kind || COALESCE(':' || (data->>'mode'), '') FROM call_events WHERE call_id = $1 ORDER BY seq`, id)
+	require.NoError(t, err)
+	kinds, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return kinds
+}
+
+func TestALeaderListensBargesInAndReleasesACall(t *testing.T) {
+	t.Parallel()
+	s, w := start(t, "node-monitor")
+	ctx := context.Background()
+	phone := agentPhone(t, s, w, "agent", "8001")
+	leaderPhone := phoneWith(t, s, w, "leader", "8009", "agent_answer.xml", "-rtp_echo")
+	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
+	leader := w.As(t, "leader")
+	_, err := agents.SignOut(ctx, leader) // on the phone as a supervisor, not taking calls
+	require.NoError(t, err)
+
+	caller := sippCmd(t, s.Addr(), "ivr_until_bye.xml", "12345", 0)
+	var out strings.Builder
+	caller.Stdout, caller.Stderr = &out, &out
+	require.NoError(t, caller.Start())
+	var id int64
+	require.Eventually(t, func() bool {
+		return w.Pool.QueryRow(ctx, `SELECT id FROM calls WHERE connected_at IS NOT NULL AND ended_at IS NULL`).Scan(&id) == nil
+	}, 30*time.Second, 100*time.Millisecond, "the call reaches the agent")
+
+	err = s.Monitor(ctx, w.As(t, "agent"), id, telephony.ModeListen)
+	require.ErrorContains(t, err, "没有监听", "an agent may not listen to calls")
+	require.ErrorContains(t, s.Monitor(ctx, leader, id, "spy"), "mode")
+	require.NoError(t, s.Monitor(ctx, leader, id, telephony.ModeListen))
+	require.Eventually(t, func() bool { return slices.Contains(callEventKinds(t, w, id), "monitor:listen") }, 10*time.Second, 50*time.Millisecond,
+		"the leader's phone answers and the leader listens")
+	require.NoError(t, s.Monitor(ctx, leader, id, telephony.ModeBarge))
+	require.ErrorContains(t, s.Monitor(ctx, w.As(t, "admin"), id, telephony.ModeListen), "权限")
+	time.Sleep(time.Second) // three-way talk
+	require.NoError(t, s.Release(ctx, leader, id))
+
+	require.NoError(t, caller.Wait(), "the caller is hung up:\n%s", tail(out.String(), 30))
+	o, err := phone()
+	require.NoError(t, err, "the agent's phone is hung up:\n%s", tail(o, 30))
+	o, err = leaderPhone()
+	require.NoError(t, err, "the leader's phone is hung up:\n%s", tail(o, 30))
+	c, _ := closedCall(t, w)
+	assert.Equal(t, "released by supervisor leader", c.EndReason)
+	require.Eventually(t, func() bool { return slices.Contains(callEventKinds(t, w, id), "monitor_ended") }, 5*time.Second, 50*time.Millisecond)
+	kinds := callEventKinds(t, w, id)
+	assert.Subset(t, kinds, []string{"connected", "monitor:listen", "monitor:barge", "released", "monitor_ended", "ended"})
+	var state string
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
+	assert.Equal(t, "wrapup", state, "the released agent wraps up")
+	require.ErrorContains(t, s.Release(ctx, leader, id), "已结束")
 }

@@ -1,0 +1,308 @@
+package telephony
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/graphql-go/graphql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+)
+
+// PermRecords lets quality inspectors and team leaders search every call
+// and play its recording (话单、录音查询); an agent sees the calls he
+// answered without it.
+var PermRecords = identity.RegisterPermission("call.records", "查询全部话单并调听录音")
+
+// Call is a call's record as the API shows it.
+type Call struct {
+	ID          int64      `json:"id"`
+	SIPCallID   string     `json:"sipCallId"`
+	Direction   string     `json:"direction"`
+	Caller      string     `json:"caller"`
+	Called      string     `json:"called"`
+	Node        string     `json:"node"`
+	Menu        string     `json:"menu"`
+	Lang        string     `json:"lang"`
+	IVRPath     []string   `json:"ivrPath"`
+	Outcome     string     `json:"outcome"`
+	Queue       string     `json:"queue"`
+	Agent       string     `json:"agent"`
+	StartedAt   time.Time  `json:"startedAt"`
+	AnsweredAt  *time.Time `json:"answeredAt"`
+	ConnectedAt *time.Time `json:"connectedAt"`
+	EndedAt     *time.Time `json:"endedAt"`
+	EndReason   string     `json:"endReason"`
+	// Recording is the URL the recording is played from, when one is kept.
+	Recording      string      `json:"recording"`
+	RecordingBytes int64       `json:"recordingBytes"`
+	Tickets        []TicketRef `json:"tickets"`
+}
+
+// TicketRef is a ticket bound to a call.
+type TicketRef struct {
+	ID     int64  `json:"id"`
+	Number string `json:"number"`
+}
+
+// CallFilter narrows Calls.
+type CallFilter struct {
+	Caller, Agent string
+	From, To      *time.Time
+	Ticket        int64
+	Recorded      bool
+	Live          bool
+}
+
+const callColumns = `c.id, c.sip_call_id, c.direction, c.caller, c.called, c.node, COALESCE(c.menu, ''), COALESCE(c.lang, ''), c.ivr_path,
+	COALESCE(c.outcome, ''), COALESCE(c.queue, ''), COALESCE(u.username, ''), c.started_at, c.answered_at, c.connected_at, c.ended_at,
+	COALESCE(c.end_reason, ''), c.recording IS NOT NULL AND c.recording_deleted_at IS NULL, COALESCE(c.recording_bytes, 0),
+	COALESCE((SELECT json_agg(json_build_object('id', t.id, 'number', t.number) ORDER BY t.id) FROM call_tickets ct JOIN tickets t ON t.id = ct.ticket_id WHERE ct.call_id = c.id), '[]')`
+
+// Calls lists calls newest first, after the call id after (0: from the
+// newest), at most limit. Without PermRecords p sees only calls p
+// answered.
+func Calls(ctx context.Context, pool *pgxpool.Pool, p *identity.Principal, f CallFilter, after int64, limit int) ([]Call, error) {
+	own := int64(0)
+	if !p.Can(PermRecords) {
+		own = p.UserID
+	}
+	rows, err := pool.Query(ctx, `SELECT `+callColumns+` FROM calls c LEFT JOIN users u ON u.id = c.agent_id
+		WHERE ($1 = '' OR c.caller = $1) AND ($2 = '' OR u.username = $2)
+		AND ($3::timestamptz IS NULL OR c.started_at >= $3) AND ($4::timestamptz IS NULL OR c.started_at < $4)
+		AND ($5 = 0 OR EXISTS (SELECT 1 FROM call_tickets ct WHERE ct.call_id = c.id AND ct.ticket_id = $5))
+		AND (NOT $6 OR (c.recording IS NOT NULL AND c.recording_deleted_at IS NULL)) AND (NOT $7 OR c.ended_at IS NULL)
+		AND ($8 = 0 OR c.agent_id = $8) AND ($9 = 0 OR c.id < $9)
+		ORDER BY c.id DESC LIMIT $10`,
+		f.Caller, f.Agent, f.From, f.To, f.Ticket, f.Recorded, f.Live, own, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing calls: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Call, error) {
+		var c Call
+		var recorded bool
+		var tickets []byte
+		err := r.Scan(&c.ID, &c.SIPCallID, &c.Direction, &c.Caller, &c.Called, &c.Node, &c.Menu, &c.Lang, &c.IVRPath,
+			&c.Outcome, &c.Queue, &c.Agent, &c.StartedAt, &c.AnsweredAt, &c.ConnectedAt, &c.EndedAt, &c.EndReason, &recorded, &c.RecordingBytes, &tickets)
+		if err != nil {
+			return c, err
+		}
+		if recorded {
+			c.Recording = "/recordings/" + strconv.FormatInt(c.ID, 10)
+		}
+		return c, json.Unmarshal(tickets, &c.Tickets)
+	})
+}
+
+// CallEvent is one event of a call.
+type CallEvent struct {
+	Seq  int            `json:"seq"`
+	At   time.Time      `json:"at"`
+	Kind string         `json:"kind"`
+	Data map[string]any `json:"data"`
+}
+
+func callEvents(ctx context.Context, pool *pgxpool.Pool, callID int64) ([]CallEvent, error) {
+	rows, err := pool.Query(ctx, `SELECT seq, at, kind, data FROM call_events WHERE call_id = $1 ORDER BY seq`, callID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the events of call %d: %w", callID, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[CallEvent])
+}
+
+// Module is telephony's part of the GraphQL API: the call records with
+// their recordings and tickets, and a team leader's controls over live
+// calls. Server is nil on a node that serves no SIP.
+type Module struct {
+	Pool   *pgxpool.Pool
+	Server *Server
+}
+
+// Name implements gql.Module.
+func (Module) Name() string { return "telephony" }
+
+// Register implements gql.Module.
+func (m Module) Register(b *gql.Builder) error {
+	ticketType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "CallTicket", Description: "由通话登记的工单",
+		Fields: graphql.Fields{
+			"id":     &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"number": &graphql.Field{Type: gql.NonNull(graphql.String)},
+		},
+	})
+	eventType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "CallEvent", Description: "通话事件：offered 呼入、answered 应答、key 按键、ivr 离开菜单、queued 排队、ringing 振铃座席、connected 接通、recorded 录音、monitor 监听/强插、released 强拆、abandoned 放弃、ended 结束等",
+		Fields: graphql.Fields{
+			"seq":  &graphql.Field{Type: gql.NonNull(graphql.Int)},
+			"at":   &graphql.Field{Type: gql.NonNull(gql.Time)},
+			"kind": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"data": &graphql.Field{Type: gql.NonNull(gql.JSON)},
+		},
+	})
+	str := gql.NonNull(graphql.String)
+	callType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "Call", Description: "话单：一次通话的记录",
+		Fields: graphql.Fields{
+			"id":             &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"sipCallId":      &graphql.Field{Type: str, Description: "SIP Call-ID，即工单的会话编号"},
+			"direction":      &graphql.Field{Type: str, Description: "inbound 呼入、outbound 呼出"},
+			"caller":         &graphql.Field{Type: str, Description: "主叫号码"},
+			"called":         &graphql.Field{Type: str, Description: "被叫号码"},
+			"node":           &graphql.Field{Type: str, Description: "处理该通话的节点"},
+			"menu":           &graphql.Field{Type: str, Description: "语音导航菜单"},
+			"lang":           &graphql.Field{Type: str, Description: "语种"},
+			"ivrPath":        &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "经过的菜单节点"},
+			"outcome":        &graphql.Field{Type: str, Description: "queue 转人工、voicemail 留言、callback 预约回拨、hangup、abandoned 放弃、rejected 拒绝"},
+			"queue":          &graphql.Field{Type: str},
+			"agent":          &graphql.Field{Type: str, Description: "接听座席（用户名）"},
+			"startedAt":      &graphql.Field{Type: gql.NonNull(gql.Time)},
+			"answeredAt":     &graphql.Field{Type: gql.Time, Description: "系统应答（进入语音导航）"},
+			"connectedAt":    &graphql.Field{Type: gql.Time, Description: "座席接通"},
+			"endedAt":        &graphql.Field{Type: gql.Time},
+			"endReason":      &graphql.Field{Type: str},
+			"recording":      &graphql.Field{Type: str, Description: "录音地址（GET，带登录令牌）；无录音或已过保存期为空"},
+			"recordingBytes": &graphql.Field{Type: gql.NonNull(graphql.Int)},
+			"tickets":        &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(ticketType)))},
+			"events": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(eventType))),
+				Resolve: func(p graphql.ResolveParams) (any, error) {
+					return callEvents(p.Context, m.Pool, p.Source.(Call).ID)
+				}},
+		},
+	})
+	args := graphql.FieldConfigArgument{
+		"caller":   {Type: graphql.String, Description: "主叫号码"},
+		"agent":    {Type: graphql.String, Description: "接听座席用户名"},
+		"from":     {Type: gql.Time, Description: "开始时间不早于"},
+		"to":       {Type: gql.Time, Description: "开始时间早于"},
+		"ticket":   {Type: graphql.ID, Description: "关联的工单"},
+		"recorded": {Type: graphql.Boolean, Description: "只要有录音的", DefaultValue: false},
+		"live":     {Type: graphql.Boolean, Description: "只要进行中的", DefaultValue: false},
+	}
+	for k, v := range gql.PageArgs {
+		args[k] = v
+	}
+	b.Query("calls", &graphql.Field{Type: gql.NonNull(gql.Connection(callType)), Args: args,
+		Description: "话单与录音查询，新的在前（无 call.records 权限只见本人接听的）",
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			page, err := gql.PageFrom(args)
+			if err != nil {
+				return nil, err
+			}
+			f := CallFilter{Recorded: args["recorded"].(bool), Live: args["live"].(bool)}
+			f.Caller, _ = args["caller"].(string)
+			f.Agent, _ = args["agent"].(string)
+			if t, ok := args["from"].(time.Time); ok {
+				f.From = &t
+			}
+			if t, ok := args["to"].(time.Time); ok {
+				f.To = &t
+			}
+			if args["ticket"] != nil {
+				if f.Ticket, err = gql.ID(args, "ticket"); err != nil {
+					return nil, err
+				}
+			}
+			calls, err := Calls(ctx, m.Pool, p, f, page.After, page.First+1)
+			if err != nil {
+				return nil, err
+			}
+			return gql.ConnectionOf(calls, page, func(c Call) int64 { return c.ID }), nil
+		})})
+	modes := graphql.NewEnum(graphql.EnumConfig{Name: "MonitorMode", Description: "班长加入通话的方式",
+		Values: graphql.EnumValueConfigMap{
+			"LISTEN":  {Value: ModeListen, Description: "监听：班长听双方，双方听不到班长"},
+			"WHISPER": {Value: ModeWhisper, Description: "耳语：座席听得到班长，市民听不到"},
+			"BARGE":   {Value: ModeBarge, Description: "强插：三方互相听到"},
+		}})
+	// live is the server and the call id a control over a live call needs.
+	live := func(args map[string]any) (*Server, int64, error) {
+		if m.Server == nil || m.Server.dg == nil {
+			return nil, 0, gql.Errorf(gql.Conflict, "本节点未启用电话服务")
+		}
+		id, err := gql.ID(args, "call")
+		return m.Server, id, err
+	}
+	b.Mutation("monitorCall", &graphql.Field{Type: gql.NonNull(graphql.Boolean),
+		Description: "班长监听、耳语或强插一通已接通的通话：呼叫班长本人的分机，接听即加入；已在通话中则切换方式",
+		Args:        graphql.FieldConfigArgument{"call": {Type: gql.NonNull(graphql.ID)}, "mode": {Type: gql.NonNull(modes)}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			s, id, err := live(args)
+			if err != nil {
+				return nil, err
+			}
+			return true, s.Monitor(ctx, p, id, args["mode"].(string))
+		})})
+	b.Mutation("releaseCall", &graphql.Field{Type: gql.NonNull(graphql.Boolean),
+		Description: "强拆：结束一通已接通的通话（市民和座席两端都挂断）",
+		Args:        graphql.FieldConfigArgument{"call": {Type: gql.NonNull(graphql.ID)}},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			s, id, err := live(args)
+			if err != nil {
+				return nil, err
+			}
+			return true, s.Release(ctx, p, id)
+		})})
+	return nil
+}
+
+// RecordingHandler serves GET /recordings/{id}: a call's recording as
+// WAV, to whoever may see the call (PermRecords, or the agent who took
+// it), from the node that holds the file.
+func RecordingHandler(pool *pgxpool.Pool, node string, signIn func(*http.Request) (*identity.Principal, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := signIn(r)
+		if err != nil || p == nil {
+			http.Error(w, "请先登录", http.StatusUnauthorized)
+			return
+		}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			http.Error(w, "通话编号无效", http.StatusBadRequest)
+			return
+		}
+		var path, at string
+		var agent *int64
+		var deleted bool
+		err = pool.QueryRow(r.Context(), `SELECT COALESCE(recording, ''), node, agent_id, recording_deleted_at IS NOT NULL FROM calls WHERE id = $1`, id).Scan(&path, &at, &agent, &deleted)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			http.Error(w, "没有这通电话", http.StatusNotFound)
+			return
+		case err != nil:
+			http.Error(w, "内部错误，请稍后重试", http.StatusInternalServerError)
+			return
+		case !p.Can(PermRecords) && (agent == nil || *agent != p.UserID):
+			http.Error(w, "没有调听这通录音的权限", http.StatusForbidden)
+			return
+		case path == "" || deleted:
+			http.Error(w, "这通电话没有录音，或录音已过保存期", http.StatusNotFound)
+			return
+		case at != node:
+			http.Error(w, "录音保存在节点 "+at+"，请从该节点调取", http.StatusConflict)
+			return
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			http.Error(w, "录音文件不可读", http.StatusNotFound)
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			http.Error(w, "录音文件不可读", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "audio/wav")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="call-%d.wav"`, id))
+		http.ServeContent(w, r, "", st.ModTime(), f)
+	})
+}

@@ -1,0 +1,199 @@
+package telephony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/emiago/diago/media"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// PermMonitor lets a team leader listen to, coach in, barge into and end
+// agents' calls. It is apart from forcing agent states: hearing citizens'
+// conversations is a privacy matter the centre grants on its own.
+var PermMonitor = identity.RegisterPermission("call.monitor", "监听、耳语、强插、强拆座席通话")
+
+// supervision is a supervisor on a call (or being rung to join it).
+type supervision struct {
+	user string
+	mode string
+	conf *conference // set once the supervisor answered
+}
+
+// ringSupervisor is how long a supervisor's phone rings before joining is
+// given up.
+const ringSupervisor = 30 * time.Second
+
+// bridgeOf finds a call of this node that is bridged to an agent, by its
+// call record id.
+func (s *Server) bridgeOf(ctx context.Context, callID int64) (*bridged, error) {
+	var sipID, node string
+	var ended bool
+	err := s.Pool.QueryRow(ctx, `SELECT sip_call_id, node, ended_at IS NOT NULL FROM calls WHERE id = $1`, callID).Scan(&sipID, &node, &ended)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, gql.Errorf(gql.NotFound, "没有编号为 %d 的通话", callID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("finding call %d: %w", callID, err)
+	}
+	if ended {
+		return nil, gql.Errorf(gql.Conflict, "通话 %d 已结束", callID)
+	}
+	if node != s.Cfg.Node {
+		return nil, gql.Errorf(gql.Conflict, "通话 %d 由节点 %s 处理，请连接该节点操作", callID, node)
+	}
+	b, ok := s.bridges.Load(sipID)
+	if !ok {
+		return nil, gql.Errorf(gql.Conflict, "通话 %d 尚未接通座席", callID)
+	}
+	return b.(*bridged), nil
+}
+
+// Monitor joins p to a call in mode (listen, whisper, barge) by ringing
+// p's own phone, or changes the mode p is in. It returns once the phone
+// rings; the call's events record when p joined.
+func (s *Server) Monitor(ctx context.Context, p *identity.Principal, callID int64, mode string) error {
+	if !p.Can(PermMonitor) {
+		return gql.Errorf(gql.Forbidden, "没有监听、强插通话的权限")
+	}
+	if !slices.Contains(Modes, mode) {
+		return gql.FieldError("mode", "mode 须为 %v 之一%s", Modes, registry.Suggest(mode, Modes))
+	}
+	b, err := s.bridgeOf(ctx, callID)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	if sup := b.sup; sup != nil {
+		defer b.mu.Unlock()
+		if sup.user != p.Username {
+			return gql.Errorf(gql.Conflict, "%s 正在监听此通话", sup.user)
+		}
+		if sup.conf == nil {
+			return gql.Errorf(gql.Conflict, "正在呼叫您的话机，请先接听")
+		}
+		sup.mode = mode
+		sup.conf.setMode(mode)
+		s.records.event(ctx, b.rec, "monitor", map[string]any{"supervisor": p.Username, "mode": mode}, "")
+		return nil
+	}
+	sup := &supervision{user: p.Username, mode: mode}
+	b.sup = sup
+	b.mu.Unlock()
+	a, err := s.Agents.Agent(ctx, p.UserID)
+	if err == nil {
+		_, ok, cerr := s.registrar.contact(ctx, a.Extension)
+		if cerr == nil && !ok {
+			err = gql.Errorf(gql.Conflict, "您的分机 %s 未注册，无法加入通话", a.Extension)
+		} else {
+			err = cerr
+		}
+	}
+	if err != nil {
+		b.mu.Lock()
+		b.sup = nil
+		b.mu.Unlock()
+		if _, ok := gql.AsError(err); ok {
+			return err
+		}
+		return gql.Wrap(gql.Conflict, err, "您没有可用的分机话机，无法加入通话")
+	}
+	go s.supervise(b, sup, a)
+	return nil
+}
+
+// supervise rings the supervisor's phone and mixes the call with it until
+// the supervisor or the call hangs up.
+func (s *Server) supervise(b *bridged, sup *supervision, a acd.Agent) {
+	ctx := context.WithoutCancel(b.ctx) // for records, which outlive the call
+	defer func() {
+		b.mu.Lock()
+		if b.sup == sup {
+			b.sup = nil
+		}
+		b.mu.Unlock()
+	}()
+	ringCtx, cancel := context.WithTimeout(b.ctx, ringSupervisor)
+	leg, err := s.ring(ringCtx, b.c, a)
+	cancel()
+	if err != nil {
+		s.records.event(ctx, b.rec, "monitor_failed", map[string]any{"supervisor": sup.user, "error": err.Error()}, "")
+		return
+	}
+	defer leg.end(ctx)
+	supOut, err := leg.d.AudioWriter()
+	if err != nil {
+		return
+	}
+	supIn, err := leg.d.AudioReader()
+	if err != nil {
+		return
+	}
+	if b.ctx.Err() != nil {
+		return // the call ended while the supervisor's phone rang
+	}
+	b.mu.Lock()
+	conf := newConference(sup.mode, [3]confOut{{b.callerOut, b.c.audioPT}, {b.agentOut, b.leg.codec}, {supOut, leg.codec}})
+	sup.conf = conf
+	mode := sup.mode
+	b.mu.Unlock()
+	s.records.event(ctx, b.rec, "monitor", map[string]any{"supervisor": sup.user, "mode": mode}, "")
+	b.c.conf.Store(conf)
+
+	mixCtx, stopMix := context.WithCancel(b.ctx)
+	mixed := make(chan struct{})
+	go func() {
+		defer close(mixed)
+		conf.run(mixCtx)
+	}()
+	heard := make(chan struct{})
+	go func() { // the supervisor's voice, until the phone hangs up
+		defer close(heard)
+		buf := make([]byte, media.RTPBufSize)
+		for {
+			n, err := supIn.Read(buf)
+			if err != nil {
+				return
+			}
+			if leg.d.RTPPacketReader.PacketHeader.PayloadType == leg.codec {
+				conf.push(sideSupervisor, leg.codec, buf[:n])
+			}
+		}
+	}()
+	select {
+	case <-heard:
+	case <-b.ctx.Done():
+	}
+	stopMix()
+	<-mixed // no mix is written once the legs copy directly again
+	b.c.conf.Store(nil)
+	leg.end(ctx)
+	<-heard
+	s.records.event(ctx, b.rec, "monitor_ended", map[string]any{"supervisor": sup.user}, "")
+}
+
+// Release ends a bridged call for both parties (强拆).
+func (s *Server) Release(ctx context.Context, p *identity.Principal, callID int64) error {
+	if !p.Can(PermMonitor) {
+		return gql.Errorf(gql.Forbidden, "没有强拆通话的权限")
+	}
+	b, err := s.bridgeOf(ctx, callID)
+	if err != nil {
+		return err
+	}
+	b.releaseOnce.Do(func() {
+		by := p.Username
+		b.releasedBy.Store(&by)
+		s.records.event(ctx, b.rec, "released", map[string]any{"supervisor": p.Username}, "")
+		close(b.release)
+	})
+	return nil
+}
