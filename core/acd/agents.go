@@ -573,6 +573,55 @@ func (s *Service) released(ctx context.Context, userID int64, task string, misse
 		}})
 }
 
+// Outbound reserves a signed-in agent for a task the agent starts (a
+// call out, a callback): from any state but signed out, reserved or
+// talking, so an agent busy with callbacks (示忙回访) can place them. The
+// distributor offers the agent nothing until the task ends.
+func (s *Service) Outbound(ctx context.Context, userID int64, task string) (Agent, error) {
+	m, err := s.model()
+	if err != nil {
+		return Agent{}, err
+	}
+	return s.transition(ctx, userID, change{to: m.First(Reserved).Name, by: "outbound", task: task,
+		allow: func(a Agent, from *State) error {
+			switch from.Category {
+			case SignedOut:
+				return gql.Errorf(gql.Conflict, "请先签入再外呼")
+			case Reserved, Talking:
+				return gql.Errorf(gql.Conflict, "正在通话或振铃中，不能外呼")
+			}
+			return nil
+		}})
+}
+
+// OutboundAnswered moves an agent reserved by Outbound to talking once
+// the agent's phone answered.
+func (s *Service) OutboundAnswered(ctx context.Context, userID int64, task string) (Agent, error) {
+	return s.answered(ctx, userID, task)
+}
+
+// OutboundEnded ends a task started by Outbound: to wrap-up when it was
+// answered, back to the state before (before, as Outbound found it) when
+// the agent's phone never answered.
+func (s *Service) OutboundEnded(ctx context.Context, userID int64, task string, answered bool, before Agent) error {
+	var err error
+	if answered {
+		_, err = s.taskEnded(ctx, userID, task)
+	} else {
+		_, err = s.transition(ctx, userID, change{to: before.State, reason: before.Reason, by: "outbound",
+			allow: func(a Agent, from *State) error {
+				if from.Category != Reserved || a.Task != task {
+					return ErrConflict
+				}
+				return nil
+			}})
+	}
+	if errors.Is(err, ErrConflict) {
+		return nil // a supervisor or the reconciler moved the agent meanwhile
+	}
+	return err
+}
+
 // taskEnded moves an agent who handled a task to the after-task state
 // (wrap-up).
 func (s *Service) taskEnded(ctx context.Context, userID int64, task string) (Agent, error) {

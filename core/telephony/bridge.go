@@ -23,20 +23,24 @@ type agentLeg struct {
 	// silent is set when the leg was ended because its phone stopped
 	// sending audio.
 	silent atomic.Bool
+	ended  sync.Once
 }
 
 // end hangs the leg up (a BYE unless the agent already sent one) and
-// closes its media, which ends readers of its audio.
+// closes its media, which ends readers of its audio. Later calls do
+// nothing.
 func (l *agentLeg) end(ctx context.Context) {
-	_ = l.d.Hangup(ctx)
-	_ = l.d.Close()
+	l.ended.Do(func() {
+		_ = l.d.Hangup(ctx)
+		_ = l.d.Close()
+	})
 }
 
-// ring places a call to the agent's registered phone and waits for it
-// to be answered; it returns acd.ErrNoAnswer when ctx ends first (the
-// offer rang out or was withdrawn), and an error when the agent has no
-// registered phone.
-func (s *Server) ring(ctx context.Context, c *sipCall, a acd.Agent) (*agentLeg, error) {
+// ring places a call to the agent's registered phone, showing the number
+// shown (the citizen's), and waits for it to be answered; it returns
+// acd.ErrNoAnswer when ctx ends first (the offer rang out or was
+// withdrawn), and an error when the agent has no registered phone.
+func (s *Server) ring(ctx context.Context, shown, callID string, a acd.Agent) (*agentLeg, error) {
 	contact, ok, err := s.registrar.contact(ctx, a.Extension)
 	if err != nil {
 		return nil, err
@@ -50,8 +54,8 @@ func (s *Server) ring(ctx context.Context, c *sipCall, a acd.Agent) (*agentLeg, 
 	}
 	// The agent's phone shows the citizen's number.
 	headers := []sip.Header{
-		sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s>", c.caller, uri.Host)),
-		sip.NewHeader("X-Hotline-Call", c.id),
+		sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s>", shown, uri.Host)),
+		sip.NewHeader("X-Hotline-Call", callID),
 	}
 	d, err := s.dg.Invite(ctx, uri, diago.InviteOptions{Headers: headers})
 	if err != nil {
@@ -60,16 +64,7 @@ func (s *Server) ring(ctx context.Context, c *sipCall, a acd.Agent) (*agentLeg, 
 		}
 		return nil, err
 	}
-	leg := &agentLeg{d: d, codec: media.CodecAudioUlaw.PayloadType}
-	if ms := d.MediaSession(); ms != nil {
-		for _, codec := range ms.CommonCodecs() {
-			if codec.Name == "PCMU" || codec.Name == "PCMA" {
-				leg.codec = codec.PayloadType
-				break
-			}
-		}
-	}
-	return leg, nil
+	return &agentLeg{d: d, codec: legCodec(d)}, nil
 }
 
 // bridged is a call joined to an agent, which a supervisor may join

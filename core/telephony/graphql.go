@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 )
@@ -240,6 +241,49 @@ func (m Module) Register(b *gql.Builder) error {
 				return nil, err
 			}
 			return true, s.Monitor(ctx, p, id, args["mode"].(string))
+		})})
+	b.Mutation("dial", &graphql.Field{Type: gql.NonNull(graphql.ID),
+		Description: "外呼（点击拨号、回访）：先呼叫本人分机，接听后经中继拨打号码，失败时换下一条中继；返回话单编号",
+		Args: graphql.FieldConfigArgument{
+			"number": {Type: gql.NonNull(graphql.String), Description: "被叫号码"},
+			"ticket": {Type: graphql.ID, Description: "关联的工单（回访）"},
+		},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			if m.Server == nil || m.Server.dg == nil || m.Server.registrar == nil {
+				return nil, gql.Errorf(gql.Conflict, "本节点未启用电话服务")
+			}
+			var ticket int64
+			if args["ticket"] != nil {
+				var err error
+				if ticket, err = gql.ID(args, "ticket"); err != nil {
+					return nil, err
+				}
+			}
+			id, err := m.Server.Dial(ctx, p, args["number"].(string), ticket)
+			return strconv.FormatInt(id, 10), err
+		})})
+	trunkType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "Trunk", Description: "中继线路及其注册、并发情况",
+		Fields: graphql.Fields{
+			"name":          &graphql.Field{Type: str},
+			"label":         &graphql.Field{Type: str},
+			"registers":     &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "本节点是否向运营商注册"},
+			"registered":    &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "本节点当前是否已注册成功"},
+			"registeredAt":  &graphql.Field{Type: gql.Time},
+			"registerError": &graphql.Field{Type: str, Description: "注册失败的原因"},
+			"maxCalls":      &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "并发上限（0 为不限）"},
+			"liveCalls":     &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "各节点当前经此中继的通话"},
+		},
+	})
+	b.Query("trunks", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(trunkType))), Description: "中继状态（班长、管理员）",
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {
+			if !p.Can(acd.PermSupervise) && !p.Can(acd.PermManage) {
+				return nil, gql.Errorf(gql.Forbidden, "没有查看中继的权限")
+			}
+			if m.Server == nil || m.Server.dg == nil {
+				return []TrunkStatus{}, nil
+			}
+			return m.Server.Trunks(ctx)
 		})})
 	b.Mutation("releaseCall", &graphql.Field{Type: gql.NonNull(graphql.Boolean),
 		Description: "强拆：结束一通已接通的通话（市民和座席两端都挂断）",

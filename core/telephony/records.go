@@ -3,6 +3,7 @@ package telephony
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -38,28 +39,80 @@ func (rec *callRecord) next() int {
 	return rec.seq
 }
 
+// newCall is a call's first row.
+type newCall struct {
+	sipID, direction          string
+	caller, callerRaw, called string
+	menu                      string
+	// trunk, when set, is the trunk the call uses: its limit is checked
+	// in the same transaction, across nodes.
+	trunk *Trunk
+}
+
+// errTrunkFull: the trunk already carries its max_calls.
+var errTrunkFull = errors.New("the trunk is at its limit of concurrent calls")
+
+// trunkHasRoom returns errTrunkFull when t carries its max_calls, on all
+// nodes, besides the call except. One transaction at a time counts a
+// trunk's calls: two calls racing for its last channel cannot both have
+// it.
+func trunkHasRoom(ctx context.Context, tx pgx.Tx, t *Trunk, except int64) error {
+	if t.MaxCalls == 0 {
+		return nil
+	}
+	var live int
+	if err := tx.QueryRow(ctx, `SELECT pg_advisory_xact_lock(hashtext('trunk:' || $1)), (SELECT count(*) FROM calls WHERE trunk = $1 AND ended_at IS NULL AND id <> $2)`,
+		t.Name, except).Scan(nil, &live); err != nil {
+		return fmt.Errorf("counting the calls of trunk %s: %w", t.Name, err)
+	}
+	if live >= t.MaxCalls {
+		return errTrunkFull
+	}
+	return nil
+}
+
 // offered writes the call's row and its first event.
-func (r *records) offered(ctx context.Context, sipID, caller, called, menu string) (*callRecord, error) {
+func (r *records) offered(ctx context.Context, c newCall) (*callRecord, error) {
 	rec := &callRecord{}
+	var trunk *string
+	if c.trunk != nil {
+		trunk = &c.trunk.Name
+	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node, menu) VALUES ($1, 'inbound', $2, $3, $4, $5) RETURNING id`,
-			sipID, caller, called, r.node, menu).Scan(&rec.id); err != nil {
+		if c.trunk != nil {
+			if err := trunkHasRoom(ctx, tx, c.trunk, 0); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node, menu, trunk, caller_raw)
+			VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, '')) RETURNING id`,
+			c.sipID, c.direction, c.caller, c.called, r.node, c.menu, trunk, c.callerRaw).Scan(&rec.id); err != nil {
 			return err
 		}
-		return r.insertEvent(ctx, tx, rec, "offered", map[string]any{"menu": menu})
+		data := map[string]any{}
+		if c.menu != "" {
+			data["menu"] = c.menu
+		}
+		if trunk != nil {
+			data["trunk"] = *trunk
+		}
+		return r.insertEvent(ctx, tx, rec, "offered", data)
 	})
+	if errors.Is(err, errTrunkFull) {
+		return nil, err
+	}
 	if err != nil {
-		return nil, fmt.Errorf("recording call %s: %w", sipID, err)
+		return nil, fmt.Errorf("recording call %s: %w", c.sipID, err)
 	}
 	return rec, nil
 }
 
 // rejected records a call refused before it was answered.
-func (r *records) rejected(ctx context.Context, sipID, caller, called, reason string) {
+func (r *records) rejected(ctx context.Context, sipID, caller, called, trunk, reason string) {
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		rec := &callRecord{}
-		if err := tx.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node, outcome, ended_at, end_reason)
-			VALUES ($1, 'inbound', $2, $3, $4, 'rejected', now(), $5) RETURNING id`, sipID, caller, called, r.node, reason).Scan(&rec.id); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node, trunk, outcome, ended_at, end_reason)
+			VALUES ($1, 'inbound', $2, $3, $4, NULLIF($5, ''), 'rejected', now(), $6) RETURNING id`, sipID, caller, called, r.node, trunk, reason).Scan(&rec.id); err != nil {
 			return err
 		}
 		return r.insertEvent(ctx, tx, rec, "rejected", map[string]any{"reason": reason})

@@ -73,16 +73,18 @@ type Server struct {
 	Tickets  *flow.Engine
 	Identity *identity.Service
 
-	prompts   *promptCache
-	records   *records
-	registrar *registrar
-	dg        *diago.Diago
-	udp       net.PacketConn
-	tcp       net.Listener
-	calls     sync.Map // SIP Call-ID → *sipCall, for keys sent by SIP INFO
-	bridges   sync.Map // SIP Call-ID → *bridged, for supervisors
-	wg        sync.WaitGroup
-	cancel    context.CancelFunc
+	prompts       *promptCache
+	records       *records
+	registrar     *registrar
+	dg            *diago.Diago
+	udp           net.PacketConn
+	tcp           net.Listener
+	registrations trunkRegistrations
+	calls         sync.Map // SIP Call-ID → *sipCall, for keys sent by SIP INFO
+	bridges       sync.Map // SIP Call-ID → *bridged, for supervisors
+	wg            sync.WaitGroup
+	ctx           context.Context // ends with Stop: calls out run under it
+	cancel        context.CancelFunc
 }
 
 // Start binds the SIP sockets and serves calls until ctx ends or Stop.
@@ -161,6 +163,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.dg.HandleFunc(func(d *diago.DialogServerSession) { s.serveCall(ctx, d) })
 
 	ctx, s.cancel = context.WithCancel(ctx)
+	s.ctx = ctx
 	for _, serve := range []func() error{func() error { return srv.ServeUDP(udp) }, func() error { return srv.ServeTCP(tcp) }} {
 		s.wg.Add(1)
 		go func() {
@@ -182,6 +185,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.reconcile(ctx)
 		}()
 	}
+	s.registerTrunks(ctx, ua)
 	s.Log.Info("listening for SIP", "addr", s.Cfg.Addr, "transports", "udp,tcp", "rtp", fmt.Sprintf("%d-%d", s.Cfg.RTPFirst, s.Cfg.RTPLast))
 	return nil
 }
@@ -310,7 +314,7 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 	task := &acd.Task{ID: c.id, Queue: out.Queue, Channel: "voice", Skills: out.Skills, Priority: out.Priority,
 		Offer: func(ctx context.Context, a acd.Agent) error {
 			s.records.event(context.WithoutCancel(ctx), rec, "ringing", map[string]any{"agent": a.Username, "extension": a.Extension}, "")
-			leg, err := s.ring(ctx, c, a)
+			leg, err := s.ring(ctx, c.caller, c.id, a)
 			if err != nil {
 				s.records.event(context.WithoutCancel(ctx), rec, "not_answered", map[string]any{"agent": a.Username, "error": err.Error()}, "")
 				return err
@@ -396,17 +400,38 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 	caller, called := d.FromUser(), d.ToUser()
 	log := s.Log.With("call", callID, "caller", caller, "called", called)
 	set := s.Config.Current()
+	reject := func(code int, reason, trunk, why string) {
+		callsTotal.WithLabelValues("rejected").Inc()
+		s.records.rejected(ctx, callID, caller, called, trunk, why)
+		if err := d.Respond(code, reason, nil); err != nil {
+			log.Debug("rejecting a call", "err", err)
+		}
+	}
+	trunk, raw, ok := s.inbound(set, d.InviteRequest)
+	if !ok {
+		log.Warn("a call from an address no trunk lists", "source", d.InviteRequest.Source())
+		reject(sip.StatusForbidden, "Forbidden", "", "unknown trunk "+d.InviteRequest.Source())
+		return
+	}
+	if trunk != nil {
+		caller = raw
+		if n, ok := trunk.Normalize(raw); ok {
+			caller = n
+		}
+		log = log.With("trunk", trunk.Name, "caller", caller)
+	}
 	menu, ok := ivr.MenuFor(set, called)
 	if !ok {
 		log.Warn("no IVR menu answers this number")
-		callsTotal.WithLabelValues("rejected").Inc()
-		s.records.rejected(ctx, callID, caller, called, "no menu")
-		if err := d.Respond(sip.StatusNotFound, "Not Found", nil); err != nil {
-			log.Debug("rejecting a call", "err", err)
-		}
+		reject(sip.StatusNotFound, "Not Found", trunkName(trunk), "no menu")
 		return
 	}
-	rec, err := s.records.offered(ctx, callID, caller, called, menu.Name)
+	rec, err := s.records.offered(ctx, newCall{sipID: callID, direction: "inbound", caller: caller, callerRaw: raw, called: called, menu: menu.Name, trunk: trunk})
+	if errors.Is(err, errTrunkFull) {
+		log.Warn("refusing a call: its trunk is full", "max_calls", trunk.MaxCalls)
+		reject(sip.StatusServiceUnavailable, "Service Unavailable", trunk.Name, "trunk limit")
+		return
+	}
 	if err != nil {
 		log.Error("recording an offered call", "err", err)
 		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)

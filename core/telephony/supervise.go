@@ -122,7 +122,7 @@ func (s *Server) supervise(b *bridged, sup *supervision, a acd.Agent) {
 		b.mu.Unlock()
 	}()
 	ringCtx, cancel := context.WithTimeout(b.ctx, ringSupervisor)
-	leg, err := s.ring(ringCtx, b.c, a)
+	leg, err := s.ring(ringCtx, b.c.caller, b.c.id, a)
 	cancel()
 	if err != nil {
 		s.records.event(ctx, b.rec, "monitor_failed", map[string]any{"supervisor": sup.user, "error": err.Error()}, "")

@@ -3,6 +3,7 @@ package telephony_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"net"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/pgtest"
+	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/telephony"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
@@ -32,7 +34,21 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // holding the repository's configuration.
 func start(t *testing.T, node string) (*telephony.Server, *gentest.World) {
 	t.Helper()
+	return startWith(t, node, "")
+}
+
+// startWith is start with flows/trunks.yaml replaced by trunks (when not
+// empty).
+func startWith(t *testing.T, node, trunks string) (*telephony.Server, *gentest.World) {
+	t.Helper()
 	w := gentest.New(t, 0)
+	if trunks != "" {
+		root := gentest.Root()
+		set, diags := registry.Load(context.Background(), []string{filepath.Join(root, "flows"), filepath.Join(root, "forms"), filepath.Join(root, "scripts")},
+			registry.LoadOptions{Overrides: map[string]string{filepath.Join(root, "flows", "trunks.yaml"): trunks}})
+		require.Empty(t, diags)
+		w.Runtime.Swap(set)
+	}
 	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
 	dist := &acd.Distributor{Agents: agents, Config: w.Runtime}
 	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts}, Agents: agents, ACD: dist,
@@ -447,11 +463,13 @@ func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT call_id FROM call_tickets WHERE ticket_id = $1`, tk.ID).Scan(&bound))
 	assert.Equal(t, id, bound)
 
-	// A ticket registered off the phone binds nothing; one naming an
-	// unknown call is refused and leaves nothing behind.
-	_, err = w.Engine.Create(ctx, w.As(t, "agent"), "ticket", "register", map[string]any{
-		"caller_phone": "13800138000", "title": "咨询", "content": "咨询", "type": "咨询", "session_id": "no-such-call"})
-	require.ErrorContains(t, err, "no call \"no-such-call\"")
+	// A ticket from a chat session names no call: nothing is bound.
+	tk, err = w.Engine.Create(ctx, w.As(t, "agent"), "ticket", "register", map[string]any{
+		"caller_phone": "13800138000", "title": "咨询", "content": "咨询", "type": "咨询", "session_id": "WEB-20261124-0001"})
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT count(*) FROM call_tickets WHERE ticket_id = $1`, tk.ID).Scan(&n))
+	assert.Zero(t, n)
 }
 
 // callEventKinds lists a call's events in order.
@@ -509,4 +527,131 @@ func TestALeaderListensBargesInAndReleasesACall(t *testing.T) {
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
 	assert.Equal(t, "wrapup", state, "the released agent wraps up")
 	require.ErrorContains(t, s.Release(ctx, leader, id), "已结束")
+}
+
+func TestTrunksRefuseUnknownSourcesAndCallsOverTheirLimit(t *testing.T) {
+	t.Parallel()
+	s, w := startWith(t, "node-limit", "kind: trunk\nname: local\nlabel: 本机\naddresses: [127.0.0.1]\nmax_calls: 1\n")
+	ctx := context.Background()
+	// 127.0.0.2 is this machine too, but no trunk lists it.
+	sipp(t, s.Addr(), "call_refused.xml", "12345", "-i", "127.0.0.2")
+	c, _ := closedCall(t, w)
+	assert.Equal(t, "rejected", c.Outcome)
+	assert.Contains(t, c.EndReason, "unknown trunk 127.0.0.2")
+
+	// One call holds the trunk's only channel; the next is refused.
+	first := sippCmd(t, s.Addr(), "ivr_until_bye.xml", "12345", 0)
+	require.NoError(t, first.Start())
+	t.Cleanup(func() { _ = first.Process.Kill() })
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, w.Pool.QueryRow(ctx, `SELECT count(*) FROM calls WHERE trunk = 'local' AND ended_at IS NULL`).Scan(&n))
+		return n == 1
+	}, 10*time.Second, 50*time.Millisecond)
+	sipp(t, s.Addr(), "call_refused.xml", "12345")
+	var reason, trunk string
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT end_reason, trunk FROM calls WHERE outcome = 'rejected' ORDER BY id DESC LIMIT 1`).Scan(&reason, &trunk))
+	assert.Equal(t, "trunk limit", reason)
+	assert.Equal(t, "local", trunk)
+	trunks, err := s.Trunks(ctx)
+	require.NoError(t, err)
+	require.Len(t, trunks, 1)
+	assert.Equal(t, 1, trunks[0].LiveCalls)
+	assert.Equal(t, 1, trunks[0].MaxCalls)
+}
+
+func TestACallOutFailsOverToTheNextTrunkAndIsRecorded(t *testing.T) {
+	t.Parallel()
+	down, up := freePort(t), freePort(t)
+	s, w := startWith(t, "node-dial", fmt.Sprintf(`kind: trunk
+name: local
+label: 本机
+addresses: [127.0.0.1]
+---
+kind: trunk
+name: down
+label: 故障中继
+proxy: 127.0.0.1:%d
+caller_id: "12345"
+outbound: {priority: 1, numbers: ['^1\d{10}$']}
+---
+kind: trunk
+name: up
+label: 备用中继
+proxy: 127.0.0.1:%d
+caller_id: "12345"
+max_calls: 10
+outbound: {priority: 2, numbers: ['^1\d{10}$']}
+`, down, up))
+	ctx := context.Background()
+	phone := agentPhone(t, s, w, "agent", "8001")
+	refuse := sippCmd(t, s.Addr(), "trunk_refuses.xml", "13900001111", down)
+	answer := sippCmd(t, s.Addr(), "callee_answers.xml", "13900001111", up, "-rtp_echo")
+	var refuseOut, answerOut strings.Builder
+	refuse.Stdout, refuse.Stderr = &refuseOut, &refuseOut
+	answer.Stdout, answer.Stderr = &answerOut, &answerOut
+	require.NoError(t, refuse.Start())
+	require.NoError(t, answer.Start())
+
+	agent := w.As(t, "agent")
+	_, err := s.Dial(ctx, agent, "010-1234", 0)
+	require.ErrorContains(t, err, "没有可拨打", "no trunk dials a Beijing landline here")
+	_, err = s.Dial(ctx, agent, "139x", 0)
+	require.ErrorContains(t, err, "无效")
+	tk, err := w.Engine.Create(ctx, agent, "ticket", "register", map[string]any{
+		"caller_phone": "13900001111", "title": "回访", "content": "回访市民", "type": "咨询"})
+	require.NoError(t, err)
+	id, err := s.Dial(ctx, agent, "139 0000 1111", tk.ID)
+	require.NoError(t, err)
+
+	require.NoError(t, refuse.Wait(), "the first trunk is tried:\n%s", tail(refuseOut.String(), 30))
+	require.NoError(t, answer.Wait(), "the second trunk reaches the citizen:\n%s", tail(answerOut.String(), 30))
+	o, err := phone()
+	require.NoError(t, err, "the agent's phone is rung first and hung up at the end:\n%s", tail(o, 30))
+	var reason, trunk, direction, called string
+	var recording *string
+	require.Eventually(t, func() bool {
+		return w.Pool.QueryRow(ctx, `SELECT end_reason, trunk, direction, called, recording FROM calls WHERE id = $1 AND ended_at IS NOT NULL`, id).
+			Scan(&reason, &trunk, &direction, &called, &recording) == nil
+	}, 10*time.Second, 50*time.Millisecond)
+	assert.Equal(t, "called party hung up", reason)
+	assert.Equal(t, "up", trunk)
+	assert.Equal(t, "outbound", direction)
+	assert.Equal(t, "13900001111", called)
+	require.NotNil(t, recording)
+	_, _, frames := wavLevels(t, *recording)
+	assert.Greater(t, frames, 8000, "the two seconds of talk are recorded")
+	kinds := callEventKinds(t, w, id)
+	assert.Subset(t, kinds, []string{"offered", "ringing", "connected", "dialing", "trunk_failed", "answered", "recorded", "ended"})
+	var bound int64
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT call_id FROM call_tickets WHERE ticket_id = $1 AND call_id = $2`, tk.ID, id).Scan(&bound))
+	var state string
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
+	assert.Equal(t, "wrapup", state)
+}
+
+func TestATrunkRegistersWithDigestAuth(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	registrar := func(user, pass string) *exec.Cmd {
+		return sippCmd(t, "127.0.0.1:1", "trunk_registrar.xml", "x", port, "-key", "user", user, "-key", "pass", pass)
+	}
+	cmd := registrar("047112345", "s3cret")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	env := fmt.Sprintf("HOTLINE_TEST_TRUNK_PW_%d", port)
+	require.NoError(t, os.Setenv(env, "s3cret"))
+	s, _ := startWith(t, "node-register", fmt.Sprintf(`kind: trunk
+name: carrier
+label: 运营商
+proxy: 127.0.0.1:%d
+register: {username: "047112345", password_env: %s, expires: 60s}
+`, port, env))
+	require.NoError(t, cmd.Wait(), "the registrar accepts the digest:\n%s", tail(out.String(), 30))
+	require.Eventually(t, func() bool {
+		trunks, err := s.Trunks(context.Background())
+		require.NoError(t, err)
+		return len(trunks) == 1 && trunks[0].Registered
+	}, 10*time.Second, 50*time.Millisecond)
 }

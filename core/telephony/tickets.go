@@ -14,7 +14,7 @@ func init() {
 	flow.RegisterProcedure("telephony.bind_call", flow.Procedure{
 		Doc: "Binds a call to the ticket, so the call's recording and events are found from the ticket and the ticket from the call. " +
 			"call is the call's SIP Call-ID (a form's session field); when it is empty, the call the acting agent is answering or wrapping up is bound. " +
-			"Without either (a ticket registered off the phone) nothing is bound.",
+			"A session that is not a call (web chat, WeChat, SMS) and a ticket registered off the phone bind nothing.",
 		Args: []string{"call"},
 		Run:  bindCall,
 	})
@@ -28,7 +28,7 @@ func bindCall(ctx context.Context, c flow.CallEnv) error {
 	if sipID != "" {
 		err = c.Tx.QueryRow(ctx, `SELECT id FROM calls WHERE sip_call_id = $1 ORDER BY id DESC LIMIT 1`, sipID).Scan(&callID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("telephony.bind_call: call: no call %q", sipID)
+			return nil // a chat session's id: no call to bind
 		}
 	} else {
 		// The agent's task is the call while it rings, is talked and is
