@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
+	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
@@ -345,4 +348,99 @@ func TestIdleAgentsWhosePhoneIsGoneAreMadeBusy(t *testing.T) {
 	_, err = f.agents.SetState(ctx, gone, "idle", "")
 	require.NoError(t, err)
 	assert.Equal(t, "idle", f.state(t, gone))
+}
+
+// queues replaces flows/ivr/queues.yaml with text.
+func (f *floor) queues(t *testing.T, text string) {
+	t.Helper()
+	root := gentest.Root()
+	set, diags := registry.Load(context.Background(), []string{filepath.Join(root, "flows"), filepath.Join(root, "forms"), filepath.Join(root, "scripts")},
+		registry.LoadOptions{Overrides: map[string]string{filepath.Join(root, "flows", "ivr", "queues.yaml"): text}})
+	require.Empty(t, diags)
+	f.w.Runtime.Swap(set)
+}
+
+func TestOverflowWidensToAnotherQueueThenGivesTheTaskUp(t *testing.T) {
+	f := newFloor(t)
+	ctx := context.Background()
+	f.queues(t, `kind: queue
+name: general
+label: 综合
+members: "'hotline' in agent.skills"
+---
+kind: queue
+name: enterprise
+label: 企业
+members: "'enterprise' in agent.skills"
+overflow:
+  - {after: 300ms, queues: [general]}
+---
+kind: queue
+name: mongolian
+label: 蒙古语
+members: "'mn' in agent.languages"
+overflow:
+  - {after: 100ms, priority: 1}
+  - {after: 200ms, exit: voicemail}
+`)
+	f.agent(t, "agent", "8001", map[string]int{"hotline": 5})
+	ph := &phones{answer: map[string]bool{"8001": true}}
+
+	start := time.Now()
+	a, err := f.acd.Serve(ctx, task("e-1", "enterprise", ph))
+	require.NoError(t, err)
+	assert.Equal(t, "8001", a.Extension, "after 300ms the general queue's agents take enterprise calls too")
+	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "not before the step")
+
+	start = time.Now()
+	_, err = f.acd.Serve(ctx, task("m-1", "mongolian", ph))
+	var of *acd.OverflowError
+	require.ErrorAs(t, err, &of)
+	assert.Equal(t, "voicemail", of.Exit)
+	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+}
+
+func TestAWaitingTaskKnowsItsPlace(t *testing.T) {
+	f := newFloor(t)
+	ph := &phones{answer: map[string]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, tk := range []*acd.Task{task("g-1", "general", ph), task("g-2", "general", ph), {ID: "g-urgent", Queue: "general", Priority: 5, Offer: ph.offer}} {
+		go func() { _, _ = f.acd.Serve(ctx, tk) }()
+		require.Eventually(t, func() bool { _, _, ok := f.acd.Position(tk.ID); return ok }, 2*time.Second, 5*time.Millisecond)
+	}
+	for id, want := range map[string]int{"g-urgent": 1, "g-1": 2, "g-2": 3} {
+		pos, estimate, ok := f.acd.Position(id)
+		require.True(t, ok)
+		assert.Equal(t, want, pos, id)
+		assert.Zero(t, estimate, "no estimate before the queue answered anything")
+	}
+	_, _, ok := f.acd.Position("nobody")
+	assert.False(t, ok)
+}
+
+func TestOverflowStepsAreLinted(t *testing.T) {
+	root := gentest.Root()
+	_, diags := registry.Load(context.Background(), []string{filepath.Join(root, "flows"), filepath.Join(root, "forms"), filepath.Join(root, "scripts")},
+		registry.LoadOptions{Overrides: map[string]string{filepath.Join(root, "flows", "ivr", "extra.yaml"): `kind: queue
+name: extra
+label: 额外
+members: "true"
+overflow:
+  - {after: 30s, exit: voicemail}
+  - {after: 20s, queues: [extra, genral]}
+`}})
+	var all []string
+	for _, d := range diags {
+		all = append(all, d.String())
+	}
+	got := strings.Join(all, "\n")
+	for _, want := range []string{
+		"overflow[0].exit: a step that leaves the queue must be the last",
+		"extra.yaml:7:13: overflow[1].after: 20s is not later than the step before (30s)",
+		`overflow[1].queues: "extra" is this queue`,
+		`unknown queue "genral" (did you mean "general"?)`,
+	} {
+		assert.Contains(t, got, want)
+	}
 }

@@ -32,6 +32,19 @@ type Task struct {
 // ErrNoAnswer is what Offer returns when the agent did not accept.
 var ErrNoAnswer = errors.New("the agent did not answer")
 
+// OverflowError is what Serve returns when the task's queue gave it up to
+// its channel after it waited: Exit says where the channel goes on (a
+// voice menu's node).
+type OverflowError struct {
+	Queue  string
+	Exit   string
+	Waited time.Duration
+}
+
+func (e *OverflowError) Error() string {
+	return fmt.Sprintf("queue %s gave the task up after %s: go on at %s", e.Queue, e.Waited.Round(time.Second), e.Exit)
+}
+
 // Distributor offers waiting tasks to idle agents. Each node runs one for
 // the tasks it holds; agents are shared through their rows, whose guarded
 // transitions let only one node reserve an agent.
@@ -55,7 +68,14 @@ type Distributor struct {
 	idleAt time.Time
 	// freed says an agent became routable since the list was read.
 	freed bool
+	// answers keeps when each queue's last tasks were accepted, for the
+	// estimated wait.
+	answers map[string][]time.Time
 }
+
+// answersKept is how many accepted tasks per queue the estimated wait is
+// taken from.
+const answersKept = 10
 
 // idleFresh is how old the idle agents' list may be; after an agent was
 // freed, idleFreed.
@@ -83,6 +103,7 @@ func (d *Distributor) init() {
 	if d.wake == nil {
 		d.wake = make(chan struct{}, 1)
 		d.rr = map[string]int{}
+		d.answers = map[string][]time.Time{}
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -154,6 +175,39 @@ func (d *Distributor) Waiting() map[string]int {
 	return out
 }
 
+// Position tells where a waiting task stands in its queue (1: next) and
+// the estimated wait: its position times the time between the queue's
+// last answers (0 until the queue has answered a few). ok is false for a
+// task that is not waiting.
+func (d *Distributor) Position(taskID string) (pos int, estimate time.Duration, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var me *waiting
+	for _, w := range d.waiting {
+		if w.task.ID == taskID {
+			me = w
+		}
+	}
+	if me == nil {
+		return 0, 0, false
+	}
+	for _, w := range d.waiting {
+		if w.task.Queue != me.task.Queue {
+			continue
+		}
+		if w == me || w.task.Priority > me.task.Priority || w.task.Priority == me.task.Priority && w.seq < me.seq {
+			pos++
+		}
+	}
+	if a := d.answers[me.task.Queue]; len(a) >= 3 {
+		// Answers long ago say nothing of the queue now.
+		if time.Since(a[len(a)-1]) < 10*time.Minute {
+			estimate = time.Duration(pos) * a[len(a)-1].Sub(a[0]) / time.Duration(len(a)-1)
+		}
+	}
+	return pos, estimate, true
+}
+
 // Run offers tasks until ctx ends: whenever a task arrives or an agent
 // changes, and every tick (states that end by themselves, agents whose
 // skills changed).
@@ -200,9 +254,34 @@ func (d *Distributor) round(ctx context.Context) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	set := d.Config.Current()
+	// Each task's queue and overflow step, by how long it has waited.
+	queues := make(map[*waiting]*Queue, len(pending))
+	steps := make(map[*waiting]*Step, len(pending))
+	priority := func(w *waiting) float64 {
+		if st := steps[w]; st != nil {
+			return w.task.Priority + st.Priority
+		}
+		return w.task.Priority
+	}
+	pending = slices.DeleteFunc(pending, func(w *waiting) bool {
+		q, ok := registry.Model[*Queue](set, KindQueue, w.task.Queue)
+		if !ok {
+			d.finish(w, result{err: fmt.Errorf("queue %q was removed", w.task.Queue)})
+			return true
+		}
+		waited := time.Since(w.since)
+		st := q.step(waited)
+		if st != nil && st.Exit != "" {
+			d.finish(w, result{err: &OverflowError{Queue: q.Name, Exit: st.Exit, Waited: waited}})
+			return true
+		}
+		queues[w], steps[w] = q, st
+		return false
+	})
 	sort.SliceStable(pending, func(i, j int) bool {
-		if pending[i].task.Priority != pending[j].task.Priority {
-			return pending[i].task.Priority > pending[j].task.Priority
+		if pi, pj := priority(pending[i]), priority(pending[j]); pi != pj {
+			return pi > pj
 		}
 		return pending[i].seq < pending[j].seq
 	})
@@ -225,17 +304,10 @@ func (d *Distributor) round(ctx context.Context) error {
 	if len(agents) == 0 {
 		return nil
 	}
-	set := d.Config.Current()
 	var calls map[int64]int
 	// Who may serve each queue is decided once per round, not per task.
 	members := map[string][]Agent{}
-	taken := map[int64]bool{}
-	for _, w := range pending {
-		q, ok := registry.Model[*Queue](set, KindQueue, w.task.Queue)
-		if !ok {
-			d.finish(w, result{err: fmt.Errorf("queue %q was removed", w.task.Queue)})
-			continue
-		}
+	memberOf := func(q *Queue) []Agent {
 		list, ok := members[q.Name]
 		if !ok {
 			for _, a := range agents {
@@ -247,6 +319,32 @@ func (d *Distributor) round(ctx context.Context) error {
 			}
 			members[q.Name] = list
 		}
+		return list
+	}
+	taken := map[int64]bool{}
+	for _, w := range pending {
+		q, st := queues[w], steps[w]
+		list := memberOf(q)
+		skills := w.task.Skills
+		if st != nil {
+			if st.AnySkills {
+				skills = nil
+			}
+			if len(st.Queues) > 0 {
+				list = slices.Clone(list)
+				for _, ref := range st.Queues {
+					if other, ok := registry.Model[*Queue](set, KindQueue, ref.Name); ok {
+						for _, a := range memberOf(other) {
+							if !slices.ContainsFunc(list, func(b Agent) bool { return b.UserID == a.UserID }) {
+								list = append(list, a)
+							}
+						}
+					}
+				}
+				// Longest idle first across the queues.
+				sort.SliceStable(list, func(i, j int) bool { return list[i].Since.Before(list[j].Since) })
+			}
+		}
 		if q.Strategy == "fewest-calls" && calls == nil {
 			if calls, err = d.Agents.callsToday(ctx, m); err != nil {
 				return err
@@ -254,7 +352,7 @@ func (d *Distributor) round(ctx context.Context) error {
 		}
 		var eligible []Agent
 		for _, a := range list {
-			if taken[a.UserID] || w.tried[a.UserID] || !hasSkills(a, w.task.Skills) {
+			if taken[a.UserID] || w.tried[a.UserID] || !hasSkills(a, skills) {
 				continue
 			}
 			eligible = append(eligible, a)
@@ -263,7 +361,7 @@ func (d *Distributor) round(ctx context.Context) error {
 			}
 		}
 		if len(eligible) == 0 {
-			if len(w.tried) > 0 && !slices.ContainsFunc(list, func(a Agent) bool { return hasSkills(a, w.task.Skills) && !taken[a.UserID] && !w.tried[a.UserID] }) {
+			if len(w.tried) > 0 && !slices.ContainsFunc(list, func(a Agent) bool { return hasSkills(a, skills) && !taken[a.UserID] && !w.tried[a.UserID] }) {
 				d.mu.Lock()
 				clear(w.tried) // everyone able missed it once: start over
 				d.mu.Unlock()
@@ -440,6 +538,13 @@ func (d *Distributor) ring(ctx, offerCtx context.Context, cancel context.CancelF
 		d.mu.Unlock()
 		switch {
 		case winner != nil && stillWaiting:
+			d.mu.Lock()
+			q := w.task.Queue
+			d.answers[q] = append(d.answers[q], time.Now())
+			if len(d.answers[q]) > answersKept {
+				d.answers[q] = d.answers[q][1:]
+			}
+			d.mu.Unlock()
 			d.finish(w, result{agent: *winner})
 		case winner != nil:
 			// The caller left as the agent answered.

@@ -49,6 +49,11 @@ type Queue struct {
 	// Record keeps a recording of each conversation (default true): the
 	// centre's quality inspection and disputes depend on it (P-18).
 	Record *bool `yaml:"record" jsonschema:"description=record conversations of this queue (default true)"`
+	// Overflow changes how a task is served the longer it waits, like
+	// the steps of a TaskRouter workflow: widen the skills, let other
+	// queues' agents take it, raise its priority, or give it up to the
+	// channel (a voice menu's voicemail or callback node).
+	Overflow []Step `yaml:"overflow"`
 
 	members *rules.Program
 }
@@ -57,6 +62,36 @@ type Queue struct {
 type Wait struct {
 	Prompt []string      `yaml:"prompt" jsonschema:"required"`
 	Every  time.Duration `yaml:"every" jsonschema:"description=from the start of one announcement to the next (default 20s)"`
+	// Position and Estimate add the caller's place in the queue and the
+	// estimated wait to each announcement.
+	Position bool `yaml:"position" jsonschema:"description=tell the caller how many wait ahead"`
+	Estimate bool `yaml:"estimate" jsonschema:"description=tell the caller the estimated wait (once the queue has answered a few tasks)"`
+}
+
+// Step is one overflow step: from After on, until the next step.
+type Step struct {
+	After time.Duration `yaml:"after" jsonschema:"required,description=how long the task has waited when the step begins"`
+	// AnySkills drops the skills the task needs beyond its queue's.
+	AnySkills bool `yaml:"any_skills" jsonschema:"description=offer the task to any agent of the queue, whatever extra skills it asked for"`
+	// Queues are queues whose agents may take the task as well.
+	Queues []registry.Ref `yaml:"queues" jsonschema:"description=other queues whose agents may also take the task"`
+	// Priority is added to the task's priority.
+	Priority float64 `yaml:"priority" jsonschema:"description=added to the task's priority"`
+	// Exit gives the task up to its channel: for a call, the node of its
+	// menu to go on with (voicemail, callback).
+	Exit string `yaml:"exit" jsonschema:"description=leave the queue: for a call, the menu node to go on with (voicemail, callback)"`
+}
+
+// step is the overflow step a task that waited so long is in (nil before
+// the first).
+func (q *Queue) step(waited time.Duration) *Step {
+	var st *Step
+	for i := range q.Overflow {
+		if waited >= q.Overflow[i].After {
+			st = &q.Overflow[i]
+		}
+	}
+	return st
 }
 
 // Records says whether the queue's conversations are recorded.
@@ -103,6 +138,25 @@ func (q *Queue) Provision(c *registry.Context) {
 		}
 		if w.Every < 5*time.Second {
 			c.Errorf(c.At("wait", "every"), "wait.every: %s is too often; at least 5s", w.Every)
+		}
+	}
+	for i := range q.Overflow {
+		st := &q.Overflow[i]
+		if st.After <= 0 {
+			c.Errorf(c.At("overflow", i, "after"), "overflow[%d].after: give how long the task has waited, e.g. 30s", i)
+		}
+		if i > 0 && st.After <= q.Overflow[i-1].After {
+			c.Errorf(c.At("overflow", i, "after"), "overflow[%d].after: %s is not later than the step before (%s)", i, st.After, q.Overflow[i-1].After)
+		}
+		for _, ref := range st.Queues {
+			if ref.Name == q.Name {
+				c.Errorf(ref.Pos, "overflow[%d].queues: %q is this queue", i, ref.Name)
+				continue
+			}
+			c.Resolve(KindQueue, ref)
+		}
+		if st.Exit != "" && i != len(q.Overflow)-1 {
+			c.Errorf(c.At("overflow", i, "exit"), "overflow[%d].exit: a step that leaves the queue must be the last", i)
 		}
 	}
 	q.Members.SetBlockIndent(c.Doc.Line)

@@ -592,7 +592,14 @@ func (m *Menu) Validate(c *registry.Context) {
 			}
 		}
 		if n.Queue != nil {
-			c.Resolve(acd.KindQueue, n.Queue.Name)
+			if d, ok := c.Resolve(acd.KindQueue, n.Queue.Name); ok {
+				// A queue that gives calls up hands them back to this menu.
+				for _, st := range d.Model.(*acd.Queue).Overflow {
+					if _, ok := m.byName[st.Exit]; st.Exit != "" && !ok {
+						c.Errorf(n.Queue.Name.Pos, "nodes[%s].queue: queue %s gives calls up to node %q after %s, which this menu does not have", n.Name, n.Queue.Name.Name, st.Exit, st.After)
+					}
+				}
+			}
 		}
 		for _, t := range []*TicketTarget{n.Voicemail, n.Callback} {
 			if t == nil {

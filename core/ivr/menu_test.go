@@ -58,6 +58,7 @@ func TestMenuLintErrors(t *testing.T) {
 		{"bad prompt name", "  - {name: a, play: Welcome.wav, hangup: true}\n", `"Welcome.wav" is not a prompt name`},
 		{"unknown language", "  - {name: a, language: en, next: b}\n  - {name: b, hangup: true}\n", `"en" is not one of the menu's languages`},
 		{"expression error", "  - {name: a, branch: [{when: \"call.digit == '1'\", goto: b}], next: b}\n  - {name: b, hangup: true}\n", "digit"},
+		{"queue gives calls to a missing node", "  - {name: a, queue: {name: general}}\n", `queue general gives calls up to node "busy_choice" after 3m0s, which this menu does not have`},
 		{"voicemail flow action", "  - {name: a, voicemail: {flow: ticket, action: accept_omni}}\n", `flow "ticket" has no creating action "accept_omni"`},
 	}
 	for _, tc := range cases {

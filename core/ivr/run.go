@@ -88,6 +88,24 @@ func (r *Runner) now() time.Time {
 // menu hands the call on or the caller hangs up.
 func (r *Runner) Run(ctx context.Context, m *Menu, ch Channel, id, caller, called string) (Outcome, error) {
 	call := CallVars{ID: id, Caller: caller, Called: called, Lang: m.Languages[0].Code, Vars: map[string]any{}}
+	return r.walk(ctx, m, m.Start.Name, ch, call)
+}
+
+// Resume goes on with a call that left menu m as prev, from node (a queue
+// gave the call up: its voicemail or callback node), keeping the call's
+// language, path and variables.
+func (r *Runner) Resume(ctx context.Context, m *Menu, ch Channel, prev Outcome, node, id, caller, called string) (Outcome, error) {
+	if _, ok := m.byName[node]; !ok {
+		return prev, fmt.Errorf("menu %s: no node %q to go on with", m.Name, node)
+	}
+	call := CallVars{ID: id, Caller: caller, Called: called, Lang: prev.Lang, Path: prev.Path, Vars: prev.Vars}
+	if call.Vars == nil {
+		call.Vars = map[string]any{}
+	}
+	return r.walk(ctx, m, node, ch, call)
+}
+
+func (r *Runner) walk(ctx context.Context, m *Menu, start string, ch Channel, call CallVars) (Outcome, error) {
 	out := Outcome{Lang: call.Lang}
 	finish := func(kind string, n *Node) (Outcome, error) {
 		out.Kind, out.Lang, out.Path, out.Vars = kind, call.Lang, call.Path, call.Vars
@@ -96,7 +114,7 @@ func (r *Runner) Run(ctx context.Context, m *Menu, ch Channel, id, caller, calle
 		}
 		return out, nil
 	}
-	n := m.byName[m.Start.Name]
+	n := m.byName[start]
 	for step := 0; ; step++ {
 		if step == maxSteps {
 			return out, fmt.Errorf("menu %s: the call walked %d nodes without leaving", m.Name, maxSteps)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,6 +175,36 @@ wait:
 	return b, nil
 }
 
+// maxSpoken is the largest number the default prompts say (num_0 …
+// num_30); more is said as "more than" it.
+const maxSpoken = 30
+
+// number is the prompts that say n.
+func number(n int) []string {
+	if n > maxSpoken {
+		return []string{"more_than", "num_" + strconv.Itoa(maxSpoken)}
+	}
+	return []string{"num_" + strconv.Itoa(n)}
+}
+
+// placePrompts says how many wait ahead of the caller and about how many
+// minutes the wait is, as the queue's wait settings ask.
+func placePrompts(w *acd.Wait, pos int, estimate time.Duration) []string {
+	var out []string
+	if w.Position && pos > 1 {
+		out = append(out, "position_before")
+		out = append(out, number(pos-1)...)
+		out = append(out, "position_after")
+	}
+	if w.Estimate && estimate > 0 {
+		minutes := int((estimate + time.Minute - 1) / time.Minute)
+		out = append(out, "estimate_before")
+		out = append(out, number(minutes)...)
+		out = append(out, "estimate_after")
+	}
+	return out
+}
+
 // forwarder writes G.711 audio of one law as another.
 type forwarder struct {
 	mu       sync.Mutex
@@ -203,8 +235,9 @@ func (f *forwarder) write(payload []byte) {
 
 // hold plays the queue's wait prompts to the caller every so often until
 // the returned function is called, which returns once the playing
-// stopped; played hears of each announcement.
-func (c *sipCall) hold(ctx context.Context, lang string, set *registry.Set, queue string, played func(prompts []string)) (stop func()) {
+// stopped; place tells the caller's position and estimated wait, played
+// hears of each announcement.
+func (c *sipCall) hold(ctx context.Context, lang string, set *registry.Set, queue string, place func() (int, time.Duration, bool), played func(prompts []string)) (stop func()) {
 	q, ok := registry.Model[*acd.Queue](set, acd.KindQueue, queue)
 	if !ok || q.Wait == nil {
 		return func() {}
@@ -215,8 +248,12 @@ func (c *sipCall) hold(ctx context.Context, lang string, set *registry.Set, queu
 		defer close(done)
 		for {
 			start := time.Now()
-			played(q.Wait.Prompt)
-			if err := c.play(ctx, lang, q.Wait.Prompt, ctx.Done()); err != nil || ctx.Err() != nil {
+			prompts := slices.Clone(q.Wait.Prompt)
+			if pos, estimate, ok := place(); ok {
+				prompts = append(prompts, placePrompts(q.Wait, pos, estimate)...)
+			}
+			played(prompts)
+			if err := c.play(ctx, lang, prompts, ctx.Done()); err != nil || ctx.Err() != nil {
 				return
 			}
 			select {

@@ -307,8 +307,9 @@ func (s *Server) reconcile(ctx context.Context) {
 
 // queue hands the call to the ACD as a task, rings the agents it offers
 // the task to, and bridges the caller with the one who answers until
-// either hangs up. It returns why the call ended.
-func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord, out ivr.Outcome, log *slog.Logger) string {
+// either hangs up. It returns why the call ended, or the overflow step
+// that gave the call back to its menu.
+func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord, out ivr.Outcome, log *slog.Logger) (string, *acd.OverflowError) {
 	var mu sync.Mutex
 	var won *agentLeg
 	task := &acd.Task{ID: c.id, Queue: out.Queue, Channel: "voice", Skills: out.Skills, Priority: out.Priority,
@@ -329,9 +330,10 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 			return nil
 		}}
 	s.records.event(ctx, rec, "queued", map[string]any{"queue": out.Queue, "skills": out.Skills, "priority": out.Priority}, "")
-	stopHold := c.hold(callCtx, out.Lang, s.Config.Current(), out.Queue, func(prompts []string) {
-		s.records.event(ctx, rec, "announced", map[string]any{"prompts": prompts}, "")
-	})
+	stopHold := c.hold(callCtx, out.Lang, s.Config.Current(), out.Queue, func() (int, time.Duration, bool) { return s.ACD.Position(task.ID) },
+		func(prompts []string) {
+			s.records.event(ctx, rec, "announced", map[string]any{"prompts": prompts}, "")
+		})
 	agent, err := s.ACD.Serve(callCtx, task)
 	stopHold() // before the agent's audio takes the caller's line
 	if err != nil {
@@ -341,12 +343,17 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 			won.end(ctx)
 		}
 		mu.Unlock()
-		if callCtx.Err() != nil {
+		var of *acd.OverflowError
+		switch {
+		case callCtx.Err() != nil:
 			s.records.event(ctx, rec, "abandoned", map[string]any{"queue": out.Queue}, "")
-			return "caller hung up in queue"
+			return "caller hung up in queue", nil
+		case errors.As(err, &of):
+			s.records.event(ctx, rec, "overflow", map[string]any{"queue": out.Queue, "exit": of.Exit, "waited_ms": of.Waited.Milliseconds()}, "")
+			return "", of
 		}
 		log.Error("queueing a call", "err", err)
-		return "queue failed"
+		return "queue failed", nil
 	}
 	mu.Lock()
 	leg := won
@@ -354,7 +361,7 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 	if leg == nil {
 		log.Error("an agent accepted a call without a phone leg", "agent", agent.Username)
 		s.ACD.Done(ctx, agent, task)
-		return "no agent leg"
+		return "no agent leg", nil
 	}
 	s.records.connected(ctx, rec, agent)
 	defer s.ACD.Done(ctx, agent, task)
@@ -377,20 +384,20 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 	}
 	if err != nil {
 		log.Error("bridging a call", "err", err)
-		return "bridge failed"
+		return "bridge failed", nil
 	}
 	if by := b.releasedBy.Load(); by != nil {
-		return "released by supervisor " + *by
+		return "released by supervisor " + *by, nil
 	}
 	select {
 	case <-c.hungUp:
-		return "caller hung up"
+		return "caller hung up", nil
 	default:
 	}
 	if leg.silent.Load() {
-		return "agent phone silent"
+		return "agent phone silent", nil
 	}
-	return "agent hung up"
+	return "agent hung up", nil
 }
 
 // serveCall answers a call and walks it through its menu. diago hangs up
@@ -474,13 +481,30 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 		return
 	}
 	s.records.menuDone(ctx, rec, out, c.responses, nil)
+	s.records.ended(ctx, rec, s.handOn(ctx, callCtx, c, rec, menu, out, log))
+}
+
+// handOn does what the menu's outcome asks (queue, take a message or a
+// callback request, hang up) and returns why the call ended. A queue
+// that gives the call up sends it back into the menu at the node its
+// overflow step names.
+func (s *Server) handOn(ctx, callCtx context.Context, c *sipCall, rec *callRecord, menu *ivr.Menu, out ivr.Outcome, log *slog.Logger) string {
 	reason := "caller hung up"
 	switch {
 	case out.Kind == "abandoned":
 	case out.Kind == "hangup":
 		reason = "menu hung up"
 	case out.Kind == "queue" && s.ACD != nil && s.registrar != nil:
-		reason = s.queue(ctx, callCtx, c, rec, out, log)
+		var of *acd.OverflowError
+		if reason, of = s.queue(ctx, callCtx, c, rec, out, log); of != nil {
+			next, err := s.Runner.Resume(callCtx, menu, c, out, of.Exit, c.id, c.caller, c.d.ToUser())
+			s.records.menuDone(ctx, rec, next, nil, err)
+			if err != nil {
+				log.Error("IVR menu failed after the queue gave the call up", "err", err)
+				return "menu failed"
+			}
+			return s.handOn(ctx, callCtx, c, rec, menu, next, log)
+		}
 	case (out.Kind == "voicemail" || out.Kind == "callback") && s.Tickets != nil && out.Ticket != nil:
 		// The message is left (or the request taken) and the menu's
 		// prompt has said goodbye: the call ends here.
@@ -499,5 +523,5 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 			reason = "held an hour"
 		}
 	}
-	s.records.ended(ctx, rec, reason)
+	return reason
 }

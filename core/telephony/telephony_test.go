@@ -34,18 +34,22 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // holding the repository's configuration.
 func start(t *testing.T, node string) (*telephony.Server, *gentest.World) {
 	t.Helper()
-	return startWith(t, node, "")
+	return startWith(t, node, nil)
 }
 
-// startWith is start with flows/trunks.yaml replaced by trunks (when not
-// empty).
-func startWith(t *testing.T, node, trunks string) (*telephony.Server, *gentest.World) {
+// startWith is start with configuration files replaced: files maps a path
+// under the repository (flows/trunks.yaml) to its text.
+func startWith(t *testing.T, node string, files map[string]string) (*telephony.Server, *gentest.World) {
 	t.Helper()
 	w := gentest.New(t, 0)
-	if trunks != "" {
+	if len(files) > 0 {
 		root := gentest.Root()
+		overrides := map[string]string{}
+		for path, text := range files {
+			overrides[filepath.Join(root, path)] = text
+		}
 		set, diags := registry.Load(context.Background(), []string{filepath.Join(root, "flows"), filepath.Join(root, "forms"), filepath.Join(root, "scripts")},
-			registry.LoadOptions{Overrides: map[string]string{filepath.Join(root, "flows", "trunks.yaml"): trunks}})
+			registry.LoadOptions{Overrides: overrides})
 		require.Empty(t, diags)
 		w.Runtime.Swap(set)
 	}
@@ -529,9 +533,11 @@ func TestALeaderListensBargesInAndReleasesACall(t *testing.T) {
 	require.ErrorContains(t, s.Release(ctx, leader, id), "已结束")
 }
 
+func trunks(text string) map[string]string { return map[string]string{"flows/trunks.yaml": text} }
+
 func TestTrunksRefuseUnknownSourcesAndCallsOverTheirLimit(t *testing.T) {
 	t.Parallel()
-	s, w := startWith(t, "node-limit", "kind: trunk\nname: local\nlabel: 本机\naddresses: [127.0.0.1]\nmax_calls: 1\n")
+	s, w := startWith(t, "node-limit", trunks("kind: trunk\nname: local\nlabel: 本机\naddresses: [127.0.0.1]\nmax_calls: 1\n"))
 	ctx := context.Background()
 	// 127.0.0.2 is this machine too, but no trunk lists it.
 	sipp(t, s.Addr(), "call_refused.xml", "12345", "-i", "127.0.0.2")
@@ -563,7 +569,7 @@ func TestTrunksRefuseUnknownSourcesAndCallsOverTheirLimit(t *testing.T) {
 func TestACallOutFailsOverToTheNextTrunkAndIsRecorded(t *testing.T) {
 	t.Parallel()
 	down, up := freePort(t), freePort(t)
-	s, w := startWith(t, "node-dial", fmt.Sprintf(`kind: trunk
+	s, w := startWith(t, "node-dial", trunks(fmt.Sprintf(`kind: trunk
 name: local
 label: 本机
 addresses: [127.0.0.1]
@@ -582,7 +588,7 @@ proxy: 127.0.0.1:%d
 caller_id: "12345"
 max_calls: 10
 outbound: {priority: 2, numbers: ['^1\d{10}$']}
-`, down, up))
+`, down, up)))
 	ctx := context.Background()
 	phone := agentPhone(t, s, w, "agent", "8001")
 	refuse := sippCmd(t, s.Addr(), "trunk_refuses.xml", "13900001111", down)
@@ -642,16 +648,49 @@ func TestATrunkRegistersWithDigestAuth(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	env := fmt.Sprintf("HOTLINE_TEST_TRUNK_PW_%d", port)
 	require.NoError(t, os.Setenv(env, "s3cret"))
-	s, _ := startWith(t, "node-register", fmt.Sprintf(`kind: trunk
+	s, _ := startWith(t, "node-register", trunks(fmt.Sprintf(`kind: trunk
 name: carrier
 label: 运营商
 proxy: 127.0.0.1:%d
 register: {username: "047112345", password_env: %s, expires: 60s}
-`, port, env))
+`, port, env)))
 	require.NoError(t, cmd.Wait(), "the registrar accepts the digest:\n%s", tail(out.String(), 30))
 	require.Eventually(t, func() bool {
 		trunks, err := s.Trunks(context.Background())
 		require.NoError(t, err)
 		return len(trunks) == 1 && trunks[0].Registered
 	}, 10*time.Second, 50*time.Millisecond)
+}
+
+func TestALongWaitGoesBackToTheMenu(t *testing.T) {
+	t.Parallel()
+	s, w := startWith(t, "node-overflow", map[string]string{"flows/ivr/queues.yaml": `kind: queue
+name: general
+label: 综合服务
+members: "'hotline' in agent.skills"
+wait: {prompt: [please_hold], every: 5s, position: true, estimate: true}
+overflow:
+  - {after: 1s, exit: busy_choice}
+---
+kind: queue
+name: enterprise
+label: 企业服务专席
+members: "'enterprise' in agent.skills"
+---
+kind: queue
+name: mongolian
+label: 蒙古语服务
+members: "'mn' in agent.languages"
+`})
+	// Nobody is signed in: the caller waits a second, then is offered
+	// to leave a message or ask for a callback, and hangs up meanwhile.
+	sipp(t, s.Addr(), "ivr_rfc4733.xml", "12345", "-d", "8000")
+	c, id := closedCall(t, w)
+	assert.Equal(t, "caller hung up", c.EndReason)
+	assert.Equal(t, "busy_choice", c.Path[len(c.Path)-1], "the call went on in the menu: %v", c.Path)
+	kinds := callEventKinds(t, w, id)
+	assert.Subset(t, kinds, []string{"queued", "overflow", "ended"})
+	var exit string
+	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT data->>'exit' FROM call_events WHERE call_id = $1 AND kind = 'overflow'`, id).Scan(&exit))
+	assert.Equal(t, "busy_choice", exit)
 }

@@ -18,7 +18,11 @@ grep -v '^#' "$here/prompts.tsv" | while IFS=$'\t' read -r lang name text v; do
   mkdir -p "$out/$lang"
   espeak-ng -v "${v:-$(voice "$lang")}" -s 165 -w "$tmp/raw.wav" "$text"
   # -D: no dither, so the same text makes the same file.
-  sox -D "$tmp/raw.wav" -r 8000 -c 1 -b 16 -e signed-integer "$out/$lang/$name.wav" gain -3
+  trim=()
+  # Fragments said one after another (numbers, "您前面还有 … 位") lose
+  # espeak's leading and trailing silence.
+  case "$name" in num_*|position_*|estimate_*|more_than) trim=(silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse pad 0 0.08) ;; esac
+  sox -D "$tmp/raw.wav" -r 8000 -c 1 -b 16 -e signed-integer "$out/$lang/$name.wav" gain -3 "${trim[@]}"
 done
 # The beep before a voice message: 0.4 s of 1 kHz.
 for lang in $(grep -v '^#' "$here/prompts.tsv" | cut -f1 | sort -u); do
