@@ -25,6 +25,7 @@ import (
 	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/audit"
+	"github.com/hotline12345/hotline/core/callstats"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/export"
 	"github.com/hotline12345/hotline/core/flow"
@@ -97,7 +98,7 @@ func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engi
 	agents *acd.Service, dist *acd.Distributor, sip *telephony.Server) []gql.Module {
 	forms := form.Module{Config: cfg.Runtime, Lookup: func() form.Lookup { return form.DBLookup{Q: pool} }}
 	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms, export.Module{Service: exports},
-		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip}}
+		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip, Agents: agents, Tickets: tickets}, callstats.Module{Pool: pool}}
 }
 
 // BuildSchema assembles the GraphQL schema from the modules.
@@ -207,7 +208,8 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		sip = &telephony.Server{Config: k.cfg.Runtime, Pool: k.pool, Log: log.With("part", "sip"),
 			Runner: &ivr.Runner{Scripts: k.tickets.Scripts}, Agents: k.agents, ACD: k.acd, Tickets: k.tickets, Identity: k.ids,
 			Cfg: telephony.Config{Addr: cfg.SIPAddr, RTPFirst: cfg.RTPFirst, RTPLast: cfg.RTPLast, Prompts: prompts,
-				Recordings: filepath.Join(cfg.DataDir, "recordings"), Node: k.node, IntakeUser: cfg.IVRUser}}
+				Recordings: filepath.Join(cfg.DataDir, "recordings"), Node: k.node, IntakeUser: cfg.IVRUser,
+				RecordingRetention: time.Duration(cfg.RecordingDays) * 24 * time.Hour}}
 	}
 	live, err := newLiveAPI(k.cfg.Runtime.Current, func() (http.Handler, error) {
 		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge, k.agents, k.acd, sip))

@@ -40,6 +40,8 @@ type Config struct {
 	// IVRUser is the account voice messages' and callback requests'
 	// tickets are created as.
 	IVRUser string
+	// RecordingDays is how many days recordings are kept (0: for ever).
+	RecordingDays int
 }
 
 // Variable documents one environment variable; README lists them.
@@ -49,7 +51,7 @@ type Variable struct{ Name, Default, Meaning string }
 var Variables = []Variable{
 	{"HOTLINE_HTTP_ADDR", "127.0.0.1:8080", "HTTP listen address (GraphQL, GraphiQL, health, metrics)"},
 	{"HOTLINE_DATABASE_URL", "", "PostgreSQL URL; empty runs a private PostgreSQL under $HOTLINE_DATA_DIR/pg"},
-	{"HOTLINE_DATA_DIR", "./var", "data folder: the private PostgreSQL, attachments, export files (later recordings)"},
+	{"HOTLINE_DATA_DIR", "./var", "data folder: the private PostgreSQL, attachments, export files, call recordings"},
 	{"HOTLINE_CONFIG_DIR", ".", "folder holding flows/, forms/ and scripts/"},
 	{"HOTLINE_ADMIN_PASSWORD", "", "password of the first 'admin' account; empty generates one and prints it once (with --demo: the demo password)"},
 	{"HOTLINE_DEMO_PASSWORD", "Hotline@12345", "password of the demo accounts created by --demo"},
@@ -68,6 +70,7 @@ var Variables = []Variable{
 	{"HOTLINE_SIP_ADDR", "127.0.0.1:5060", "SIP listen address, UDP and TCP; empty takes no calls"},
 	{"HOTLINE_RTP_PORTS", "", "UDP port range for call media, e.g. 20000-29999 (RTP on even ports, RTCP on the next); empty lets the system choose. A range is allocated by diago, which does not wrap around: a long call on the range's last ports can refuse new calls"},
 	{"HOTLINE_IVR_USER", "ivr", "account that creates the tickets of voice messages and callback requests left in the IVR (its roles must allow the menu's creating action; --demo makes it)"},
+	{"HOTLINE_RECORDING_DAYS", "180", "days call recordings (under $HOTLINE_DATA_DIR/recordings) are kept after the call, or after the last ticket bound to the call closed; 0 keeps them for ever"},
 	{"HOTLINE_PROMPTS_DIR", "testdata/prompts", "IVR prompts, <language>/<name>.wav (8 kHz 16-bit mono), relative to HOTLINE_CONFIG_DIR"},
 }
 
@@ -126,6 +129,7 @@ func FromEnv() (Config, error) {
 	intVar("HOTLINE_PASSWORD_MIN_CLASSES", &c.Policy.Password.MinClasses)
 	intVar("HOTLINE_LOGIN_MAX_FAILURES", &c.Policy.MaxFailures)
 	intVar("HOTLINE_ATTACHMENT_MAX_MB", &c.AttachmentMaxMB)
+	intVar("HOTLINE_RECORDING_DAYS", &c.RecordingDays)
 	durVar("HOTLINE_LOCKOUT_DURATION", &c.Policy.LockoutDuration)
 	durVar("HOTLINE_SESSION_TTL", &c.Policy.SessionTTL)
 	durVar("HOTLINE_SESSION_IDLE", &c.Policy.SessionIdle)

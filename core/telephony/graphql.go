@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 )
@@ -88,20 +89,23 @@ func Calls(ctx context.Context, pool *pgxpool.Pool, p *identity.Principal, f Cal
 	if err != nil {
 		return nil, fmt.Errorf("listing calls: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Call, error) {
-		var c Call
-		var recorded bool
-		var tickets []byte
-		err := r.Scan(&c.ID, &c.SIPCallID, &c.Direction, &c.Caller, &c.Called, &c.Node, &c.Menu, &c.Lang, &c.IVRPath,
-			&c.Outcome, &c.Queue, &c.Agent, &c.StartedAt, &c.AnsweredAt, &c.ConnectedAt, &c.EndedAt, &c.EndReason, &recorded, &c.RecordingBytes, &tickets)
-		if err != nil {
-			return c, err
-		}
-		if recorded {
-			c.Recording = "/recordings/" + strconv.FormatInt(c.ID, 10)
-		}
-		return c, json.Unmarshal(tickets, &c.Tickets)
-	})
+	return pgx.CollectRows(rows, scanCall)
+}
+
+// scanCall reads a row of callColumns.
+func scanCall(r pgx.CollectableRow) (Call, error) {
+	var c Call
+	var recorded bool
+	var tickets []byte
+	err := r.Scan(&c.ID, &c.SIPCallID, &c.Direction, &c.Caller, &c.Called, &c.Node, &c.Menu, &c.Lang, &c.IVRPath,
+		&c.Outcome, &c.Queue, &c.Agent, &c.StartedAt, &c.AnsweredAt, &c.ConnectedAt, &c.EndedAt, &c.EndReason, &recorded, &c.RecordingBytes, &tickets)
+	if err != nil {
+		return c, err
+	}
+	if recorded {
+		c.Recording = "/recordings/" + strconv.FormatInt(c.ID, 10)
+	}
+	return c, json.Unmarshal(tickets, &c.Tickets)
 }
 
 // CallEvent is one event of a call.
@@ -121,11 +125,13 @@ func callEvents(ctx context.Context, pool *pgxpool.Pool, callID int64) ([]CallEv
 }
 
 // Module is telephony's part of the GraphQL API: the call records with
-// their recordings and tickets, and a team leader's controls over live
-// calls. Server is nil on a node that serves no SIP.
+// their recordings and tickets, agents' screen pops, and a team leader's
+// controls over live calls. Server is nil on a node that serves no SIP.
 type Module struct {
-	Pool   *pgxpool.Pool
-	Server *Server
+	Pool    *pgxpool.Pool
+	Server  *Server
+	Agents  *acd.Service
+	Tickets *flow.Engine
 }
 
 // Name implements gql.Module.
@@ -284,6 +290,46 @@ func (m Module) Register(b *gql.Builder) error {
 				return []TrunkStatus{}, nil
 			}
 			return m.Server.Trunks(ctx)
+		})})
+	popTicketType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "ScreenPopTicket", Description: "来电人的在途工单",
+		Fields: graphql.Fields{
+			"id":        &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"number":    &graphql.Field{Type: str},
+			"title":     &graphql.Field{Type: str},
+			"state":     &graphql.Field{Type: str},
+			"createdAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
+		},
+	})
+	popType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "ScreenPop", Description: "来电弹屏：振铃或接通时推送给座席",
+		Fields: graphql.Fields{
+			"call":        &graphql.Field{Type: gql.NonNull(callType)},
+			"state":       &graphql.Field{Type: str, Description: "座席状态：振铃或通话"},
+			"vars":        &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "来电人在语音导航中的选择（如诉求类型）"},
+			"inTransit":   &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(popTicketType))), Description: "同一号码未办结的工单"},
+			"recentCalls": &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "该号码近 7 天的其他来电次数（重复来电）"},
+		},
+	})
+	b.Subscription("screenPop", &graphql.Field{Type: gql.NonNull(popType),
+		Description: "来电弹屏：来电振铃本人话机、接通时各推送一次（主叫号码、语音导航路径、在途工单）",
+		Subscribe: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {
+			pops, err := m.ScreenPops(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			out := make(chan any)
+			go func() {
+				defer close(out)
+				for pop := range pops {
+					select {
+					case out <- pop:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+			return out, nil
 		})})
 	b.Mutation("releaseCall", &graphql.Field{Type: gql.NonNull(graphql.Boolean),
 		Description: "强拆：结束一通已接通的通话（市民和座席两端都挂断）",

@@ -55,6 +55,9 @@ type Config struct {
 	// IntakeUser is the account voice messages' and callback requests'
 	// tickets are created as (HOTLINE_IVR_USER).
 	IntakeUser string
+	// RecordingRetention is how long recordings are kept after their
+	// call, or after the last ticket bound to it closed (0: for ever).
+	RecordingRetention time.Duration
 }
 
 // Server answers calls.
@@ -186,6 +189,13 @@ func (s *Server) Start(ctx context.Context) error {
 		}()
 	}
 	s.registerTrunks(ctx, ua)
+	if s.Cfg.RecordingRetention > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.expireRecordings(ctx)
+		}()
+	}
 	s.Log.Info("listening for SIP", "addr", s.Cfg.Addr, "transports", "udp,tcp", "rtp", fmt.Sprintf("%d-%d", s.Cfg.RTPFirst, s.Cfg.RTPLast))
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -295,10 +296,43 @@ func phoneWith(t *testing.T, s *telephony.Server, w *gentest.World, username, ex
 func TestACallReachesAnAgentPhoneAndTheAgentWrapsUp(t *testing.T) {
 	t.Parallel()
 	s, w := start(t, "node-agent")
+	ctx := context.Background()
 	phone := agentPhone(t, s, w, "agent", "8001")
+	// The caller has a ticket still open; the agent's screen is listening.
+	open, err := w.Engine.Create(ctx, w.As(t, "agent2"), "ticket", "register", map[string]any{
+		"caller_phone": "13800138000", "title": "小区供暖不热", "content": "暖气不热", "type": "投诉"})
+	require.NoError(t, err)
+	popCtx, stopPops := context.WithCancel(ctx)
+	defer stopPops()
+	m := telephony.Module{Pool: w.Pool, Server: s, Agents: s.Agents, Tickets: w.Engine}
+	pops, err := m.ScreenPops(popCtx, w.As(t, "agent"))
+	require.NoError(t, err)
+	var popMu sync.Mutex
+	var got []telephony.ScreenPop
+	go func() {
+		for pop := range pops {
+			popMu.Lock()
+			got = append(got, pop)
+			popMu.Unlock()
+		}
+	}()
+
 	sipp(t, s.Addr(), "ivr_rfc4733.xml", "12345")
 	out, err := phone()
 	require.NoError(t, err, "agent phone:\n%s", tail(out, 40))
+	require.Eventually(t, func() bool { popMu.Lock(); defer popMu.Unlock(); return len(got) >= 2 }, 5*time.Second, 20*time.Millisecond, "two screen pops")
+	popMu.Lock()
+	var states []string
+	for _, pop := range got {
+		states = append(states, pop.State)
+		assert.Equal(t, "13800138000", pop.Call.Caller)
+		assert.Equal(t, []string{"welcome", "language", "menu", "consult", "agent"}, pop.Call.IVRPath)
+		assert.Equal(t, "咨询", pop.Vars["type"], "what the caller chose in the menu")
+		require.Len(t, pop.InTransit, 1)
+		assert.Equal(t, open.Number, pop.InTransit[0].Number)
+	}
+	popMu.Unlock()
+	assert.Equal(t, []string{"ringing", "talking"}, states, "a pop when the phone rings and when it is answered")
 
 	c, id := closedCall(t, w)
 	assert.Equal(t, "queue", c.Outcome)
@@ -466,6 +500,7 @@ func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
 	var bound int64
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT call_id FROM call_tickets WHERE ticket_id = $1`, tk.ID).Scan(&bound))
 	assert.Equal(t, id, bound)
+	tk0 := tk.ID
 
 	// A ticket from a chat session names no call: nothing is bound.
 	tk, err = w.Engine.Create(ctx, w.As(t, "agent"), "ticket", "register", map[string]any{
@@ -474,6 +509,24 @@ func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
 	var n int
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT count(*) FROM call_tickets WHERE ticket_id = $1`, tk.ID).Scan(&n))
 	assert.Zero(t, n)
+
+	// Retention: the recording outlives its days while its ticket is
+	// open, and goes once the ticket has been closed for as long.
+	first := bound
+	n, err = s.ExpireRecordings(ctx, time.Millisecond)
+	require.NoError(t, err)
+	assert.Zero(t, n, "kept while the ticket it is evidence for is open")
+	assert.FileExists(t, path)
+	_, err = w.Pool.Exec(ctx, `UPDATE tickets SET closed_at = now() - interval '2 hours' WHERE id = (SELECT ticket_id FROM call_tickets WHERE call_id = $1)`, first)
+	require.NoError(t, err)
+	n, err = s.ExpireRecordings(ctx, time.Millisecond)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.NoFileExists(t, path)
+	calls, err := telephony.Calls(ctx, w.Pool, w.As(t, "leader"), telephony.CallFilter{Ticket: tk0}, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, calls, 1)
+	assert.Empty(t, calls[0].Recording, "the call's row stays, without its recording")
 }
 
 // callEventKinds lists a call's events in order.
