@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -124,44 +123,48 @@ func (s *Server) outbound(ctx context.Context, rec *callRecord, id, number strin
 	}
 	s.records.connected(ctx, rec, agent)
 
-	var callee *agentLeg
-	var why string
-	for _, t := range trunks {
-		callee, why = s.dialTrunk(ctx, leg, rec, t, number, log)
-		if callee != nil || why != "" {
-			break
+	// The agent hanging up while the number rings gives the call up.
+	dialCtx, stopDial := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-leg.d.Context().Done():
+			stopDial()
+		case <-dialCtx.Done():
 		}
-	}
+	}()
+	callee, why := s.dialOut(dialCtx, rec, trunks, number, log)
+	stopDial()
 	if callee == nil {
-		if why == "" {
-			why = "all trunks failed"
-		}
 		return why
 	}
 	defer callee.end(ctx)
 	s.records.event(ctx, rec, "answered", nil, "answered_at")
 
-	var recorder *stereoRecorder
-	dir := s.Cfg.Recordings + "/" + time.Now().Format("2006/01/02")
-	if recorder, err = newStereoRecorder(dir, "call-"+strconv.FormatInt(rec.id, 10)); err != nil {
-		log.Error("starting the call's recording", "err", err)
-	}
+	recorder := s.startRecording(rec, log)
 	ended := relay(ctx, callee, leg, recorder, s.Cfg.MediaTimeout)
-	if recorder != nil {
-		if path, size, err := recorder.close(); err != nil {
-			log.Error("finishing the call's recording", "err", err)
-		} else {
-			s.records.recorded(ctx, rec, path, size)
+	s.finishRecording(ctx, rec, recorder, log)
+	return ended
+}
+
+// dialOut calls number through trunks in turn until one reaches it; it
+// returns the answered leg, or nil and why nobody answered. Ending ctx
+// gives up.
+func (s *Server) dialOut(ctx context.Context, rec *callRecord, trunks []*Trunk, number string, log *slog.Logger) (*agentLeg, string) {
+	for _, t := range trunks {
+		leg, why := s.dialTrunk(ctx, rec, t, number, log)
+		if leg != nil || why != "" {
+			return leg, why
 		}
 	}
-	return ended
+	return nil, "all trunks failed"
 }
 
 // dialTrunk calls number through t. It returns the answered leg; or nil
 // and "" when the next trunk should be tried (5xx, timeout, t full); or
 // nil and why the call ends when the called party refused (busy, no such
-// number), which another trunk would not change.
-func (s *Server) dialTrunk(ctx context.Context, agent *agentLeg, rec *callRecord, t *Trunk, number string, log *slog.Logger) (*agentLeg, string) {
+// number), which another trunk would not change, or ctx ended.
+func (s *Server) dialTrunk(dialCtx context.Context, rec *callRecord, t *Trunk, number string, log *slog.Logger) (*agentLeg, string) {
+	ctx := context.WithoutCancel(dialCtx) // records outlive a give-up
 	if ok, err := s.records.useTrunk(ctx, rec, t); err != nil || !ok {
 		s.records.event(ctx, rec, "trunk_failed", map[string]any{"trunk": t.Name, "error": "full"}, "")
 		return nil, ""
@@ -186,16 +189,8 @@ func (s *Server) dialTrunk(ctx context.Context, agent *agentLeg, rec *callRecord
 		opts.Username, opts.Password = cr.Username, cr.Password()
 	}
 	s.records.event(ctx, rec, "dialing", map[string]any{"trunk": t.Name, "uri": uri.String()}, "")
-	ringCtx, cancel := context.WithTimeout(ctx, ringOut)
+	ringCtx, cancel := context.WithTimeout(dialCtx, ringOut)
 	defer cancel()
-	// The agent hanging up while the number rings gives the call up.
-	go func() {
-		select {
-		case <-agent.d.Context().Done():
-			cancel()
-		case <-ringCtx.Done():
-		}
-	}()
 	d, err := s.dg.Invite(ringCtx, uri, opts)
 	if err == nil {
 		return &agentLeg{d: d, codec: legCodec(d)}, ""
@@ -207,8 +202,8 @@ func (s *Server) dialTrunk(ctx context.Context, agent *agentLeg, rec *callRecord
 	}
 	s.records.event(ctx, rec, "trunk_failed", map[string]any{"trunk": t.Name, "status": code, "error": err.Error()}, "")
 	switch {
-	case agent.d.Context().Err() != nil:
-		return nil, "agent hung up while dialling"
+	case dialCtx.Err() != nil:
+		return nil, "given up while dialling"
 	case code >= 400 && code < 500 && code != 408:
 		return nil, fmt.Sprintf("called party refused: %d", code)
 	case code >= 600:

@@ -375,39 +375,113 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 	}
 	s.records.connected(ctx, rec, agent)
 	defer s.ACD.Done(ctx, agent, task)
+	q, ok := registry.Model[*acd.Queue](s.Config.Current(), acd.KindQueue, out.Queue)
+	return s.talk(ctx, callCtx, c, leg, agent, rec, ok && q.Records(), log), nil
+}
+
+// talk bridges the caller with an answered leg (an agent, an extension,
+// a number called out) until either hangs up, recording the conversation
+// when record is set, and returns why the call ended.
+func (s *Server) talk(ctx, callCtx context.Context, c *sipCall, leg *agentLeg, agent acd.Agent, rec *callRecord, record bool, log *slog.Logger) string {
 	var recorder *stereoRecorder
-	if q, ok := registry.Model[*acd.Queue](s.Config.Current(), acd.KindQueue, out.Queue); ok && q.Records() {
-		dir := filepath.Join(s.Cfg.Recordings, time.Now().Format("2006/01/02"))
-		if recorder, err = newStereoRecorder(dir, "call-"+strconv.FormatInt(rec.id, 10)); err != nil {
-			// The conversation matters more than its recording.
-			log.Error("starting the call's recording", "err", err)
-		}
+	if record {
+		recorder = s.startRecording(rec, log)
 	}
 	b, err := s.bridge(callCtx, c, leg, agent, rec, recorder)
-	if recorder != nil {
-		path, size, rerr := recorder.close()
-		if rerr != nil {
-			log.Error("finishing the call's recording", "err", rerr)
-		} else {
-			s.records.recorded(ctx, rec, path, size)
-		}
-	}
+	s.finishRecording(ctx, rec, recorder, log)
 	if err != nil {
 		log.Error("bridging a call", "err", err)
-		return "bridge failed", nil
+		return "bridge failed"
 	}
 	if by := b.releasedBy.Load(); by != nil {
-		return "released by supervisor " + *by, nil
+		return "released by supervisor " + *by
 	}
 	select {
 	case <-c.hungUp:
-		return "caller hung up", nil
+		return "caller hung up"
 	default:
 	}
 	if leg.silent.Load() {
-		return "agent phone silent", nil
+		return "agent phone silent"
 	}
-	return "agent hung up", nil
+	return "agent hung up"
+}
+
+// startRecording opens the stereo recording of call rec, or returns nil
+// (and logs why) when it cannot: the conversation matters more than its
+// recording.
+func (s *Server) startRecording(rec *callRecord, log *slog.Logger) *stereoRecorder {
+	dir := filepath.Join(s.Cfg.Recordings, time.Now().Format("2006/01/02"))
+	r, err := newStereoRecorder(dir, "call-"+strconv.FormatInt(rec.id, 10))
+	if err != nil {
+		log.Error("starting the call's recording", "err", err)
+		return nil
+	}
+	return r
+}
+
+// finishRecording closes a recording (nil: none) and keeps where it is.
+func (s *Server) finishRecording(ctx context.Context, rec *callRecord, r *stereoRecorder, log *slog.Logger) {
+	if r == nil {
+		return
+	}
+	path, size, err := r.close()
+	if err != nil {
+		log.Error("finishing the call's recording", "err", err)
+		return
+	}
+	s.records.recorded(ctx, rec, path, size)
+}
+
+// transfer puts the caller through to an extension (the agent's phone
+// registered on it) or a number called out through the trunks, and
+// bridges them until either hangs up; it returns why the call ended.
+func (s *Server) transfer(ctx, callCtx context.Context, c *sipCall, rec *callRecord, tr *ivr.Transfer, log *slog.Logger) string {
+	var leg *agentLeg
+	var agent acd.Agent
+	failed := func(why string) string {
+		s.records.event(ctx, rec, "transfer_failed", map[string]any{"extension": tr.Extension, "number": tr.Number, "error": why}, "")
+		if callCtx.Err() != nil {
+			return "caller hung up in transfer"
+		}
+		return "transfer failed: " + why
+	}
+	switch {
+	case tr.Extension != "":
+		if s.Agents == nil || s.registrar == nil {
+			return failed("no agents on this node")
+		}
+		a, err := s.Agents.ByExtension(ctx, tr.Extension)
+		if err != nil {
+			return failed(err.Error())
+		}
+		ringCtx, cancel := context.WithTimeout(callCtx, ringOut)
+		leg, err = s.ring(ringCtx, c.caller, c.id, a)
+		cancel()
+		if err != nil {
+			return failed(err.Error())
+		}
+		agent = a
+	default:
+		set := s.Config.Current()
+		trunks := routes(set, tr.Number)
+		if tr.Trunk != "" {
+			t, ok := registry.Model[*Trunk](set, KindTrunk, tr.Trunk)
+			if !ok {
+				return failed("no trunk " + tr.Trunk)
+			}
+			trunks = []*Trunk{t}
+		}
+		var why string
+		if leg, why = s.dialOut(callCtx, rec, trunks, tr.Number, log); leg == nil {
+			return failed(why)
+		}
+	}
+	s.records.event(ctx, rec, "transferred", map[string]any{"extension": tr.Extension, "number": tr.Number, "agent": agent.Username}, "")
+	if agent.UserID != 0 {
+		s.records.connected(ctx, rec, agent)
+	}
+	return s.talk(ctx, callCtx, c, leg, agent, rec, true, log)
 }
 
 // serveCall answers a call and walks it through its menu. diago hangs up
@@ -523,15 +597,13 @@ func (s *Server) handOn(ctx, callCtx context.Context, c *sipCall, rec *callRecor
 			log.Error("creating the ticket of a "+out.Kind, "err", err)
 			reason = out.Kind + " not saved"
 		}
+	case out.Kind == "transfer" && out.Transfer != nil:
+		reason = s.transfer(ctx, callCtx, c, rec, out.Transfer, log)
 	default:
-		// Transfers and the tickets of voice messages and callbacks are
-		// served in later slices of the telephony issue; until then the
-		// call waits on the line for the caller to hang up.
-		select {
-		case <-callCtx.Done():
-		case <-time.After(time.Hour):
-			reason = "held an hour"
-		}
+		// A queue without an ACD on this node, a voice message without a
+		// ticket engine (a test bench): nothing serves the outcome.
+		log.Warn("no service for the menu's outcome on this node", "outcome", out.Kind)
+		reason = "not served: " + out.Kind
 	}
 	return reason
 }

@@ -747,3 +747,24 @@ members: "'mn' in agent.languages"
 	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT data->>'exit' FROM call_events WHERE call_id = $1 AND kind = 'overflow'`, id).Scan(&exit))
 	assert.Equal(t, "busy_choice", exit)
 }
+
+func TestAMenuTransfersToAnExtension(t *testing.T) {
+	t.Parallel()
+	s, w := startWith(t, "node-transfer", map[string]string{"flows/ivr/transfer.yaml": `kind: ivr
+name: desk
+label: 值班专线
+numbers: ["8888"]
+languages: [{code: zh, label: 普通话}]
+start: a
+nodes:
+  - {name: a, label: 转值班座席, play: transfer_agent, transfer: {extension: "8001"}}
+`})
+	phone := agentPhone(t, s, w, "agent", "8001")
+	sipp(t, s.Addr(), "caller_talks.xml", "8888")
+	out, err := phone()
+	require.NoError(t, err, "the extension's phone rings, answers and is hung up:\n%s", tail(out, 30))
+	c, id := closedCall(t, w)
+	assert.Equal(t, "transfer", c.Outcome)
+	assert.Equal(t, "caller hung up", c.EndReason)
+	assert.Subset(t, callEventKinds(t, w, id), []string{"ivr", "transferred", "connected", "recorded", "ended"})
+}
