@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the platform and its tests need are
-# present: PostgreSQL's server binaries and sipp. As root it installs what
+# present: PostgreSQL's server binaries, sipp and baresip. As root it installs what
 # is missing with apt-get; otherwise it says what to install.
 set -euo pipefail
 
@@ -13,6 +13,8 @@ command -v initdb >/dev/null 2>&1 && have_pg=true
 $have_pg || missing+=(postgresql)
 # sipp places the real calls of the telephony tests and benchmarks.
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+# baresip is the real softphone an agent answers with in the tests.
+command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -768,3 +768,95 @@ nodes:
 	assert.Equal(t, "caller hung up", c.EndReason)
 	assert.Subset(t, callEventKinds(t, w, id), []string{"ivr", "transferred", "connected", "recorded", "ended"})
 }
+
+// baresipPhone runs baresip as the agent's softphone: it registers ext
+// with the server, answers every call at once and sends a 440 Hz tone as
+// the agent's voice. It returns when the phone has registered, with what
+// baresip printed and the folder where it dumps what it hears.
+func baresipPhone(t *testing.T, s *telephony.Server, w *gentest.World, username, ext string) (log func() string, heard string) {
+	t.Helper()
+	path, err := exec.LookPath("baresip")
+	require.NoError(t, err, "baresip is needed (Debian package baresip-core; make deps installs it)")
+	ctx := context.Background()
+	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
+	p := w.As(t, username)
+	_, err = agents.SetProfile(ctx, w.As(t, "admin"), p.UserID, acd.Profile{Extension: ext, SIPPassword: "pw-" + ext, Skills: map[string]int{"hotline": 5}})
+	require.NoError(t, err)
+	_, err = agents.SignIn(ctx, p)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	sipPort, rtp := freePort(t), freePort(t)
+	config := fmt.Sprintf(`poll_method epoll
+sip_listen 127.0.0.1:%d
+sip_trans_def udp
+audio_player aufile,/dev/null
+audio_source ausine,440
+ausrc_srate 48000
+auplay_srate 48000
+ausrc_channels 2
+auplay_channels 1
+audio_alert aufile,/dev/null
+rtp_ports %d-%d
+module_path /usr/lib/baresip/modules
+module g711.so
+module ausine.so
+module aufile.so
+module sndfile.so
+snd_path %s
+module_app account.so
+module_app menu.so
+`, sipPort, rtp, rtp+3, dir)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o600))
+	account := fmt.Sprintf("<sip:%s@%s>;auth_pass=pw-%s;answermode=auto;regint=60\n", ext, s.Addr(), ext)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o600))
+	runCtx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(runCtx, path, "-f", dir, "-s")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, w.Pool.QueryRow(ctx, `SELECT count(*) FROM sip_bindings WHERE extension = $1`, ext).Scan(&n))
+		return n == 1
+	}, 15*time.Second, 50*time.Millisecond, "baresip registers:\n%s", out.String())
+	return out.String, dir
+}
+
+func TestABaresipPhoneAnswersAndTheAgentIsHeard(t *testing.T) {
+	t.Parallel()
+	s, w := start(t, "node-baresip")
+	phoneLog, heard := baresipPhone(t, s, w, "agent", "8001")
+	sipp(t, s.Addr(), "caller_talks.xml", "12345")
+	c, id := closedCall(t, w)
+	assert.Equal(t, "queue", c.Outcome)
+	rows, err := w.Pool.Query(context.Background(), `SELECT kind || ' ' || data::text FROM call_events WHERE call_id = $1 ORDER BY seq`, id)
+	require.NoError(t, err)
+	events, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, "caller hung up", c.EndReason, "events: %v\nbaresip:\n%s", events, tail(phoneLog(), 40))
+	var recording string
+	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT recording FROM calls WHERE id = $1`, id).Scan(&recording))
+	left, right, _ := wavLevels(t, recording)
+	assert.Greater(t, left, 100.0, "the caller's speech")
+	assert.Greater(t, right, 1000.0, "the softphone's tone, the agent's side")
+	// What the softphone played to its agent: the caller's speech.
+	files, err := filepath.Glob(filepath.Join(heard, "dump-*-dec.wav"))
+	require.NoError(t, err)
+	require.Len(t, files, 1, "sndfile dumps what the phone decoded")
+	data, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	require.Greater(t, len(data), 44+8000*2, "over a second of audio (8 kHz, as decoded)")
+	var sum float64
+	pcm := data[44:]
+	for i := 0; i+1 < len(pcm); i += 2 {
+		sum += math.Abs(float64(int16(binary.LittleEndian.Uint16(pcm[i:]))))
+	}
+	assert.Greater(t, sum/float64(len(pcm)/2), 50.0, "the agent heard the caller")
+	var state string
+	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
+	assert.Equal(t, "wrapup", state)
+}
