@@ -80,7 +80,7 @@ func (s *Server) Trunks(ctx context.Context) ([]TrunkStatus, error) {
 
 // registerTrunks keeps this node registered with every trunk that asks
 // for it, until ctx ends.
-func (s *Server) registerTrunks(ctx context.Context, ua *sipgo.UserAgent) {
+func (s *Server) registerTrunks(ctx context.Context) {
 	for _, d := range s.Config.Current().All(KindTrunk) {
 		t := d.Model.(*Trunk)
 		if t.Register == nil {
@@ -89,7 +89,7 @@ func (s *Server) registerTrunks(ctx context.Context, ua *sipgo.UserAgent) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.keepRegistered(ctx, ua, t)
+			s.keepRegistered(ctx, t)
 		}()
 	}
 }
@@ -98,13 +98,9 @@ func (s *Server) registerTrunks(ctx context.Context, ua *sipgo.UserAgent) {
 // before it expires, retries after failures, and unregisters at the end.
 // The registration is our own rather than diago's, which dereferences a
 // nil response when the carrier does not answer.
-func (s *Server) keepRegistered(ctx context.Context, ua *sipgo.UserAgent, t *Trunk) {
+func (s *Server) keepRegistered(ctx context.Context, t *Trunk) {
 	log := s.Log.With("trunk", t.Name)
-	client, err := sipgo.NewClient(ua, sipgo.WithClientNAT(), sipgo.WithClientConnectionAddr(s.Cfg.Addr))
-	if err != nil {
-		log.Error("creating the trunk's SIP client", "err", err)
-		return
-	}
+	client := s.client
 	cr := t.Register
 	domain := cmp.Or(cr.Domain, t.host)
 	host, portText, _ := net.SplitHostPort(s.Cfg.Addr)

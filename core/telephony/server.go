@@ -83,6 +83,7 @@ type Server struct {
 	udp           net.PacketConn
 	tcp           net.Listener
 	registrations trunkRegistrations
+	client        *sipgo.Client
 	calls         sync.Map // SIP Call-ID → *sipCall, for keys sent by SIP INFO
 	bridges       sync.Map // SIP Call-ID → *bridged, for supervisors
 	wg            sync.WaitGroup
@@ -144,15 +145,25 @@ func (s *Server) Start(ctx context.Context) error {
 	s.udp, s.tcp = udp, tcp
 	s.Cfg.Addr = net.JoinHostPort(host, strconv.Itoa(port))
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("hotline"))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("hotline"), sipgo.WithUserAgentHostname(host))
 	if err != nil {
 		return fmt.Errorf("creating the SIP user agent: %w", err)
 	}
+	// Requests we send (INVITEs to phones and trunks, registrations) leave
+	// from the listening socket: a phone behind NAT only opened a way back
+	// to the address it registered with, and trunks accept their peer's
+	// address only. diago would make its client before the socket exists
+	// and send from an ephemeral port.
+	client, err := sipgo.NewClient(ua, sipgo.WithClientNAT(), sipgo.WithClientConnectionAddr(s.Cfg.Addr))
+	if err != nil {
+		return fmt.Errorf("creating the SIP client: %w", err)
+	}
+	s.client = client
 	srv, err := sipgo.NewServer(ua)
 	if err != nil {
 		return fmt.Errorf("creating the SIP server: %w", err)
 	}
-	s.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithLogger(s.Log),
+	s.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithClient(client), diago.WithLogger(s.Log),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: host, BindPort: port}),
 		diago.WithTransport(diago.Transport{Transport: "tcp", BindHost: host, BindPort: port}))
 	// diago answers INFO 406; keys sent as SIP INFO are ours to read.
@@ -188,7 +199,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.reconcile(ctx)
 		}()
 	}
-	s.registerTrunks(ctx, ua)
+	s.registerTrunks(ctx)
 	if s.Cfg.RecordingRetention > 0 {
 		s.wg.Add(1)
 		go func() {

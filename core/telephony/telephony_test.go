@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -856,6 +857,10 @@ func TestABaresipPhoneAnswersAndTheAgentIsHeard(t *testing.T) {
 		sum += math.Abs(float64(int16(binary.LittleEndian.Uint16(pcm[i:]))))
 	}
 	assert.Greater(t, sum/float64(len(pcm)/2), 50.0, "the agent heard the caller")
+	// The phone was rung from the address it registered with, as a phone
+	// behind NAT needs.
+	trace := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(phoneLog(), "")
+	assert.Regexp(t, regexp.MustCompile(`UDP `+regexp.QuoteMeta(s.Addr())+` -> \S+\s+INVITE sip:`), trace)
 	var state string
 	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
 	assert.Equal(t, "wrapup", state)
