@@ -573,11 +573,12 @@ func (s *Service) released(ctx context.Context, userID int64, task string, misse
 		}})
 }
 
-// Outbound reserves a signed-in agent for a task the agent starts (a
-// call out, a callback): from any state but signed out, reserved or
-// talking, so an agent busy with callbacks (示忙回访) can place them. The
-// distributor offers the agent nothing until the task ends.
-func (s *Service) Outbound(ctx context.Context, userID int64, task string) (Agent, error) {
+// Direct reserves a signed-in agent for a task that does not come from a
+// queue (a call the agent places, a call transferred to the agent's
+// extension): from any state but signed out, reserved or talking, so an
+// agent busy with callbacks (示忙回访) can place them. The distributor
+// offers the agent nothing until the task ends.
+func (s *Service) Direct(ctx context.Context, userID int64, task string) (Agent, error) {
 	m, err := s.model()
 	if err != nil {
 		return Agent{}, err
@@ -586,24 +587,24 @@ func (s *Service) Outbound(ctx context.Context, userID int64, task string) (Agen
 		allow: func(a Agent, from *State) error {
 			switch from.Category {
 			case SignedOut:
-				return gql.Errorf(gql.Conflict, "请先签入再外呼")
+				return gql.Errorf(gql.Conflict, "座席 %s 未签入", a.Username)
 			case Reserved, Talking:
-				return gql.Errorf(gql.Conflict, "正在通话或振铃中，不能外呼")
+				return gql.Errorf(gql.Conflict, "座席 %s 正在通话或振铃中", a.Username)
 			}
 			return nil
 		}})
 }
 
-// OutboundAnswered moves an agent reserved by Outbound to talking once
-// the agent's phone answered.
-func (s *Service) OutboundAnswered(ctx context.Context, userID int64, task string) (Agent, error) {
+// DirectAnswered moves an agent reserved by Direct to talking once the
+// agent's phone answered.
+func (s *Service) DirectAnswered(ctx context.Context, userID int64, task string) (Agent, error) {
 	return s.answered(ctx, userID, task)
 }
 
-// OutboundEnded ends a task started by Outbound: to wrap-up when it was
-// answered, back to the state before (before, as Outbound found it) when
+// DirectEnded ends a task started by Direct: to wrap-up when it was
+// answered, back to the state before (before, as Direct found it) when
 // the agent's phone never answered.
-func (s *Service) OutboundEnded(ctx context.Context, userID int64, task string, answered bool, before Agent) error {
+func (s *Service) DirectEnded(ctx context.Context, userID int64, task string, answered bool, before Agent) error {
 	var err error
 	if answered {
 		_, err = s.taskEnded(ctx, userID, task)

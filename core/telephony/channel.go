@@ -48,6 +48,11 @@ type sipCall struct {
 	// conf, while a supervisor is on the call, mixes its audio instead of
 	// forward.
 	conf atomic.Pointer[conference]
+	// handoff, when an agent transfers the call, is where it goes next.
+	handoff atomic.Pointer[handoff]
+	// recorder records the call's conversations (the call's goroutine
+	// opens and closes it).
+	recorder *stereoRecorder
 	// lastKey is when the last key arrived (unix nanoseconds), until the
 	// next prompt starts and its response time is taken.
 	lastKey   atomic.Int64

@@ -331,6 +331,22 @@ func (m Module) Register(b *gql.Builder) error {
 			}()
 			return out, nil
 		})})
+	b.Mutation("transferCall", &graphql.Field{Type: gql.NonNull(graphql.Boolean),
+		Description: "转接本人正在处理的通话（班长可转接任何通话）：转到队列（重新排队）、座席分机或外线号码之一；本座席挂断并进入整理",
+		Args: graphql.FieldConfigArgument{
+			"call":      {Type: gql.NonNull(graphql.ID)},
+			"queue":     {Type: graphql.String, Description: "队列名，如 enterprise"},
+			"extension": {Type: graphql.String, Description: "座席分机"},
+			"number":    {Type: graphql.String, Description: "外线号码（经中继拨打）"},
+		},
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
+			s, id, err := live(args)
+			if err != nil {
+				return nil, err
+			}
+			str := func(k string) string { v, _ := args[k].(string); return v }
+			return true, s.Transfer(ctx, p, id, str("queue"), str("extension"), str("number"))
+		})})
 	b.Mutation("releaseCall", &graphql.Field{Type: gql.NonNull(graphql.Boolean),
 		Description: "强拆：结束一通已接通的通话（市民和座席两端都挂断）",
 		Args:        graphql.FieldConfigArgument{"call": {Type: gql.NonNull(graphql.ID)}},

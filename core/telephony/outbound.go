@@ -61,7 +61,7 @@ func (s *Server) Dial(ctx context.Context, p *identity.Principal, number string,
 		return 0, gql.Errorf(gql.Conflict, "您的分机 %s 未注册，无法外呼", before.Extension)
 	}
 	id := "out-" + randomID()
-	agent, err := s.Agents.Outbound(ctx, p.UserID, id)
+	agent, err := s.Agents.Direct(ctx, p.UserID, id)
 	if err != nil {
 		return 0, err
 	}
@@ -74,7 +74,7 @@ func (s *Server) Dial(ctx context.Context, p *identity.Principal, number string,
 		_, err = s.Pool.Exec(ctx, `INSERT INTO call_tickets (call_id, ticket_id, bound_by) VALUES ($1, $2, $3)`, rec.id, ticket, p.UserID)
 	}
 	if err != nil {
-		_ = s.Agents.OutboundEnded(ctx, p.UserID, id, false, before)
+		_ = s.Agents.DirectEnded(ctx, p.UserID, id, false, before)
 		return 0, err
 	}
 	log := s.Log.With("call", id, "called", number, "agent", agent.Username)
@@ -101,20 +101,20 @@ func (s *Server) outbound(ctx context.Context, rec *callRecord, id, number strin
 	cancel()
 	if err != nil {
 		s.records.event(ctx, rec, "not_answered", map[string]any{"agent": agent.Username, "error": err.Error()}, "")
-		if err := s.Agents.OutboundEnded(ctx, agent.UserID, id, false, before); err != nil {
+		if err := s.Agents.DirectEnded(ctx, agent.UserID, id, false, before); err != nil {
 			log.Error("ending an outbound call the agent did not answer", "err", err)
 		}
 		return "agent did not answer"
 	}
 	defer leg.end(ctx)
 	answered := true
-	if _, err := s.Agents.OutboundAnswered(ctx, agent.UserID, id); err != nil {
+	if _, err := s.Agents.DirectAnswered(ctx, agent.UserID, id); err != nil {
 		// Forced elsewhere while ringing: the call is not the agent's now.
 		log.Warn("the agent was moved while the phone rang", "err", err)
 		answered = false
 	}
 	defer func() {
-		if err := s.Agents.OutboundEnded(ctx, agent.UserID, id, answered, before); err != nil {
+		if err := s.Agents.DirectEnded(ctx, agent.UserID, id, answered, before); err != nil {
 			log.Error("ending an outbound call", "err", err)
 		}
 	}()

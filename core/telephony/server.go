@@ -394,12 +394,13 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 // a number called out) until either hangs up, recording the conversation
 // when record is set, and returns why the call ended.
 func (s *Server) talk(ctx, callCtx context.Context, c *sipCall, leg *agentLeg, agent acd.Agent, rec *callRecord, record bool, log *slog.Logger) string {
-	var recorder *stereoRecorder
-	if record {
-		recorder = s.startRecording(rec, log)
+	// One recording per call, from the first conversation to the hang-up:
+	// a transferred call goes on in the same file (the wait between is
+	// silence).
+	if record && c.recorder == nil {
+		c.recorder = s.startRecording(rec, log)
 	}
-	b, err := s.bridge(callCtx, c, leg, agent, rec, recorder)
-	s.finishRecording(ctx, rec, recorder, log)
+	b, err := s.bridge(callCtx, c, leg, agent, rec, c.recorder)
 	if err != nil {
 		log.Error("bridging a call", "err", err)
 		return "bridge failed"
@@ -466,10 +467,27 @@ func (s *Server) transfer(ctx, callCtx context.Context, c *sipCall, rec *callRec
 		if err != nil {
 			return failed(err.Error())
 		}
+		// The agent is taken out of distribution while rung and talking,
+		// as for a queued call.
+		if _, err := s.Agents.Direct(ctx, a.UserID, c.id); err != nil {
+			return failed(err.Error())
+		}
 		ringCtx, cancel := context.WithTimeout(callCtx, ringOut)
 		leg, err = s.ring(ringCtx, c.caller, c.id, a)
 		cancel()
+		answered := err == nil
+		if answered {
+			_, err = s.Agents.DirectAnswered(ctx, a.UserID, c.id)
+		}
+		defer func() {
+			if err := s.Agents.DirectEnded(ctx, a.UserID, c.id, answered, a); err != nil {
+				log.Error("ending a transferred call's agent task", "err", err)
+			}
+		}()
 		if err != nil {
+			if leg != nil {
+				leg.end(ctx)
+			}
 			return failed(err.Error())
 		}
 		agent = a
@@ -576,7 +594,9 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 		return
 	}
 	s.records.menuDone(ctx, rec, out, c.responses, nil)
-	s.records.ended(ctx, rec, s.handOn(ctx, callCtx, c, rec, menu, out, log))
+	reason := s.handOn(ctx, callCtx, c, rec, menu, out, log)
+	s.finishRecording(ctx, rec, c.recorder, log)
+	s.records.ended(ctx, rec, reason)
 }
 
 // handOn does what the menu's outcome asks (queue, take a message or a
@@ -615,6 +635,18 @@ func (s *Server) handOn(ctx, callCtx context.Context, c *sipCall, rec *callRecor
 		// ticket engine (a test bench): nothing serves the outcome.
 		log.Warn("no service for the menu's outcome on this node", "outcome", out.Kind)
 		reason = "not served: " + out.Kind
+	}
+	// An agent transferred the call: it goes on from where it was sent.
+	if h := c.handoff.Swap(nil); h != nil && callCtx.Err() == nil {
+		s.records.event(ctx, rec, "transferred", map[string]any{"by": h.by, "queue": h.queue, "extension": h.to.Extension, "number": h.to.Number}, "")
+		next := out
+		next.Skills = nil
+		if h.queue != "" {
+			next.Kind, next.Queue = "queue", h.queue
+		} else {
+			next.Kind, next.Transfer = "transfer", &h.to
+		}
+		return s.handOn(ctx, callCtx, c, rec, menu, next, log)
 	}
 	return reason
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/registry"
 )
 
@@ -195,5 +196,60 @@ func (s *Server) Release(ctx context.Context, p *identity.Principal, callID int6
 		s.records.event(ctx, b.rec, "released", map[string]any{"supervisor": p.Username}, "")
 		close(b.release)
 	})
+	return nil
+}
+
+// handoff is where an agent sent the call he was on.
+type handoff struct {
+	by    string
+	queue string
+	to    ivr.Transfer
+}
+
+// Transfer sends a bridged call elsewhere (转接): to a queue (the caller
+// waits there again, announcements and overflow included), an agent's
+// extension or a number called out. The agent on the call, or a leader
+// with call.monitor, may transfer it; the agent's leg is hung up and the
+// agent wraps up.
+func (s *Server) Transfer(ctx context.Context, p *identity.Principal, callID int64, queue, extension, number string) error {
+	given := 0
+	for _, v := range []string{queue, extension, number} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return gql.FieldError("queue", "请给出转接目标之一：队列、分机或号码")
+	}
+	set := s.Config.Current()
+	switch {
+	case queue != "":
+		if _, ok := registry.Model[*acd.Queue](set, acd.KindQueue, queue); !ok {
+			var names []string
+			for _, d := range set.All(acd.KindQueue) {
+				names = append(names, d.Name)
+			}
+			return gql.FieldError("queue", "没有队列 %q%s", queue, registry.Suggest(queue, names))
+		}
+	case extension != "":
+		if _, err := s.Agents.ByExtension(ctx, extension); err != nil {
+			return gql.FieldError("extension", "没有分机 %s", extension)
+		}
+	default:
+		if len(routes(set, number)) == 0 {
+			return gql.FieldError("number", "没有可拨打 %s 的中继", number)
+		}
+	}
+	b, err := s.bridgeOf(ctx, callID)
+	if err != nil {
+		return err
+	}
+	if b.agent.UserID != p.UserID && !p.Can(PermMonitor) {
+		return gql.Errorf(gql.Forbidden, "只能转接本人正在处理的通话")
+	}
+	if !b.c.handoff.CompareAndSwap(nil, &handoff{by: p.Username, queue: queue, to: ivr.Transfer{Extension: extension, Number: number}}) {
+		return gql.Errorf(gql.Conflict, "通话 %d 已在转接中", callID)
+	}
+	b.releaseOnce.Do(func() { close(b.release) })
 	return nil
 }

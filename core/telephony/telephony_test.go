@@ -865,3 +865,51 @@ func TestABaresipPhoneAnswersAndTheAgentIsHeard(t *testing.T) {
 	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
 	assert.Equal(t, "wrapup", state)
 }
+
+func TestAnAgentTransfersACallToAnotherExtension(t *testing.T) {
+	t.Parallel()
+	s, w := start(t, "node-agent-transfer")
+	ctx := context.Background()
+	first := agentPhone(t, s, w, "agent", "8001") // idle longest: answers first
+	second := agentPhone(t, s, w, "agent2", "8002")
+	caller := sippCmd(t, s.Addr(), "ivr_until_bye.xml", "12345", 0)
+	var out strings.Builder
+	caller.Stdout, caller.Stderr = &out, &out
+	require.NoError(t, caller.Start())
+	var id int64
+	require.Eventually(t, func() bool {
+		return w.Pool.QueryRow(ctx, `SELECT c.id FROM calls c JOIN users u ON u.id = c.agent_id WHERE u.username = 'agent' AND c.ended_at IS NULL`).Scan(&id) == nil
+	}, 30*time.Second, 100*time.Millisecond, "the first agent answers")
+
+	require.ErrorContains(t, s.Transfer(ctx, w.As(t, "agent2"), id, "", "8001", ""), "只能转接本人")
+	require.ErrorContains(t, s.Transfer(ctx, w.As(t, "agent"), id, "enterprize", "", ""), `did you mean "enterprise"`)
+	require.ErrorContains(t, s.Transfer(ctx, w.As(t, "agent"), id, "general", "8002", ""), "之一")
+	require.NoError(t, s.Transfer(ctx, w.As(t, "agent"), id, "", "8002", ""))
+	o, err := first()
+	require.NoError(t, err, "the first agent's phone is hung up:\n%s", tail(o, 30))
+	require.Eventually(t, func() bool {
+		var agent string
+		_ = w.Pool.QueryRow(ctx, `SELECT u.username FROM calls c JOIN users u ON u.id = c.agent_id WHERE c.id = $1`, id).Scan(&agent)
+		return agent == "agent2"
+	}, 20*time.Second, 100*time.Millisecond, "the second agent answers the transferred call")
+	require.NoError(t, s.Release(ctx, w.As(t, "leader"), id))
+	require.NoError(t, caller.Wait(), "the caller stays on until released:\n%s", tail(out.String(), 30))
+	o, err = second()
+	require.NoError(t, err, "the second agent's phone:\n%s", tail(o, 30))
+	c, _ := closedCall(t, w)
+	assert.Equal(t, "released by supervisor leader", c.EndReason)
+	kinds := callEventKinds(t, w, id)
+	assert.Subset(t, kinds, []string{"connected", "transferred", "recorded", "ended"})
+	connected := 0
+	for _, k := range kinds {
+		if k == "connected" {
+			connected++
+		}
+	}
+	assert.Equal(t, 2, connected, "two agents took the call in turn")
+	var state string
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
+	assert.Equal(t, "wrapup", state, "the agent who transferred wraps up")
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8002'`).Scan(&state))
+	assert.Equal(t, "wrapup", state, "the agent who took the transfer was out of distribution, and wraps up")
+}
