@@ -493,7 +493,7 @@ func (s *Service) Force(ctx context.Context, p *identity.Principal, userID int64
 		return Agent{}, gql.FieldError("state", "不能强制为状态 %q", state)
 	}
 	if len(st.Reasons) > 0 && reason == "" {
-		reason = "班长强制"
+		reason = m.ForcedReason
 	}
 	a, err := s.transition(ctx, userID, change{to: st.Name, reason: reason, by: p.Username, misses: func(Agent, string) int { return 0 },
 		allow: func(a Agent, from *State) error {

@@ -53,6 +53,9 @@ type States struct {
 	SignIn registry.Ref `yaml:"sign_in" jsonschema:"required"`
 	// NoAnswer says what a run of offers the agent did not answer does.
 	NoAnswer NoAnswer `yaml:"no_answer"`
+	// ForcedReason is the reason a leader's forcing gives a state that
+	// takes reasons when the leader names none (班长强制).
+	ForcedReason string `yaml:"forced_reason" jsonschema:"description=reason recorded when a team leader forces a state with reasons without giving one"`
 	// PhoneLost, when set, is where an idle agent goes whose phone is no
 	// longer registered, so calls are not offered to a phone that is gone.
 	PhoneLost *Moved `yaml:"phone_lost"`
