@@ -68,6 +68,9 @@ func (s *Server) Monitor(ctx context.Context, p *identity.Principal, callID int6
 	if !slices.Contains(Modes, mode) {
 		return gql.FieldError("mode", "mode 须为 %v 之一%s", Modes, registry.Suggest(mode, Modes))
 	}
+	if s.Agents == nil || s.registrar == nil {
+		return gql.Errorf(gql.Conflict, "本节点没有座席话机服务，无法加入通话")
+	}
 	b, err := s.bridgeOf(ctx, callID)
 	if err != nil {
 		return err
@@ -232,6 +235,9 @@ func (s *Server) Transfer(ctx context.Context, p *identity.Principal, callID int
 			return gql.FieldError("queue", "没有队列 %q%s", queue, registry.Suggest(queue, names))
 		}
 	case extension != "":
+		if s.Agents == nil {
+			return gql.FieldError("extension", "本节点没有座席服务")
+		}
 		if _, err := s.Agents.ByExtension(ctx, extension); err != nil {
 			return gql.FieldError("extension", "没有分机 %s", extension)
 		}

@@ -411,9 +411,7 @@ func TestAVanishedAgentPhoneEndsTheCallAndFreesTheAgent(t *testing.T) {
 	require.NoError(t, err, "agent phone:\n%s", tail(out, 40))
 	c, _ := closedCall(t, w)
 	assert.Equal(t, "agent phone silent", c.EndReason)
-	var state string
-	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
-	assert.Equal(t, "wrapup", state)
+	assert.Equal(t, "wrapup", agentState(t, w, "8001"))
 }
 
 func TestACallbackRequestBecomesATicket(t *testing.T) {
@@ -530,6 +528,14 @@ func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
 	assert.Empty(t, calls[0].Recording, "the call's row stays, without its recording")
 }
 
+// agentState is the state of the agent on extension ext.
+func agentState(t *testing.T, w *gentest.World, ext string) string {
+	t.Helper()
+	var state string
+	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = $1`, ext).Scan(&state))
+	return state
+}
+
 // callEventKinds lists a call's events in order.
 func callEventKinds(t *testing.T, w *gentest.World, id int64) []string {
 	t.Helper()
@@ -581,9 +587,7 @@ func TestALeaderListensBargesInAndReleasesACall(t *testing.T) {
 	require.Eventually(t, func() bool { return slices.Contains(callEventKinds(t, w, id), "monitor_ended") }, 5*time.Second, 50*time.Millisecond)
 	kinds := callEventKinds(t, w, id)
 	assert.Subset(t, kinds, []string{"connected", "monitor:listen", "monitor:barge", "released", "monitor_ended", "ended"})
-	var state string
-	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
-	assert.Equal(t, "wrapup", state, "the released agent wraps up")
+	assert.Equal(t, "wrapup", agentState(t, w, "8001"), "the released agent wraps up")
 	require.ErrorContains(t, s.Release(ctx, leader, id), "已结束")
 }
 
@@ -685,9 +689,7 @@ outbound: {priority: 2, numbers: ['^1\d{10}$']}
 	assert.Subset(t, kinds, []string{"offered", "ringing", "connected", "dialing", "trunk_failed", "answered", "recorded", "ended"})
 	var bound int64
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT call_id FROM call_tickets WHERE ticket_id = $1 AND call_id = $2`, tk.ID, id).Scan(&bound))
-	var state string
-	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
-	assert.Equal(t, "wrapup", state)
+	assert.Equal(t, "wrapup", agentState(t, w, "8001"))
 }
 
 func TestATrunkRegistersWithDigestAuth(t *testing.T) {
@@ -861,9 +863,7 @@ func TestABaresipPhoneAnswersAndTheAgentIsHeard(t *testing.T) {
 	// behind NAT needs.
 	trace := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(phoneLog(), "")
 	assert.Regexp(t, regexp.MustCompile(`UDP `+regexp.QuoteMeta(s.Addr())+` -> \S+\s+INVITE sip:`), trace)
-	var state string
-	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
-	assert.Equal(t, "wrapup", state)
+	assert.Equal(t, "wrapup", agentState(t, w, "8001"))
 }
 
 func TestAnAgentTransfersACallToAnotherExtension(t *testing.T) {
@@ -907,9 +907,6 @@ func TestAnAgentTransfersACallToAnotherExtension(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, connected, "two agents took the call in turn")
-	var state string
-	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8001'`).Scan(&state))
-	assert.Equal(t, "wrapup", state, "the agent who transferred wraps up")
-	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT s.state FROM agent_status s JOIN agents a USING (user_id) WHERE a.extension = '8002'`).Scan(&state))
-	assert.Equal(t, "wrapup", state, "the agent who took the transfer was out of distribution, and wraps up")
+	assert.Equal(t, "wrapup", agentState(t, w, "8001"), "the agent who transferred wraps up")
+	assert.Equal(t, "wrapup", agentState(t, w, "8002"), "the agent who took the transfer was out of distribution, and wraps up")
 }
