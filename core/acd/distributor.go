@@ -27,6 +27,10 @@ type Task struct {
 	// ring out, or another error when the agent could not be reached. It
 	// must return soon after ctx ends (the offer was withdrawn).
 	Offer func(ctx context.Context, a Agent) error
+	// Lost, when set, is told that an agent who accepted an offer is not
+	// getting the task after all (his reservation was taken away while
+	// the offer rang): whatever Offer connected must be undone.
+	Lost func(ctx context.Context, a Agent)
 }
 
 // ErrNoAnswer is what Offer returns when the agent did not accept.
@@ -138,18 +142,18 @@ func (d *Distributor) Serve(ctx context.Context, t *Task) (Agent, error) {
 		return r.agent, r.err
 	case <-ctx.Done():
 		d.mu.Lock()
+		queued := slices.Contains(d.waiting, w)
 		d.waiting = slices.DeleteFunc(d.waiting, func(x *waiting) bool { return x == w })
 		if w.cancel != nil {
 			w.cancel()
 		}
 		d.mu.Unlock()
-		// An offer accepted at the same moment is handed back as done.
-		select {
-		case r := <-w.done:
-			if r.err == nil {
+		if !queued {
+			// finish took the task off the queue first: its result is
+			// on the way; an agent who accepted it is handed back.
+			if r := <-w.done; r.err == nil {
 				d.Done(context.WithoutCancel(ctx), r.agent, t)
 			}
-		default:
 		}
 		return Agent{}, ctx.Err()
 	}
@@ -513,7 +517,12 @@ func (d *Distributor) ring(ctx, offerCtx context.Context, cancel context.CancelF
 					cancel() // withdraw the other offers of a ring-all
 					continue
 				}
+				// A leader forced the ringing agent elsewhere: the phone
+				// he answered is not the task's.
 				d.Log.Warn("an accepted offer lost its reservation", "agent", ans.agent.Username, "task", w.task.ID, "err", err)
+				if w.task.Lost != nil {
+					w.task.Lost(bg, ans.agent)
+				}
 			}
 			var missed bool
 			switch {
@@ -534,19 +543,15 @@ func (d *Distributor) ring(ctx, offerCtx context.Context, cancel context.CancelF
 		}
 		d.mu.Lock()
 		w.offering, w.cancel = false, nil
-		stillWaiting := slices.Contains(d.waiting, w)
-		d.mu.Unlock()
-		switch {
-		case winner != nil && stillWaiting:
-			d.mu.Lock()
+		if winner != nil {
 			q := w.task.Queue
 			d.answers[q] = append(d.answers[q], time.Now())
 			if len(d.answers[q]) > answersKept {
 				d.answers[q] = d.answers[q][1:]
 			}
-			d.mu.Unlock()
-			d.finish(w, result{agent: *winner})
-		case winner != nil:
+		}
+		d.mu.Unlock()
+		if winner != nil && !d.finish(w, result{agent: *winner}) {
 			// The caller left as the agent answered.
 			d.Done(context.WithoutCancel(ctx), *winner, w.task)
 		}
@@ -561,11 +566,18 @@ func (d *Distributor) release(ctx context.Context, a Agent, t *Task, missed bool
 }
 
 // finish hands a result to the task's Serve and takes it off the queue.
-func (d *Distributor) finish(w *waiting, r result) {
+// It reports false, sending nothing, when the task had already left the
+// queue (its caller hung up): taking it off and handing the result over
+// are one step, so Serve either gets the result or knows none comes.
+func (d *Distributor) finish(w *waiting, r result) bool {
 	d.mu.Lock()
+	queued := slices.Contains(d.waiting, w)
 	d.waiting = slices.DeleteFunc(d.waiting, func(x *waiting) bool { return x == w })
 	d.mu.Unlock()
-	w.done <- r
+	if queued {
+		w.done <- r // buffered: Serve reads it, or drains it when it gives up
+	}
+	return queued
 }
 
 // accepts reports whether the queue's rule takes the agent and the agent

@@ -33,9 +33,11 @@
 //     of the call; calls still waiting have none.
 //   - handle time (AHT): the talk time, connected to ended. After-call work
 //     (the agent's wrap-up state in agent_events) is not included.
-//   - IVR only: calls that left the menu other than to a queue (self
-//     service, voicemail, callback, transfer, hang-up or failure in the
-//     menu); rejected calls and calls still in the menu are not counted.
+//   - IVR only: calls that never queued and left the menu other than to a
+//     queue (self service, voicemail, callback, transfer, hang-up or
+//     failure in the menu); a call a queue gave back to its menu (overflow
+//     to voicemail) was offered, not IVR only; rejected calls and calls
+//     still in the menu are not counted.
 //
 // Only inbound calls count.
 package callstats
@@ -238,7 +240,7 @@ WITH f AS (
 )
 SELECT GROUPING(g.queue, g.agent_id, g.hour), g.queue, g.agent_id, u.username, u.display_name, g.hour,
 	count(*),
-	count(*) FILTER (WHERE g.outcome IS NOT NULL AND g.outcome NOT IN ('queue', 'rejected')),
+	count(*) FILTER (WHERE g.outcome IS NOT NULL AND g.outcome NOT IN ('queue', 'rejected') AND NOT g.offered),
 	count(*) FILTER (WHERE g.offered),
 	count(*) FILTER (WHERE g.answered),
 	count(*) FILTER (WHERE g.answered AND g.answer_s <= $6),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,8 +81,24 @@ type bridged struct {
 	releaseOnce         sync.Once
 	releasedBy          atomic.Pointer[string]
 
-	mu  sync.Mutex
-	sup *supervision // nil, or the supervisor joining or on the call
+	mu     sync.Mutex
+	closed bool         // the bridge is ending: no supervisor may join
+	sup    *supervision // nil, or the supervisor joining or on the call
+	// sups is the supervisors' goroutines, waited for before the bridge
+	// ends so no mix is written after it.
+	sups sync.WaitGroup
+}
+
+// lockedWriter serialises writes to a leg's audio.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // bridge joins the caller and the agent until either hangs up or a
@@ -92,18 +107,25 @@ type bridged struct {
 // different G.711 laws are transcoded. recorder, when not nil, records
 // both sides.
 func (s *Server) bridge(ctx context.Context, c *sipCall, leg *agentLeg, agent acd.Agent, rec *callRecord, recorder *stereoRecorder) (*bridged, error) {
-	agentOut, err := leg.d.AudioWriter()
+	agentW, err := leg.d.AudioWriter()
 	if err != nil {
+		leg.end(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	agentIn, err := leg.d.AudioReader()
 	if err != nil {
+		leg.end(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	callerOut, err := c.d.AudioWriter()
+	callerW, err := c.d.AudioWriter()
 	if err != nil {
+		leg.end(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	// diago's RTP writers are not safe for concurrent use: the copy of
+	// the other leg and a supervisor's mixer both write while one takes
+	// over from the other.
+	callerOut, agentOut := &lockedWriter{w: callerW}, &lockedWriter{w: agentW}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	b := &bridged{c: c, leg: leg, rec: rec, agent: agent, callerOut: callerOut, agentOut: agentOut, ctx: ctx, release: make(chan struct{})}
@@ -170,6 +192,10 @@ wait:
 		}
 	}
 	cancel() // ends a supervisor's leg
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.sups.Wait()
 	leg.end(context.WithoutCancel(ctx))
 	wg.Wait()
 	return b, nil
@@ -248,13 +274,19 @@ func (c *sipCall) hold(ctx context.Context, lang string, set *registry.Set, queu
 		defer close(done)
 		for {
 			start := time.Now()
-			prompts := slices.Clone(q.Wait.Prompt)
-			if pos, estimate, ok := place(); ok {
-				prompts = append(prompts, placePrompts(q.Wait, pos, estimate)...)
-			}
-			played(prompts)
-			if err := c.play(ctx, lang, prompts, ctx.Done()); err != nil || ctx.Err() != nil {
+			played(q.Wait.Prompt)
+			if err := c.play(ctx, lang, q.Wait.Prompt, ctx.Done()); err != nil || ctx.Err() != nil {
 				return
+			}
+			// The place is read after the first prompt: by then the
+			// task has joined the queue, and the figure is fresh.
+			if pos, estimate, ok := place(); ok {
+				if more := placePrompts(q.Wait, pos, estimate); len(more) > 0 {
+					played(more)
+					if err := c.play(ctx, lang, more, ctx.Done()); err != nil || ctx.Err() != nil {
+						return
+					}
+				}
 			}
 			select {
 			case <-ctx.Done():

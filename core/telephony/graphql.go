@@ -232,7 +232,7 @@ func (m Module) Register(b *gql.Builder) error {
 		}})
 	// live is the server and the call id a control over a live call needs.
 	live := func(args map[string]any) (*Server, int64, error) {
-		if m.Server == nil || m.Server.dg == nil {
+		if m.Server == nil || !m.Server.ready.Load() {
 			return nil, 0, gql.Errorf(gql.Conflict, "本节点未启用电话服务")
 		}
 		id, err := gql.ID(args, "call")
@@ -255,7 +255,7 @@ func (m Module) Register(b *gql.Builder) error {
 			"ticket": {Type: graphql.ID, Description: "关联的工单（回访）"},
 		},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
-			if m.Server == nil || m.Server.dg == nil || m.Server.registrar == nil {
+			if m.Server == nil || !m.Server.ready.Load() || m.Server.registrar == nil {
 				return nil, gql.Errorf(gql.Conflict, "本节点未启用电话服务")
 			}
 			var ticket int64
@@ -286,7 +286,7 @@ func (m Module) Register(b *gql.Builder) error {
 			if !p.Can(acd.PermSupervise) && !p.Can(acd.PermManage) {
 				return nil, gql.Errorf(gql.Forbidden, "没有查看中继的权限")
 			}
-			if m.Server == nil || m.Server.dg == nil {
+			if m.Server == nil || !m.Server.ready.Load() {
 				return []TrunkStatus{}, nil
 			}
 			return m.Server.Trunks(ctx)

@@ -71,7 +71,10 @@ func (s *Server) Dial(ctx context.Context, p *identity.Principal, number string,
 	}
 	rec, err := s.records.offered(ctx, newCall{sipID: id, direction: "outbound", caller: callerID, called: number})
 	if err == nil && ticket != 0 {
-		_, err = s.Pool.Exec(ctx, `INSERT INTO call_tickets (call_id, ticket_id, bound_by) VALUES ($1, $2, $3)`, rec.id, ticket, p.UserID)
+		if _, err = s.Pool.Exec(ctx, `INSERT INTO call_tickets (call_id, ticket_id, bound_by) VALUES ($1, $2, $3)`, rec.id, ticket, p.UserID); err != nil {
+			s.records.ended(ctx, rec, "ticket not bound")
+			err = fmt.Errorf("binding the call to ticket %d: %w", ticket, err)
+		}
 	}
 	if err != nil {
 		_ = s.Agents.DirectEnded(ctx, p.UserID, id, false, before)
@@ -82,7 +85,7 @@ func (s *Server) Dial(ctx context.Context, p *identity.Principal, number string,
 	go func() {
 		defer s.wg.Done()
 		reason := s.outbound(s.ctx, rec, id, number, agent, before, trunks, log)
-		s.records.ended(s.ctx, rec, reason)
+		s.records.ended(context.WithoutCancel(s.ctx), rec, reason)
 	}()
 	return rec.id, nil
 }
@@ -300,7 +303,8 @@ func (r *records) useTrunk(ctx context.Context, rec *callRecord, t *Trunk) (bool
 		if err := trunkHasRoom(ctx, tx, t, rec.id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE calls SET trunk = $2 WHERE id = $1`, rec.id, t.Name)
+		// A call that came in on a trunk keeps it (a transfer out).
+		_, err := tx.Exec(ctx, `UPDATE calls SET trunk = $2 WHERE id = $1 AND (trunk IS NULL OR direction = 'outbound')`, rec.id, t.Name)
 		return err
 	})
 	if errors.Is(err, errTrunkFull) {

@@ -60,9 +60,14 @@ func trunkHasRoom(ctx context.Context, tx pgx.Tx, t *Trunk, except int64) error 
 	if t.MaxCalls == 0 {
 		return nil
 	}
+	// The lock is its own statement: a count in the same statement would
+	// read the snapshot taken before the lock was granted and miss the
+	// call committed by whoever held it.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('trunk:' || $1))`, t.Name); err != nil {
+		return fmt.Errorf("locking trunk %s: %w", t.Name, err)
+	}
 	var live int
-	if err := tx.QueryRow(ctx, `SELECT pg_advisory_xact_lock(hashtext('trunk:' || $1)), (SELECT count(*) FROM calls WHERE trunk = $1 AND ended_at IS NULL AND id <> $2)`,
-		t.Name, except).Scan(nil, &live); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM calls WHERE trunk = $1 AND ended_at IS NULL AND id <> $2`, t.Name, except).Scan(&live); err != nil {
 		return fmt.Errorf("counting the calls of trunk %s: %w", t.Name, err)
 	}
 	if live >= t.MaxCalls {

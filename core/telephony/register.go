@@ -86,9 +86,9 @@ func (s *Server) registerTrunks(ctx context.Context) {
 		if t.Register == nil {
 			continue
 		}
-		s.wg.Add(1)
+		s.registering.Add(1)
 		go func() {
-			defer s.wg.Done()
+			defer s.registering.Done()
 			s.keepRegistered(ctx, t)
 		}()
 	}

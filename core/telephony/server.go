@@ -13,7 +13,9 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
@@ -83,12 +85,16 @@ type Server struct {
 	udp           net.PacketConn
 	tcp           net.Listener
 	registrations trunkRegistrations
-	client        *sipgo.Client
-	calls         sync.Map // SIP Call-ID → *sipCall, for keys sent by SIP INFO
-	bridges       sync.Map // SIP Call-ID → *bridged, for supervisors
-	wg            sync.WaitGroup
-	ctx           context.Context // ends with Stop: calls out run under it
-	cancel        context.CancelFunc
+	registering   sync.WaitGroup // keepRegistered loops
+	// ready is set once Start has made the SIP side; the API reads it
+	// before touching the fields Start sets.
+	ready   atomic.Bool
+	client  *sipgo.Client
+	calls   sync.Map // SIP Call-ID → *sipCall, for keys sent by SIP INFO
+	bridges sync.Map // SIP Call-ID → *bridged, for supervisors
+	wg      sync.WaitGroup
+	ctx     context.Context // ends with Stop: calls out run under it
+	cancel  context.CancelFunc
 }
 
 // Start binds the SIP sockets and serves calls until ctx ends or Stop.
@@ -189,6 +195,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	go func() {
 		<-ctx.Done()
+		s.registering.Wait() // trunks unregister through the socket
 		udp.Close()
 		tcp.Close()
 	}()
@@ -207,6 +214,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.expireRecordings(ctx)
 		}()
 	}
+	s.ready.Store(true)
 	s.Log.Info("listening for SIP", "addr", s.Cfg.Addr, "transports", "udp,tcp", "rtp", fmt.Sprintf("%d-%d", s.Cfg.RTPFirst, s.Cfg.RTPLast))
 	return nil
 }
@@ -333,7 +341,17 @@ func (s *Server) reconcile(ctx context.Context) {
 func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord, out ivr.Outcome, log *slog.Logger) (string, *acd.OverflowError) {
 	var mu sync.Mutex
 	var won *agentLeg
+	var wonBy int64 // the agent whose phone won is
 	task := &acd.Task{ID: c.id, Queue: out.Queue, Channel: "voice", Skills: out.Skills, Priority: out.Priority,
+		Lost: func(ctx context.Context, a acd.Agent) {
+			mu.Lock()
+			defer mu.Unlock()
+			if won != nil && wonBy == a.UserID {
+				won.end(ctx)
+				won, wonBy = nil, 0
+				s.records.event(ctx, rec, "not_answered", map[string]any{"agent": a.Username, "error": "the agent was moved while his phone rang"}, "")
+			}
+		},
 		Offer: func(ctx context.Context, a acd.Agent) error {
 			s.records.event(context.WithoutCancel(ctx), rec, "ringing", map[string]any{"agent": a.Username, "extension": a.Extension}, "")
 			leg, err := s.ring(ctx, c.caller, c.id, a)
@@ -347,7 +365,7 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 				leg.end(context.WithoutCancel(ctx))
 				return acd.ErrNoAnswer
 			}
-			won = leg
+			won, wonBy = leg, a.UserID
 			return nil
 		}}
 	s.records.event(ctx, rec, "queued", map[string]any{"queue": out.Queue, "skills": out.Skills, "priority": out.Priority}, "")
@@ -477,7 +495,9 @@ func (s *Server) transfer(ctx, callCtx context.Context, c *sipCall, rec *callRec
 		cancel()
 		answered := err == nil
 		if answered {
-			_, err = s.Agents.DirectAnswered(ctx, a.UserID, c.id)
+			if _, err = s.Agents.DirectAnswered(ctx, a.UserID, c.id); err != nil {
+				answered = false // moved while rung: still reserved, or elsewhere
+			}
 		}
 		defer func() {
 			if err := s.Agents.DirectEnded(ctx, a.UserID, c.id, answered, a); err != nil {
@@ -643,10 +663,17 @@ func (s *Server) handOn(ctx, callCtx context.Context, c *sipCall, rec *callRecor
 		next.Skills = nil
 		if h.queue != "" {
 			next.Kind, next.Queue = "queue", h.queue
-		} else {
-			next.Kind, next.Transfer = "transfer", &h.to
+			return s.handOn(ctx, callCtx, c, rec, menu, next, log)
 		}
-		return s.handOn(ctx, callCtx, c, rec, menu, next, log)
+		next.Kind, next.Transfer = "transfer", &h.to
+		why := s.handOn(ctx, callCtx, c, rec, menu, next, log)
+		if strings.HasPrefix(why, "transfer failed") && callCtx.Err() == nil && out.Kind == "queue" {
+			// The extension or number did not take the call: the caller
+			// is not dropped but goes back to the queue he came from.
+			s.records.event(ctx, rec, "requeued", map[string]any{"queue": out.Queue, "after": why}, "")
+			return s.handOn(ctx, callCtx, c, rec, menu, out, log)
+		}
+		return why
 	}
 	return reason
 }

@@ -76,6 +76,10 @@ func (s *Server) Monitor(ctx context.Context, p *identity.Principal, callID int6
 		return err
 	}
 	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return gql.Errorf(gql.Conflict, "通话 %d 已结束", callID)
+	}
 	if sup := b.sup; sup != nil {
 		defer b.mu.Unlock()
 		if sup.user != p.Username {
@@ -91,6 +95,7 @@ func (s *Server) Monitor(ctx context.Context, p *identity.Principal, callID int6
 	}
 	sup := &supervision{user: p.Username, mode: mode}
 	b.sup = sup
+	b.sups.Add(1) // under b.mu, so never after the bridge's Wait began
 	b.mu.Unlock()
 	a, err := s.Agents.Agent(ctx, p.UserID)
 	if err == nil {
@@ -105,12 +110,16 @@ func (s *Server) Monitor(ctx context.Context, p *identity.Principal, callID int6
 		b.mu.Lock()
 		b.sup = nil
 		b.mu.Unlock()
+		b.sups.Done()
 		if _, ok := gql.AsError(err); ok {
 			return err
 		}
 		return gql.Wrap(gql.Conflict, err, "您没有可用的分机话机，无法加入通话")
 	}
-	go s.supervise(b, sup, a)
+	go func() {
+		defer b.sups.Done()
+		s.supervise(b, sup, a)
+	}()
 	return nil
 }
 
@@ -224,6 +233,13 @@ func (s *Server) Transfer(ctx context.Context, p *identity.Principal, callID int
 	if given != 1 {
 		return gql.FieldError("queue", "请给出转接目标之一：队列、分机或号码")
 	}
+	b, err := s.bridgeOf(ctx, callID)
+	if err != nil {
+		return err
+	}
+	if b.agent.UserID != p.UserID && !p.Can(PermMonitor) {
+		return gql.Errorf(gql.Forbidden, "只能转接本人正在处理的通话")
+	}
 	set := s.Config.Current()
 	switch {
 	case queue != "":
@@ -238,20 +254,24 @@ func (s *Server) Transfer(ctx context.Context, p *identity.Principal, callID int
 		if s.Agents == nil {
 			return gql.FieldError("extension", "本节点没有座席服务")
 		}
-		if _, err := s.Agents.ByExtension(ctx, extension); err != nil {
+		a, err := s.Agents.ByExtension(ctx, extension)
+		if err != nil {
 			return gql.FieldError("extension", "没有分机 %s", extension)
+		}
+		// Checked before the agent's leg is let go; a target that turns
+		// busy meanwhile sends the caller back to the queue.
+		if m, ok := acd.Model(set); ok {
+			if st, ok := m.State(a.State); ok && (st.Category == acd.SignedOut || st.Category == acd.Reserved || st.Category == acd.Talking) {
+				return gql.FieldError("extension", "分机 %s 的座席%s，不能转接", extension, st.Label)
+			}
+		}
+		if _, ok, err := s.registrar.contact(ctx, extension); err != nil || !ok {
+			return gql.FieldError("extension", "分机 %s 的话机未注册", extension)
 		}
 	default:
 		if len(routes(set, number)) == 0 {
 			return gql.FieldError("number", "没有可拨打 %s 的中继", number)
 		}
-	}
-	b, err := s.bridgeOf(ctx, callID)
-	if err != nil {
-		return err
-	}
-	if b.agent.UserID != p.UserID && !p.Can(PermMonitor) {
-		return gql.Errorf(gql.Forbidden, "只能转接本人正在处理的通话")
 	}
 	if !b.c.handoff.CompareAndSwap(nil, &handoff{by: p.Username, queue: queue, to: ivr.Transfer{Extension: extension, Number: number}}) {
 		return gql.Errorf(gql.Conflict, "通话 %d 已在转接中", callID)

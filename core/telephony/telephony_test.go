@@ -884,6 +884,7 @@ func TestAnAgentTransfersACallToAnotherExtension(t *testing.T) {
 	require.ErrorContains(t, s.Transfer(ctx, w.As(t, "agent2"), id, "", "8001", ""), "只能转接本人")
 	require.ErrorContains(t, s.Transfer(ctx, w.As(t, "agent"), id, "enterprize", "", ""), `did you mean "enterprise"`)
 	require.ErrorContains(t, s.Transfer(ctx, w.As(t, "agent"), id, "general", "8002", ""), "之一")
+	require.ErrorContains(t, s.Transfer(ctx, w.As(t, "agent"), id, "", "8001", ""), "不能转接", "an extension already on a call is refused before the call is let go")
 	require.NoError(t, s.Transfer(ctx, w.As(t, "agent"), id, "", "8002", ""))
 	o, err := first()
 	require.NoError(t, err, "the first agent's phone is hung up:\n%s", tail(o, 30))

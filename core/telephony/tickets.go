@@ -32,9 +32,12 @@ func bindCall(ctx context.Context, c flow.CallEnv) error {
 		}
 	} else {
 		// The agent's task is the call while it rings, is talked and is
-		// wrapped up; agent_id is set only once the agent answered.
-		err = c.Tx.QueryRow(ctx, `SELECT c.id FROM agent_status s JOIN calls c ON c.sip_call_id = s.task AND c.agent_id = s.user_id
-			WHERE s.user_id = $1 ORDER BY c.id DESC LIMIT 1`, c.Actor.UserID).Scan(&callID)
+		// wrapped up; only an agent who answered it (connected, perhaps
+		// before transferring it on) binds it.
+		err = c.Tx.QueryRow(ctx, `SELECT c.id FROM agent_status s JOIN calls c ON c.sip_call_id = s.task
+			WHERE s.user_id = $1 AND (c.agent_id = s.user_id OR EXISTS (SELECT 1 FROM call_events e
+				WHERE e.call_id = c.id AND e.kind = 'connected' AND e.data->>'agent' = $2))
+			ORDER BY c.id DESC LIMIT 1`, c.Actor.UserID, c.Actor.Username).Scan(&callID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
