@@ -486,3 +486,18 @@ func normaliseID(row map[string]any) map[string]any {
 	}
 	return out
 }
+
+// A call the queue gave back to its menu after a long wait (overflow to
+// voicemail) was offered to agents and waited; it is not an IVR-only call.
+func TestACallTheQueueGaveUpIsOfferedNotIVROnly(t *testing.T) {
+	w := gentest.New(t, 0)
+	start := day.Add(10 * time.Hour)
+	insert(t, w, synth{start: start, outcome: "voicemail", queue: "hotline", queued: 10 * sec, ended: 200 * sec})
+	insert(t, w, synth{start: start.Add(time.Minute), outcome: "hangup", ended: 20 * sec})
+	r, err := callstats.Compute(context.Background(), w.Pool, callstats.Query{From: day, To: day.Add(24 * time.Hour)})
+	require.NoError(t, err)
+	assert.Equal(t, 2, r.Overall.Calls)
+	assert.Equal(t, 1, r.Overall.Offered)
+	assert.Equal(t, 1, r.Overall.IVROnly, "only the call that never queued")
+	assert.Equal(t, 1, r.Overall.Unresolved, "offered, neither answered nor abandoned in the queue")
+}
