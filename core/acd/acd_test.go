@@ -444,3 +444,38 @@ overflow:
 		assert.Contains(t, got, want)
 	}
 }
+
+func TestAPlaceCountsOverflowRaises(t *testing.T) {
+	f := newFloor(t)
+	f.queues(t, `kind: queue
+name: general
+label: 综合
+members: "'hotline' in agent.skills"
+overflow:
+  - {after: 300ms, priority: 10}
+---
+kind: queue
+name: enterprise
+label: 企业
+members: "'enterprise' in agent.skills"
+---
+kind: queue
+name: mongolian
+label: 蒙古语
+members: "'mn' in agent.languages"
+`)
+	ph := &phones{answer: map[string]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	serve := func(tk *acd.Task) {
+		go func() { _, _ = f.acd.Serve(ctx, tk) }()
+		require.Eventually(t, func() bool { _, _, ok := f.acd.Position(tk.ID); return ok }, 2*time.Second, 5*time.Millisecond)
+	}
+	serve(task("early", "general", ph))
+	time.Sleep(400 * time.Millisecond) // the early call is raised by 10
+	serve(&acd.Task{ID: "urgent", Queue: "general", Priority: 5, Offer: ph.offer})
+	pos, _, _ := f.acd.Position("early")
+	assert.Equal(t, 1, pos, "raised to 10 by its wait, ahead of an urgent call (5) that just came")
+	// Once the urgent call has waited as long, it is raised too (15).
+	require.Eventually(t, func() bool { pos, _, _ := f.acd.Position("early"); return pos == 2 }, 2*time.Second, 10*time.Millisecond)
+}

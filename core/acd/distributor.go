@@ -195,11 +195,23 @@ func (d *Distributor) Position(taskID string) (pos int, estimate time.Duration, 
 	if me == nil {
 		return 0, 0, false
 	}
+	// Ranked as a round ranks them: priority with its overflow raise,
+	// then arrival.
+	q, _ := registry.Model[*Queue](d.Config.Current(), KindQueue, me.task.Queue)
+	priority := func(w *waiting) float64 {
+		if q != nil {
+			if st := q.step(time.Since(w.since)); st != nil {
+				return w.task.Priority + st.Priority
+			}
+		}
+		return w.task.Priority
+	}
+	mine := priority(me)
 	for _, w := range d.waiting {
 		if w.task.Queue != me.task.Queue {
 			continue
 		}
-		if w == me || w.task.Priority > me.task.Priority || w.task.Priority == me.task.Priority && w.seq < me.seq {
+		if p := priority(w); w == me || p > mine || p == mine && w.seq < me.seq {
 			pos++
 		}
 	}
