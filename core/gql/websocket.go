@@ -41,6 +41,7 @@ const (
 	defaultWSKeepAlive        = 25 * time.Second
 	defaultWSWriteTimeout     = 10 * time.Second
 	defaultWSMaxSubscriptions = 100
+	defaultWSReauthenticate   = time.Minute
 	// maxCloseReason is the most a close frame's reason may hold.
 	maxCloseReason = 123
 )
@@ -72,6 +73,11 @@ type WSOptions struct {
 	// preflight, so this check is what prevents cross-site WebSocket
 	// hijacking; never put "*" here.
 	OriginPatterns []string
+	// Reauthenticate is how often the token a socket was opened with is
+	// checked again (default 1 min; negative: never): a session that
+	// expired, was ended or whose user was disabled closes the socket with
+	// 4403, so screen pops with citizens' data stop with the session.
+	Reauthenticate time.Duration
 	// Shutdown, when done, closes every socket with 1001 Going Away, which
 	// ends its subscriptions; graphql-ws clients then reconnect.
 	// http.Server.Shutdown neither closes nor waits for WebSocket
@@ -93,6 +99,9 @@ func (o WSOptions) withDefaults() WSOptions {
 	}
 	if o.MaxSubscriptions <= 0 {
 		o.MaxSubscriptions = defaultWSMaxSubscriptions
+	}
+	if o.Reauthenticate == 0 {
+		o.Reauthenticate = defaultWSReauthenticate
 	}
 	return o
 }
@@ -348,7 +357,39 @@ func (cn *wsConn) connectionInit(raw json.RawMessage) bool {
 	cn.acked = true
 	cn.mu.Unlock()
 	cn.send(wsOutMessage{Type: "connection_ack"})
+	if every := cn.h.ws.Reauthenticate; every > 0 && cn.h.opts.Authenticate != nil {
+		cn.wg.Add(1)
+		go cn.reauthenticate(every, payload)
+	}
 	return true
+}
+
+// reauthenticate checks the connection's credentials every so often and
+// closes the socket once they are refused.
+func (cn *wsConn) reauthenticate(every time.Duration, payload map[string]any) {
+	defer cn.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-cn.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := cn.authenticate(payload); err != nil {
+			if cn.ctx.Err() != nil {
+				return
+			}
+			if _, ok := AsError(err); ok {
+				cn.log.InfoContext(cn.ctx, "graphql: websocket credentials no longer valid; closing", "error", err)
+				cn.close(closeForbidden, "Forbidden")
+				return
+			}
+			// The identity store failing is not the user's fault: keep
+			// the socket and try again next time.
+			cn.log.WarnContext(cn.ctx, "graphql: re-checking websocket credentials", "error", err)
+		}
+	}
 }
 
 // authenticate runs opts.Authenticate on a copy of the upgrade request

@@ -756,3 +756,24 @@ func TestCloseReason(t *testing.T) {
 	assert.LessOrEqual(t, len(long), maxCloseReason)
 	assert.True(t, strings.HasPrefix(long, "Subscriber for 号"))
 }
+
+func TestWSCredentialsAreCheckedAgain(t *testing.T) {
+	var revoked atomic.Bool
+	auth := func(ctx context.Context, r *http.Request) (context.Context, error) {
+		if revoked.Load() {
+			return nil, Errorf(Unauthenticated, "会话已结束")
+		}
+		return testAuth(ctx, r)
+	}
+	env := newWSEnv(t, HandlerOptions{Authenticate: auth, WebSocket: WSOptions{Reauthenticate: 50 * time.Millisecond}})
+	c := env.dial(t, nil)
+	c.init(map[string]any{"authorization": "Bearer good"})
+	c.subscribe("q", `{ whoami }`, nil)
+	assert.Equal(t, map[string]any{"whoami": "张三"}, c.read().next(t).Data)
+	assert.Equal(t, "complete", c.read().Type)
+	time.Sleep(150 * time.Millisecond)
+	c.sync() // still open while the session is valid
+	revoked.Store(true)
+	ce := c.closed()
+	assert.Equal(t, websocket.StatusCode(4403), ce.Code, "a session ended elsewhere closes the socket")
+}
