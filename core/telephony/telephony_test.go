@@ -509,6 +509,16 @@ func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT count(*) FROM call_tickets WHERE ticket_id = $1`, tk.ID).Scan(&n))
 	assert.Zero(t, n)
 
+	// A ticket naming the call (call_id, from the screen pop) is bound to
+	// it whoever registers it.
+	var sipID string
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT sip_call_id FROM calls WHERE id = $1`, id).Scan(&sipID))
+	named, err := w.Engine.Create(ctx, w.As(t, "agent2"), "ticket", "register", map[string]any{
+		"caller_phone": "13800138000", "title": "同一来电的第二件事", "content": "路灯不亮", "type": "投诉", "call_id": sipID})
+	require.NoError(t, err)
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT call_id FROM call_tickets WHERE ticket_id = $1`, named.ID).Scan(&bound))
+	assert.Equal(t, id, bound, "one call, two tickets")
+
 	// Retention: the recording outlives its days while its ticket is
 	// open, and goes once the ticket has been closed for as long.
 	first := bound
@@ -516,7 +526,7 @@ func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "kept while the ticket it is evidence for is open")
 	assert.FileExists(t, path)
-	_, err = w.Pool.Exec(ctx, `UPDATE tickets SET closed_at = now() - interval '2 hours' WHERE id = (SELECT ticket_id FROM call_tickets WHERE call_id = $1)`, first)
+	_, err = w.Pool.Exec(ctx, `UPDATE tickets SET closed_at = now() - interval '2 hours' WHERE id IN (SELECT ticket_id FROM call_tickets WHERE call_id = $1)`, first)
 	require.NoError(t, err)
 	n, err = s.ExpireRecordings(ctx, time.Millisecond)
 	require.NoError(t, err)
