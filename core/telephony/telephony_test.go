@@ -919,5 +919,12 @@ func TestAnAgentTransfersACallToAnotherExtension(t *testing.T) {
 	}
 	assert.Equal(t, 2, connected, "two agents took the call in turn")
 	assert.Equal(t, "wrapup", agentState(t, w, "8001"), "the agent who transferred wraps up")
+	// Wrapping up, he registers the ticket: the call he passed on is bound.
+	tk, err := w.Engine.Create(ctx, w.As(t, "agent"), "ticket", "register", map[string]any{
+		"caller_phone": "13800138000", "title": "转接前登记", "content": "转接企业专席", "type": "咨询"})
+	require.NoError(t, err)
+	var bound int64
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT call_id FROM call_tickets WHERE ticket_id = $1`, tk.ID).Scan(&bound))
+	assert.Equal(t, id, bound)
 	assert.Equal(t, "wrapup", agentState(t, w, "8002"), "the agent who took the transfer was out of distribution, and wraps up")
 }
