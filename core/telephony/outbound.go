@@ -99,11 +99,11 @@ func randomID() string {
 // outbound runs a call Dial placed and returns why it ended.
 func (s *Server) outbound(ctx context.Context, rec *callRecord, id, number string, agent, before acd.Agent, trunks []*Trunk, log *slog.Logger) string {
 	ringCtx, cancel := context.WithTimeout(ctx, ringOut)
-	s.records.event(ctx, rec, "ringing", map[string]any{"agent": agent.Username, "extension": agent.Extension}, "")
+	s.records.event(ctx, rec, "ringing", map[string]any{"agent": agent.Username, "extension": agent.Extension})
 	leg, err := s.ring(ringCtx, number, id, agent)
 	cancel()
 	if err != nil {
-		s.records.event(ctx, rec, "not_answered", map[string]any{"agent": agent.Username, "error": err.Error()}, "")
+		s.records.event(ctx, rec, "not_answered", map[string]any{"agent": agent.Username, "error": err.Error()})
 		if err := s.Agents.DirectEnded(ctx, agent.UserID, id, false, before); err != nil {
 			log.Error("ending an outbound call the agent did not answer", "err", err)
 		}
@@ -141,7 +141,7 @@ func (s *Server) outbound(ctx context.Context, rec *callRecord, id, number strin
 		return why
 	}
 	defer callee.end(ctx)
-	s.records.event(ctx, rec, "answered", nil, "answered_at")
+	s.records.answered(ctx, rec)
 
 	recorder := s.startRecording(rec, log)
 	ended := relay(ctx, callee, leg, recorder, s.Cfg.MediaTimeout)
@@ -169,12 +169,12 @@ func (s *Server) dialOut(ctx context.Context, rec *callRecord, trunks []*Trunk, 
 func (s *Server) dialTrunk(dialCtx context.Context, rec *callRecord, t *Trunk, number string, log *slog.Logger) (*agentLeg, string) {
 	ctx := context.WithoutCancel(dialCtx) // records outlive a give-up
 	if ok, err := s.records.useTrunk(ctx, rec, t); err != nil || !ok {
-		s.records.event(ctx, rec, "trunk_failed", map[string]any{"trunk": t.Name, "error": "full"}, "")
+		s.records.event(ctx, rec, "trunk_failed", map[string]any{"trunk": t.Name, "error": "full"})
 		return nil, ""
 	}
 	var uri sip.Uri
 	if err := sip.ParseUri(t.uri(number), &uri); err != nil {
-		s.records.event(ctx, rec, "trunk_failed", map[string]any{"trunk": t.Name, "error": err.Error()}, "")
+		s.records.event(ctx, rec, "trunk_failed", map[string]any{"trunk": t.Name, "error": err.Error()})
 		return nil, ""
 	}
 	callerID := t.CallerID
@@ -191,7 +191,7 @@ func (s *Server) dialTrunk(dialCtx context.Context, rec *callRecord, t *Trunk, n
 	if cr := t.auth(); cr != nil {
 		opts.Username, opts.Password = cr.Username, cr.Password()
 	}
-	s.records.event(ctx, rec, "dialing", map[string]any{"trunk": t.Name, "uri": uri.String()}, "")
+	s.records.event(ctx, rec, "dialing", map[string]any{"trunk": t.Name, "uri": uri.String()})
 	ringCtx, cancel := context.WithTimeout(dialCtx, ringOut)
 	defer cancel()
 	d, err := s.dg.Invite(ringCtx, uri, opts)
@@ -203,7 +203,7 @@ func (s *Server) dialTrunk(dialCtx context.Context, rec *callRecord, t *Trunk, n
 	if errors.As(err, &resp) {
 		code = resp.Res.StatusCode
 	}
-	s.records.event(ctx, rec, "trunk_failed", map[string]any{"trunk": t.Name, "status": code, "error": err.Error()}, "")
+	s.records.event(ctx, rec, "trunk_failed", map[string]any{"trunk": t.Name, "status": code, "error": err.Error()})
 	switch {
 	case dialCtx.Err() != nil:
 		return nil, "given up while dialling"

@@ -139,12 +139,17 @@ func (r *records) insertEvent(ctx context.Context, tx pgx.Tx, rec *callRecord, k
 	return err
 }
 
-// event writes an event, setting the timestamp column stamp (answered_at)
-// in the same transaction when given.
-func (r *records) event(ctx context.Context, rec *callRecord, kind string, data map[string]any, stamp string) {
+// event writes an event.
+func (r *records) event(ctx context.Context, rec *callRecord, kind string, data map[string]any) {
+	r.write(ctx, rec, kind, data, "")
+}
+
+// write writes an event and, in the same transaction when set is not
+// empty, changes the call's row (set is an UPDATE's SET list over $2…).
+func (r *records) write(ctx context.Context, rec *callRecord, kind string, data map[string]any, set string, args ...any) {
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if stamp == "answered_at" {
-			if _, err := tx.Exec(ctx, `UPDATE calls SET answered_at = clock_timestamp() WHERE id = $1`, rec.id); err != nil {
+		if set != "" {
+			if _, err := tx.Exec(ctx, `UPDATE calls SET `+set+` WHERE id = $1`, append([]any{rec.id}, args...)...); err != nil {
 				return err
 			}
 		}
@@ -155,30 +160,20 @@ func (r *records) event(ctx context.Context, rec *callRecord, kind string, data 
 	}
 }
 
+// answered records that the call was answered (the menu took it).
+func (r *records) answered(ctx context.Context, rec *callRecord) {
+	r.write(ctx, rec, "answered", nil, "answered_at = clock_timestamp()")
+}
+
 // connected records the agent who answered the call.
 func (r *records) connected(ctx context.Context, rec *callRecord, agent acd.Agent) {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE calls SET agent_id = $2, connected_at = clock_timestamp() WHERE id = $1`, rec.id, agent.UserID); err != nil {
-			return err
-		}
-		return r.insertEvent(ctx, tx, rec, "connected", map[string]any{"agent": agent.Username, "extension": agent.Extension})
-	})
-	if err != nil {
-		r.log.Error("recording an answered call", "call", rec.id, "err", err)
-	}
+	r.write(ctx, rec, "connected", map[string]any{"agent": agent.Username, "extension": agent.Extension},
+		"agent_id = $2, connected_at = clock_timestamp()", agent.UserID)
 }
 
 // recorded keeps where the call's recording is.
 func (r *records) recorded(ctx context.Context, rec *callRecord, path string, size int64) {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE calls SET recording = $2, recording_bytes = $3 WHERE id = $1`, rec.id, path, size); err != nil {
-			return err
-		}
-		return r.insertEvent(ctx, tx, rec, "recorded", map[string]any{"bytes": size})
-	})
-	if err != nil {
-		r.log.Error("recording where a call's recording is", "call", rec.id, "err", err)
-	}
+	r.write(ctx, rec, "recorded", map[string]any{"bytes": size}, "recording = $2, recording_bytes = $3", path, size)
 }
 
 // menuDone records how the call left its menu: the path, the keys pressed
@@ -227,16 +222,8 @@ func (r *records) menuDone(ctx context.Context, rec *callRecord, out ivr.Outcome
 
 // ended closes the call's record.
 func (r *records) ended(ctx context.Context, rec *callRecord, reason string) {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE calls SET ended_at = clock_timestamp(), end_reason = $2,
-			outcome = COALESCE(outcome, 'abandoned') WHERE id = $1`, rec.id, reason); err != nil {
-			return err
-		}
-		return r.insertEvent(ctx, tx, rec, "ended", map[string]any{"reason": reason})
-	})
-	if err != nil {
-		r.log.Error("recording the end of a call", "call", rec.id, "err", err)
-	}
+	r.write(ctx, rec, "ended", map[string]any{"reason": reason},
+		"ended_at = clock_timestamp(), end_reason = $2, outcome = COALESCE(outcome, 'abandoned')", reason)
 }
 
 // reconcile closes the records of calls this node had open when it

@@ -349,14 +349,14 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 			if won != nil && wonBy == a.UserID {
 				won.end(ctx)
 				won, wonBy = nil, 0
-				s.records.event(ctx, rec, "not_answered", map[string]any{"agent": a.Username, "error": "the agent was moved while his phone rang"}, "")
+				s.records.event(ctx, rec, "not_answered", map[string]any{"agent": a.Username, "error": "the agent was moved while his phone rang"})
 			}
 		},
 		Offer: func(ctx context.Context, a acd.Agent) error {
-			s.records.event(context.WithoutCancel(ctx), rec, "ringing", map[string]any{"agent": a.Username, "extension": a.Extension}, "")
+			s.records.event(context.WithoutCancel(ctx), rec, "ringing", map[string]any{"agent": a.Username, "extension": a.Extension})
 			leg, err := s.ring(ctx, c.caller, c.id, a)
 			if err != nil {
-				s.records.event(context.WithoutCancel(ctx), rec, "not_answered", map[string]any{"agent": a.Username, "error": err.Error()}, "")
+				s.records.event(context.WithoutCancel(ctx), rec, "not_answered", map[string]any{"agent": a.Username, "error": err.Error()})
 				return err
 			}
 			mu.Lock()
@@ -368,10 +368,10 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 			won, wonBy = leg, a.UserID
 			return nil
 		}}
-	s.records.event(ctx, rec, "queued", map[string]any{"queue": out.Queue, "skills": out.Skills, "priority": out.Priority}, "")
+	s.records.event(ctx, rec, "queued", map[string]any{"queue": out.Queue, "skills": out.Skills, "priority": out.Priority})
 	stopHold := c.hold(callCtx, out.Lang, s.Config.Current(), out.Queue, func() (int, time.Duration, bool) { return s.ACD.Position(task.ID) },
 		func(prompts []string) {
-			s.records.event(ctx, rec, "announced", map[string]any{"prompts": prompts}, "")
+			s.records.event(ctx, rec, "announced", map[string]any{"prompts": prompts})
 		})
 	agent, err := s.ACD.Serve(callCtx, task)
 	stopHold() // before the agent's audio takes the caller's line
@@ -385,10 +385,10 @@ func (s *Server) queue(ctx, callCtx context.Context, c *sipCall, rec *callRecord
 		var of *acd.OverflowError
 		switch {
 		case callCtx.Err() != nil:
-			s.records.event(ctx, rec, "abandoned", map[string]any{"queue": out.Queue}, "")
+			s.records.event(ctx, rec, "abandoned", map[string]any{"queue": out.Queue})
 			return "caller hung up in queue", nil
 		case errors.As(err, &of):
-			s.records.event(ctx, rec, "overflow", map[string]any{"queue": out.Queue, "exit": of.Exit, "waited_ms": of.Waited.Milliseconds()}, "")
+			s.records.event(ctx, rec, "overflow", map[string]any{"queue": out.Queue, "exit": of.Exit, "waited_ms": of.Waited.Milliseconds()})
 			return "", of
 		}
 		log.Error("queueing a call", "err", err)
@@ -470,7 +470,7 @@ func (s *Server) transfer(ctx, callCtx context.Context, c *sipCall, rec *callRec
 	var leg *agentLeg
 	var agent acd.Agent
 	failed := func(why string) string {
-		s.records.event(ctx, rec, "transfer_failed", map[string]any{"extension": tr.Extension, "number": tr.Number, "error": why}, "")
+		s.records.event(ctx, rec, "transfer_failed", map[string]any{"extension": tr.Extension, "number": tr.Number, "error": why})
 		if callCtx.Err() != nil {
 			return "caller hung up in transfer"
 		}
@@ -526,7 +526,7 @@ func (s *Server) transfer(ctx, callCtx context.Context, c *sipCall, rec *callRec
 			return failed(why)
 		}
 	}
-	s.records.event(ctx, rec, "transferred", map[string]any{"extension": tr.Extension, "number": tr.Number, "agent": agent.Username}, "")
+	s.records.event(ctx, rec, "transferred", map[string]any{"extension": tr.Extension, "number": tr.Number, "agent": agent.Username})
 	if agent.UserID != 0 {
 		s.records.connected(ctx, rec, agent)
 	}
@@ -585,7 +585,7 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 		s.records.ended(ctx, rec, "not answered: "+err.Error())
 		return
 	}
-	s.records.event(ctx, rec, "answered", nil, "answered_at")
+	s.records.answered(ctx, rec)
 	c, err := newSIPCall(d, callID, caller, s.prompts, menu.Languages[0].Code, s.Cfg.Recordings, log)
 	if err != nil {
 		log.Error("opening the call's media", "err", err)
@@ -658,7 +658,7 @@ func (s *Server) handOn(ctx, callCtx context.Context, c *sipCall, rec *callRecor
 	}
 	// An agent transferred the call: it goes on from where it was sent.
 	if h := c.handoff.Swap(nil); h != nil && callCtx.Err() == nil {
-		s.records.event(ctx, rec, "transferred", map[string]any{"by": h.by, "queue": h.queue, "extension": h.to.Extension, "number": h.to.Number}, "")
+		s.records.event(ctx, rec, "transferred", map[string]any{"by": h.by, "queue": h.queue, "extension": h.to.Extension, "number": h.to.Number})
 		next := out
 		next.Skills = nil
 		if h.queue != "" {
@@ -670,7 +670,7 @@ func (s *Server) handOn(ctx, callCtx context.Context, c *sipCall, rec *callRecor
 		if strings.HasPrefix(why, "transfer failed") && callCtx.Err() == nil && out.Kind == "queue" {
 			// The extension or number did not take the call: the caller
 			// is not dropped but goes back to the queue he came from.
-			s.records.event(ctx, rec, "requeued", map[string]any{"queue": out.Queue, "after": why}, "")
+			s.records.event(ctx, rec, "requeued", map[string]any{"queue": out.Queue, "after": why})
 			return s.handOn(ctx, callCtx, c, rec, menu, out, log)
 		}
 		return why

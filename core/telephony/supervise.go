@@ -90,7 +90,7 @@ func (s *Server) Monitor(ctx context.Context, p *identity.Principal, callID int6
 		}
 		sup.mode = mode
 		sup.conf.setMode(mode)
-		s.records.event(ctx, b.rec, "monitor", map[string]any{"supervisor": p.Username, "mode": mode}, "")
+		s.records.event(ctx, b.rec, "monitor", map[string]any{"supervisor": p.Username, "mode": mode})
 		return nil
 	}
 	sup := &supervision{user: p.Username, mode: mode}
@@ -138,7 +138,7 @@ func (s *Server) supervise(b *bridged, sup *supervision, a acd.Agent) {
 	leg, err := s.ring(ringCtx, b.c.caller, b.c.id, a)
 	cancel()
 	if err != nil {
-		s.records.event(ctx, b.rec, "monitor_failed", map[string]any{"supervisor": sup.user, "error": err.Error()}, "")
+		s.records.event(ctx, b.rec, "monitor_failed", map[string]any{"supervisor": sup.user, "error": err.Error()})
 		return
 	}
 	defer leg.end(ctx)
@@ -158,7 +158,7 @@ func (s *Server) supervise(b *bridged, sup *supervision, a acd.Agent) {
 	sup.conf = conf
 	mode := sup.mode
 	b.mu.Unlock()
-	s.records.event(ctx, b.rec, "monitor", map[string]any{"supervisor": sup.user, "mode": mode}, "")
+	s.records.event(ctx, b.rec, "monitor", map[string]any{"supervisor": sup.user, "mode": mode})
 	b.c.conf.Store(conf)
 
 	mixCtx, stopMix := context.WithCancel(b.ctx)
@@ -190,7 +190,7 @@ func (s *Server) supervise(b *bridged, sup *supervision, a acd.Agent) {
 	b.c.conf.Store(nil)
 	leg.end(ctx)
 	<-heard
-	s.records.event(ctx, b.rec, "monitor_ended", map[string]any{"supervisor": sup.user}, "")
+	s.records.event(ctx, b.rec, "monitor_ended", map[string]any{"supervisor": sup.user})
 }
 
 // Release ends a bridged call for both parties (强拆).
@@ -205,7 +205,7 @@ func (s *Server) Release(ctx context.Context, p *identity.Principal, callID int6
 	b.releaseOnce.Do(func() {
 		by := p.Username
 		b.releasedBy.Store(&by)
-		s.records.event(ctx, b.rec, "released", map[string]any{"supervisor": p.Username}, "")
+		s.records.event(ctx, b.rec, "released", map[string]any{"supervisor": p.Username})
 		close(b.release)
 	})
 	return nil
