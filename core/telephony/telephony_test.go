@@ -55,18 +55,32 @@ func startWith(t *testing.T, node string, files map[string]string) (*telephony.S
 		require.Empty(t, diags)
 		w.Runtime.Swap(set)
 	}
+	s := newServer(t, w, node)
+	run(t, s)
+	return s, w
+}
+
+// newServer is a server with agents and a distributor over w, on a free
+// port, not started.
+func newServer(t *testing.T, w *gentest.World, node string) *telephony.Server {
 	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
-	dist := &acd.Distributor{Agents: agents, Config: w.Runtime}
-	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts}, Agents: agents, ACD: dist,
+	return &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts}, Agents: agents,
+		ACD: &acd.Distributor{Agents: agents, Config: w.Runtime},
 		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Recordings: t.TempDir(), Node: node}}
+}
+
+// run starts s, and its distributor when it has one, until the test ends.
+func run(t *testing.T, s *telephony.Server) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	go dist.Run(ctx, 100*time.Millisecond)
+	if s.ACD != nil {
+		go s.ACD.Run(ctx, 100*time.Millisecond)
+	}
 	require.NoError(t, s.Start(ctx))
 	t.Cleanup(func() {
 		cancel()
 		s.Stop()
 	})
-	return s, w
 }
 
 // ports hands out blocks of four ports below the system's ephemeral range:
@@ -392,18 +406,9 @@ func TestAnUnansweredPhoneIsPassedOverAndAWrongPasswordIsRefused(t *testing.T) {
 func TestAVanishedAgentPhoneEndsTheCallAndFreesTheAgent(t *testing.T) {
 	t.Parallel()
 	w := gentest.New(t, 0)
-	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
-	dist := &acd.Distributor{Agents: agents, Config: w.Runtime}
-	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts}, Agents: agents, ACD: dist,
-		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Recordings: t.TempDir(), Node: "node-silent",
-			MediaTimeout: 2 * time.Second}}
-	ctx, cancel := context.WithCancel(context.Background())
-	go dist.Run(ctx, 100*time.Millisecond)
-	require.NoError(t, s.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		s.Stop()
-	})
+	s := newServer(t, w, "node-silent")
+	s.Cfg.MediaTimeout = 2 * time.Second
+	run(t, s)
 	// This phone answers and then sends no audio at all.
 	phone := phoneWith(t, s, w, "agent", "8001", "agent_answer.xml", "-aa") // -aa: answers, no echo
 	sipp(t, s.Addr(), "ivr_until_bye.xml", "12345")
@@ -420,12 +425,8 @@ func TestACallbackRequestBecomesATicket(t *testing.T) {
 	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts},
 		Tickets: w.Engine, Identity: w.IDs,
 		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Recordings: t.TempDir(), Node: "node-callback", IntakeUser: "agent"}}
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, s.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		s.Stop()
-	})
+	run(t, s)
+	ctx := context.Background()
 	sipp(t, s.Addr(), "ivr_callback.xml", "12345")
 	c, id := closedCall(t, w)
 	assert.Equal(t, "callback", c.Outcome)
