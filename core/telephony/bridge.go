@@ -20,6 +20,7 @@ import (
 // agentLeg is a call placed to an agent's phone for a caller.
 type agentLeg struct {
 	d     *diago.DialogClientSession
+	m     *diago.DialogMedia // the leg's audio, negotiated when it answered
 	codec uint8
 	// silent is set when the leg was ended because its phone stopped
 	// sending audio.
@@ -33,6 +34,7 @@ type agentLeg struct {
 func (l *agentLeg) end(ctx context.Context) {
 	l.ended.Do(func() {
 		_ = l.d.Hangup(ctx)
+		_ = l.m.Close()
 		_ = l.d.Close()
 	})
 }
@@ -58,14 +60,14 @@ func (s *Server) ring(ctx context.Context, shown, callID string, a acd.Agent) (*
 		sip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s>", shown, uri.Host)),
 		sip.NewHeader("X-Hotline-Call", callID),
 	}
-	d, err := s.dg.Invite(ctx, uri, diago.InviteOptions{Headers: headers})
+	d, m, err := s.dg.Invite(ctx, uri, diago.InviteOptions{Headers: headers})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, acd.ErrNoAnswer
 		}
 		return nil, err
 	}
-	return &agentLeg{d: d, codec: legCodec(d)}, nil
+	return &agentLeg{d: d, m: m, codec: legCodec(m)}, nil
 }
 
 // bridged is a call joined to an agent, which a supervisor may join
@@ -107,17 +109,17 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // different G.711 laws are transcoded. recorder, when not nil, records
 // both sides.
 func (s *Server) bridge(ctx context.Context, c *sipCall, leg *agentLeg, agent acd.Agent, rec *callRecord, recorder *stereoRecorder) (*bridged, error) {
-	agentW, err := leg.d.AudioWriter()
+	agentW, err := leg.m.AudioWriter()
 	if err != nil {
 		leg.end(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	agentIn, err := leg.d.AudioReader()
+	agentIn, err := leg.m.AudioReader()
 	if err != nil {
 		leg.end(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	callerW, err := c.d.AudioWriter()
+	callerW, err := c.m.AudioWriter()
 	if err != nil {
 		leg.end(context.WithoutCancel(ctx))
 		return nil, err
@@ -154,7 +156,7 @@ func (s *Server) bridge(ctx context.Context, c *sipCall, leg *agentLeg, agent ac
 				return
 			}
 			heard.Store(time.Now().UnixNano())
-			if leg.d.RTPPacketReader.PacketHeader.PayloadType != leg.codec {
+			if leg.m.RTPPacketReader.PacketHeader.PayloadType != leg.codec {
 				continue // the agent's keys are not the caller's
 			}
 			if recorder != nil {

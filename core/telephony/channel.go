@@ -26,6 +26,7 @@ import (
 // menu's goroutine.
 type sipCall struct {
 	d        *diago.DialogServerSession
+	m        *diago.DialogMedia // the caller's audio, negotiated on answer
 	prompts  *promptCache
 	fallback string // the menu's first language, for prompts not recorded in another
 	log      *slog.Logger
@@ -110,10 +111,10 @@ func decodeG711(buf *[]byte, pt uint8, payload []byte) ([]byte, error) {
 	return pcm[:n], err
 }
 
-func newSIPCall(d *diago.DialogServerSession, id, caller string, prompts *promptCache, fallback, recDir string, log *slog.Logger) (*sipCall, error) {
-	c := &sipCall{d: d, id: id, caller: caller, prompts: prompts, fallback: fallback, recDir: recDir, log: log, keys: make(chan rune, 64), hungUp: make(chan struct{})}
+func newSIPCall(d *diago.DialogServerSession, m *diago.DialogMedia, id, caller string, prompts *promptCache, fallback, recDir string, log *slog.Logger) (*sipCall, error) {
+	c := &sipCall{d: d, m: m, id: id, caller: caller, prompts: prompts, fallback: fallback, recDir: recDir, log: log, keys: make(chan rune, 64), hungUp: make(chan struct{})}
 	audioSet := false
-	if ms := d.MediaSession(); ms != nil {
+	if ms := m.MediaSession(); ms != nil {
 		for _, codec := range ms.CommonCodecs() {
 			switch {
 			case codec.Name == media.CodecTelephoneEvent8000.Name:
@@ -123,7 +124,7 @@ func newSIPCall(d *diago.DialogServerSession, id, caller string, prompts *prompt
 			}
 		}
 	}
-	audio, err := d.AudioReader()
+	audio, err := m.AudioReader()
 	if err != nil {
 		return nil, fmt.Errorf("reading the call's audio: %w", err)
 	}
@@ -141,7 +142,7 @@ func (c *sipCall) read(audio io.Reader) {
 		if err != nil {
 			return
 		}
-		hdr := c.d.RTPPacketReader.PacketHeader
+		hdr := c.m.RTPPacketReader.PacketHeader
 		if c.hasDTMF && hdr.PayloadType == c.dtmfPT {
 			if k, ok := events.event(buf[:n], hdr.Timestamp, time.Now()); ok {
 				c.key(k)
@@ -184,7 +185,7 @@ func (c *sipCall) play(ctx context.Context, lang string, prompts []string, stop 
 			c.log.Error("a prompt is missing", "prompt", p, "lang", lang, "err", err)
 			continue // a missing recording must not cut the caller off
 		}
-		pb, err := c.d.PlaybackControlCreate()
+		pb, err := c.m.PlaybackControlCreate()
 		if err != nil {
 			return fmt.Errorf("starting a prompt: %w", err)
 		}

@@ -194,9 +194,9 @@ func (s *Server) dialTrunk(dialCtx context.Context, rec *callRecord, t *Trunk, n
 	s.records.event(ctx, rec, "dialing", map[string]any{"trunk": t.Name, "uri": uri.String()})
 	ringCtx, cancel := context.WithTimeout(dialCtx, ringOut)
 	defer cancel()
-	d, err := s.dg.Invite(ringCtx, uri, opts)
+	d, m, err := s.dg.Invite(ringCtx, uri, opts)
 	if err == nil {
-		return &agentLeg{d: d, codec: legCodec(d)}, ""
+		return &agentLeg{d: d, m: m, codec: legCodec(m)}, ""
 	}
 	var resp *sipgo.ErrDialogResponse
 	code := 0
@@ -217,8 +217,8 @@ func (s *Server) dialTrunk(dialCtx context.Context, rec *callRecord, t *Trunk, n
 }
 
 // legCodec is the G.711 law a leg agreed on (µ-law when unsure).
-func legCodec(d *diago.DialogClientSession) uint8 {
-	if ms := d.MediaSession(); ms != nil {
+func legCodec(m *diago.DialogMedia) uint8 {
+	if ms := m.MediaSession(); ms != nil {
 		for _, codec := range ms.CommonCodecs() {
 			if codec.Name == "PCMU" || codec.Name == "PCMA" {
 				return codec.PayloadType
@@ -240,11 +240,11 @@ func relay(ctx context.Context, citizen, agent *agentLeg, rec *stereoRecorder, m
 	var mu sync.Mutex
 	done := make(chan int, 2)
 	for i, sd := range []side{{citizen, agent, sideCaller}, {agent, citizen, sideAgent}} {
-		in, err := sd.from.d.AudioReader()
+		in, err := sd.from.m.AudioReader()
 		if err != nil {
 			return "media: " + err.Error()
 		}
-		out, err := sd.to.d.AudioWriter()
+		out, err := sd.to.m.AudioWriter()
 		if err != nil {
 			return "media: " + err.Error()
 		}
@@ -263,7 +263,7 @@ func relay(ctx context.Context, citizen, agent *agentLeg, rec *stereoRecorder, m
 				mu.Lock()
 				heard[i] = time.Now()
 				mu.Unlock()
-				if sd.from.d.RTPPacketReader.PacketHeader.PayloadType != sd.from.codec {
+				if sd.from.m.RTPPacketReader.PacketHeader.PayloadType != sd.from.codec {
 					continue
 				}
 				if rec != nil {

@@ -580,13 +580,17 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 	if err := d.Trying(); err != nil {
 		log.Debug("sending 100 Trying", "err", err)
 	}
-	if err := d.Answer(); err != nil {
+	m, err := d.Answer(diago.AnswerOptions{})
+	if err != nil {
 		log.Warn("answering a call", "err", err)
 		s.records.ended(ctx, rec, "not answered: "+err.Error())
 		return
 	}
+	// The media also closes when the dialog ends; closing it here ends
+	// the key reader of a call whose BYE never came.
+	defer m.Close()
 	s.records.answered(ctx, rec)
-	c, err := newSIPCall(d, callID, caller, s.prompts, menu.Languages[0].Code, s.Cfg.Recordings, log)
+	c, err := newSIPCall(d, m, callID, caller, s.prompts, menu.Languages[0].Code, s.Cfg.Recordings, log)
 	if err != nil {
 		log.Error("opening the call's media", "err", err)
 		s.records.ended(ctx, rec, "media: "+err.Error())

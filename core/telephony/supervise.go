@@ -142,11 +142,11 @@ func (s *Server) supervise(b *bridged, sup *supervision, a acd.Agent) {
 		return
 	}
 	defer leg.end(ctx)
-	supOut, err := leg.d.AudioWriter()
+	supOut, err := leg.m.AudioWriter()
 	if err != nil {
 		return
 	}
-	supIn, err := leg.d.AudioReader()
+	supIn, err := leg.m.AudioReader()
 	if err != nil {
 		return
 	}
@@ -176,7 +176,7 @@ func (s *Server) supervise(b *bridged, sup *supervision, a acd.Agent) {
 			if err != nil {
 				return
 			}
-			if leg.d.RTPPacketReader.PacketHeader.PayloadType == leg.codec {
+			if leg.m.RTPPacketReader.PacketHeader.PayloadType == leg.codec {
 				conf.push(sideSupervisor, leg.codec, buf[:n])
 			}
 		}
