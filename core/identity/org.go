@@ -100,8 +100,10 @@ func (s *Service) Unit(ctx context.Context, p *Principal, id int64) (Unit, error
 	return s.unit(ctx, s.pool, p, id)
 }
 
+// querier is a pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 func (s *Service) unit(ctx context.Context, q querier, p *Principal, id int64) (Unit, error) {
@@ -238,6 +240,11 @@ func (s *Service) UpdateUnit(ctx context.Context, p *Principal, id int64, in Uni
 		if in.Active != nil {
 			after.Active = *in.Active
 		}
+		if p.Scope != ScopeAll && id == p.UnitID {
+			if err := topUnitKept(before, after, in); err != nil {
+				return err
+			}
+		}
 		if in.ParentID != nil && (before.ParentID == nil || *before.ParentID != *in.ParentID) {
 			parent, err := s.unit(ctx, tx, p, *in.ParentID)
 			if err != nil {
@@ -267,6 +274,30 @@ func (s *Service) UpdateUnit(ctx context.Context, p *Principal, id int64, in Uni
 			TargetID: fmt.Sprint(id), UnitPath: after.Path, Before: before, After: after})
 	})
 	return out, err
+}
+
+// topUnitKept refuses changes to what the top unit of a narrow scope is
+// (its code, kind, parent, whether it is active): that unit is the
+// principal's own unit, the root of what it manages, and changing it would
+// let a unit administrator rename or switch off the organisation it was
+// given to run, which only a wider administrator may do. Its name and sort
+// order stay editable; units below it stay fully editable.
+func topUnitKept(before, after Unit, in UnitInput) error {
+	refuse := func(field string) error {
+		return &gql.Error{Code: gql.Forbidden, Field: field,
+			Message: "不能修改本单位（您管理范围的顶级机构）的编码、类型、上级机构或启用状态，请联系上级管理员"}
+	}
+	switch {
+	case after.Code != before.Code:
+		return refuse("input.code")
+	case after.Kind != before.Kind:
+		return refuse("input.kind")
+	case after.Active != before.Active:
+		return refuse("input.active")
+	case in.ParentID != nil && (before.ParentID == nil || *in.ParentID != *before.ParentID):
+		return refuse("input.parentId")
+	}
+	return nil
 }
 
 // Post is a position (岗位) in a unit, granting roles to its holders.

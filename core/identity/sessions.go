@@ -24,17 +24,29 @@ type Session struct {
 	UserAgent  string
 }
 
-// Sessions lists the live sessions of a user: one's own, or anyone's in
-// scope with session.manage.
+// sessionsReach checks that p may see and end the sessions of userID: its
+// own, or, with session.manage, those of an account in scope that account
+// management would let it act on (checkManageable), so session management
+// never reaches accounts wider than the principal's own.
+func (s *Service) sessionsReach(ctx context.Context, q querier, p *Principal, userID int64) error {
+	if userID == p.UserID {
+		return nil
+	}
+	mp, err := p.For(PermSessionManage)
+	if err != nil {
+		return err
+	}
+	if _, err := s.user(ctx, q, mp, userID, false); err != nil {
+		return err
+	}
+	return s.checkManageable(ctx, q, mp, userID)
+}
+
+// Sessions lists the live sessions of a user: one's own, or those of an
+// account p may manage with session.manage.
 func (s *Service) Sessions(ctx context.Context, p *Principal, userID int64) ([]Session, error) {
-	if userID != p.UserID {
-		mp, err := p.For(PermSessionManage)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := s.user(ctx, s.pool, mp, userID, false); err != nil {
-			return nil, err
-		}
+	if err := s.sessionsReach(ctx, s.pool, p, userID); err != nil {
+		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, user_id, created_at, expires_at, last_seen_at, revoked_at, remote_addr, user_agent
 		FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC`, userID, s.Now())
@@ -48,29 +60,26 @@ func (s *Service) Sessions(ctx context.Context, p *Principal, userID int64) ([]S
 	return out, nil
 }
 
-// RevokeSession ends one session: one's own, or anyone's in scope with
-// session.manage. A session outside that reach does not exist for the
-// principal.
+// RevokeSession ends one session: one's own, or one of an account p may
+// manage with session.manage. A session outside that reach does not exist
+// for the principal, so session ids cannot be probed.
 func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID int64) error {
 	notFound := gql.Errorf(gql.NotFound, "会话 %d 不存在", sessionID)
-	var owner int64
-	err := s.pool.QueryRow(ctx, `SELECT user_id FROM sessions WHERE id = $1`, sessionID).Scan(&owner)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return notFound
-	}
-	if err != nil {
-		return fmt.Errorf("reading session %d: %w", sessionID, err)
-	}
-	if owner != p.UserID {
-		mp, err := p.For(PermSessionManage)
-		if err != nil {
-			return notFound
-		}
-		if _, err := s.user(ctx, s.pool, mp, owner, false); err != nil {
-			return notFound
-		}
-	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var owner int64
+		err := tx.QueryRow(ctx, `SELECT user_id FROM sessions WHERE id = $1`, sessionID).Scan(&owner)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound
+		}
+		if err != nil {
+			return fmt.Errorf("reading session %d: %w", sessionID, err)
+		}
+		if err := s.sessionsReach(ctx, tx, p, owner); err != nil {
+			if _, ok := gql.AsError(err); ok {
+				return notFound
+			}
+			return err
+		}
 		return s.revokeSessions(ctx, tx, p, "session.revoke", revocation{sessionID: sessionID})
 	})
 }

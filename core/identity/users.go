@@ -296,14 +296,8 @@ func (s *Service) mutateUser(ctx context.Context, p *Principal, id int64, action
 		if err != nil {
 			return err
 		}
-		if id != p.UserID {
-			var held []string
-			if err := tx.QueryRow(ctx, `SELECT `+effectiveRolesSQL+` FROM users u WHERE u.id = $1`, id).Scan(&held); err != nil {
-				return fmt.Errorf("reading roles of user %d: %w", id, err)
-			}
-			if err := s.checkGrant(p, held, "id"); err != nil {
-				return gql.Wrap(gql.Forbidden, err, "不能管理权限或数据范围大于自己的账户："+err.Error())
-			}
+		if err := s.checkManageable(ctx, tx, p, id); err != nil {
+			return err
 		}
 		if err := apply(tx, before); err != nil {
 			return err
@@ -317,6 +311,25 @@ func (s *Service) mutateUser(ctx context.Context, p *Principal, id int64, action
 			TargetID: fmt.Sprint(id), UnitPath: after.UnitPath, Before: before, After: after})
 	})
 	return out, err
+}
+
+// checkManageable is the rule for acting on another account (changing it,
+// listing or ending its sessions): the account must hold nothing the
+// principal could not grant, so nobody acts on an account wider than their
+// own. p must already be narrowed to the managing permission and the
+// account found in its scope; one's own account always passes.
+func (s *Service) checkManageable(ctx context.Context, q querier, p *Principal, id int64) error {
+	if id == p.UserID {
+		return nil
+	}
+	var held []string
+	if err := q.QueryRow(ctx, `SELECT `+effectiveRolesSQL+` FROM users u WHERE u.id = $1`, id).Scan(&held); err != nil {
+		return fmt.Errorf("reading roles of user %d: %w", id, err)
+	}
+	if err := s.checkGrant(p, held, "id"); err != nil {
+		return gql.Wrap(gql.Forbidden, err, "不能管理权限或数据范围大于自己的账户："+err.Error())
+	}
+	return nil
 }
 
 // UpdateUser changes an account's details; disabling it ends its sessions.
