@@ -1,12 +1,15 @@
 // Package attachment stores the files citizens and clerks attach to
-// tickets (附件): by content (the id is the SHA-256 of the bytes, so a file
-// uploaded twice is kept once), checked by what the bytes are rather than
+// tickets (附件): each upload is its own record (a random id, its name, time
+// and uploader), so nothing about one user's upload shows through another's;
+// the bytes are kept once by content (their SHA-256), so a file uploaded
+// twice is stored once. Files are checked by what the bytes are rather than
 // what the name says, and refused whole — too big, of a refused type, or
 // truncated — before anything is stored.
 package attachment
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -29,11 +32,14 @@ import (
 )
 
 // Store keeps attachment bytes by id. The default is a folder on local
-// disk; an S3-compatible store implements the same three methods.
+// disk; an S3-compatible store implements the same methods (Link as a
+// server-side copy).
 type Store interface {
 	// Put stores the bytes of file under id; storing an id again is a
 	// no-op.
 	Put(ctx context.Context, id string, file *os.File) error
+	// Link makes the bytes stored under from readable as id too.
+	Link(ctx context.Context, id, from string) error
 	Open(ctx context.Context, id string) (io.ReadSeekCloser, error)
 	Has(ctx context.Context, id string) (bool, error)
 }
@@ -59,6 +65,44 @@ func (d DirStore) Put(_ context.Context, id string, file *os.File) error {
 	return nil
 }
 
+// Link implements Store with a hard link, so every upload of the same
+// bytes shares one copy on disk; where the file system has no hard links
+// the bytes are copied.
+func (d DirStore) Link(_ context.Context, id, from string) error {
+	dst := d.path(id)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return fmt.Errorf("linking attachment %s: %w", id, err)
+	}
+	err := os.Link(d.path(from), dst)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrExist):
+		return fmt.Errorf("linking attachment %s: %w", id, err)
+	}
+	src, err := os.Open(d.path(from))
+	if err != nil {
+		return fmt.Errorf("copying attachment %s: %w", id, err)
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".copy-*")
+	if err != nil {
+		return fmt.Errorf("copying attachment %s: %w", id, err)
+	}
+	defer os.Remove(tmp.Name()) // gone already when renamed
+	if _, err := io.Copy(tmp, src); err != nil {
+		tmp.Close()
+		return fmt.Errorf("copying attachment %s: %w", id, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("copying attachment %s: %w", id, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("copying attachment %s: %w", id, err)
+	}
+	return nil
+}
+
 // Open implements Store.
 func (d DirStore) Open(_ context.Context, id string) (io.ReadSeekCloser, error) {
 	return os.Open(d.path(id))
@@ -73,11 +117,14 @@ func (d DirStore) Has(_ context.Context, id string) (bool, error) {
 	return err == nil, err
 }
 
-// Attachment is a stored file's record.
+// Attachment is the record of one upload.
 type Attachment struct {
-	ID        string    `json:"id"`
-	Size      int64     `json:"size"`
-	MediaType string    `json:"mediaType"`
+	// ID names this upload alone: random, never derived from the bytes.
+	ID        string `json:"id"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"mediaType"`
+	// SHA256 is the hash of the bytes, under which they are stored once.
+	SHA256    string    `json:"sha256"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
 }
@@ -134,18 +181,32 @@ func (s *Service) Upload(ctx context.Context, p *identity.Principal, name string
 	if err != nil {
 		return Attachment{}, err
 	}
-	a := Attachment{ID: hex.EncodeToString(h.Sum(nil)), Size: n, MediaType: mt, Name: name}
-	if err := s.Store.Put(ctx, a.ID, tmp); err != nil {
+	a := Attachment{ID: newID(), Size: n, MediaType: mt, SHA256: hex.EncodeToString(h.Sum(nil)), Name: name}
+	if err := s.Store.Put(ctx, a.SHA256, tmp); err != nil {
 		return Attachment{}, err
 	}
-	// The record after the bytes: a record always has its file. The same
-	// bytes uploaded again keep the first record.
-	err = s.Pool.QueryRow(ctx, `INSERT INTO attachments (id, size, media_type, name, uploaded_by) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING name, created_at`, a.ID, a.Size, a.MediaType, a.Name, p.UserID).Scan(&a.Name, &a.CreatedAt)
+	if err := s.Store.Link(ctx, a.ID, a.SHA256); err != nil {
+		return Attachment{}, err
+	}
+	// The record after the bytes: a record always has its file. Every
+	// upload gets a record of its own, even of bytes stored already, so one
+	// uploader never sees another's name or time, nor loses their upload.
+	err = s.Pool.QueryRow(ctx, `INSERT INTO attachments (id, size, media_type, sha256, name, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING created_at`, a.ID, a.Size, a.MediaType, a.SHA256, a.Name, p.UserID).Scan(&a.CreatedAt)
 	if err != nil {
 		return Attachment{}, fmt.Errorf("recording attachment %s: %w", a.ID, err)
 	}
 	return a, nil
+}
+
+// newID returns a random upload id in the shape of a SHA-256 (64 hex
+// digits), the shape forms and tickets already check attachment ids by.
+func newID() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
 }
 
 func cleanName(name string) string {
@@ -173,8 +234,8 @@ func (s *Service) Get(ctx context.Context, p *identity.Principal, id string) (At
 	}
 	var a Attachment
 	var uploader *int64
-	err := s.Pool.QueryRow(ctx, `SELECT id, size, media_type, name, created_at, uploaded_by FROM attachments WHERE id = $1`, id).
-		Scan(&a.ID, &a.Size, &a.MediaType, &a.Name, &a.CreatedAt, &uploader)
+	err := s.Pool.QueryRow(ctx, `SELECT id, size, media_type, sha256, name, created_at, uploaded_by FROM attachments WHERE id = $1`, id).
+		Scan(&a.ID, &a.Size, &a.MediaType, &a.SHA256, &a.Name, &a.CreatedAt, &uploader)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, os.ErrNotExist
 	}

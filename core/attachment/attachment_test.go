@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"image"
@@ -14,6 +16,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -140,15 +143,17 @@ func TestUploadStoresOnceAndOnlyWhole(t *testing.T) {
 	assert.Equal(t, "image/png", a.MediaType)
 	again, err := svc.Upload(ctx, agent, "again.png", bytes.NewReader(pngFile(t)))
 	require.NoError(t, err)
-	assert.Equal(t, a.ID, again.ID)
-	assert.Equal(t, "现场照片.png", again.Name, "the first record stays")
-	assert.Equal(t, 1, count())
+	assert.NotEqual(t, a.ID, again.ID, "every upload is its own record")
+	assert.Equal(t, "again.png", again.Name)
+	assert.Equal(t, a.SHA256, again.SHA256)
+	assert.Equal(t, 2, count())
+	assert.True(t, sameFile(t, dir, a.ID, again.ID), "the bytes are stored once")
 
 	_, err = svc.Upload(ctx, agent, "big.pdf", bytes.NewReader(append(pdfFile, make([]byte, 64<<10)...)))
 	assert.ErrorIs(t, err, attachment.ErrTooBig)
 	_, err = svc.Upload(ctx, agent, "photo.jpg", bytes.NewReader(jpegFile(t)[:100]))
 	assert.ErrorIs(t, err, attachment.ErrRefused)
-	assert.Equal(t, 1, count(), "nothing recorded for refused files")
+	assert.Equal(t, 2, count(), "nothing recorded for refused files")
 	left, err := os.ReadDir(filepath.Join(dir, "incoming"))
 	require.NoError(t, err)
 	assert.Empty(t, left, "no half-received files left behind")
@@ -202,4 +207,119 @@ func TestUploadStoresOnceAndOnlyWhole(t *testing.T) {
 	rec = do("agent", "POST", "/attachments", &exe, mw.FormDataContentType())
 	assert.Equal(t, http.StatusUnsupportedMediaType, rec.Code)
 	assert.Contains(t, rec.Body.String(), "不支持的文件类型")
+}
+
+// sameFile reports whether two attachments of a DirStore share one copy of
+// their bytes on disk.
+func sameFile(t *testing.T, dir, a, b string) bool {
+	t.Helper()
+	stat := func(id string) os.FileInfo {
+		fi, err := os.Stat(filepath.Join(dir, id[:2], id[2:4], id))
+		require.NoError(t, err)
+		return fi
+	}
+	return os.SameFile(stat(a), stat(b))
+}
+
+// Two users upload the same bytes: each gets a record of their own (id,
+// name, time, uploader), neither sees the other's, and both keep access to
+// their own; the bytes are stored once. A record from before per-upload
+// records (its id is its content hash) is still served.
+func TestSameBytesFromTwoUsersAreTwoUploads(t *testing.T) {
+	w := gentest.New(t, 0)
+	ctx := context.Background()
+	dir := t.TempDir()
+	svc := &attachment.Service{Pool: w.Pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
+		MaxBytes: 64 << 10, Log: slog.New(slog.DiscardHandler), CanSee: w.Engine.AttachmentVisible}
+	as := map[string]*identity.Principal{"agent": w.As(t, "agent"), "clerk": w.As(t, "clerk"), "admin": w.As(t, "admin")}
+	mux := http.NewServeMux()
+	svc.Handlers(mux, func(r *http.Request) (*identity.Principal, error) { return as[r.Header.Get("X-User")], nil })
+	upload := func(user, name string, data []byte) attachment.Attachment {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, err := mw.CreateFormFile("file", name)
+		require.NoError(t, err)
+		_, _ = fw.Write(data)
+		require.NoError(t, mw.Close())
+		req := httptest.NewRequest("POST", "/attachments", &body)
+		req.Header.Set("X-User", user)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		var a attachment.Attachment
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &a))
+		return a
+	}
+	get := func(user, id string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/attachments/"+id, nil)
+		req.Header.Set("X-User", user)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		return rec
+	}
+
+	photo := pngFile(t)
+	first := upload("agent", "现场照片.png", photo)
+	second := upload("clerk", "我拍的照片.png", photo)
+
+	assert.NotEqual(t, first.ID, second.ID)
+	assert.Equal(t, "我拍的照片.png", second.Name, "not the first uploader's name")
+	assert.True(t, second.CreatedAt.After(first.CreatedAt), "not the first upload's time")
+	assert.Equal(t, first.SHA256, second.SHA256)
+	assert.True(t, sameFile(t, dir, first.ID, second.ID), "the bytes are stored once")
+	var uploaders []int64
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT array_agg(uploaded_by ORDER BY created_at) FROM attachments WHERE sha256 = $1`,
+		first.SHA256).Scan(&uploaders))
+	assert.Equal(t, []int64{as["agent"].UserID, as["clerk"].UserID}, uploaders)
+
+	for _, tc := range []struct {
+		user, id, name string
+		status         int
+	}{
+		{"agent", first.ID, "现场照片.png", http.StatusOK},
+		{"clerk", second.ID, "我拍的照片.png", http.StatusOK},
+		{"clerk", first.ID, "", http.StatusNotFound},
+		{"agent", second.ID, "", http.StatusNotFound},
+	} {
+		rec := get(tc.user, tc.id)
+		require.Equal(t, tc.status, rec.Code, "%s downloading %s", tc.user, tc.id)
+		if tc.status == http.StatusOK {
+			assert.Equal(t, photo, rec.Body.Bytes())
+			assert.Contains(t, rec.Header().Get("Content-Disposition"), url.PathEscape(tc.name))
+		}
+	}
+	got, err := svc.Get(ctx, as["clerk"], second.ID)
+	require.NoError(t, err)
+	assert.Equal(t, second.Name, got.Name)
+	assert.Equal(t, as["clerk"].UserID, uploaders[1])
+
+	// A ticket holding the agent's upload shows that upload to whoever
+	// sees the ticket, and only that one.
+	_, err = w.Engine.Create(ctx, as["agent"], "ticket", "register", map[string]any{"caller": "张三", "caller_phone": "13900001111",
+		"type": "投诉", "title": "附件测试", "content": "见附件", "attachments": []any{first.ID}})
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, get("admin", first.ID).Code)
+	assert.Equal(t, http.StatusNotFound, get("admin", second.ID).Code)
+
+	// A record from before per-upload records: its id is its content hash.
+	legacy := jpegFile(t)
+	sum := sha256.Sum256(legacy)
+	id := hex.EncodeToString(sum[:])
+	tmp := filepath.Join(t.TempDir(), "legacy")
+	require.NoError(t, os.WriteFile(tmp, legacy, 0o600))
+	f, err := os.Open(tmp)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, attachment.DirStore{Dir: dir}.Put(ctx, id, f))
+	_, err = w.Pool.Exec(ctx, `INSERT INTO attachments (id, size, media_type, sha256, name, uploaded_by) VALUES ($1, $2, 'image/jpeg', $1, 'old.jpg', $3)`,
+		id, len(legacy), as["agent"].UserID)
+	require.NoError(t, err)
+	rec := get("agent", id)
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, legacy, rec.Body.Bytes())
+	again := upload("clerk", "same-as-old.jpg", legacy)
+	assert.NotEqual(t, id, again.ID)
+	assert.Equal(t, http.StatusOK, get("clerk", again.ID).Code)
+	assert.Equal(t, http.StatusNotFound, get("clerk", id).Code)
 }
