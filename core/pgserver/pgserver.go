@@ -6,6 +6,11 @@
 // server already running in the data dir, for example one left behind by a
 // crashed run, is reused rather than fought over, and Stop leaves it running
 // because it is not ours to stop.
+//
+// A server can be supervised (Options.Supervise): when its postmaster dies
+// it is started again, with a growing pause between failed attempts, and
+// whoever holds connections to it is told (OnRestart) so they drop the
+// dead ones.
 package pgserver
 
 import (
@@ -27,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,18 +63,41 @@ type Options struct {
 	// stops it. For a data folder private to one program (hotline serve),
 	// a running server there is a leftover of a crash of that program.
 	Adopt bool
+	// Supervise restarts the server when its postmaster dies, until Stop.
+	// A reused server that is not adopted is not ours and is not
+	// supervised.
+	Supervise bool
+	// RestartBackoff is the pause after the first failed restart; it
+	// doubles after each further failure up to RestartBackoffMax.
+	// Defaults: DefaultRestartBackoff, DefaultRestartBackoffMax.
+	RestartBackoff    time.Duration
+	RestartBackoffMax time.Duration
 }
+
+// Defaults of the supervision.
+const (
+	DefaultRestartBackoff    = 250 * time.Millisecond
+	DefaultRestartBackoffMax = 30 * time.Second
+	// superviseInterval is how often the postmaster is looked at: a kill(2)
+	// probe, cheap enough to make a dead server noticed within a second.
+	superviseInterval = 200 * time.Millisecond
+)
 
 // Server is a running private PostgreSQL server.
 type Server struct {
-	dataDir   string
-	binDir    string
+	dataDir  string
+	binDir   string
+	user     string
+	adopt    bool
+	settings map[string]string
+
+	// addrMu guards what a restart changes while others read it. Only the
+	// goroutine that starts the server writes these, under addrMu.
+	addrMu    sync.Mutex
 	socketDir string
 	port      int
 	pid       int // postmaster we started; 0 when reused
-	user      string
 	reused    bool
-	adopt     bool
 	// ownSocketDir marks a fallback directory under os.TempDir that we made
 	// and remove again on Stop.
 	ownSocketDir bool
@@ -77,6 +106,13 @@ type Server struct {
 
 	mu      sync.Mutex
 	stopped bool
+
+	backoff, backoffMax time.Duration
+	// supervision is nil unless Supervise started it.
+	supervision *supervision
+	restarts    atomic.Int64
+	hooksMu     sync.Mutex
+	onRestart   []func()
 }
 
 // Start initialises DataDir on first use, then starts the server (or reuses
@@ -85,7 +121,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("starting PostgreSQL: Options.DataDir is required")
 	}
-	s := &Server{user: opts.SuperUser, logger: opts.Logger, port: defaultPort, adopt: opts.Adopt}
+	s := &Server{user: opts.SuperUser, logger: opts.Logger, port: defaultPort, adopt: opts.Adopt, settings: maps.Clone(opts.Settings),
+		backoff: opts.RestartBackoff, backoffMax: opts.RestartBackoffMax}
+	if s.backoff <= 0 {
+		s.backoff = DefaultRestartBackoff
+	}
+	if s.backoffMax < s.backoff {
+		s.backoffMax = max(s.backoff, DefaultRestartBackoffMax)
+	}
 	if s.user == "" {
 		s.user = defaultSuperUser
 	}
@@ -126,16 +169,20 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := s.prepareLogDir(); err != nil {
 		return nil, err
 	}
-	if reused, err := s.reuseRunning(ctx); err != nil {
-		return nil, err
-	} else if reused {
-		return s, nil
-	}
-	if err := s.prepareSocketDir(); err != nil {
+	reused, err := s.reuseRunning(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.start(ctx, opts.Settings); err != nil {
-		return nil, err
+	if !reused {
+		if err := s.prepareSocketDir(); err != nil {
+			return nil, err
+		}
+		if err := s.start(ctx, opts.Settings); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Supervise && (!reused || s.adopt) {
+		s.supervise()
 	}
 	return s, nil
 }
@@ -144,10 +191,25 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) DataDir() string { return s.dataDir }
 
 // SocketDir is the directory holding the server's unix socket.
-func (s *Server) SocketDir() string { return s.socketDir }
+func (s *Server) SocketDir() string {
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	return s.socketDir
+}
 
 // Reused reports whether Start found the server already running.
-func (s *Server) Reused() bool { return s.reused }
+func (s *Server) Reused() bool {
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	return s.reused
+}
+
+// PID is the postmaster's process id; 0 for a reused server not adopted.
+func (s *Server) PID() int {
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	return s.pid
+}
 
 // ConnString is a libpq keyword/value string for database over the unix
 // socket; "" means the "postgres" database.
@@ -155,14 +217,22 @@ func (s *Server) ConnString(database string) string {
 	if database == "" {
 		database = "postgres"
 	}
+	s.addrMu.Lock()
+	dir, port := s.socketDir, s.port
+	s.addrMu.Unlock()
 	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable",
-		connValue(s.socketDir), s.port, connValue(s.user), connValue(database))
+		connValue(dir), port, connValue(s.user), connValue(database))
 }
 
 // Stop shuts the server down with a fast shutdown (sessions are ended,
 // everything committed is kept) and waits for it to exit. A reused server is
-// left running. Calling Stop again is a no-op.
+// left running. Supervision ends first, so the server is not started again
+// behind Stop's back; a restart in progress is waited for. Calling Stop
+// again is a no-op.
 func (s *Server) Stop(ctx context.Context) error {
+	if err := s.endSupervision(ctx); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
@@ -287,10 +357,12 @@ func (s *Server) reuseRunning(ctx context.Context) (bool, error) {
 	if !up {
 		return false, nil
 	}
+	s.addrMu.Lock()
 	s.socketDir, s.port, s.reused = socketDir, port, true
 	if s.adopt {
 		s.pid = pid
 	}
+	s.addrMu.Unlock()
 	s.logger.Info("reusing PostgreSQL server already running", "socket_dir", socketDir, "port", port)
 	return true, nil
 }
@@ -299,8 +371,8 @@ func (s *Server) reuseRunning(ctx context.Context) (bool, error) {
 // would exceed the kernel's limit; then it uses a short private directory
 // under os.TempDir named after the data dir, so restarts find the same one.
 func (s *Server) prepareSocketDir() error {
-	s.socketDir = s.dataDir
 	if socketFits(s.dataDir, s.port) {
+		s.setSocketDir(s.dataDir, false)
 		return nil
 	}
 	sum := sha256.Sum256([]byte(s.dataDir))
@@ -336,8 +408,14 @@ func (s *Server) prepareSocketDir() error {
 	if err := s.own(dir); err != nil {
 		return err
 	}
-	s.socketDir, s.ownSocketDir = dir, true
+	s.setSocketDir(dir, true)
 	return nil
+}
+
+func (s *Server) setSocketDir(dir string, own bool) {
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	s.socketDir, s.ownSocketDir = dir, own
 }
 
 func socketFits(dir string, port int) bool {
@@ -367,7 +445,9 @@ func (s *Server) start(ctx context.Context, settings map[string]string) error {
 		s.abandon()
 		return fmt.Errorf("starting PostgreSQL in %s: pg_ctl succeeded but postmaster.pid is unreadable", s.dataDir)
 	}
+	s.addrMu.Lock()
 	s.pid, s.port, s.socketDir = pid, port, dir
+	s.addrMu.Unlock()
 	if _, err := waitReady(ctx, s.ConnString(""), false); err != nil {
 		s.abandon()
 		return fmt.Errorf("waiting for PostgreSQL in %s to accept connections: %w%s", s.dataDir, err, s.logTail())

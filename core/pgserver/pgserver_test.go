@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -275,4 +277,173 @@ func TestStartFailureIncludesServerLog(t *testing.T) {
 	t.Log(err)
 	assert.Contains(t, err.Error(), "starting PostgreSQL")
 	assert.Contains(t, err.Error(), `invalid value for parameter "max_connections"`, "server log tail is included")
+}
+
+// logBuffer keeps what a server logged, for tests that read its account of
+// a restart; it also goes to the test log.
+type logBuffer struct {
+	t     *testing.T
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	line := strings.TrimRight(string(p), "\n")
+	b.t.Log(line)
+	b.mu.Lock()
+	b.lines = append(b.lines, line)
+	b.mu.Unlock()
+	return len(p), nil
+}
+
+func (b *logBuffer) matching(substr string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, l := range b.lines {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func startSupervised(t *testing.T, dataDir string, opts Options) (*Server, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{t: t}
+	opts.DataDir, opts.Settings, opts.Supervise = dataDir, testSettings, true
+	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	s, err := Start(testContext(t), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		assert.NoError(t, s.Stop(ctx))
+	})
+	return s, logs
+}
+
+// killPostmaster SIGKILLs the server's postmaster, as the OOM killer or an
+// operator's mistake would, and waits until it is gone.
+func killPostmaster(t *testing.T, dataDir string) int {
+	t.Helper()
+	pid, _, _, ok := readPostmasterPID(dataDir)
+	require.True(t, ok)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	require.Eventually(t, func() bool { return !processAlive(pid) }, 10*time.Second, 10*time.Millisecond)
+	return pid
+}
+
+func TestSupervisedServerComesBackAfterKill(t *testing.T) {
+	requireBinaries(t)
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "pg")
+	s, logs := startSupervised(t, dataDir, Options{})
+	ctx := testContext(t)
+	pool, err := pgxpool.New(ctx, s.ConnString(""))
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	s.OnRestart(pool.Reset)
+	_, err = pool.Exec(ctx, "create table marker (n int); insert into marker values (7)")
+	require.NoError(t, err)
+	// synchronous_commit=off may lose the insert to a crash; make it durable.
+	_, err = pool.Exec(ctx, "checkpoint")
+	require.NoError(t, err)
+
+	for round := 1; round <= 2; round++ {
+		old := killPostmaster(t, dataDir)
+		start := time.Now()
+		var n int
+		var last error
+		if !assert.Eventually(t, func() bool {
+			last = pool.QueryRow(ctx, "select n from marker").Scan(&n)
+			return last == nil
+		}, 20*time.Second, 50*time.Millisecond, "queries work again through the same pool") {
+			t.Fatal(last)
+		}
+		t.Logf("round %d: back after %v", round, time.Since(start))
+		assert.Equal(t, 7, n)
+		// The server answers a moment before supervision counts it back.
+		require.Eventually(t, func() bool { return s.Restarts() == round }, 10*time.Second, 10*time.Millisecond)
+		assert.NotEqual(t, old, s.PID())
+		assert.True(t, processAlive(s.PID()))
+	}
+	assert.Len(t, logs.matching("PostgreSQL postmaster is gone"), 2)
+	assert.Len(t, logs.matching("PostgreSQL restarted"), 2)
+	if os.Geteuid() == 0 {
+		requireServerOwned(t, dataDir)
+		cred, err := lookupServerUser()
+		require.NoError(t, err)
+		status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(s.PID()), "status"))
+		require.NoError(t, err)
+		assert.Regexp(t, `(?m)^Uid:\s+`+strconv.Itoa(int(cred.Uid))+`\s`, string(status), "the restarted server runs as the server user, not root")
+	}
+
+	// Stop ends supervision first: the server stays down.
+	pid := s.PID()
+	require.NoError(t, s.Stop(testContext(t)))
+	// pg_ctl stop returns once postmaster.pid is gone, a moment before the
+	// process itself.
+	require.Eventually(t, func() bool { return !processAlive(pid) }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(3 * superviseInterval)
+	assert.NoFileExists(t, filepath.Join(dataDir, "postmaster.pid"), "not started again after Stop")
+	assert.Equal(t, 2, s.Restarts())
+}
+
+func TestSupervisedRestartBacksOffWhileItFails(t *testing.T) {
+	requireBinaries(t)
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "pg")
+	s, logs := startSupervised(t, dataDir, Options{RestartBackoff: 50 * time.Millisecond, RestartBackoffMax: 200 * time.Millisecond})
+	// postgres refuses a data dir others can read; restarts fail until it
+	// is private again.
+	require.NoError(t, os.Chmod(dataDir, 0o777))
+	killPostmaster(t, dataDir)
+	require.Eventually(t, func() bool { return len(logs.matching("restarting PostgreSQL failed")) >= 5 }, 30*time.Second, 20*time.Millisecond)
+	require.NoError(t, os.Chmod(dataDir, 0o700))
+	require.Eventually(t, func() bool { return s.Restarts() == 1 }, 20*time.Second, 50*time.Millisecond)
+	require.NoError(t, connect(testContext(t), s.ConnString("")))
+
+	failures := logs.matching("restarting PostgreSQL failed")
+	var delays []string
+	for _, l := range failures[:5] {
+		_, after, ok := strings.Cut(l, "retry_in=")
+		require.True(t, ok, l)
+		delays = append(delays, strings.Fields(after)[0])
+	}
+	assert.Equal(t, []string{"50ms", "100ms", "200ms", "200ms", "200ms"}, delays, "doubling, capped")
+	assert.Contains(t, failures[0], "invalid permissions", "the server's reason is logged")
+}
+
+func TestSupervisionFollowsAdoption(t *testing.T) {
+	requireBinaries(t)
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "pg")
+	startServer(t, dataDir) // a leftover, as if its owner had crashed
+
+	// Not adopted: not ours, so not restarted.
+	visitor, _ := startSupervised(t, dataDir, Options{})
+	require.True(t, visitor.Reused())
+	// Adopted: ours, so restarted.
+	adopter, _ := startSupervised(t, dataDir, Options{Adopt: true})
+	require.True(t, adopter.Reused())
+
+	killPostmaster(t, dataDir)
+	require.Eventually(t, func() bool { return adopter.Restarts() == 1 }, 20*time.Second, 50*time.Millisecond)
+	require.NoError(t, connect(testContext(t), adopter.ConnString("")))
+	assert.Zero(t, visitor.Restarts())
+	assert.Nil(t, visitor.supervision, "a server that is not ours is not supervised")
+
+	require.NoError(t, adopter.Stop(testContext(t)))
+	assert.Error(t, connect(testContext(t), adopter.ConnString("")), "the restarted server is the adopter's to stop")
+}
+
+func TestNextBackoff(t *testing.T) {
+	for _, tt := range []struct{ d, limit, want time.Duration }{
+		{250 * time.Millisecond, 30 * time.Second, 500 * time.Millisecond},
+		{20 * time.Second, 30 * time.Second, 30 * time.Second},
+		{30 * time.Second, 30 * time.Second, 30 * time.Second},
+	} {
+		assert.Equal(t, tt.want, nextBackoff(tt.d, tt.limit))
+	}
 }
