@@ -53,6 +53,12 @@ type Flow struct {
 	// Separate keeps the flow's tickets (knowledge articles, corrections)
 	// out of ticket lists and searches unless a filter names the flow.
 	Separate bool `yaml:"separate" jsonschema:"description=keep these tickets out of ticket lists and searches unless a filter names the flow"`
+	// ReadPermission narrows who sees the flow's tickets: only those
+	// holding the permission, in the data scope of the roles granting it
+	// (knowledge drafts: an editor's own unit, a reviewer's everything),
+	// whatever wider scope their other roles give them for work orders.
+	// Creators keep seeing their own tickets.
+	ReadPermission registry.Ref `yaml:"read_permission" jsonschema:"description=only holders of this permission see the flow's tickets (in the scope of the roles granting it); creators see their own"`
 
 	states  map[string]*State
 	actions map[string]*Action
@@ -232,6 +238,9 @@ func (f *Flow) Calendar() *calendar.Calendar { return f.cal }
 // Provision checks the flow on its own and compiles its expressions.
 func (f *Flow) Provision(c *registry.Context) {
 	f.states, f.actions = map[string]*State{}, map[string]*Action{}
+	if f.ReadPermission.Name != "" {
+		identity.CheckPermission(c, f.ReadPermission)
+	}
 	for i := range f.States {
 		s := &f.States[i]
 		if prev, dup := f.states[s.Name]; dup {

@@ -149,6 +149,47 @@ func visible(p *identity.Principal, args *[]any) string {
 		WHERE b.ticket_id = t.id AND %s))`, scope, len(*args), branchScope)
 }
 
+// visible is the package's visible with the flows' read permissions
+// applied: every path that reads tickets for a principal goes through it
+// (or through scopeCondition).
+func (e *Engine) visible(p *identity.Principal, args *[]any) string {
+	cond := visible(p, args)
+	if r := e.readScope(p, args); r != "" {
+		cond += " AND " + r
+	}
+	return cond
+}
+
+// readScope limits the tickets of flows that declare a read_permission to
+// the scope in which p holds it (nothing but p's own when p lacks it).
+// The scope of the principal's other roles does not count there: an agent
+// who sees every work order does not see another unit's knowledge drafts.
+func (e *Engine) readScope(p *identity.Principal, args *[]any) string {
+	if e.config == nil || e.config.Current() == nil {
+		return ""
+	}
+	var conds []string
+	for _, d := range e.config.Current().All(Kind) {
+		f := d.Model.(*Flow)
+		if f.ReadPermission.Name == "" {
+			continue
+		}
+		q, err := p.For(f.ReadPermission.Name)
+		if err == nil && q.Scope == identity.ScopeAll {
+			continue
+		}
+		*args = append(*args, f.Name)
+		other := fmt.Sprintf("t.flow <> $%d", len(*args))
+		if err == nil {
+			conds = append(conds, "("+other+" OR "+visible(q, args)+")")
+			continue
+		}
+		*args = append(*args, p.UserID)
+		conds = append(conds, fmt.Sprintf("(%s OR t.creator_id = $%d)", other, len(*args)))
+	}
+	return strings.Join(conds, " AND ")
+}
+
 // visibleSet is visible for lists and searches: the tickets in scope as a
 // set built from indexes (the scope's holder paths, the principal's own
 // tickets, branches held in scope). A single ticket is checked with
@@ -202,12 +243,18 @@ func (e *Engine) smallScopeIDs(ctx context.Context, p *identity.Principal) ([]in
 // the list of its ticket ids (from smallScopeIDs), so PostgreSQL looks at
 // those rows and never at every match of a common word; a large one as a
 // subquery.
-func scopeCondition(p *identity.Principal, small []int64, args *[]any) string {
+func (e *Engine) scopeCondition(p *identity.Principal, small []int64, args *[]any) string {
+	var cond string
 	if small == nil {
-		return visibleSet(p, args)
+		cond = visibleSet(p, args)
+	} else {
+		*args = append(*args, small)
+		cond = fmt.Sprintf("t.id = ANY($%d::bigint[]) AND s.ticket_id = ANY($%d::bigint[])", len(*args), len(*args))
 	}
-	*args = append(*args, small)
-	return fmt.Sprintf("t.id = ANY($%d::bigint[]) AND s.ticket_id = ANY($%d::bigint[])", len(*args), len(*args))
+	if r := e.readScope(p, args); r != "" {
+		cond += " AND " + r
+	}
+	return cond
 }
 
 // Get returns a ticket in the principal's scope.
@@ -250,7 +297,7 @@ func (e *Engine) branches(ctx context.Context, q querier, t *Ticket) error {
 
 func (e *Engine) get(ctx context.Context, q querier, p *identity.Principal, id int64, lock bool) (Ticket, error) {
 	args := []any{id}
-	sql := ticketSelect + ` WHERE t.id = $1 AND ` + visible(p, &args)
+	sql := ticketSelect + ` WHERE t.id = $1 AND ` + e.visible(p, &args)
 	if lock {
 		sql += ` FOR UPDATE OF t`
 	}

@@ -50,7 +50,7 @@ func (e *Engine) Events(ctx context.Context, ticketID int64) ([]Event, error) {
 // List returns tickets in the principal's scope, newest first.
 func (e *Engine) List(ctx context.Context, p *identity.Principal, state string, beforeID int64, limit int) ([]Ticket, error) {
 	args := []any{}
-	where := visible(p, &args)
+	where := e.visible(p, &args)
 	if state != "" {
 		args = append(args, state)
 		where += fmt.Sprintf(" AND t.state = $%d", len(args))

@@ -139,7 +139,7 @@ func (e *Engine) where(ctx context.Context, p *identity.Principal, s Search, arg
 // scope. Placeholders are numbered after args. buckets, when given, limit
 // the search to those id buckets inside the index (see matchWindows).
 func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets []int64, args *[]any) (string, fulltext.Query, error) {
-	conds := []string{scopeCondition(p, lk.scopeIDs, args)}
+	conds := []string{e.scopeCondition(p, lk.scopeIDs, args)}
 	arg := func(v any) string {
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))
@@ -618,7 +618,7 @@ type InTransitHit struct {
 // an agent sees at once that a caller already has a ticket running.
 func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, name, address string) ([]InTransitHit, error) {
 	args := []any{}
-	conds := []string{"s.open", visible(p, &args)}
+	conds := []string{"s.open", e.visible(p, &args)}
 	var either []string
 	keys := callerKeys(phone, name)
 	if len(keys) > 0 {
@@ -769,7 +769,7 @@ func (e *Engine) AttachmentVisible(ctx context.Context, p *identity.Principal, i
 	args := []any{[]string{FacetAttachment + "=" + id}}
 	var ok bool
 	err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
-		WHERE s.facets @> $1::text[] AND `+visible(p, &args)+`)`, args...).Scan(&ok)
+		WHERE s.facets @> $1::text[] AND `+e.visible(p, &args)+`)`, args...).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("looking for attachment %s on tickets: %w", id, err)
 	}
@@ -804,7 +804,7 @@ func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string
 	}
 	slices.Sort(entries)
 	args := []any{}
-	conds := []string{"s.open", visible(p, &args)}
+	conds := []string{"s.open", e.visible(p, &args)}
 	if len(entries) > 0 {
 		args = append(args, entries)
 		conds = append(conds, fmt.Sprintf("s.facets && $%d::text[]", len(args)))

@@ -7,6 +7,8 @@ package identity
 import (
 	"sort"
 	"sync"
+
+	"github.com/hotline12345/hotline/core/registry"
 )
 
 // Permission is a named right checked by code, granted through roles.
@@ -42,6 +44,19 @@ func Permissions() []Permission {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// CheckPermission reports ref as an error unless a module registered the
+// permission it names; every kind that names a permission checks it here.
+func CheckPermission(c *registry.Context, ref registry.Ref) {
+	if _, ok := lookupPermission(ref.Name); ok {
+		return
+	}
+	names := make([]string, 0)
+	for _, known := range Permissions() {
+		names = append(names, known.Name)
+	}
+	c.Errorf(ref.Pos, "unknown permission %q%s", ref.Name, registry.Suggest(ref.Name, names))
 }
 
 func lookupPermission(name string) (Permission, bool) {

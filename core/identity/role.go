@@ -55,12 +55,6 @@ func (r *Role) Provision(c *registry.Context) {
 			c.Errorf(p.Pos, "permission %q listed twice", p.Name)
 		}
 		seen[p.Name] = true
-		if _, ok := lookupPermission(p.Name); !ok {
-			names := make([]string, 0)
-			for _, known := range Permissions() {
-				names = append(names, known.Name)
-			}
-			c.Errorf(p.Pos, "unknown permission %q%s", p.Name, registry.Suggest(p.Name, names))
-		}
+		CheckPermission(c, p)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
+	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/pgtest"
@@ -985,10 +986,49 @@ func TestArticlesStayOutOfTicketSearchUnlessAskedFor(t *testing.T) {
 	for _, h := range hits {
 		assert.NotEqual(t, "kb_article", h.Flow, "the flow is separate")
 	}
-	hits, err = k.w.Engine.SearchTickets(ctx, agent, flow.Search{Query: "办理", First: 100,
-		Filter: flow.Filter{Facets: map[string][]string{flow.FacetFlow: {"kb_article"}}}})
+	named := flow.Search{Query: "办理", First: 100, Filter: flow.Filter{Facets: map[string][]string{flow.FacetFlow: {"kb_article"}}}}
+	hits, err = k.w.Engine.SearchTickets(ctx, k.w.As(t, "kbreviewer"), named)
 	require.NoError(t, err)
 	assert.Equal(t, k.bruteForce("办理", true), sortedIDs(hits), "named, its tickets are found")
+	hits, err = k.w.Engine.SearchTickets(ctx, agent, named)
+	require.NoError(t, err)
+	assert.Empty(t, hits, "an agent reads articles through knowledge search, not their tickets")
+}
+
+// An editor's drafts are the knowledge team's: an agent whose role sees
+// every work order, and an editor of another unit, are told the draft does
+// not exist, in the detail and in searches naming the article flow; the
+// author's unit and the reviewers see it.
+func TestDraftsAreSeenByTheirUnitsEditorsAndReviewersOnly(t *testing.T) {
+	k := newKB(t, 0)
+	ctx := context.Background()
+	draft, err := k.w.Engine.Create(ctx, k.w.As(t, "kbeditor.zjj"), "kb_article", "create", map[string]any{
+		"title": "住建局内部草稿：老旧小区改造补贴", "body": "<p>尚未审核的老旧小区改造补贴标准和申请条件</p>", "topic": "0101", "kind": "政策法规"})
+	require.NoError(t, err)
+	named := flow.Search{Query: "老旧小区改造补贴", First: 10, Filter: flow.Filter{Facets: map[string][]string{flow.FacetFlow: {"kb_article"}}}}
+	for _, tc := range []struct {
+		user string
+		sees bool
+	}{
+		{"kbeditor.zjj", true},
+		{"kbreviewer", true},
+		{"agent", false},
+		{"kbeditor", false}, // an editor of the centre, whose agent role sees every work order
+		{"dispatcher", false},
+	} {
+		p := k.w.As(t, tc.user)
+		_, err := k.w.Engine.Get(ctx, p, draft.ID)
+		if tc.sees {
+			assert.NoError(t, err, tc.user)
+		} else {
+			ge, ok := gql.AsError(err)
+			require.True(t, ok, "%s: %v", tc.user, err)
+			assert.Equal(t, gql.NotFound, ge.Code, tc.user)
+		}
+		hits, err := k.w.Engine.SearchTickets(ctx, p, named)
+		require.NoError(t, err)
+		assert.Equal(t, tc.sees, slices.ContainsFunc(hits, func(h flow.Hit) bool { return h.ID == draft.ID }), tc.user)
+	}
 }
 
 func sortedIDs(hits []flow.Hit) []int64 {
