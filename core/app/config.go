@@ -63,7 +63,10 @@ var Variables = []Variable{
 	{"HOTLINE_PASSWORD_MIN_LENGTH", "8", "password policy: minimum length"},
 	{"HOTLINE_PASSWORD_MIN_CLASSES", "3", "password policy: character classes of lower, upper, digit, symbol"},
 	{"HOTLINE_LOGIN_MAX_FAILURES", "5", "wrong passwords in a row before the account locks"},
-	{"HOTLINE_LOCKOUT_DURATION", "15m", "how long a locked account stays locked"},
+	{"HOTLINE_LOCKOUT_DURATION", "15m", "how long a locked account stays locked; every attempt during the lock runs it again from then"},
+	{"HOTLINE_LOGIN_SOURCE_MAX_FAILURES", "20", "failed logins from one client address (an IPv6 address by its /64), to any accounts, within HOTLINE_LOGIN_SOURCE_WINDOW before the address is refused for accounts it has not signed in to; 0 turns this off"},
+	{"HOTLINE_LOGIN_SOURCE_WINDOW", "15m", "the window of HOTLINE_LOGIN_SOURCE_MAX_FAILURES, and how long a throttled address stays refused (extended by every attempt)"},
+	{"HOTLINE_LOGIN_KNOWN_SOURCE_DAYS", "90", "days a successful login makes its address known to the account: strangers' failures do not lock the account there (that address has its own limit); 0 makes the account lock apply everywhere"},
 	{"HOTLINE_SESSION_TTL", "12h", "longest life of a session"},
 	{"HOTLINE_SESSION_IDLE", "2h", "a session unused this long ends"},
 	{"HOTLINE_ATTACHMENT_MAX_MB", "20", "largest attachment accepted, in MiB (files are stored under $HOTLINE_DATA_DIR/attachments)"},
@@ -131,6 +134,11 @@ func FromEnv() (Config, error) {
 	intVar("HOTLINE_ATTACHMENT_MAX_MB", &c.AttachmentMaxMB)
 	intVar("HOTLINE_RECORDING_DAYS", &c.RecordingDays)
 	durVar("HOTLINE_LOCKOUT_DURATION", &c.Policy.LockoutDuration)
+	intVar("HOTLINE_LOGIN_SOURCE_MAX_FAILURES", &c.Policy.SourceMaxFailures)
+	durVar("HOTLINE_LOGIN_SOURCE_WINDOW", &c.Policy.SourceWindow)
+	var knownDays int
+	intVar("HOTLINE_LOGIN_KNOWN_SOURCE_DAYS", &knownDays)
+	c.Policy.KnownSourceTTL = time.Duration(knownDays) * 24 * time.Hour
 	durVar("HOTLINE_SESSION_TTL", &c.Policy.SessionTTL)
 	durVar("HOTLINE_SESSION_IDLE", &c.Policy.SessionIdle)
 	if get("HOTLINE_RTP_PORTS") == "" {

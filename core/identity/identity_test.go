@@ -38,11 +38,17 @@ type env struct {
 // the demo organisation, as `hotline serve --demo` would.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, identity.DefaultPolicy())
+}
+
+// newEnvWith is newEnv under another security policy.
+func newEnvWith(t *testing.T, policy identity.Policy) *env {
+	t.Helper()
 	ctx := context.Background()
 	set, diags := registry.Load(ctx, []string{"../../flows/roles.yaml"}, registry.LoadOptions{})
 	require.Empty(t, diags)
 	e := &env{pool: pgtest.Pool(t), now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.Local)}
-	e.svc = identity.NewService(e.pool, registry.NewRuntime(set), identity.DefaultPolicy(), slog.New(slog.DiscardHandler))
+	e.svc = identity.NewService(e.pool, registry.NewRuntime(set), policy, slog.New(slog.DiscardHandler))
 	e.svc.Now = func() time.Time { return e.now }
 	created, generated, err := e.svc.Bootstrap(ctx, "本机构", "admin", demoPassword)
 	require.NoError(t, err)
@@ -132,21 +138,18 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 		_, err := e.svc.Login(ctx, "agent", "wrong")
 		require.Error(t, err)
 		assert.Equal(t, gql.Unauthenticated, code(err))
-		assert.Equal(t, "用户名或密码错误", err.Error(), "the same answer as for an unknown user")
+		assert.Equal(t, loginRefused, err.Error(), "the same answer as for an unknown user")
 	}
 	_, err := e.svc.Login(ctx, "agent", "wrong")
 	require.Error(t, err)
-	assert.Equal(t, "用户名或密码错误", err.Error())
+	assert.Equal(t, loginRefused, err.Error())
 	assert.Equal(t, 1, e.auditCount(t, "auth.locked"))
 
-	// Only someone who knows the password learns the account is locked.
-	_, err = e.svc.Login(ctx, "agent", "still wrong")
-	assert.Equal(t, "用户名或密码错误", err.Error())
-
-	// Locked: even the right password is refused until the lock expires.
+	// Locked: even the right password is refused until the lock expires,
+	// with the answer a wrong one gets.
 	_, err = e.svc.Login(ctx, "agent", demoPassword)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "账户已锁定")
+	assert.Equal(t, loginRefused, err.Error())
 
 	e.now = e.now.Add(policy.LockoutDuration + time.Second)
 	_, err = e.svc.Login(ctx, "agent", demoPassword)
@@ -165,7 +168,7 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 	// Unknown users get the same answer as wrong passwords, and are audited.
 	_, err = e.svc.Login(ctx, "nobody", "x")
 	require.Error(t, err)
-	assert.Equal(t, "用户名或密码错误", err.Error())
+	assert.Equal(t, loginRefused, err.Error())
 	assert.Positive(t, e.auditCount(t, "auth.login_failed"))
 }
 
@@ -483,5 +486,13 @@ func TestWrongOldPasswordCountsTowardsLockout(t *testing.T) {
 	}
 	assert.Equal(t, 1, e.auditCount(t, "auth.locked"))
 	_, err := e.svc.Login(ctx, "agent", demoPassword)
-	assert.Contains(t, err.Error(), "账户已锁定")
+	assert.Equal(t, loginRefused, err.Error())
+	// While locked, the right old password gets the wrong one's answer.
+	err = e.svc.ChangePassword(ctx, p, demoPassword, "N3w-password")
+	ge, ok := gql.AsError(err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, "oldPassword", ge.Field)
+	assert.Equal(t, "原密码不正确，或尝试过于频繁，请稍后再试", ge.Message)
+	e.now = e.now.Add(identity.DefaultPolicy().LockoutDuration + time.Second)
+	require.NoError(t, e.svc.ChangePassword(ctx, p, demoPassword, "N3w-password"))
 }

@@ -23,10 +23,20 @@ import (
 // Policy is the security policy for accounts and sessions.
 type Policy struct {
 	Password PasswordPolicy
-	// MaxFailures consecutive wrong passwords lock the account for
-	// LockoutDuration.
+	// MaxFailures failed logins in a row lock the account for
+	// LockoutDuration: for addresses it has not signed in from, or, counted
+	// on their own, at one address it has (see login.go).
 	MaxFailures     int
 	LockoutDuration time.Duration
+	// SourceMaxFailures failed logins from one address, to any accounts,
+	// within SourceWindow throttle the address for SourceWindow (except
+	// for accounts it is known to); 0 turns the throttle off.
+	SourceMaxFailures int
+	SourceWindow      time.Duration
+	// KnownSourceTTL is how long a successful sign-in makes its address
+	// known to the account; 0 makes no address known, so the account lock
+	// applies everywhere.
+	KnownSourceTTL time.Duration
 	// SessionTTL bounds a session's life; SessionIdle ends a session not
 	// used for that long.
 	SessionTTL  time.Duration
@@ -36,11 +46,14 @@ type Policy struct {
 // DefaultPolicy matches common 等保 level 3 practice.
 func DefaultPolicy() Policy {
 	return Policy{
-		Password:        PasswordPolicy{MinLength: 8, MinClasses: 3},
-		MaxFailures:     5,
-		LockoutDuration: 15 * time.Minute,
-		SessionTTL:      12 * time.Hour,
-		SessionIdle:     2 * time.Hour,
+		Password:          PasswordPolicy{MinLength: 8, MinClasses: 3},
+		MaxFailures:       5,
+		LockoutDuration:   15 * time.Minute,
+		SourceMaxFailures: 20,
+		SourceWindow:      15 * time.Minute,
+		KnownSourceTTL:    90 * 24 * time.Hour,
+		SessionTTL:        12 * time.Hour,
+		SessionIdle:       2 * time.Hour,
 	}
 }
 
@@ -114,137 +127,6 @@ type LoginResult struct {
 	ExpiresAt          time.Time
 	Principal          *Principal
 	MustChangePassword bool
-}
-
-// errLogin is the one answer to every failed login, so the answer does not
-// tell whether an account exists, is disabled or is locked. Only the owner,
-// who knows the password, learns that the account is locked.
-var errLogin = gql.Errorf(gql.Unauthenticated, "用户名或密码错误")
-
-type loginRow struct {
-	id, unitID           int64
-	display, hash, path  string
-	unitCode, unitKind   string
-	lockedUntil          *time.Time
-	disabled, mustChange bool
-	roles                []string
-}
-
-const loginSelect = `SELECT u.id, u.display_name, u.password_hash, u.locked_until, u.disabled,
-		u.must_change_password, u.unit_id, un.path, un.code, un.kind, ` + effectiveRolesSQL + `
-	FROM users u JOIN units un ON un.id = u.unit_id WHERE u.username = $1`
-
-func scanLogin(row pgx.Row) (loginRow, error) {
-	var r loginRow
-	err := row.Scan(&r.id, &r.display, &r.hash, &r.lockedUntil, &r.disabled, &r.mustChange, &r.unitID, &r.path, &r.unitCode, &r.unitKind, &r.roles)
-	return r, err
-}
-
-// Login checks a username and password and opens a session. The slow
-// password hash is verified before any row is locked; the short transaction
-// after it re-reads the account, counts a failure (locking the account
-// after MaxFailures) or opens the session, and audits either way.
-func (s *Service) Login(ctx context.Context, username, password string) (*LoginResult, error) {
-	username = strings.ToLower(strings.TrimSpace(username))
-	if username == "" {
-		return nil, gql.FieldError("username", "请输入用户名")
-	}
-	row, err := scanLogin(s.pool.QueryRow(ctx, loginSelect, username))
-	if errors.Is(err, pgx.ErrNoRows) {
-		_, _ = VerifyPassword(s.dummyHash, password)
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return audit.Write(ctx, tx, audit.Entry{Actor: audit.Actor{Name: username}, Action: "auth.login_failed",
-				TargetType: "user", Details: map[string]any{"reason": "unknown user"}})
-		})
-		if err != nil {
-			return nil, err
-		}
-		return nil, errLogin
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading user %s: %w", username, err)
-	}
-	passwordOK, err := VerifyPassword(row.hash, password)
-	if err != nil {
-		return nil, fmt.Errorf("verifying password of %s: %w", username, err)
-	}
-	return s.finishLogin(ctx, username, passwordOK)
-}
-
-func (s *Service) finishLogin(ctx context.Context, username string, passwordOK bool) (*LoginResult, error) {
-	now := s.Now()
-	var result *LoginResult
-	var refusal error
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		row, err := scanLogin(tx.QueryRow(ctx, loginSelect+` FOR UPDATE OF u`, username))
-		if err != nil {
-			return fmt.Errorf("reading user %s: %w", username, err)
-		}
-		entry := audit.Entry{Actor: audit.Actor{ID: row.id, Name: username}, TargetType: "user", TargetID: fmt.Sprint(row.id), UnitPath: row.path}
-		locked := row.lockedUntil != nil && row.lockedUntil.After(now)
-		switch {
-		case row.disabled:
-			refusal = errLogin
-			entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "disabled"}
-			return audit.Write(ctx, tx, entry)
-		case locked && passwordOK:
-			refusal = gql.Errorf(gql.Unauthenticated, "账户已锁定，请于 %s 后重试，或联系管理员解锁", row.lockedUntil.Local().Format("15:04"))
-			entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "locked"}
-			return audit.Write(ctx, tx, entry)
-		case locked:
-			refusal = errLogin
-			entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "locked, wrong password"}
-			return audit.Write(ctx, tx, entry)
-		case !passwordOK:
-			refusal = errLogin
-			return s.countFailure(ctx, tx, row.id, entry)
-		}
-		token, tokenHash := newToken()
-		expires := now.Add(s.policy.SessionTTL)
-		src := audit.SourceFrom(ctx)
-		var sessionID int64
-		if err := tx.QueryRow(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, remote_addr, user_agent)
-			VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id`, tokenHash, row.id, now, expires, src.RemoteAddr, src.UserAgent).Scan(&sessionID); err != nil {
-			return fmt.Errorf("opening session for %s: %w", username, err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, row.id); err != nil {
-			return fmt.Errorf("resetting failed logins of %s: %w", username, err)
-		}
-		entry.Action, entry.Details = "auth.login", map[string]any{"session": sessionID}
-		if err := audit.Write(ctx, tx, entry); err != nil {
-			return err
-		}
-		p := s.principal(row.id, username, row.display, row.unitID, row.path, row.roles, sessionID)
-		p.UnitCode, p.UnitKind = row.unitCode, row.unitKind
-		p.MustChangePassword = row.mustChange
-		result = &LoginResult{Token: token, ExpiresAt: expires, MustChangePassword: row.mustChange, Principal: p}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if refusal != nil {
-		return nil, refusal
-	}
-	return result, nil
-}
-
-// countFailure records one wrong password (at login or when changing the
-// password) and locks the account after MaxFailures in a row.
-func (s *Service) countFailure(ctx context.Context, tx pgx.Tx, userID int64, entry audit.Entry) error {
-	var failed int
-	if err := tx.QueryRow(ctx, `UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`, userID).Scan(&failed); err != nil {
-		return fmt.Errorf("counting failed password of user %d: %w", userID, err)
-	}
-	entry.Action, entry.Details = "auth.login_failed", map[string]any{"reason": "wrong password", "failures": failed}
-	if failed >= s.policy.MaxFailures {
-		entry.Action = "auth.locked"
-		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1`,
-			userID, s.Now().Add(s.policy.LockoutDuration)); err != nil {
-			return fmt.Errorf("locking user %d: %w", userID, err)
-		}
-	}
-	return audit.Write(ctx, tx, entry)
 }
 
 // effectiveRolesSQL lists a user's roles held directly and through posts.

@@ -449,6 +449,11 @@ func (s *Service) ResetPassword(ctx context.Context, p *Principal, id int64, pas
 			failed_logins = 0, locked_until = NULL WHERE id = $1`, id, hash, s.Now()); err != nil {
 			return fmt.Errorf("resetting password of user %d: %w", id, err)
 		}
+		// A reset may follow a takeover: the addresses the account was
+		// used from are no longer trusted to be its owner's.
+		if _, err := tx.Exec(ctx, `DELETE FROM login_sources WHERE user_id = $1`, id); err != nil {
+			return fmt.Errorf("resetting password of user %d: %w", id, err)
+		}
 		return s.revokeSessions(ctx, tx, p, "session.revoke", revocation{userID: id})
 	})
 	return u, generated, err
@@ -460,8 +465,10 @@ func (s *Service) UnlockUser(ctx context.Context, p *Principal, id int64) (User,
 		return User{}, err
 	}
 	return s.mutateUser(ctx, p, id, "user.unlock", func(tx pgx.Tx, _ User) error {
-		_, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id)
-		if err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("unlocking user %d: %w", id, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE login_sources SET failed_logins = 0, locked_until = NULL WHERE user_id = $1`, id); err != nil {
 			return fmt.Errorf("unlocking user %d: %w", id, err)
 		}
 		return nil
@@ -469,27 +476,18 @@ func (s *Service) UnlockUser(ctx context.Context, p *Principal, id int64) (User,
 }
 
 // ChangePassword lets a signed-in user replace their own password; their
-// other sessions end. A wrong old password counts towards the lockout like
-// a failed login, so a stolen session cannot be used to guess it.
+// other sessions end. A wrong old password counts like a failed login.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, oldPassword, newPassword string) error {
-	var hash, unitPath string
-	if err := s.pool.QueryRow(ctx, `SELECT u.password_hash, un.path FROM users u JOIN units un ON un.id = u.unit_id WHERE u.id = $1`,
-		p.UserID).Scan(&hash, &unitPath); err != nil {
-		return fmt.Errorf("reading password of user %d: %w", p.UserID, err)
-	}
-	ok, err := VerifyPassword(hash, oldPassword)
+	// The old password goes through the same gate as a login, so a stolen
+	// session cannot be used to guess it, and the answer is the same
+	// whether it was wrong or a lock or throttle refused it.
+	source := sourceKey(gql.RequestInfoFrom(ctx).RemoteAddr)
+	v, err := s.checkPassword(ctx, attemptChangePassword, p.Username, source, oldPassword, func(pgx.Tx, loginRow) error { return nil })
 	if err != nil {
-		return fmt.Errorf("verifying password of user %d: %w", p.UserID, err)
+		return err
 	}
-	if !ok {
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return s.countFailure(ctx, tx, p.UserID, audit.Entry{Actor: p.Actor(), TargetType: "user",
-				TargetID: fmt.Sprint(p.UserID), UnitPath: unitPath})
-		})
-		if err != nil {
-			return err
-		}
-		return gql.FieldError("oldPassword", "原密码不正确")
+	if v != rightPassword {
+		return errOldPassword
 	}
 	if oldPassword == newPassword {
 		return gql.FieldError("newPassword", "新密码不能与原密码相同")
