@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -34,6 +35,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/knowledge"
+	"github.com/hotline12345/hotline/core/lograte"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
@@ -106,6 +108,30 @@ func BuildSchema(modules []gql.Module) (graphql.Schema, error) {
 	return gql.NewBuilder().Build(modules...)
 }
 
+// NewLogger is the process logger: HOTLINE_LOG_LEVEL and HOTLINE_LOG_FORMAT
+// to w, with repeats of one error limited (lograte), so a fault every
+// request hits, such as a database that went away, writes a few lines and
+// a count rather than one line per request.
+func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(lograte.New(h, lograte.Options{Burst: LogRepeatBurst, Window: LogRepeatWindow}))
+}
+
+// How many records of one error the log takes per window; the rest are
+// counted into one summary line at the window's end.
+const (
+	LogRepeatBurst  = lograte.DefaultBurst
+	LogRepeatWindow = lograte.DefaultWindow
+)
+
 // Serve runs the platform until ctx ends or SIGTERM/SIGINT arrives.
 func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err error) {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
@@ -114,13 +140,30 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	// HTTP comes up first so /healthz answers and /readyz says "not yet"
 	// while the database starts and migrates.
 	var ready atomic.Bool
+	// probe is set once the pool is open; readiness then follows the
+	// database, so a balancer stops sending work to a node whose database
+	// is gone instead of it answering every request with an error.
+	var probe atomic.Pointer[store.Probe]
+	var dbDown atomic.Bool
 	var api atomic.Pointer[http.Handler]
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "not ready: starting (database, migrations, configuration)", http.StatusServiceUnavailable)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		p := probe.Load()
+		if !ready.Load() || p == nil {
+			http.Error(w, "not ready: starting or stopping (database, migrations, configuration)", http.StatusServiceUnavailable)
 			return
+		}
+		if err := p.Check(r.Context()); err != nil {
+			// Logged when it changes, not per probe.
+			if !dbDown.Swap(true) {
+				log.Error("not ready: PostgreSQL unreachable", "error", err)
+			}
+			http.Error(w, "not ready: database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if dbDown.Swap(false) {
+			log.Info("ready again: PostgreSQL answers")
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
@@ -282,6 +325,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	go k.tickets.RunTimers(ctx, 15*time.Second, log)
 	go k.acd.Run(ctx, time.Second)
 	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
+	probe.Store(&store.Probe{DB: k.pool, Timeout: ReadyPingTimeout, CacheFor: ReadyPingCacheFor})
 	ready.Store(true)
 	if opts.Listening != nil {
 		opts.Listening <- ln.Addr().String()
@@ -318,6 +362,13 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		}
 	}
 }
+
+// Readiness pings the database at most once per ReadyPingCacheFor, and a
+// ping slower than ReadyPingTimeout reads as down.
+const (
+	ReadyPingTimeout  = store.DefaultProbeTimeout
+	ReadyPingCacheFor = store.DefaultProbeCacheFor
+)
 
 // Authenticate turns the bearer token of a request into the principal in
 // its context, and records where the request came from for the audit log.
@@ -384,8 +435,10 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	url := cfg.DatabaseURL
 	if url == "" {
 		// The data folder is ours alone: a server found running there was left
-		// by a crash of hotline, and is stopped with this one.
-		k.pg, err = pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(cfg.DataDir, "pg"), Logger: log, Adopt: true})
+		// by a crash of hotline, and is stopped with this one. Nobody else
+		// would restart it if it died, so we do.
+		k.pg, err = pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(cfg.DataDir, "pg"), Logger: log.With("part", "postgres"),
+			Adopt: true, Supervise: true})
 		if err != nil {
 			return k, err
 		}
@@ -397,6 +450,11 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	}
 	if k.pool, err = store.Open(ctx, url); err != nil {
 		return k, err
+	}
+	if k.pg != nil {
+		// Connections to the dead server go at once, not one failed
+		// request each.
+		k.pg.OnRestart(k.pool.Reset)
 	}
 	migrations, err := store.ReadMigrations(schema.Migrations, "migrations")
 	if err != nil {

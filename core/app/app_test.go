@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,12 +40,17 @@ func server(t *testing.T, cfg app.Config, demo bool) string {
 
 func serverWith(t *testing.T, cfg app.Config, opts app.Options) string {
 	t.Helper()
+	return serverLogging(t, cfg, opts, slog.New(slog.DiscardHandler))
+}
+
+func serverLogging(t *testing.T, cfg app.Config, opts app.Options, log *slog.Logger) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		opts.Listening = addr
-		done <- app.Serve(ctx, cfg, opts, slog.New(slog.DiscardHandler))
+		done <- app.Serve(ctx, cfg, opts, log)
 	}()
 	select {
 	case a := <-addr:
@@ -605,4 +614,102 @@ func agentID(t *testing.T, base, token, username string) string {
 	}
 	t.Fatalf("no agent %s", username)
 	return ""
+}
+
+// logLines is a process log in memory: one record a line.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		l.lines = append(l.lines, line)
+	}
+	return len(p), nil
+}
+
+func (l *logLines) since(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines[n:]...)
+}
+
+func (l *logLines) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.lines)
+}
+
+func readyz(t *testing.T, base string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(base + "/readyz")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, strings.TrimSpace(string(body))
+}
+
+// TestADeadDatabaseIsNoticedRestartedAndNotLoggedPerRequest kills the
+// private PostgreSQL's postmaster and keeps it from coming back for a
+// while: readiness says so, a flood of failing requests leaves a bounded
+// log, and once it can start again supervision brings it back and the same
+// sessions work through the same pool.
+func TestADeadDatabaseIsNoticedRestartedAndNotLoggedPerRequest(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.DatabaseURL = ""
+	cfg.LogLevel = "info"
+	logs := &logLines{}
+	base := serverLogging(t, cfg, app.Options{Demo: true}, app.NewLogger(cfg, logs))
+	token := login(t, base, "agent")
+	code, _ := readyz(t, base)
+	require.Equal(t, http.StatusOK, code)
+
+	dataDir := filepath.Join(cfg.DataDir, "pg")
+	pidFile, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.SplitN(string(pidFile), "\n", 2)[0])
+	require.NoError(t, err)
+	// postgres refuses a data dir others can read: restarts fail, with
+	// backoff, until it is private again.
+	require.NoError(t, os.Chmod(dataDir, 0o777))
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+
+	var body string
+	require.Eventually(t, func() bool {
+		code, body = readyz(t, base)
+		return code == http.StatusServiceUnavailable
+	}, 10*time.Second, 20*time.Millisecond, "readiness follows the database")
+	assert.Equal(t, "not ready: database unreachable", body)
+
+	before := logs.count()
+	const requests = 300
+	codes := map[string]int{}
+	for range requests {
+		r := query(t, base, token, `{ me { username } }`, nil)
+		require.NotEmpty(t, r.Errors)
+		codes[fmt.Sprint(r.Errors[0].Extensions["code"])]++
+		readyz(t, base)
+	}
+	during := logs.since(before)
+	t.Logf("answers while the database is down: %v; %d log lines for %d requests", codes, len(during), requests)
+	assert.Less(t, len(during), 40, "repeats of one error are counted, not written each time:\n%s", strings.Join(during, "\n"))
+
+	require.NoError(t, os.Chmod(dataDir, 0o700))
+	require.Eventually(t, func() bool {
+		code, _ = readyz(t, base)
+		return code == http.StatusOK
+	}, time.Minute, 50*time.Millisecond, "ready again once PostgreSQL is back")
+	r := query(t, base, token, `{ me { username } }`, nil)
+	require.Empty(t, r.Errors, "the session from before the crash works through the same pool")
+	assert.Equal(t, "agent", r.Data["me"].(map[string]any)["username"])
+
+	all := strings.Join(logs.since(0), "\n")
+	assert.Contains(t, all, "PostgreSQL postmaster is gone")
+	assert.Contains(t, all, "PostgreSQL restarted")
+	assert.Contains(t, all, "not ready: PostgreSQL unreachable")
+	assert.Contains(t, all, "ready again: PostgreSQL answers")
 }
