@@ -145,7 +145,7 @@ func (s *Server) bridge(ctx context.Context, c *sipCall, leg *agentLeg, agent ac
 	heard.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { // agent → caller
+	goSafe(c.log, "bridging: the agent's audio", func() { // agent → caller
 		defer wg.Done()
 		defer close(done)
 		f := &forwarder{w: callerOut, from: leg.codec, to: c.audioPT}
@@ -168,7 +168,7 @@ func (s *Server) bridge(ctx context.Context, c *sipCall, leg *agentLeg, agent ac
 			}
 			f.write(buf[:n])
 		}
-	}()
+	})
 	// A phone that vanished (unplugged, out of coverage) sends no BYE and
 	// no audio: after mediaTimeout of silence the leg is ended.
 	mediaTimeout := s.Cfg.MediaTimeout
@@ -272,7 +272,7 @@ func (c *sipCall) hold(ctx context.Context, lang string, set *registry.Set, queu
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() {
+	goSafe(c.log, "the queue's hold announcements", func() {
 		defer close(done)
 		for {
 			start := time.Now()
@@ -296,7 +296,7 @@ func (c *sipCall) hold(ctx context.Context, lang string, set *registry.Set, queu
 			case <-time.After(q.Wait.Every - time.Since(start)):
 			}
 		}
-	}()
+	})
 	return func() {
 		cancel()
 		<-done

@@ -128,7 +128,7 @@ func newSIPCall(d *diago.DialogServerSession, m *diago.DialogMedia, id, caller s
 	if err != nil {
 		return nil, fmt.Errorf("reading the call's audio: %w", err)
 	}
-	go c.read(audio)
+	goSafe(log, "reading a call's audio", func() { c.read(audio) })
 	return c, nil
 }
 
@@ -195,10 +195,10 @@ func (c *sipCall) play(ctx context.Context, lang string, prompts []string, stop 
 			keyResponse.Observe(d.Seconds())
 		}
 		done := make(chan error, 1)
-		go func() {
+		goSafe(c.log, "a prompt", func() {
 			_, err := pb.Play(bytes.NewReader(data), "audio/wav")
 			done <- err
-		}()
+		})
 		select {
 		case err := <-done:
 			if err != nil {
@@ -257,7 +257,7 @@ func (c *sipCall) Gather(ctx context.Context, lang string, prompts []string, max
 	var once sync.Once
 	pressed := make(chan rune, 1)
 	// The prompt plays while the first key is awaited.
-	go func() {
+	goSafe(c.log, "awaiting the first key", func() {
 		select {
 		case k := <-c.keys:
 			pressed <- k
@@ -265,7 +265,7 @@ func (c *sipCall) Gather(ctx context.Context, lang string, prompts []string, max
 		case <-ctx.Done():
 		case <-first:
 		}
-	}()
+	})
 	if err := c.play(ctx, lang, prompts, first); err != nil {
 		once.Do(func() { close(first) })
 		return "", err

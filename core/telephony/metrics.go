@@ -26,3 +26,14 @@ var (
 		Help: "Calls in progress on this node.",
 	})
 )
+
+var (
+	panicsTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "hotline_panics_recovered_total",
+		Help: "Panics in SIP handlers and call or media goroutines that were recovered instead of ending the process.",
+	})
+	sipRefused = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_sip_refused_total",
+		Help: "SIP messages kept from the SIP stack, by transport and result: limited (over the source's rate), refused (answered 4xx/5xx) or dropped (unanswerable).",
+	}, []string{"transport", "result"})
+)

@@ -82,11 +82,11 @@ func (s *Server) Dial(ctx context.Context, p *identity.Principal, number string,
 	}
 	log := s.Log.With("call", id, "called", number, "agent", agent.Username)
 	s.wg.Add(1)
-	go func() {
+	goSafe(log, "a call out", func() {
 		defer s.wg.Done()
 		reason := s.outbound(s.ctx, rec, id, number, agent, before, trunks, log)
 		s.records.ended(context.WithoutCancel(s.ctx), rec, reason)
-	}()
+	})
 	return rec.id, nil
 }
 
@@ -128,13 +128,13 @@ func (s *Server) outbound(ctx context.Context, rec *callRecord, id, number strin
 
 	// The agent hanging up while the number rings gives the call up.
 	dialCtx, stopDial := context.WithCancel(ctx)
-	go func() {
+	goSafe(log, "watching the agent while a number rings", func() {
 		select {
 		case <-leg.d.Context().Done():
 			stopDial()
 		case <-dialCtx.Done():
 		}
-	}()
+	})
 	callee, why := s.dialOut(dialCtx, rec, trunks, number, log)
 	stopDial()
 	if callee == nil {
@@ -251,7 +251,7 @@ func relay(ctx context.Context, citizen, agent *agentLeg, rec *stereoRecorder, m
 		mu.Lock()
 		heard[i] = time.Now()
 		mu.Unlock()
-		go func() {
+		goSafe(nil, "relaying a call out", func() {
 			defer func() { done <- i }()
 			f := &forwarder{w: out, from: sd.from.codec, to: sd.to.codec}
 			buf := make([]byte, media.RTPBufSize)
@@ -271,7 +271,7 @@ func relay(ctx context.Context, citizen, agent *agentLeg, rec *stereoRecorder, m
 				}
 				f.write(buf[:n])
 			}
-		}()
+		})
 	}
 	watch := time.NewTicker(min(mediaTimeout/4, 5*time.Second))
 	defer watch.Stop()

@@ -87,10 +87,10 @@ func (s *Server) registerTrunks(ctx context.Context) {
 			continue
 		}
 		s.registering.Add(1)
-		go func() {
+		goSafe(s.Log, "registering with a trunk", func() {
 			defer s.registering.Done()
 			s.keepRegistered(ctx, t)
-		}()
+		})
 	}
 }
 

@@ -51,7 +51,7 @@ func (m Module) ScreenPops(ctx context.Context, p *identity.Principal) (<-chan S
 	}
 	ch := make(chan ScreenPop)
 	changed, stop := m.Agents.Watch()
-	go func() {
+	goSafe(nil, "screen pops", func() {
 		defer close(ch)
 		defer stop()
 		t := time.NewTicker(popPoll)
@@ -89,7 +89,7 @@ func (m Module) ScreenPops(ctx context.Context, p *identity.Principal) (<-chan S
 			case <-t.C:
 			}
 		}
-	}()
+	})
 	return ch, nil
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/telephony/sipguard"
 )
 
 // Config is where the kernel listens and finds its prompts.
@@ -60,7 +61,20 @@ type Config struct {
 	// RecordingRetention is how long recordings are kept after their
 	// call, or after the last ticket bound to it closed (0: for ever).
 	RecordingRetention time.Duration
+	// MaxMessage and MaxHeaders bound one SIP message from the network:
+	// bytes in all, and header fields (HOTLINE_SIP_MAX_MESSAGE,
+	// HOTLINE_SIP_MAX_HEADERS; defaults sipguard.DefaultMaxMessage and
+	// sipguard.DefaultMaxHeaders).
+	MaxMessage, MaxHeaders int
+	// Rate is how many SIP messages a second one source address may send,
+	// with bursts of twice as many (HOTLINE_SIP_RATE; default
+	// DefaultSIPRate; negative: no limit).
+	Rate float64
 }
+
+// DefaultSIPRate is the messages a second one address may send: a trunk
+// carrying 100 new calls a second sends about 700.
+const DefaultSIPRate = 1000
 
 // Server answers calls.
 type Server struct {
@@ -95,6 +109,9 @@ type Server struct {
 	wg      sync.WaitGroup
 	ctx     context.Context // ends with Stop: calls out run under it
 	cancel  context.CancelFunc
+	// handlers are request handlers added before Start, for methods no
+	// other handler takes (tests).
+	handlers map[sip.RequestMethod]sipgo.RequestHandler
 }
 
 // Start binds the SIP sockets and serves calls until ctx ends or Stop.
@@ -110,6 +127,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if s.Cfg.Reconcile == 0 {
 		s.Cfg.Reconcile = 10 * time.Second
+	}
+	if s.Cfg.Rate == 0 {
+		s.Cfg.Rate = DefaultSIPRate
 	}
 	host, portText, err := net.SplitHostPort(s.Cfg.Addr)
 	if err != nil {
@@ -150,6 +170,13 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.udp, s.tcp = udp, tcp
 	s.Cfg.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+	// Every message is framed, bounded and checked before sipgo parses
+	// it: no transaction or handler sees a request lacking what RFC 3261
+	// requires, and no declared length is allocated beyond the bound.
+	guard := &sipguard.Guard{Limits: sipguard.Limits{MaxMessage: s.Cfg.MaxMessage, MaxHeaders: s.Cfg.MaxHeaders},
+		Rate: sipguard.NewRate(s.Cfg.Rate, 2*s.Cfg.Rate), Log: s.Log,
+		Counted: func(transport, result string) { sipRefused.WithLabelValues(transport, result).Inc() }}
+	guardedUDP, guardedTCP := guard.PacketConn(udp), guard.Listener(tcp)
 
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("hotline"), sipgo.WithUserAgentHostname(host))
 	if err != nil {
@@ -170,49 +197,53 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("creating the SIP server: %w", err)
 	}
 	s.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithClient(client), diago.WithLogger(s.Log),
+		diago.WithServerRequestMiddleware(func(next sipgo.RequestHandler) sipgo.RequestHandler { return safeHandler(s.Log, next) }),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: host, BindPort: port}),
 		diago.WithTransport(diago.Transport{Transport: "tcp", BindHost: host, BindPort: port}))
 	// diago answers INFO 406; keys sent as SIP INFO are ours to read.
-	srv.OnInfo(s.onInfo)
+	srv.OnInfo(safeHandler(s.Log, s.onInfo))
+	for method, h := range s.handlers {
+		srv.OnRequest(method, safeHandler(s.Log, h))
+	}
 	if s.Agents != nil {
 		if s.registrar, err = newRegistrar(s.Pool, s.Agents, s.Cfg.Node, s.Log); err != nil {
 			return fmt.Errorf("starting the registrar: %w", err)
 		}
-		srv.OnRegister(s.registrar.onRegister)
+		srv.OnRegister(safeHandler(s.Log, s.registrar.onRegister))
 	}
 	s.dg.HandleFunc(func(d *diago.DialogServerSession) { s.serveCall(ctx, d) })
 
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.ctx = ctx
-	for _, serve := range []func() error{func() error { return srv.ServeUDP(udp) }, func() error { return srv.ServeTCP(tcp) }} {
+	for _, serve := range []func() error{func() error { return srv.ServeUDP(guardedUDP) }, func() error { return srv.ServeTCP(guardedTCP) }} {
 		s.wg.Add(1)
-		go func() {
+		goSafe(s.Log, "a SIP listener", func() {
 			defer s.wg.Done()
 			if err := serve(); err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
 				s.Log.Error("SIP listener stopped", "err", err)
 			}
-		}()
+		})
 	}
-	go func() {
+	goSafe(s.Log, "closing the SIP sockets", func() {
 		<-ctx.Done()
 		s.registering.Wait() // trunks unregister through the socket
 		udp.Close()
 		tcp.Close()
-	}()
+	})
 	if s.Agents != nil {
 		s.wg.Add(1)
-		go func() {
+		goSafe(s.Log, "reconciling agents", func() {
 			defer s.wg.Done()
 			s.reconcile(ctx)
-		}()
+		})
 	}
 	s.registerTrunks(ctx)
 	if s.Cfg.RecordingRetention > 0 {
 		s.wg.Add(1)
-		go func() {
+		goSafe(s.Log, "expiring recordings", func() {
 			defer s.wg.Done()
 			s.expireRecordings(ctx)
-		}()
+		})
 	}
 	s.ready.Store(true)
 	s.Log.Info("listening for SIP", "addr", s.Cfg.Addr, "transports", "udp,tcp", "rtp", fmt.Sprintf("%d-%d", s.Cfg.RTPFirst, s.Cfg.RTPLast))
@@ -603,13 +634,13 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 
 	callCtx, cancel := context.WithCancel(d.Context())
 	defer cancel()
-	go func() {
+	goSafe(log, "watching a call's hang-up", func() {
 		select {
 		case <-c.hungUp:
 			cancel()
 		case <-callCtx.Done():
 		}
-	}()
+	})
 	out, err := s.Runner.Run(callCtx, menu, c, callID, caller, called)
 	if err != nil {
 		log.Error("IVR menu failed", "err", err)

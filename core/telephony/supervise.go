@@ -116,10 +116,10 @@ func (s *Server) Monitor(ctx context.Context, p *identity.Principal, callID int6
 		}
 		return gql.Wrap(gql.Conflict, err, "您没有可用的分机话机，无法加入通话")
 	}
-	go func() {
+	goSafe(s.Log, "a supervisor's leg", func() {
 		defer b.sups.Done()
 		s.supervise(b, sup, a)
-	}()
+	})
 	return nil
 }
 
@@ -163,12 +163,12 @@ func (s *Server) supervise(b *bridged, sup *supervision, a acd.Agent) {
 
 	mixCtx, stopMix := context.WithCancel(b.ctx)
 	mixed := make(chan struct{})
-	go func() {
+	goSafe(s.Log, "the supervisor's mixer", func() {
 		defer close(mixed)
 		conf.run(mixCtx)
-	}()
+	})
 	heard := make(chan struct{})
-	go func() { // the supervisor's voice, until the phone hangs up
+	goSafe(s.Log, "the supervisor's voice", func() { // the supervisor's voice, until the phone hangs up
 		defer close(heard)
 		buf := make([]byte, media.RTPBufSize)
 		for {
@@ -180,7 +180,7 @@ func (s *Server) supervise(b *bridged, sup *supervision, a acd.Agent) {
 				conf.push(sideSupervisor, leg.codec, buf[:n])
 			}
 		}
-	}()
+	})
 	select {
 	case <-heard:
 	case <-b.ctx.Done():
