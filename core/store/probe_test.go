@@ -113,6 +113,9 @@ func TestProbeFollowsAKilledServer(t *testing.T) {
 	err = p.Check(ctx)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "pinging PostgreSQL")
+	assert.True(t, store.Unavailable(err), "a dead server reads as unavailable: %v", err)
+	_, err = pool.Exec(ctx, "select 1")
+	assert.True(t, store.Unavailable(err), "so does a query through the pool: %v", err)
 
 	// Its children leave shortly after the postmaster; then it can start.
 	var again *pgserver.Server
