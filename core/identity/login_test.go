@@ -58,10 +58,13 @@ func TestEveryFailedLoginGetsOneAnswer(t *testing.T) {
 	try("locked, right password, another address", other, "agent", demoPassword)
 
 	admin := e.login(t, "admin")
-	yes := true
-	_, err := e.svc.UpdateUser(context.Background(), admin, e.userID(t, "dispatcher"), identity.UserInput{Disabled: &yes})
+	name, display, pw, unit, yes := "leaver", "已离职", demoPassword, e.unitID(t, "12345"), true
+	leaver, err := e.svc.CreateUser(context.Background(), admin, identity.UserInput{Username: &name, DisplayName: &display,
+		UnitID: &unit, Password: &pw, Roles: []string{}})
 	require.NoError(t, err)
-	try("disabled, right password", other, "dispatcher", demoPassword)
+	_, err = e.svc.UpdateUser(context.Background(), admin, leaver.User.ID, identity.UserInput{Disabled: &yes})
+	require.NoError(t, err)
+	try("disabled, right password", other, name, demoPassword)
 
 	for i := 0; i < policy.SourceMaxFailures; i++ {
 		_, _ = e.svc.Login(throttled, fmt.Sprintf("nobody%d", i), "x")
