@@ -637,6 +637,17 @@ func (l *logLines) since(n int) []string {
 	return append([]string(nil), l.lines[n:]...)
 }
 
+func (l *logLines) contains(substr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.Contains(line, substr) {
+			return true
+		}
+	}
+	return false
+}
+
 func (l *logLines) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -698,18 +709,49 @@ func TestADeadDatabaseIsNoticedRestartedAndNotLoggedPerRequest(t *testing.T) {
 	t.Logf("answers while the database is down: %v; %d log lines for %d requests", codes, len(during), requests)
 	assert.Less(t, len(during), 40, "repeats of one error are counted, not written each time:\n%s", strings.Join(during, "\n"))
 
+	require.Eventually(t, func() bool { return logs.contains("restarting PostgreSQL failed") }, 30*time.Second, 20*time.Millisecond,
+		"supervision noticed and tried")
+	code, _ = readyz(t, base)
+	assert.Equal(t, http.StatusServiceUnavailable, code, "still down while restarts fail")
 	require.NoError(t, os.Chmod(dataDir, 0o700))
 	require.Eventually(t, func() bool {
 		code, _ = readyz(t, base)
 		return code == http.StatusOK
 	}, time.Minute, 50*time.Millisecond, "ready again once PostgreSQL is back")
+	require.Eventually(t, func() bool { return logs.contains("PostgreSQL restarted") }, 10*time.Second, 20*time.Millisecond)
 	r := query(t, base, token, `{ me { username } }`, nil)
 	require.Empty(t, r.Errors, "the session from before the crash works through the same pool")
 	assert.Equal(t, "agent", r.Data["me"].(map[string]any)["username"])
+
+	metrics := scrape(t, base)
+	assert.Equal(t, 1.0, metrics["hotline_postgres_restarts_total"])
+	assert.GreaterOrEqual(t, metrics["hotline_postgres_restart_failures_total"], 1.0)
+	assert.GreaterOrEqual(t, metrics["hotline_log_suppressed_total"], float64(requests-len(during)))
 
 	all := strings.Join(logs.since(0), "\n")
 	assert.Contains(t, all, "PostgreSQL postmaster is gone")
 	assert.Contains(t, all, "PostgreSQL restarted")
 	assert.Contains(t, all, "not ready: PostgreSQL unreachable")
 	assert.Contains(t, all, "ready again: PostgreSQL answers")
+}
+
+// scrape reads the unlabelled samples of /metrics.
+func scrape(t *testing.T, base string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out
 }

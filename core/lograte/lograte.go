@@ -149,6 +149,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 			e.timer = time.AfterFunc(e.start.Add(st.window).Sub(now), func() { st.expire(k, e) })
 		}
 		e.suppressed++
+		suppressedTotal.Inc()
 	}
 	st.mu.Unlock()
 	emit(due)

@@ -88,6 +88,7 @@ func (s *Server) recover(ctx context.Context, pid int) bool {
 		switch {
 		case err == nil:
 			s.restarts.Add(1)
+			restartsTotal.Inc()
 			s.logger.Info("PostgreSQL restarted", "attempt", attempt, "down_for", time.Since(down).Round(time.Millisecond), "pid", s.PID())
 			s.hooksMu.Lock()
 			hooks := append([]func(){}, s.onRestart...)
@@ -102,6 +103,7 @@ func (s *Server) recover(ctx context.Context, pid int) bool {
 		case ctx.Err() != nil:
 			return false
 		}
+		restartFailuresTotal.Inc()
 		s.logger.Error("restarting PostgreSQL failed; trying again", "attempt", attempt, "retry_in", delay, "error", err)
 		select {
 		case <-ctx.Done():
