@@ -41,6 +41,7 @@ type Builder struct {
 	subscriptions map[string]rootField
 	types         []extraType
 	typeOwner     map[string]extraType
+	lengths       map[string]int // MaxLength bounds by schema coordinate
 	errs          []error
 }
 
@@ -190,6 +191,10 @@ func (b *Builder) Build(modules ...Module) (graphql.Schema, error) {
 	if err != nil {
 		return graphql.Schema{}, fmt.Errorf("building GraphQL schema: %w", err)
 	}
+	if err := checkLengths(s, b.lengths); err != nil {
+		return graphql.Schema{}, fmt.Errorf("building GraphQL schema: %w", err)
+	}
+	registerLengths(s, b.lengths)
 	return s, nil
 }
 

@@ -41,6 +41,21 @@
 // the socket with the protocol's 44xx codes. Subscriptions are refused over
 // plain HTTP.
 //
+// # Limits
+//
+// Every request passes the document gate before anything else, before
+// authentication too (gate.go): the text's size, bracket nesting and
+// tokens are bounded before graphql-go's recursive parser sees it; the
+// parsed document is refused when a fragment spreads itself (which
+// overflows graphql-go's validation stack), spreads an undefined fragment,
+// or holds more operations, fragments, spreads, fields, directives or
+// same-named fields than the limits allow; and the variables' depth and
+// size are bounded. Depth and complexity (limits.go) and validation
+// follow, then every string an argument receives is bounded by
+// Limits.MaxStringLength or the argument's own Builder.MaxLength, and
+// refused if it holds NUL (strings.go). Errors are located without
+// graphql-go rescanning the text for each (locations.go).
+//
 // Every error a client sees carries errors[i].extensions.code, one of the
 // Code constants, so front ends can react (log in again, mark a form field,
 // retry) without parsing message text. Resolvers return *Error values

@@ -121,9 +121,10 @@ type ResponseError struct {
 }
 
 type handler struct {
-	schema graphql.Schema
-	opts   HandlerOptions
-	log    *slog.Logger
+	schema  graphql.Schema
+	opts    HandlerOptions
+	log     *slog.Logger
+	lengths map[string]int // Builder.MaxLength bounds of schema
 }
 
 // NewHandler serves schema over HTTP: POST with a JSON body, or GET with
@@ -147,7 +148,7 @@ func newHandler(schema graphql.Schema, opts HandlerOptions) *handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &handler{schema: schema, opts: opts, log: log}
+	return &handler{schema: schema, opts: opts, log: log, lengths: lengthsOf(schema)}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -167,6 +168,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		opLabel = req.OperationName
 	}
 
+	// The text is bounded, parsed and its shape checked before anything
+	// else, authentication included: all of it is cheap and bounded, and a
+	// document that could hurt validation is refused whoever sends it.
+	doc, errs := h.parseRequest(req)
+	if errs != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": errs})
+		return
+	}
+
 	if h.opts.Authenticate != nil {
 		actx, err := h.opts.Authenticate(ctx, r)
 		if err != nil {
@@ -183,11 +193,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	doc, errs := h.parseRequest(req)
-	if errs != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"errors": errs})
-		return
-	}
 	op := selectOperation(doc, req.OperationName)
 	if op != nil && op.Name != nil {
 		opLabel = op.Name.Value
@@ -217,7 +222,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	body := map[string]any{"data": res.Data}
 	if len(res.Errors) > 0 {
-		body["errors"] = h.executionErrors(ctx, opLabel, res.Errors)
+		errs := h.executionErrors(ctx, opLabel, res.Errors)
+		relocate(req.Query, errs)
+		body["errors"] = errs
 	} else {
 		failed = false
 	}
@@ -273,10 +280,19 @@ func missingQuery(query string) *Error {
 	return nil
 }
 
-// parseRequest bounds the query text and parses it; the errors are ready
-// to send. Shared by the HTTP and WebSocket transports.
+// parseRequest is the document gate: it bounds the query text (size,
+// then bracket nesting and tokens, before the recursive parser), parses
+// it, and refuses a document whose shape could make validation hurt
+// (fragment cycles, undefined fragments, too many of anything) and
+// variables nested too deep or too large; the errors are ready to send.
+// Shared by the HTTP and WebSocket transports, which call it before
+// checkDocument.
 func (h *handler) parseRequest(req Request) (*ast.Document, []ResponseError) {
-	if ge := h.opts.Limits.CheckSize(req.Query); ge != nil {
+	l := h.opts.Limits
+	if ge := l.CheckSize(req.Query); ge != nil {
+		return nil, []ResponseError{toResponse(ge)}
+	}
+	if ge := l.ScanText(req.Query); ge != nil {
 		return nil, []ResponseError{toResponse(ge)}
 	}
 	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{
@@ -286,17 +302,33 @@ func (h *handler) parseRequest(req Request) (*ast.Document, []ResponseError) {
 	if err != nil {
 		return nil, clientErrors(gqlerrors.FormatErrors(err))
 	}
+	if ge := l.CheckShape(doc); ge != nil {
+		return nil, []ResponseError{toResponse(ge)}
+	}
+	if ge := l.CheckVariables(req.Variables); ge != nil {
+		return nil, []ResponseError{toResponse(ge)}
+	}
+	// From here on errors cost graphql-go nothing to locate; the
+	// transports put them back with relocate.
+	detachSource(doc)
 	return doc, nil
 }
 
-// checkDocument applies the limits and validates doc against the schema,
-// before any resolver runs; the errors are ready to send.
+// checkDocument applies the limits, validates doc against the schema and
+// bounds the strings its arguments receive, before any resolver runs; the
+// errors are ready to send. doc must have passed parseRequest.
 func (h *handler) checkDocument(doc *ast.Document, req Request) []ResponseError {
 	if ge := h.opts.Limits.Check(doc, req.OperationName, req.Variables); ge != nil {
 		return []ResponseError{toResponse(ge)}
 	}
 	if vr := graphql.ValidateDocument(&h.schema, doc, nil); !vr.IsValid {
-		return clientErrors(vr.Errors)
+		errs := clientErrors(vr.Errors)
+		relocate(req.Query, errs)
+		return errs
+	}
+	// After validation, so that every field and argument is known.
+	if ge := h.checkStrings(doc, req.OperationName, req.Variables); ge != nil {
+		return []ResponseError{toResponse(ge)}
 	}
 	return nil
 }

@@ -24,6 +24,34 @@ type Limits struct {
 	MaxComplexity int
 	// MaxBytes bounds the query text.
 	MaxBytes int
+
+	// The document gate (gate.go), checked before parsing and validation.
+	//
+	// MaxNesting bounds brackets ({ [ and () nested in the raw text.
+	MaxNesting int
+	// MaxTokens bounds the tokens of the raw text.
+	MaxTokens int
+	// MaxOperations, MaxFragments, MaxSpreads, MaxFields and MaxDirectives
+	// bound what the parsed document holds in all.
+	MaxOperations int
+	MaxFragments  int
+	MaxSpreads    int
+	MaxFields     int
+	MaxDirectives int
+	// MaxSameName bounds the fields sharing one response name (a name or
+	// alias) in one selection set with its fragments expanded.
+	MaxSameName int
+	// MaxValueDepth bounds lists and objects nested in an argument's
+	// literal or in a variable's JSON value.
+	MaxValueDepth int
+	// MaxVarElements bounds the values, at any depth, of all variables.
+	MaxVarElements int
+	// MaxStringLength is the most characters (Unicode code points) of any
+	// string an operation is given, in a String or ID argument, an input
+	// object's field, a list or anywhere inside a JSON value, as a
+	// literal or through a variable; Builder.MaxLength sets another bound
+	// for one argument.
+	MaxStringLength int
 }
 
 const (
@@ -42,7 +70,7 @@ const (
 
 // DefaultLimits returns the limits used when HandlerOptions.Limits is zero.
 func DefaultLimits() Limits {
-	return Limits{MaxDepth: DefaultMaxDepth, MaxComplexity: DefaultMaxComplexity, MaxBytes: DefaultMaxBytes}
+	return Limits{}.withDefaults()
 }
 
 func (l Limits) withDefaults() Limits {
@@ -54,6 +82,19 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxBytes == 0 {
 		l.MaxBytes = DefaultMaxBytes
+	}
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{
+		{&l.MaxNesting, DefaultMaxNesting}, {&l.MaxTokens, DefaultMaxTokens}, {&l.MaxOperations, DefaultMaxOperations},
+		{&l.MaxFragments, DefaultMaxFragments}, {&l.MaxSpreads, DefaultMaxSpreads}, {&l.MaxFields, DefaultMaxFields},
+		{&l.MaxDirectives, DefaultMaxDirectives}, {&l.MaxSameName, DefaultMaxSameName}, {&l.MaxValueDepth, DefaultMaxValueDepth},
+		{&l.MaxVarElements, DefaultMaxVarElements}, {&l.MaxStringLength, DefaultMaxStringLength},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
 	return l
 }

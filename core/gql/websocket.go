@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -199,6 +200,7 @@ type wsConn struct {
 // wsOperation is one subscribe message being served.
 type wsOperation struct {
 	id     string
+	query  string // to locate errors in (see relocate)
 	ctx    context.Context
 	cancel context.CancelFunc
 	// stopped is set when the client completed the operation or the
@@ -459,7 +461,7 @@ func (cn *wsConn) subscribe(m wsInMessage) bool {
 		return true
 	}
 	ctx, cancel := context.WithCancel(cn.authCtx)
-	op := &wsOperation{id: m.ID, ctx: ctx, cancel: cancel}
+	op := &wsOperation{id: m.ID, query: req.Query, ctx: ctx, cancel: cancel}
 	cn.ops[m.ID] = op
 	cn.wg.Add(1)
 	cn.mu.Unlock()
@@ -478,6 +480,15 @@ func (cn *wsConn) run(op *wsOperation, req Request) {
 		cn.finishWith(op, wsOutMessage{ID: op.id, Type: "error", Payload: errs})
 		observe(label, true, time.Since(start))
 	}
+	// A panic in this goroutine (graphql-go's validation has panicked on
+	// malformed documents) would end the whole process, not just the
+	// operation: net/http recovers only the goroutines it starts.
+	defer func() {
+		if v := recover(); v != nil {
+			cn.log.ErrorContext(cn.ctx, "graphql: panic serving websocket operation", "operation", label, "panic", v, "stack", string(debug.Stack()))
+			reject([]ResponseError{{Message: internalMessage, Extensions: map[string]any{"code": string(Internal)}}})
+		}
+	}()
 
 	if ge := missingQuery(req.Query); ge != nil {
 		reject([]ResponseError{toResponse(ge)})
@@ -559,7 +570,9 @@ func (cn *wsConn) next(op *wsOperation, label string, res *graphql.Result) bool 
 	}
 	payload := map[string]any{"data": res.Data}
 	if failed {
-		payload["errors"] = cn.h.executionErrors(op.ctx, label, res.Errors)
+		errs := cn.h.executionErrors(op.ctx, label, res.Errors)
+		relocate(op.query, errs)
+		payload["errors"] = errs
 	}
 	cn.writeMu.Lock()
 	defer cn.writeMu.Unlock()
