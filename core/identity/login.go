@@ -135,9 +135,10 @@ type settlement struct {
 // settle decides an attempt on username from source in one transaction,
 // the account's row locked: first the gate (the locks and throttle that
 // apply, refusing and counting without the password), then, once the
-// password has been checked (v), the failure or the success. onSuccess
-// runs in the same transaction after the counters are reset.
-func (s *Service) settle(ctx context.Context, kind attemptKind, username, source string, v verdict,
+// password has been checked (v, against checkedHash), the failure or the
+// success. onSuccess runs in the same transaction after the counters are
+// reset.
+func (s *Service) settle(ctx context.Context, kind attemptKind, username, source string, v verdict, checkedHash string,
 	onSuccess func(tx pgx.Tx, row loginRow) error) (settlement, error) {
 	now := s.Now()
 	var out settlement
@@ -188,6 +189,9 @@ func (s *Service) settle(ctx context.Context, kind attemptKind, username, source
 			f.reason = "unknown user"
 		case v == wrongPassword:
 			f.reason = "wrong password"
+		case row.hash != checkedHash:
+			// Reset while the password was being checked against the old one.
+			f.reason = "password changed meanwhile"
 		case row.disabled:
 			f.reason = "disabled"
 		}
@@ -377,7 +381,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (*LoginR
 // succeeded and onSuccess ran.
 func (s *Service) checkPassword(ctx context.Context, kind attemptKind, username, source, password string,
 	onSuccess func(tx pgx.Tx, row loginRow) error) (verdict, error) {
-	st, err := s.settle(ctx, kind, username, source, unchecked, onSuccess)
+	st, err := s.settle(ctx, kind, username, source, unchecked, "", onSuccess)
 	if err != nil {
 		return wrongPassword, err
 	}
@@ -400,7 +404,7 @@ func (s *Service) checkPassword(ctx context.Context, kind attemptKind, username,
 	if ok && st.hash != "" {
 		v = rightPassword
 	}
-	st, err = s.settle(ctx, kind, username, source, v, onSuccess)
+	st, err = s.settle(ctx, kind, username, source, v, st.hash, onSuccess)
 	if err != nil || st.refused {
 		return wrongPassword, err
 	}
