@@ -225,3 +225,25 @@ func TestIPv6AddressesAreCountedByPrefix(t *testing.T) {
 	_, err = e.svc.Login(from("192.0.2.99"), "agent", demoPassword)
 	assert.Equal(t, loginRefused, err.Error())
 }
+
+// The address throttle counts failures within a window: as many spread
+// over a longer time do not throttle.
+func TestAddressFailuresOutsideTheWindowDoNotAddUp(t *testing.T) {
+	e := newEnv(t)
+	policy := identity.DefaultPolicy()
+	addr := from("192.0.2.50")
+	fail := func(n int) {
+		for i := 0; i < n; i++ {
+			_, err := e.svc.Login(addr, fmt.Sprintf("nobody%d", i), "x")
+			require.Error(t, err)
+		}
+	}
+	fail(policy.SourceMaxFailures - 1)
+	e.now = e.now.Add(policy.SourceWindow + time.Second)
+	fail(policy.SourceMaxFailures - 1)
+	_, err := e.svc.Login(addr, "leader", demoPassword)
+	require.NoError(t, err)
+	fail(1)
+	_, err = e.svc.Login(addr, "agent", demoPassword)
+	assert.Equal(t, loginRefused, err.Error(), "the window's last failure throttles")
+}
