@@ -362,12 +362,22 @@ func Write(ctx context.Context, eng *flow.Engine, set *registry.Set, units map[s
 		}
 	}
 	r := &renderer{columns: cols, units: units, state: eng.StateLabel, loc: flow.Zone(set)} // times in a file have no zone: written as the centre reads them
+	d := eng.Disclosure(p)
+	var whole int64
 	n, err := pipe(ctx, func(ctx context.Context, emit func([]string) error) error {
 		return eng.EachTicket(ctx, p, flow.Search{Query: req.Query, Filter: req.Filter}, fields, func(t flow.Ticket) error {
+			masked, shown := d.Mask(&t)
+			if shown {
+				whole++
+			}
+			t.Fields = masked
 			return emit(r.row(t))
 		})
 	}, func(row []string) error { return out.Row(row) }, progress)
 	if err != nil {
+		return n, err
+	}
+	if err := d.RevealCount(ctx, "export", whole); err != nil {
 		return n, err
 	}
 	if err := out.Close(); err != nil {

@@ -43,6 +43,8 @@ type Engine struct {
 	// spec is what the forms of specBase put in the search index.
 	spec     *IndexSpec
 	specBase *registry.Set
+	// views remembers who saw which ticket's personal data whole lately.
+	views views
 }
 
 type olderKey struct {

@@ -178,7 +178,11 @@ func (m Module) Register(b *gql.Builder) error {
 			"createdAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
 			"closedAt":  &graphql.Field{Type: gql.Time},
 			"creator":   &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"fields":    &graphql.Field{Type: gql.NonNull(gql.JSON)},
+			"fields": &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "字段值；个人信息按表单的 personal 设置脱敏，有权查看完整信息的用户查看时记入审计日志",
+				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
+					t := src.(Ticket)
+					return e.Disclosure(pr).Fields(ctx, &t, "ticket")
+				})},
 			"holder": &graphql.Field{Type: gql.NonNull(holderType), Resolve: func(p graphql.ResolveParams) (any, error) {
 				t := p.Source.(Ticket)
 				h := map[string]any{"user": gql.NilIfEmpty(t.HolderUser)}
@@ -188,9 +192,21 @@ func (m Module) Register(b *gql.Builder) error {
 				return h, nil
 			}},
 			"branches": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(branchType)))},
-			"events": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(eventType))), Resolve: func(p graphql.ResolveParams) (any, error) {
-				return e.Events(p.Context, p.Source.(Ticket).ID)
-			}},
+			"events": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(eventType))),
+				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
+					t := src.(Ticket)
+					evs, err := e.Events(ctx, t.ID)
+					if err != nil {
+						return nil, err
+					}
+					d := e.Disclosure(pr)
+					for i := range evs {
+						if evs[i].Input, err = d.Input(ctx, &t, evs[i].Input, "events"); err != nil {
+							return nil, err
+						}
+					}
+					return evs, nil
+				})},
 			"availableActions": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(actionType))), Description: "当前用户现在可以执行的动作",
 				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
 					return e.Available(ctx, pr, src.(Ticket))

@@ -42,6 +42,13 @@ type IndexSpec struct {
 	// Attachments are every attachment field: their ids are indexed so a
 	// download can be allowed to whoever may see a ticket holding it.
 	Attachments []*form.Field
+	// Personal maps each field marked personal to its mask, by name:
+	// wherever the name appears (a ticket's fields, an action's input)
+	// its value is personal data.
+	Personal map[string]form.Mask
+	// Confidential are the boolean fields whose true value makes a
+	// ticket confidential.
+	Confidential []string
 }
 
 // Facet names beside the forms' facet fields.
@@ -57,11 +64,17 @@ const (
 // field name marked in several forms counts once (the first form's field
 // decides its type).
 func SpecOf(set *registry.Set) *IndexSpec {
-	spec := &IndexSpec{Caller: map[string][]*form.Field{}}
+	spec := &IndexSpec{Caller: map[string][]*form.Field{}, Personal: map[string]form.Mask{}}
 	seen, seenAttachment := map[string]bool{}, map[string]bool{}
 	for _, d := range set.All(form.Kind) {
 		for i := range d.Model.(*form.Form).Fields {
 			fl := &d.Model.(*form.Form).Fields[i]
+			if _, ok := spec.Personal[fl.Name]; fl.Personal != nil && !ok {
+				spec.Personal[fl.Name] = *fl.Personal
+			}
+			if fl.Confidential && !slices.Contains(spec.Confidential, fl.Name) {
+				spec.Confidential = append(spec.Confidential, fl.Name)
+			}
 			if fl.Type == form.Attachment && !seenAttachment[fl.Name] {
 				seenAttachment[fl.Name] = true
 				spec.Attachments = append(spec.Attachments, fl)

@@ -691,6 +691,13 @@ func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search
 	}
 	cols := `t.fields`
 	if fields != nil {
+		// Whether a ticket is confidential decides what its reader sees of
+		// the personal fields, so those flags come along.
+		for _, name := range e.indexSpec().Confidential {
+			if !slices.Contains(fields, name) {
+				fields = append(slices.Clip(fields), name)
+			}
+		}
 		picks := make([]string, len(fields))
 		for i, f := range fields {
 			args = append(args, f)

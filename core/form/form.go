@@ -106,6 +106,14 @@ type Field struct {
 	// Caller marks the field as who is calling, for the in-transit hint
 	// (在途提示) and the caller's history: phone, name or address.
 	Caller string `yaml:"caller" jsonschema:"enum=phone,enum=name,enum=address"`
+	// Personal marks the field as personal data (a caller's name, phone,
+	// ID number): shown whole only to those entitled, masked as it says
+	// for everyone else, wherever a ticket is read.
+	Personal *Mask `yaml:"personal"`
+	// Confidential marks a boolean field whose true value makes the
+	// ticket confidential (保密): its personal fields are then whole only
+	// for those entitled to confidential tickets.
+	Confidential bool `yaml:"confidential" jsonschema:"description=a boolean field whose true value makes the ticket confidential"`
 
 	pattern      *regexp.Regexp
 	defaultValue any    // Default, normalised once at load; shared, so read-only
@@ -232,6 +240,15 @@ func (f *Form) Provision(c *registry.Context) {
 			c.Errorf(c.At("fields", i, "caller"), "field %s: unknown caller %q (phone, name or address)", fl.Name, fl.Caller)
 		} else if fl.Caller != "" && !slices.Contains(want, fl.Type) {
 			c.Errorf(c.At("fields", i, "caller"), "field %s: caller %q needs a field of type %s", fl.Name, fl.Caller, strings.Join(callerTypes[fl.Caller], " or "))
+		}
+		if fl.Personal != nil && !slices.Contains(personalTypes, fl.Type) {
+			c.Errorf(c.At("fields", i, "personal"), "field %s: a %s field cannot be masked (%s can)", fl.Name, fl.Type, strings.Join(personalTypes, ", "))
+		}
+		if fl.Personal != nil && (fl.Personal.KeepStart < 0 || fl.Personal.KeepEnd < 0) {
+			c.Errorf(c.At("fields", i, "personal"), "field %s: keep_start and keep_end count characters and cannot be negative", fl.Name)
+		}
+		if fl.Confidential && fl.Type != Boolean {
+			c.Errorf(c.At("fields", i, "confidential"), "field %s: only a boolean field can mark a ticket confidential", fl.Name)
 		}
 		compile(fl.Visible, rules.Bool)
 		compile(fl.Compute, rules.Any)

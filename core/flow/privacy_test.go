@@ -1,0 +1,145 @@
+package flow_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/graphql-go/graphql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hotline12345/hotline/core/export"
+	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/deploy/gen/gentest"
+)
+
+// Callers' personal data is whole for the centre's staff and, unless the
+// ticket is confidential (保密), for the department handling it; masked
+// for everyone else, in the ticket, its events, search highlights and
+// exports; and a whole view is written to the audit log once.
+func TestPersonalDataIsMaskedUnlessEntitled(t *testing.T) {
+	g := gentest.New(t, 300)
+	ctx := context.Background()
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: g.IDs}, flow.Module{Engine: g.Engine})
+	require.NoError(t, err)
+
+	// A ticket with a caller named and a phone, held by 赛罕区.
+	clerk := g.As(t, "clerk")
+	var id int64
+	var name, phone string
+	require.NoError(t, g.Pool.QueryRow(ctx, `SELECT id, fields->>'caller', fields->>'caller_phone' FROM tickets
+		WHERE flow = 'ticket' AND fields->>'caller' <> '' AND length(fields->>'caller_phone') = 11 ORDER BY id LIMIT 1`).Scan(&id, &name, &phone))
+	_, err = g.Pool.Exec(ctx, `UPDATE tickets SET holder_unit_id = $2, scope_path = $3 WHERE id = $1`, id, clerk.UnitID, clerk.UnitPath)
+	require.NoError(t, err)
+	require.Len(t, phone, 11, "a mobile number")
+	require.NoError(t, g.Pool.QueryRow(ctx, `UPDATE tickets SET fields = fields || '{"confidential": false, "id_card": "150102199001011234"}' WHERE id = $1 RETURNING id`, id).Scan(&id))
+	maskedPhone := phone[:3] + "****" + phone[7:]
+	maskedName := []rune(name)[:1]
+
+	read := func(user string) (fields map[string]any, inputs []map[string]any) {
+		t.Helper()
+		r := graphql.Do(graphql.Params{Schema: schema, Context: identity.WithPrincipal(ctx, g.As(t, user)),
+			RequestString: fmt.Sprintf(`{ ticket(id: %d) { fields events { input } } }`, id)})
+		require.Empty(t, r.Errors, user)
+		tk := r.Data.(map[string]any)["ticket"].(map[string]any)
+		for _, ev := range tk["events"].([]any) {
+			if in, ok := ev.(map[string]any)["input"].(map[string]any); ok && in["caller_phone"] != nil {
+				inputs = append(inputs, in)
+			}
+		}
+		require.NotEmpty(t, inputs, "the registration's input holds the phone")
+		return tk["fields"].(map[string]any), inputs
+	}
+	views := func(user string) int {
+		t.Helper()
+		var n int
+		require.NoError(t, g.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'personal.view' AND actor = $1
+			AND details->'tickets' @> to_jsonb($2::bigint)`, user, id).Scan(&n))
+		return n
+	}
+	whole := func(user string) {
+		t.Helper()
+		f, inputs := read(user)
+		assert.Equal(t, phone, f["caller_phone"], user)
+		assert.Equal(t, name, f["caller"], user)
+		assert.Equal(t, "150102199001011234", f["id_card"], user)
+		for _, in := range inputs {
+			assert.Equal(t, phone, in["caller_phone"], user)
+		}
+	}
+	masked := func(user string) {
+		t.Helper()
+		before := views(user)
+		f, inputs := read(user)
+		assert.Equal(t, maskedPhone, f["caller_phone"], user)
+		assert.Equal(t, string(maskedName)+strings.Repeat("*", len([]rune(name))-1), f["caller"], user)
+		assert.Equal(t, "1501**********1234", f["id_card"], user)
+		assert.NotEmpty(t, f["title"], "%s: what is not personal stays whole", user)
+		for _, in := range inputs {
+			assert.Equal(t, maskedPhone, in["caller_phone"], user)
+		}
+		assert.Equal(t, before, views(user), "%s saw nothing whole", user)
+	}
+
+	whole("agent")
+	whole("clerk")
+	masked("admin") // the system's administrator sees masked data
+	masked("secaudit")
+	assert.Equal(t, 1, views("agent"), "a whole view is audited")
+	whole("agent")
+	assert.Equal(t, 1, views("agent"), "and written once for a while, not per read")
+
+	// Confidential: the department sees the caller masked; the centre whole.
+	_, err = g.Pool.Exec(ctx, `UPDATE tickets SET fields = fields || '{"confidential": true}' WHERE id = $1`, id)
+	require.NoError(t, err)
+	masked("clerk")
+	whole("dispatcher")
+
+	// Search highlights of a personal field show the masked value.
+	r := graphql.Do(graphql.Params{Schema: schema, Context: identity.WithPrincipal(ctx, clerk),
+		RequestString:  `query($q: String!) { searchTickets(query: $q, first: 50) { edges { node { id } highlights { field fragment } } } }`,
+		VariableValues: map[string]any{"q": name}})
+	require.Empty(t, r.Errors)
+	found := false
+	for _, e := range r.Data.(map[string]any)["searchTickets"].(map[string]any)["edges"].([]any) {
+		edge := e.(map[string]any)
+		if edge["node"].(map[string]any)["id"] != fmt.Sprint(id) {
+			continue
+		}
+		found = true
+		for _, h := range edge["highlights"].([]any) {
+			assert.NotContains(t, h.(map[string]any)["fragment"], name, "the caller's name is not in a highlight")
+		}
+	}
+	assert.True(t, found, "the clerk finds the ticket by the caller's name")
+
+	// Exports: the same rule, row by row.
+	exportFor := func(p *identity.Principal) string {
+		var buf bytes.Buffer
+		_, err := export.Write(ctx, g.Engine, g.Set, map[string]string{}, p, export.Request{Format: export.CSV, Form: "ticket-register",
+			Columns: []string{"number", "caller_phone"}}, &buf, func(int64) {})
+		require.NoError(t, err)
+		rows, err := csv.NewReader(&buf).ReadAll()
+		require.NoError(t, err)
+		var number string
+		require.NoError(t, g.Pool.QueryRow(ctx, `SELECT number FROM tickets WHERE id = $1`, id).Scan(&number))
+		for _, row := range rows {
+			if row[0] == number {
+				return row[1]
+			}
+		}
+		t.Fatalf("ticket %s is not in the export", number)
+		return ""
+	}
+	assert.Equal(t, maskedPhone, exportFor(clerk))
+	assert.Equal(t, phone, exportFor(g.As(t, "auditor")))
+	var exported int
+	require.NoError(t, g.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'personal.view' AND actor = 'auditor' AND details->>'via' = 'export'`).Scan(&exported))
+	assert.Equal(t, 1, exported, "an export is one row of the audit log")
+}
