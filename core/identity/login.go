@@ -119,14 +119,11 @@ const (
 
 // settlement is the outcome of one pass of settle.
 type settlement struct {
+	// refused: the attempt failed (and was counted and audited).
+	refused bool
 	// hash is the account's password hash when the gate is open and the
 	// password is still to be checked; empty for an unknown user.
 	hash string
-	// needPassword: the gate is open, verify the password and settle
-	// again.
-	needPassword bool
-	refused      bool
-	row          loginRow
 	// known: the attempt comes from an address the account has signed in
 	// from.
 	known bool
@@ -149,7 +146,6 @@ func (s *Service) settle(ctx context.Context, kind attemptKind, username, source
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("reading user %s: %w", username, err)
 		}
-		out.row = row
 		var pair struct {
 			failed      int
 			lastSuccess *time.Time
@@ -183,7 +179,7 @@ func (s *Service) settle(ctx context.Context, kind attemptKind, username, source
 		case !out.known && exists && row.lockedUntil != nil && row.lockedUntil.After(now):
 			f.reason = "locked"
 		case v == unchecked:
-			out.needPassword, out.hash = true, row.hash
+			out.hash = row.hash
 			return nil
 		case !exists:
 			f.reason = "unknown user"
