@@ -3,6 +3,7 @@ package identity_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -246,4 +247,17 @@ func TestAddressFailuresOutsideTheWindowDoNotAddUp(t *testing.T) {
 	fail(1)
 	_, err = e.svc.Login(addr, "agent", demoPassword)
 	assert.Equal(t, loginRefused, err.Error(), "the window's last failure throttles")
+}
+
+// A username longer than any account's is refused by its length alone,
+// naming the field, before anything is counted or audited.
+func TestOverlongUsernameIsBadInput(t *testing.T) {
+	e := newEnv(t)
+	before := e.auditCount(t, "auth.login_failed")
+	_, err := e.svc.Login(from("192.0.2.60"), strings.Repeat("a", 100_000), "x")
+	ge, ok := gql.AsError(err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, gql.BadUserInput, ge.Code)
+	assert.Equal(t, "username", ge.Field)
+	assert.Equal(t, before, e.auditCount(t, "auth.login_failed"))
 }
