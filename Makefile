@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/hotline
 GOFILES := $(shell find . -name '*.go' -not -path './ui/node_modules/*')
 
-.PHONY: all build run test lint schema deps clean
+.PHONY: all build run test fuzz lint schema deps clean
 
 all: build
 
@@ -19,9 +19,14 @@ run: deps build
 	$(BIN) serve --demo
 
 # Every test against real PostgreSQL: one throwaway server for the run,
-# a fresh database per test cloned from a migrated template.
+# a fresh database per test cloned from a migrated template; then every
+# fuzz target for FUZZTIME each (deploy/fuzz.sh).
+FUZZTIME ?= 5s
 test: deps build
-	$(BIN) testdb -- $(GO) test -count=1 ./...
+	$(BIN) testdb -- sh -c '$(GO) test -count=1 ./... && GO="$(GO)" FUZZTIME="$(FUZZTIME)" deploy/fuzz.sh'
+
+fuzz: build
+	$(BIN) testdb -- env GO="$(GO)" FUZZTIME="$(FUZZTIME)" deploy/fuzz.sh
 
 lint: build
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
