@@ -319,7 +319,7 @@ func (m Module) Register(b *gql.Builder) error {
 				return nil, err
 			}
 			out := make(chan any)
-			go func() {
+			goSafe(nil, "a screen-pop subscription", func() {
 				defer close(out)
 				for pop := range pops {
 					select {
@@ -328,7 +328,7 @@ func (m Module) Register(b *gql.Builder) error {
 						return
 					}
 				}
-			}()
+			})
 			return out, nil
 		})})
 	b.Mutation("transferCall", &graphql.Field{Type: gql.NonNull(graphql.Boolean),
@@ -360,6 +360,10 @@ func (m Module) Register(b *gql.Builder) error {
 	return nil
 }
 
+// recordingNotFound answers both a missing call and one the user may not
+// see, so that the two cannot be told apart.
+const recordingNotFound = "没有这通电话，或您无权调听其录音"
+
 // RecordingHandler serves GET /recordings/{id}: a call's recording as
 // WAV, to whoever may see the call (PermRecords, or the agent who took
 // it), from the node that holds the file.
@@ -380,14 +384,14 @@ func RecordingHandler(pool *pgxpool.Pool, node string, signIn func(*http.Request
 		var deleted bool
 		err = pool.QueryRow(r.Context(), `SELECT COALESCE(recording, ''), node, agent_id, recording_deleted_at IS NOT NULL FROM calls WHERE id = $1`, id).Scan(&path, &at, &agent, &deleted)
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			http.Error(w, "没有这通电话", http.StatusNotFound)
+		case errors.Is(err, pgx.ErrNoRows), err == nil && !p.Can(PermRecords) && (agent == nil || *agent != p.UserID):
+			// A call one may not hear is answered as one that does not
+			// exist: a 403 would tell a stranger which call numbers are
+			// real.
+			http.Error(w, recordingNotFound, http.StatusNotFound)
 			return
 		case err != nil:
 			http.Error(w, "内部错误，请稍后重试", http.StatusInternalServerError)
-			return
-		case !p.Can(PermRecords) && (agent == nil || *agent != p.UserID):
-			http.Error(w, "没有调听这通录音的权限", http.StatusForbidden)
 			return
 		case path == "" || deleted:
 			http.Error(w, "这通电话没有录音，或录音已过保存期", http.StatusNotFound)

@@ -105,6 +105,13 @@ func (r *registrar) authenticate(ctx context.Context, req *sip.Request, tx sip.S
 		r.challenge(req, tx, false)
 		return false
 	}
+	scheme, _, _ := strings.Cut(strings.TrimSpace(h.Value()), " ")
+	if !strings.EqualFold(scheme, "Digest") {
+		// RFC 4475 3.3.7: credentials of a scheme we do not know are
+		// answered with a challenge in one we do.
+		r.challenge(req, tx, false)
+		return false
+	}
 	cred, err := digest.ParseCredentials(h.Value())
 	if err != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Authorization", nil))

@@ -615,6 +615,11 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 	if err != nil {
 		log.Warn("answering a call", "err", err)
 		s.records.ended(ctx, rec, "not answered: "+err.Error())
+		// An offer diago cannot take (two audio lines, no common codec)
+		// is refused, not left unanswered until the caller gives up.
+		if err := d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil); err != nil {
+			log.Debug("refusing an offer", "err", err)
+		}
 		return
 	}
 	// The media also closes when the dialog ends; closing it here ends

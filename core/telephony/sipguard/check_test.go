@@ -271,3 +271,41 @@ func TestForgedSourcesCannotGrowTheTableOrStarveKnownOnes(t *testing.T) {
 	assert.True(t, r.Allow(known, now.Add(time.Second)), "the known source keeps its bucket")
 	assert.True(t, r.Allow(netip.MustParseAddr("10.9.9.9"), now.Add(10*time.Second)), "once buckets refill, new sources get their own again")
 }
+
+func TestNormalizeTidiesAddressesAndForcesRport(t *testing.T) {
+	files := tortureFiles(t)
+	wsinv := files["3.1.1-valid/wsinv"]
+	v, pass := Datagram(wsinv, Limits{})
+	require.True(t, v.Pass)
+	before, err := sip.ParseMessage(pass)
+	require.NoError(t, err)
+	_, tagged := before.From().Params.Get("tag")
+	assert.False(t, tagged, "sipgo does not read a tag with white space around =")
+	after, err := sip.ParseMessage(Normalize(pass, true))
+	require.NoError(t, err)
+	tag, _ := after.From().Params.Get("tag")
+	assert.Equal(t, "98asjd8", tag)
+	to, _ := after.To().Params.Get("tag")
+	assert.Equal(t, "1918181833n", to)
+	assert.Equal(t, before.Body(), after.Body(), "the body is left alone")
+	via := after.Via()
+	assert.True(t, via.Params.Has("rport"), "the top Via asks for the response to come back to its source")
+	assert.Equal(t, "192.0.2.2", via.Host)
+	assert.Equal(t, strings.Count(string(pass), "spindle.example.com"), strings.Count(string(Normalize(pass, true)), "spindle.example.com"), "the other Via values are kept")
+
+	lws := files["3.1.1-valid/lwsdisp"]
+	_, pass = Datagram(lws, Limits{})
+	out := Normalize(pass, true)
+	assert.Contains(t, string(out), "Via: SIP/2.0/UDP funky.example.com;branch=z9hG4bKkdjuw;rport\r\n")
+	assert.Equal(t, string(pass), strings.Replace(string(out), ";rport", "", 1), "nothing else changes")
+	assert.Equal(t, string(pass), string(Normalize(pass, false)), "a stream needs no rport")
+
+	long := files["3.1.1-valid/longreq"]
+	_, pass = Datagram(long, Limits{})
+	after, err = sip.ParseMessage(Normalize(pass, true))
+	require.NoError(t, err)
+	assert.Equal(t, "UDP", after.Via().Transport, "a datagram's top Via names UDP")
+	assert.Equal(t, "sip33.example.com", after.Via().Host)
+	assert.Contains(t, string(Normalize(pass, true)), "v: SIP/2.0/TCP sip32.example.com\r\n", "only the top Via")
+	assert.Contains(t, string(Normalize(pass, false)), "Via: SIP/2.0/TCP sip33.example.com\r\n", "a stream's Via is left alone")
+}

@@ -79,8 +79,10 @@ func (c *packetConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			continue // a keep-alive
 		}
 		v, pass := Datagram(data, c.g.Limits)
-		if v.Pass && len(pass) <= len(p) {
-			return copy(p, pass), addr, nil
+		if v.Pass {
+			if pass = Normalize(pass, true); len(pass) <= len(p) {
+				return copy(p, pass), addr, nil
+			}
 		}
 		if v.Status != 0 {
 			c.g.count("udp", "refused", addr, v)
@@ -110,6 +112,10 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 	return &streamConn{Conn: c, g: l.g, src: sourceIP(c.RemoteAddr()), chunk: make([]byte, 4096)}, nil
 }
+
+// lingerAfterFraming is how long a connection whose stream can no longer
+// be framed stays open for the answers to what came before.
+const lingerAfterFraming = 2 * time.Second
 
 type streamConn struct {
 	net.Conn
@@ -183,16 +189,18 @@ func (c *streamConn) frame() bool {
 		} else {
 			c.g.count("tcp", "dropped", c.RemoteAddr(), v)
 		}
+		// The stack learns of the end only after a while: responses to
+		// the messages before this one are still to be written.
 		c.in = nil
+		time.Sleep(lingerAfterFraming)
 		c.err = io.EOF
-		_ = c.Conn.Close()
 		return true
 	}
 	switch {
 	case !c.g.Rate.Allow(c.src, time.Now()):
 		c.g.count("tcp", "limited", c.RemoteAddr(), v)
 	case v.Pass:
-		c.out = append(c.out, c.in[:n]...)
+		c.out = append(c.out, Normalize(c.in[:n], false)...)
 	case v.Status != 0:
 		c.g.count("tcp", "refused", c.RemoteAddr(), v)
 		_, _ = c.Write(Reply(c.in[:n], v))

@@ -37,6 +37,11 @@ func FuzzMessage(f *testing.F) {
 			if _, err := sip.ParseMessage(pass); err != nil {
 				t.Fatalf("passed what sipgo refuses: %v", err)
 			}
+			for _, rport := range []bool{true, false} {
+				if _, err := sip.ParseMessage(Normalize(pass, rport)); err != nil {
+					t.Fatalf("normalised what sipgo then refuses: %v", err)
+				}
+			}
 		}
 		if sv.Pass && (n == 0 || n > len(data) || n > lim.MaxMessage) {
 			t.Fatalf("a stream verdict framed %d of %d bytes", n, len(data))
