@@ -2,7 +2,9 @@ package knowledge
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
@@ -321,6 +323,9 @@ func (m Module) Register(b *gql.Builder) error {
 		Resolve: func(rp graphql.ResolveParams) (any, error) {
 			return identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
 				sr := Search{Text: args["query"].(string), Facets: selects(rp, "facets")}
+				if err := CheckQuery("query", sr.Text); err != nil {
+					return nil, err
+				}
 				sr.Sort, _ = args["sort"].(string)
 				if f, ok := args["first"].(int); ok {
 					if f < 1 || f > 200 {
@@ -335,6 +340,14 @@ func (m Module) Register(b *gql.Builder) error {
 				sr.Offset = int(page.After)
 				if fm, ok := args["filter"].(map[string]any); ok {
 					if sr.Filter, err = filterFrom(fm); err != nil {
+						return nil, err
+					}
+				}
+				if len(sr.Filter.Within) > maxWithin {
+					return nil, gql.FieldError("filter.within", "二次检索最多 %d 层", maxWithin)
+				}
+				for i, w := range sr.Filter.Within {
+					if err := CheckQuery(fmt.Sprintf("filter.within[%d]", i), w); err != nil {
 						return nil, err
 					}
 				}
@@ -357,8 +370,17 @@ func (m Module) Register(b *gql.Builder) error {
 		},
 		Resolve: identity.Resolve(func(_ context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
 			n, _ := args["first"].(int)
-			return s.Suggest(args["prefix"].(string), min(max(n, 1), 50)), nil
+			prefix := args["prefix"].(string)
+			if c := utf8.RuneCountInString(prefix); c > MaxSuggestPrefix {
+				return nil, &gql.Error{Code: gql.BadUserInput, Field: "prefix", Extra: map[string]any{"limit": "maxLength", "max": MaxSuggestPrefix},
+					Message: fmt.Sprintf("联想的输入过长：%d 个字符，最多 %d 个", c, MaxSuggestPrefix)}
+			}
+			return s.Suggest(prefix, min(max(n, 1), 50)), nil
 		})})
+	// Refused before any resolver runs; the resolvers check again for
+	// callers that bypass the transport.
+	b.MaxLength("Query.searchKnowledge(query:)", MaxQueryLength)
+	b.MaxLength("Query.suggestKnowledge(prefix:)", MaxSuggestPrefix)
 	b.Query("knowledgeArticle", &graphql.Field{Type: gql.NonNull(articleType),
 		Description: "读取一篇已发布的知识；click 为真（默认）时计一次点击",
 		Args: graphql.FieldConfigArgument{

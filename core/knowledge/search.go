@@ -202,6 +202,45 @@ func textQuery(q fulltext.Query, fuzzy bool) query.Query {
 	return bleve.NewConjunctionQuery(words...)
 }
 
+// Bounds of what a reader types. A longer query or more words than this
+// is not a search but a pasted text; fuzzy search matches every
+// character pair of it against every article, which is what drove memory
+// to gigabytes with a 100,000-character query.
+const (
+	// MaxQueryLength bounds a search query, and each earlier search of
+	// filter.within, in characters.
+	MaxQueryLength = 200
+	// MaxQueryTerms bounds the words (included and excluded) of a query.
+	MaxQueryTerms = 16
+	// MaxSuggestPrefix bounds what suggestions complete, in characters.
+	MaxSuggestPrefix = 50
+	// maxWithin bounds the earlier searches a search is narrowed by.
+	maxWithin = 8
+)
+
+// CheckQuery refuses a query from a reader that is longer than
+// MaxQueryLength characters or has more than MaxQueryTerms words; field
+// names the argument in the error.
+func CheckQuery(field, text string) error {
+	if n := utf8.RuneCountInString(text); n > MaxQueryLength {
+		return &gql.Error{Code: gql.BadUserInput, Field: field, Extra: map[string]any{"limit": "maxLength", "max": MaxQueryLength},
+			Message: fmt.Sprintf("搜索词过长：%d 个字符，最多 %d 个", n, MaxQueryLength)}
+	}
+	q := fulltext.ParseQuery(text)
+	if n := len(q.Include) + len(q.Exclude); n > MaxQueryTerms {
+		return &gql.Error{Code: gql.BadUserInput, Field: field, Extra: map[string]any{"limit": "maxTerms", "max": MaxQueryTerms},
+			Message: fmt.Sprintf("搜索词过多：%d 个词，最多 %d 个", n, MaxQueryTerms)}
+	}
+	return nil
+}
+
+// noTerms reports whether text was typed but holds nothing to search for
+// (only symbols, emoji, control characters): such a search matches
+// nothing, rather than everything as an empty query does.
+func noTerms(text string, q fulltext.Query) bool {
+	return strings.TrimSpace(text) != "" && q.Empty() && len(q.Exclude) == 0
+}
+
 // Search finds published articles. Every reader sees the same published
 // knowledge; drafts are tickets of the article flow, seen through its scope.
 func (s *Service) Search(ctx context.Context, sr Search) (Result, error) {
@@ -224,6 +263,14 @@ func (s *Service) Search(ctx context.Context, sr Search) (Result, error) {
 	facets := facetFields(set)
 	bq := bleve.NewBooleanQuery()
 	q := fulltext.ParseQuery(sr.Text)
+	if noTerms(sr.Text, q) {
+		return Result{Hits: []Hit{}, Facets: []FacetCount{}}, nil
+	}
+	for _, within := range sr.Filter.Within {
+		if noTerms(within, fulltext.ParseQuery(within)) {
+			return Result{Hits: []Hit{}, Facets: []FacetCount{}}, nil
+		}
+	}
 	if len(q.Exclude) > 0 && q.Empty() && len(sr.Filter.Within) == 0 {
 		return Result{}, gql.FieldError("query", "搜索词不能只有排除项")
 	}

@@ -106,7 +106,7 @@ func (s *Service) rebuildSuggestions() {
 // those that contain it, each group by how much their articles are read.
 func (s *Service) Suggest(prefix string, n int) []Suggestion {
 	p := strings.ToLower(strings.TrimSpace(prefix))
-	if p == "" || n <= 0 {
+	if p == "" || n <= 0 || utf8.RuneCountInString(p) > MaxSuggestPrefix {
 		return nil
 	}
 	s.mu.RLock()
