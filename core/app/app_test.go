@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -91,10 +92,32 @@ func baseConfig(t *testing.T) app.Config {
 	cfg, err := app.FromEnv()
 	require.NoError(t, err)
 	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.SIPAddr = freeSIPAddr(t)
 	cfg.ConfigDir = "../.."
 	cfg.DataDir = t.TempDir()
 	cfg.DemoPassword = demoPassword
 	return cfg
+}
+
+// freeSIPAddr returns a loopback address whose port is free for UDP and
+// TCP alike, so a test server takes calls without the default 5060 (which a
+// `make run` on the same machine holds).
+func freeSIPAddr(t *testing.T) string {
+	t.Helper()
+	for range 100 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := u.LocalAddr().String()
+		l, err := net.Listen("tcp", addr)
+		u.Close()
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return addr
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return ""
 }
 
 type gqlResponse struct {
