@@ -165,5 +165,9 @@ func (m Module) Register(b *gql.Builder) error {
 			"note":   {Type: graphql.String, Description: "发布说明"},
 		},
 		Resolve: func(p graphql.ResolveParams) (any, error) { return publish(p, "flow") }})
+	// A configuration document is longer than gql's default bound on a
+	// string (flows/ticket.yaml is 27 KB); the request body bounds it.
+	b.MaxLength("Mutation.publishConfig(source:)", gql.MaxBodyBytes)
+	b.MaxLength("Mutation.publishFlow(source:)", gql.MaxBodyBytes)
 	return nil
 }

@@ -276,6 +276,11 @@ func (m Module) Register(b *gql.Builder) error {
 			}},
 		},
 	})
+	// Form input is bounded field by field by its form; the transport
+	// only keeps any one string from exceeding what a form could hold.
+	for _, c := range []string{"Mutation.createTicket(input:)", "Mutation.performAction(input:)"} {
+		b.MaxLength(c, MaxFormTextLength)
+	}
 	m.registerSuggest(b)
 	m.registerSearch(b, ticketType)
 	m.registerSimilar(b, ticketType)
@@ -409,6 +414,7 @@ func (m Module) registerTypedCreates(b *gql.Builder, ticketType *graphql.Object)
 				continue // two form names that read the same (a-b, a_b): createTicket serves the second
 			}
 			names[form.TypeName(fm.Name)] = true
+			b.MaxLength("Mutation.createTicketAs"+form.TypeName(fm.Name)+"(input:)", MaxFormTextLength)
 			b.Mutation("createTicketAs"+form.TypeName(fm.Name), &graphql.Field{Type: gql.NonNull(ticketType),
 				Description: "以表单“" + fm.Label + "”登记工单（输入类型由 forms/ 生成；与 createTicket(form: \"" + fm.Name + "\") 相同）",
 				Args: graphql.FieldConfigArgument{"input": {Type: gql.NonNull(fm.InputType())},

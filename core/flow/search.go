@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -79,6 +80,38 @@ type Search struct {
 	After int64
 }
 
+// Bounds of a search query (finding 5 of issue 14): a query of thousands
+// of characters became a tsquery PostgreSQL refused with "stack depth
+// limit exceeded", reported as INTERNAL. A search is what an agent types,
+// never a pasted text.
+const (
+	// MaxQueryLength bounds a search query, in characters.
+	MaxQueryLength = 200
+	// MaxQueryTerms bounds its words, included and excluded.
+	MaxQueryTerms = 16
+	// MaxFormTextLength bounds each string of a form's input at the
+	// transport; each field's own max (forms/) is checked after it.
+	MaxFormTextLength = 100_000
+)
+
+// parseQuery reads a search query within the bounds; none reports that
+// text was typed but holds nothing to search for (only symbols, emoji or
+// control characters), which must match no ticket rather than list them
+// all as an empty query does.
+func parseQuery(text string) (q fulltext.Query, none bool, err error) {
+	if n := utf8.RuneCountInString(text); n > MaxQueryLength {
+		return q, false, &gql.Error{Code: gql.BadUserInput, Field: "query", Extra: map[string]any{"limit": "maxLength", "max": MaxQueryLength},
+			Message: fmt.Sprintf("搜索词过长：%d 个字符，最多 %d 个", n, MaxQueryLength)}
+	}
+	q = fulltext.ParseQuery(text)
+	if n := len(q.Include) + len(q.Exclude); n > MaxQueryTerms {
+		return q, false, &gql.Error{Code: gql.BadUserInput, Field: "query", Extra: map[string]any{"limit": "maxTerms", "max": MaxQueryTerms},
+			Message: fmt.Sprintf("搜索词过多：%d 个词，最多 %d 个", n, MaxQueryTerms)}
+	}
+	none = strings.TrimSpace(text) != "" && q.Empty() && len(q.Exclude) == 0
+	return q, none, nil
+}
+
 // Hit is a found ticket with fragments of its matching fields.
 type Hit struct {
 	Ticket
@@ -144,9 +177,15 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))
 	}
-	q := fulltext.ParseQuery(s.Query)
+	q, none, err := parseQuery(s.Query)
+	if err != nil {
+		return "", q, err
+	}
 	if len(q.Exclude) > 0 && q.Empty() {
 		return "", q, gql.FieldError("query", "搜索词不能只有排除项")
+	}
+	if none {
+		conds = append(conds, "false")
 	}
 	switch {
 	case !q.Empty():

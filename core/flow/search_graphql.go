@@ -205,6 +205,7 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 	for k, v := range gql.PageArgs {
 		args[k] = v
 	}
+	b.MaxLength("Query.searchTickets(query:)", MaxQueryLength)
 	b.Query("searchTickets", &graphql.Field{Type: gql.NonNull(resultType), Args: args,
 		Description: "工单检索与列表：全文、筛选、命中分布和高亮，只含当前用户数据范围内的工单，提交即可检索到",
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {

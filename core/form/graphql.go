@@ -139,6 +139,9 @@ func (m Module) Register(b *gql.Builder) error {
 			"values": &graphql.Field{Type: gql.JSON, Description: "规范化后的值（含默认值和计算值）"},
 		},
 	})
+	// As createTicket's input: each field is bounded by its form, checked
+	// here; the transport bounds any one string (a rich text) only loosely.
+	b.MaxLength("Query.checkForm(input:)", 100_000)
 	b.Query("checkForm", &graphql.Field{Type: gql.NonNull(checkType), Description: "按表单检查已填内容（与保存时的检查相同）；partial 为真时不检查必填",
 		Args: graphql.FieldConfigArgument{"name": {Type: gql.NonNull(graphql.String)}, "input": {Type: gql.NonNull(gql.JSON)}, "partial": {Type: graphql.Boolean, DefaultValue: false}},
 		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
