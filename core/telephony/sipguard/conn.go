@@ -139,11 +139,12 @@ func (c *streamConn) Write(p []byte) (int, error) {
 
 func (c *streamConn) Read(p []byte) (int, error) {
 	for len(c.out) == 0 {
-		if c.err != nil {
-			return 0, c.err
-		}
+		// What was read before an error is framed first.
 		if c.frame() {
 			continue
+		}
+		if c.err != nil {
+			return 0, c.err
 		}
 		n, err := c.Conn.Read(c.chunk)
 		c.in = append(c.in, c.chunk[:n]...)
