@@ -28,12 +28,12 @@ func TestValidationCostAtTheLimits(t *testing.T) {
 	chain.WriteString("{ ...F0 }")
 	side.WriteString("{ " + repeat("...F%d ", l.MaxFragments) + "}")
 	for i := range l.MaxFragments {
-		fmt.Fprintf(&chain, " fragment F%d on Query { x%d: hello(name: \"%d\") %s", i, i, i, strings.ReplaceAll(repeat("c%d: count ", 8), "c", fmt.Sprintf("f%dc", i)))
+		fmt.Fprintf(&chain, " fragment F%d on Query { x%d: hello(name: \"%d\") %s", i, i, i, strings.ReplaceAll(repeat("C%d: count ", 8), "C", fmt.Sprintf("f%dc", i)))
 		if i+1 < l.MaxFragments {
 			fmt.Fprintf(&chain, " ...F%d", i+1)
 		}
 		chain.WriteString(" }")
-		fmt.Fprintf(&side, " fragment F%d on Query { x%d: hello(name: \"%d\") %s }", i, i/2, i%2, strings.ReplaceAll(repeat("c%d: count ", 8), "c", fmt.Sprintf("f%dc", i)))
+		fmt.Fprintf(&side, " fragment F%d on Query { x%d: hello(name: \"%d\") %s }", i, i/2, i%2, strings.ReplaceAll(repeat("C%d: count ", 8), "C", fmt.Sprintf("f%dc", i)))
 	}
 	cases := []struct{ name, query string }{
 		{"same-named fields with sub-selections", "{ " + strings.Repeat("tickets { "+strings.Repeat("id ", 18)+"} ", 50) + "}"},
