@@ -28,9 +28,14 @@ const (
 	DefaultMaxDirectives = 200
 	// DefaultMaxSameName bounds the fields sharing one response name in a
 	// selection set, fragments included: validation compares each pair.
-	DefaultMaxSameName    = 50
+	DefaultMaxSameName    = 20
 	DefaultMaxValueDepth  = 16
 	DefaultMaxVarElements = 10_000
+	// DefaultMaxValueElements bounds the items of list and object
+	// literals in the document: validation prints both fields' arguments
+	// for every pair of fields sharing a response name, so their size
+	// multiplies with MaxSameName.
+	DefaultMaxValueElements = 1_000
 )
 
 func limitError(limit string, max int, format string, args ...any) *Error {
@@ -232,6 +237,7 @@ type shape struct {
 	fields     int
 	spreadsN   int
 	directiveN int
+	elements   int // items of list and object literals
 }
 
 // selections counts what owner's selection set holds and records the
@@ -316,6 +322,13 @@ func (s *shape) value(v ast.Value) *Error {
 	for len(stack) > 0 {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
+		if it.depth > 1 {
+			s.elements++
+			if over(s.elements, s.limits.MaxValueElements) {
+				return limitError("maxValueElements", s.limits.MaxValueElements,
+					"参数值过大：列表和对象共超过 %d 项 (argument values hold more than %d list items and object fields)", s.limits.MaxValueElements, s.limits.MaxValueElements)
+			}
+		}
 		switch x := it.v.(type) {
 		case *ast.ListValue:
 			if over(it.depth, max) {

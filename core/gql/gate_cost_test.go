@@ -36,18 +36,22 @@ func TestValidationCostAtTheLimits(t *testing.T) {
 		fmt.Fprintf(&side, " fragment F%d on Query { x%d: hello(name: \"%d\") %s }", i, i/2, i%2, strings.ReplaceAll(repeat("C%d: count ", 8), "C", fmt.Sprintf("f%dc", i)))
 	}
 	cases := []struct{ name, query string }{
-		{"same-named fields with sub-selections", "{ " + strings.Repeat("tickets { "+strings.Repeat("id ", 18)+"} ", 50) + "}"},
+		{"same-named fields with sub-selections", "{ " + strings.Repeat("tickets { "+strings.Repeat("id ", l.MaxSameName)+"} ", l.MaxSameName) + "}"},
 		{"same name, differing arguments", "{ " + repeat(`hello(name: "`+long+`%d") `, l.MaxSameName) + repeat("a%d: count ", l.MaxFields-l.MaxSameName) + "}"},
 		{"distinct aliases", "{ " + repeat("a%d: tickets(first: 1) { id } ", l.MaxFields/2) + "}"},
 		{"a chain of fragments", chain.String()},
 		{"fragments side by side", side.String()},
-		{"nested same names", strings.Repeat("{ tickets ", 1) + "{ " + strings.Repeat("title ", 49) + strings.Repeat("t: title ", 49) + "} }"},
+		{"nested same names", strings.Repeat("{ tickets ", 1) + "{ " + strings.Repeat("title ", l.MaxSameName) + strings.Repeat("t: title ", l.MaxSameName) + "} }"},
 		{"introspection", mustRead(t, "testdata/introspection.graphql")},
 		// Every field an error, in a long text of many lines: graphql-go
 		// locates each error by scanning the whole text, unless detached.
 		{"a thousand unknown fields", padLines + "{ " + repeat("a%d: nope ", l.MaxFields) + "}"},
 		{"unknown arguments", pad + "{ " + repeat("a%d: count(x: 1, y: 2, z: 3) ", l.MaxTokens/17) + "}"},
 		{"conflicting same names", padLines + "{ " + repeat(`hello(name: "%d") `, l.MaxSameName) + "}"},
+		// Validation prints both fields' arguments to compare them, for
+		// every pair sharing a response name.
+		{"same names, long string arguments", "{ " + repeat(`hello(name: "%d`+strings.Repeat("长", 600)+`") `, l.MaxSameName) + "}"},
+		{"same names, long list arguments", "{ " + repeat(`echo(v: [%d`+strings.Repeat(", 1", l.MaxValueElements/l.MaxSameName-1)+`]) `, l.MaxSameName) + "}"},
 	}
 	var worst time.Duration
 	for _, tc := range cases {

@@ -44,6 +44,9 @@ type Limits struct {
 	// MaxValueDepth bounds lists and objects nested in an argument's
 	// literal or in a variable's JSON value.
 	MaxValueDepth int
+	// MaxValueElements bounds the items of all list and object literals
+	// in the document together.
+	MaxValueElements int
 	// MaxVarElements bounds the values, at any depth, of all variables.
 	MaxVarElements int
 	// MaxStringLength is the most characters (Unicode code points) of any
@@ -91,6 +94,7 @@ func (l Limits) withDefaults() Limits {
 		{&l.MaxFragments, DefaultMaxFragments}, {&l.MaxSpreads, DefaultMaxSpreads}, {&l.MaxFields, DefaultMaxFields},
 		{&l.MaxDirectives, DefaultMaxDirectives}, {&l.MaxSameName, DefaultMaxSameName}, {&l.MaxValueDepth, DefaultMaxValueDepth},
 		{&l.MaxVarElements, DefaultMaxVarElements}, {&l.MaxStringLength, DefaultMaxStringLength},
+		{&l.MaxValueElements, DefaultMaxValueElements},
 	} {
 		if *d.v == 0 {
 			*d.v = d.def
