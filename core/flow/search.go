@@ -664,7 +664,13 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 		args = append(args, keys)
 		either = append(either, fmt.Sprintf("s.callers && $%d::text[]", len(args)))
 	}
-	addr := fulltext.ParseQuery(address)
+	// The address is searched as a query is (a tsquery), so it has a
+	// query's bounds.
+	addr, _, err := parseQuery(address)
+	if err != nil {
+		ge, _ := gql.AsError(err)
+		return nil, &gql.Error{Code: ge.Code, Field: "address", Extra: ge.Extra, Message: "地址" + strings.TrimPrefix(ge.Message, "搜索词")}
+	}
 	if !addr.Empty() {
 		args = append(args, addr.TSQuery(weightAddress))
 		either = append(either, fmt.Sprintf("s.doc @@ $%d::tsquery", len(args)))

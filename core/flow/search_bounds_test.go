@@ -84,9 +84,21 @@ func TestTicketSearchQueryIsBounded(t *testing.T) {
 		}
 	}
 
-	// The engine refuses it for callers that bypass GraphQL (exports).
-	_, err := g.Engine.SearchTickets(context.Background(), g.As(t, "dispatcher"), flow.Search{Query: run})
+	// The in-transit hint searches the address the same way.
+	const inTransit = `query($a: String) { inTransit(address: $a) { ticket { id } } }`
+	res := do(inTransit, map[string]any{"a": run})
+	require.Len(t, res.Errors, 1)
+	assert.Equal(t, "address", res.Errors[0].Extensions["field"])
+	assert.Equal(t, "BAD_USER_INPUT", res.Errors[0].Extensions["code"])
+	require.Empty(t, do(inTransit, map[string]any{"a": string(longest)}).Errors)
+	_, err := g.Engine.InTransit(context.Background(), g.As(t, "dispatcher"), "", "", strings.Repeat("暖", flow.MaxQueryLength+1))
 	ge, ok := gql.AsError(err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, "address", ge.Field)
+
+	// The engine refuses it for callers that bypass GraphQL (exports).
+	_, err = g.Engine.SearchTickets(context.Background(), g.As(t, "dispatcher"), flow.Search{Query: run})
+	ge, ok = gql.AsError(err)
 	require.True(t, ok, "%v", err)
 	assert.Equal(t, "query", ge.Field)
 }

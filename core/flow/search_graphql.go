@@ -255,6 +255,7 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 			"matchedBy": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(graphql.String))), Description: "phone、name 或 address"},
 		},
 	})
+	b.MaxLength("Query.inTransit(address:)", MaxQueryLength)
 	b.Query("inTransit", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(inTransitType))),
 		Description: "在途提示：与来电号码、诉求人姓名或地址相符的未办结工单（最多 20 条，新的在前）",
 		Args:        graphql.FieldConfigArgument{"phone": {Type: graphql.String}, "name": {Type: graphql.String}, "address": {Type: graphql.String}},
