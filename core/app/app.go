@@ -252,7 +252,8 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 			Runner: &ivr.Runner{Scripts: k.tickets.Scripts}, Agents: k.agents, ACD: k.acd, Tickets: k.tickets, Identity: k.ids,
 			Cfg: telephony.Config{Addr: cfg.SIPAddr, RTPFirst: cfg.RTPFirst, RTPLast: cfg.RTPLast, Prompts: prompts,
 				Recordings: filepath.Join(cfg.DataDir, "recordings"), Node: k.node, IntakeUser: cfg.IVRUser,
-				RecordingRetention: time.Duration(cfg.RecordingDays) * 24 * time.Hour}}
+				RecordingRetention: time.Duration(cfg.RecordingDays) * 24 * time.Hour,
+				MaxMessage:         cfg.SIPMaxMessage, MaxHeaders: cfg.SIPMaxHeaders, Rate: cfg.SIPRate}}
 	}
 	live, err := newLiveAPI(k.cfg.Runtime.Current, func() (http.Handler, error) {
 		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge, k.agents, k.acd, sip))

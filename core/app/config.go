@@ -42,6 +42,10 @@ type Config struct {
 	IVRUser string
 	// RecordingDays is how many days recordings are kept (0: for ever).
 	RecordingDays int
+	// SIPMaxMessage and SIPMaxHeaders bound one SIP message; SIPRate is
+	// the messages a second one address may send (negative: no limit).
+	SIPMaxMessage, SIPMaxHeaders int
+	SIPRate                      float64
 }
 
 // Variable documents one environment variable; README lists them.
@@ -71,6 +75,9 @@ var Variables = []Variable{
 	{"HOTLINE_SESSION_IDLE", "2h", "a session unused this long ends"},
 	{"HOTLINE_ATTACHMENT_MAX_MB", "20", "largest attachment accepted, in MiB (files are stored under $HOTLINE_DATA_DIR/attachments)"},
 	{"HOTLINE_SIP_ADDR", "127.0.0.1:5060", "SIP listen address, UDP and TCP; empty takes no calls"},
+	{"HOTLINE_SIP_MAX_MESSAGE", "16384", "largest SIP message accepted, in bytes (start line, headers and body); a larger one, or one declaring a larger body, is refused 513 before anything is allocated (over TCP the connection then closes)"},
+	{"HOTLINE_SIP_MAX_HEADERS", "128", "most header fields in one SIP message; more is refused 400"},
+	{"HOTLINE_SIP_RATE", "2000", "SIP messages a second one source address may send (bursts of twice that); beyond it messages are dropped unparsed; 0 turns the limit off"},
 	{"HOTLINE_RTP_PORTS", "", "UDP port range for call media, e.g. 20000-29999 (RTP on even ports, RTCP on the next); empty lets the system choose. A range is allocated by diago, which does not wrap around: a long call on the range's last ports can refuse new calls"},
 	{"HOTLINE_IVR_USER", "ivr", "account that creates the tickets of voice messages and callback requests left in the IVR (its roles must allow the menu's creating action; --demo makes it)"},
 	{"HOTLINE_RECORDING_DAYS", "180", "days call recordings (under $HOTLINE_DATA_DIR/recordings) are kept after the call, or after the last ticket bound to the call closed; 0 keeps them for ever"},
@@ -133,6 +140,20 @@ func FromEnv() (Config, error) {
 	intVar("HOTLINE_LOGIN_MAX_FAILURES", &c.Policy.MaxFailures)
 	intVar("HOTLINE_ATTACHMENT_MAX_MB", &c.AttachmentMaxMB)
 	intVar("HOTLINE_RECORDING_DAYS", &c.RecordingDays)
+	intVar("HOTLINE_SIP_MAX_MESSAGE", &c.SIPMaxMessage)
+	intVar("HOTLINE_SIP_MAX_HEADERS", &c.SIPMaxHeaders)
+	var sipRate int
+	intVar("HOTLINE_SIP_RATE", &sipRate)
+	c.SIPRate = float64(sipRate)
+	if sipRate == 0 {
+		c.SIPRate = -1 // telephony reads 0 as its default
+	}
+	if c.SIPMaxMessage < 1024 {
+		errs = append(errs, fmt.Errorf("HOTLINE_SIP_MAX_MESSAGE: must be at least 1024 bytes (an ordinary INVITE with SDP takes about 1,000)"))
+	}
+	if c.SIPMaxHeaders < 16 {
+		errs = append(errs, fmt.Errorf("HOTLINE_SIP_MAX_HEADERS: must be at least 16"))
+	}
 	durVar("HOTLINE_LOCKOUT_DURATION", &c.Policy.LockoutDuration)
 	intVar("HOTLINE_LOGIN_SOURCE_MAX_FAILURES", &c.Policy.SourceMaxFailures)
 	durVar("HOTLINE_LOGIN_SOURCE_WINDOW", &c.Policy.SourceWindow)
