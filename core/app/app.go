@@ -267,6 +267,8 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 			},
 			// Sockets close with the server, not when a request ends.
 			WebSocket: gql.WSOptions{Shutdown: ctx},
+			// A dead database is UNAVAILABLE to clients, not INTERNAL.
+			Unavailable: store.Unavailable,
 		}
 		overHTTP := gql.NewHandler(schemaDef, opts)
 		// A socket's token is checked once, at connection_init: a bad one

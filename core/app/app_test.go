@@ -730,6 +730,7 @@ func TestADeadDatabaseIsNoticedRestartedAndNotLoggedPerRequest(t *testing.T) {
 	}
 	during := logs.since(before)
 	t.Logf("answers while the database is down: %v; %d log lines for %d requests", codes, len(during), requests)
+	assert.Equal(t, map[string]int{"UNAVAILABLE": requests}, codes, "a UI is told the service is unavailable, not that it failed")
 	assert.Less(t, len(during), 40, "repeats of one error are counted, not written each time:\n%s", strings.Join(during, "\n"))
 
 	require.Eventually(t, func() bool { return logs.contains("restarting PostgreSQL failed") }, 30*time.Second, 20*time.Millisecond,

@@ -23,7 +23,14 @@ const (
 	Conflict Code = "CONFLICT"
 	// Internal: a server-side failure; details are only in the server log.
 	Internal Code = "INTERNAL"
+	// Unavailable: the server cannot reach what it needs (the database);
+	// nothing was done, and the same request may succeed in a moment.
+	Unavailable Code = "UNAVAILABLE"
 )
+
+// unavailableMessage is what clients see while the database is out of
+// reach: a UI shows "reconnecting" and retries instead of reporting a bug.
+const unavailableMessage = "服务暂时不可用，请稍后重试 (service unavailable)"
 
 // internalMessage is what clients see for any error that is not a *Error:
 // internal error text can contain SQL, file paths or citizens' data.

@@ -51,6 +51,22 @@ type HandlerOptions struct {
 	TrustProxy bool
 	// WebSocket tunes NewWSHandler; NewHandler ignores it.
 	WebSocket WSOptions
+	// Unavailable tells an error that says the database cannot be reached
+	// (store.Unavailable): such failures are answered UNAVAILABLE instead
+	// of INTERNAL and logged as a warning, once per kind thanks to the
+	// process log's rate limit. Nil: every unexpected error is INTERNAL.
+	Unavailable func(error) bool
+}
+
+// unexpected codes an error that is not a *Error: UNAVAILABLE when it says
+// the database is out of reach, INTERNAL otherwise; it logs it either way.
+func (h *handler) unexpected(ctx context.Context, msg string, err error, attrs ...any) *Error {
+	if err != nil && h.opts.Unavailable != nil && h.opts.Unavailable(err) {
+		h.log.WarnContext(ctx, msg+": database unavailable", append(attrs, "error", err)...)
+		return &Error{Code: Unavailable, Message: unavailableMessage, Err: err}
+	}
+	h.log.ErrorContext(ctx, msg, append(attrs, "error", err)...)
+	return &Error{Code: Internal, Message: internalMessage, Err: err}
 }
 
 // RequestInfo tells the audit log where a request came from.
@@ -182,8 +198,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			ge, ok := AsError(err)
 			if !ok {
-				h.log.ErrorContext(ctx, "graphql: authenticating request", "operation", opLabel, "error", err)
-				ge = &Error{Code: Internal, Message: internalMessage}
+				ge = h.unexpected(ctx, "graphql: authenticating request", err, "operation", opLabel)
 			}
 			writeJSON(w, http.StatusOK, map[string]any{"errors": []ResponseError{toResponse(ge)}})
 			return
@@ -382,12 +397,18 @@ func (h *handler) executionErrors(ctx context.Context, op string, errs []gqlerro
 		cause := rootCause(fe)
 		ge, isGQL := AsError(cause)
 		switch {
+		case isGQL && ge.Code == Internal:
+			// A resolver's own INTERNAL keeps its message unless the cause
+			// is the database being out of reach.
+			u := h.unexpected(ctx, "graphql: internal error", ge.Err, "operation", op, "path", pathString(fe.Path), "message", ge.Message)
+			if u.Code == Internal {
+				u.Message = ge.Message
+			}
+			re.Message = u.Message
+			re.Extensions = u.Extensions()
 		case isGQL:
 			re.Message = ge.Message
 			re.Extensions = ge.Extensions()
-			if ge.Code == Internal {
-				h.log.ErrorContext(ctx, "graphql: internal error", "operation", op, "path", pathString(fe.Path), "message", ge.Message, "error", ge.Err)
-			}
 		case len(fe.Path) == 0 && !isContextErr(cause):
 			// Errors without a field path come from graphql-go preparing
 			// the execution: unknown operation name, variables that do not
@@ -395,13 +416,12 @@ func (h *handler) executionErrors(ctx context.Context, op string, errs []gqlerro
 			re.Message = fe.Message
 			re.Extensions = map[string]any{"code": string(BadUserInput)}
 		default:
-			detail := fe.Message
-			if cause != nil {
-				detail = cause.Error()
+			if cause == nil {
+				cause = errors.New(fe.Message)
 			}
-			h.log.ErrorContext(ctx, "graphql: internal error", "operation", op, "path", pathString(fe.Path), "error", detail)
-			re.Message = internalMessage
-			re.Extensions = map[string]any{"code": string(Internal)}
+			u := h.unexpected(ctx, "graphql: internal error", cause, "operation", op, "path", pathString(fe.Path))
+			re.Message = u.Message
+			re.Extensions = u.Extensions()
 		}
 		out = append(out, re)
 	}

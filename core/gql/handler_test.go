@@ -123,6 +123,28 @@ func TestHandlerErrorCodes(t *testing.T) {
 	assert.Contains(t, log.buf.String(), "disk full")
 }
 
+// Failures the Unavailable option recognises (a database out of reach)
+// are UNAVAILABLE, from resolvers and from authentication alike; others
+// stay INTERNAL.
+func TestHandlerUnavailable(t *testing.T) {
+	var log testLog
+	down := func(err error) bool { return strings.Contains(err.Error(), "disk full") || strings.Contains(err.Error(), "connection refused") }
+	h := NewHandler(testSchema(t), HandlerOptions{Logger: log.logger(), Unavailable: down})
+	res := query(t, h, `{ internalErr }`)
+	assert.Equal(t, "UNAVAILABLE", res.code(0))
+	assert.Equal(t, unavailableMessage, res.Errors[0].Message)
+	res = query(t, h, `{ plainErr }`)
+	assert.Equal(t, "INTERNAL", res.code(0), "not every failure is the database")
+	assert.Contains(t, log.buf.String(), "level=WARN msg=\"graphql: internal error: database unavailable\"")
+
+	h = NewHandler(testSchema(t), HandlerOptions{Logger: log.logger(), Unavailable: down,
+		Authenticate: func(ctx context.Context, _ *http.Request) (context.Context, error) {
+			return nil, errors.New("reading session: dial unix: connection refused")
+		}})
+	res = query(t, h, `{ hello(name: "x") }`)
+	assert.Equal(t, "UNAVAILABLE", res.code(0))
+}
+
 func TestHandlerClientErrorsAreBadUserInput(t *testing.T) {
 	h := NewHandler(testSchema(t), HandlerOptions{})
 	cases := map[string]struct {
