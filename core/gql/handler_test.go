@@ -128,7 +128,9 @@ func TestHandlerErrorCodes(t *testing.T) {
 // stay INTERNAL.
 func TestHandlerUnavailable(t *testing.T) {
 	var log testLog
-	down := func(err error) bool { return strings.Contains(err.Error(), "disk full") || strings.Contains(err.Error(), "connection refused") }
+	down := func(err error) bool {
+		return strings.Contains(err.Error(), "disk full") || strings.Contains(err.Error(), "connection refused")
+	}
 	h := NewHandler(testSchema(t), HandlerOptions{Logger: log.logger(), Unavailable: down})
 	res := query(t, h, `{ internalErr }`)
 	assert.Equal(t, "UNAVAILABLE", res.code(0))
