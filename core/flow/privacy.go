@@ -108,10 +108,11 @@ func (d *Disclosure) mask(m map[string]any) map[string]any {
 // Fields returns t's fields as the reader may see them, recording in the
 // audit log that the reader saw them whole (via names the read path).
 func (d *Disclosure) Fields(ctx context.Context, t *Ticket, via string) (map[string]any, error) {
-	if d.Whole(t) {
-		return t.Fields, d.Reveal(ctx, via, t)
+	fields, shown := d.Mask(t)
+	if shown {
+		return fields, d.Reveal(ctx, via, t)
 	}
-	return d.mask(t.Fields), nil
+	return fields, nil
 }
 
 // Mask returns t's fields as the reader may see them, and whether they
