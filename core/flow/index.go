@@ -33,6 +33,9 @@ const (
 	weightText    = fulltext.WeightD
 )
 
+// callerWeights are the document weights of the caller fields' text.
+var callerWeights = map[string]byte{"name": weightName, "address": weightAddress}
+
 // IndexSpec is what the forms of a configuration put in the index.
 type IndexSpec struct {
 	Text   []*form.Field
@@ -49,6 +52,24 @@ type IndexSpec struct {
 	// Confidential are the boolean fields whose true value makes a
 	// ticket confidential.
 	Confidential []string
+	// PersonalWeights are the weights of the search document that hold
+	// personal text (callers' names, their addresses): a reader who sees
+	// a ticket masked must not find it by them either.
+	PersonalWeights string
+}
+
+// weightsAll are every weight of the search document.
+const weightsAll = string(weightNumber) + string(weightName) + string(weightAddress) + string(weightText)
+
+// publicWeights are the weights a reader who sees a ticket masked may
+// search in.
+func (s *IndexSpec) publicWeights() string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(s.PersonalWeights, r) {
+			return -1
+		}
+		return r
+	}, weightsAll)
 }
 
 // Facet names beside the forms' facet fields.
@@ -91,6 +112,9 @@ func SpecOf(set *registry.Set) *IndexSpec {
 			}
 			if fl.Caller != "" {
 				spec.Caller[fl.Caller] = append(spec.Caller[fl.Caller], fl)
+			}
+			if w := callerWeights[fl.Caller]; fl.Personal != nil && w != 0 && !strings.ContainsRune(spec.PersonalWeights, rune(w)) {
+				spec.PersonalWeights += string(w)
 			}
 		}
 	}

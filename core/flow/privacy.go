@@ -44,7 +44,8 @@ func (e *Engine) Disclosure(p *identity.Principal) *Disclosure {
 }
 
 // covers reports whether t lies in q's scope, judged by the unit scoping
-// the ticket (its holder's, or its creator's while unassigned).
+// the ticket (its holder's, or its creator's while unassigned), as
+// identity.Principal.ScopeSQL judges it in wholeSQL.
 func covers(q *identity.Principal, t *Ticket) bool {
 	if q == nil {
 		return false
@@ -54,11 +55,35 @@ func covers(q *identity.Principal, t *Ticket) bool {
 		return true
 	case identity.ScopeSubtree:
 		return strings.HasPrefix(t.ScopePath, q.UnitPath)
-	case identity.ScopeUnit:
-		return t.ScopePath == q.UnitPath
 	default:
-		return t.CreatorID == q.UserID
+		return t.ScopePath == q.UnitPath
 	}
+}
+
+// wholeSQL is Whole as a predicate over tickets t, for searches: what the
+// reader sees masked must not be found by its personal data either. It is
+// "TRUE" for a reader who sees everything whole.
+func (d *Disclosure) wholeSQL(args *[]any) string {
+	if d.view == nil {
+		return "FALSE"
+	}
+	if d.view.Scope == identity.ScopeAll && (len(d.spec.Confidential) == 0 || d.conf != nil && d.conf.Scope == identity.ScopeAll) {
+		return "TRUE"
+	}
+	view := d.view.ScopeSQL("t.scope_path", args)
+	var confidential []string
+	for _, name := range d.spec.Confidential {
+		*args = append(*args, name)
+		confidential = append(confidential, fmt.Sprintf("t.fields @> jsonb_build_object($%d::text, true)", len(*args)))
+	}
+	if len(confidential) == 0 {
+		return view
+	}
+	conf := "FALSE"
+	if d.conf != nil {
+		conf = d.conf.ScopeSQL("t.scope_path", args)
+	}
+	return fmt.Sprintf("(%s AND (NOT (%s) OR %s))", view, strings.Join(confidential, " OR "), conf)
 }
 
 // Confidential reports whether one of t's confidential fields is true.

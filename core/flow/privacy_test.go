@@ -101,24 +101,44 @@ func TestPersonalDataIsMaskedUnlessEntitled(t *testing.T) {
 	masked("clerk")
 	whole("dispatcher")
 
-	// Search highlights of a personal field show the masked value.
-	r := graphql.Do(graphql.Params{Schema: schema, Context: identity.WithPrincipal(ctx, clerk),
-		RequestString:  `query($q: String!) { searchTickets(query: $q, first: 50) { edges { node { id } highlights { field fragment } } } }`,
-		VariableValues: map[string]any{"q": name}})
-	require.Empty(t, r.Errors)
-	found := false
-	for _, e := range r.Data.(map[string]any)["searchTickets"].(map[string]any)["edges"].([]any) {
-		edge := e.(map[string]any)
-		if edge["node"].(map[string]any)["id"] != fmt.Sprint(id) {
-			continue
+	// Search: a reader who sees the caller masked does not find the ticket
+	// by the caller's name or phone either; one who sees it whole does.
+	finds := func(user string, q string, f map[string]any) (bool, []any) {
+		t.Helper()
+		r := graphql.Do(graphql.Params{Schema: schema, Context: identity.WithPrincipal(ctx, g.As(t, user)),
+			RequestString:  `query($q: String!, $f: TicketFilter) { searchTickets(query: $q, filter: $f, first: 100) { edges { node { id } highlights { field fragment } } } }`,
+			VariableValues: map[string]any{"q": q, "f": f}})
+		require.Empty(t, r.Errors, user)
+		for _, e := range r.Data.(map[string]any)["searchTickets"].(map[string]any)["edges"].([]any) {
+			if edge := e.(map[string]any); edge["node"].(map[string]any)["id"] == fmt.Sprint(id) {
+				return true, edge["highlights"].([]any)
+			}
 		}
-		found = true
-		for _, h := range edge["highlights"].([]any) {
-			assert.NotContains(t, h.(map[string]any)["fragment"], name, "the caller's name is not in a highlight")
+		return false, nil
+	}
+	byPhone := map[string]any{"phone": phone}
+	for _, tc := range []struct {
+		user        string
+		byName, tel bool
+	}{{"clerk", false, false}, {"secaudit", false, false}, {"dispatcher", true, true}} {
+		found, _ := finds(tc.user, name, nil)
+		assert.Equal(t, tc.byName, found, "%s searching the caller's name", tc.user)
+		found, _ = finds(tc.user, "", byPhone)
+		assert.Equal(t, tc.tel, found, "%s filtering by the caller's phone", tc.user)
+	}
+	// Found by other text that holds the name too, the caller's own field
+	// is highlighted masked.
+	_, err = g.Pool.Exec(ctx, `UPDATE tickets SET fields = fields || jsonb_build_object('content', $2::text) WHERE id = $1`, id, "来电人"+name+"反映小区供暖不热")
+	require.NoError(t, err)
+	_, err = g.Engine.Reindex(ctx, 500, nil)
+	require.NoError(t, err)
+	found, highlights := finds("clerk", name, nil)
+	require.True(t, found, "the clerk finds the ticket by its content")
+	for _, h := range highlights {
+		if h := h.(map[string]any); h["field"] == "caller" {
+			assert.NotContains(t, h["fragment"], name, "the caller's own field is masked")
 		}
 	}
-	assert.True(t, found, "the clerk finds the ticket by the caller's name")
-
 	// Exports: the same rule, row by row.
 	exportFor := func(p *identity.Principal) string {
 		var buf bytes.Buffer
@@ -142,4 +162,9 @@ func TestPersonalDataIsMaskedUnlessEntitled(t *testing.T) {
 	var exported int
 	require.NoError(t, g.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'personal.view' AND actor = 'auditor' AND details->>'via' = 'export'`).Scan(&exported))
 	assert.Equal(t, 1, exported, "an export is one row of the audit log")
+
+	_, err = g.Pool.Exec(ctx, `UPDATE tickets SET fields = fields || '{"confidential": false}' WHERE id = $1`, id)
+	require.NoError(t, err)
+	found, _ = finds("clerk", "", byPhone)
+	assert.True(t, found, "not confidential, the department finds its caller by phone")
 }

@@ -187,13 +187,32 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 	if none {
 		conds = append(conds, "false")
 	}
+	// Whether the reader sees a ticket's callers whole, as SQL: written
+	// into the query (with its arguments) only where a condition needs it.
+	d := e.Disclosure(p)
+	var whole string
+	wholeSQL := func() string {
+		if whole == "" {
+			whole = "TRUE"
+			if len(d.spec.Personal) > 0 {
+				whole = d.wholeSQL(args)
+			}
+		}
+		return whole
+	}
 	switch {
 	case !q.Empty():
 		tags := make([]string, len(buckets))
 		for i, b := range buckets {
 			tags[i] = bucketTag(b)
 		}
-		conds = append(conds, "s.doc @@ "+arg(q.Within(0, tags))+"::tsquery")
+		full := "s.doc @@ " + arg(q.Within(0, tags)) + "::tsquery"
+		if public := d.spec.publicWeights(); public != weightsAll && wholeSQL() != "TRUE" {
+			// A ticket the reader sees masked is found by its other text
+			// only, and an excluded word counts there alone too.
+			full = fmt.Sprintf("((%s AND %s) OR (NOT %s AND s.doc @@ %s::tsquery))", whole, full, whole, arg(q.WithinIn(public, tags)))
+		}
+		conds = append(conds, full)
 	case len(buckets) > 0:
 		entries := make([]string, len(buckets))
 		for i, b := range buckets {
@@ -245,6 +264,9 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 	}
 	if f.Phone != "" || f.Caller != "" {
 		conds = append(conds, "s.callers && "+arg(callerKeys(f.Phone, f.Caller))+"::text[]")
+		if wholeSQL() != "TRUE" {
+			conds = append(conds, whole) // a caller is found only where seen whole
+		}
 	}
 	if f.Open != nil {
 		conds = append(conds, "s.open = "+arg(*f.Open))
@@ -659,10 +681,18 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 	args := []any{}
 	conds := []string{"s.open", e.visible(p, &args)}
 	var either []string
+	d := e.Disclosure(p)
 	keys := callerKeys(phone, name)
+	personalAddress := strings.ContainsRune(d.spec.PersonalWeights, rune(weightAddress)) && strings.TrimSpace(address) != ""
+	whole := "TRUE"
+	if len(d.spec.Personal) > 0 && (len(keys) > 0 || personalAddress) {
+		whole = d.wholeSQL(&args)
+	}
 	if len(keys) > 0 {
 		args = append(args, keys)
-		either = append(either, fmt.Sprintf("s.callers && $%d::text[]", len(args)))
+		// A caller is found only on the tickets where the reader sees
+		// callers whole.
+		either = append(either, fmt.Sprintf("(s.callers && $%d::text[] AND %s)", len(args), whole))
 	}
 	// The address is searched as a query is (a tsquery), so it has a
 	// query's bounds.
@@ -673,7 +703,11 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 	}
 	if !addr.Empty() {
 		args = append(args, addr.TSQuery(weightAddress))
-		either = append(either, fmt.Sprintf("s.doc @@ $%d::tsquery", len(args)))
+		cond := fmt.Sprintf("s.doc @@ $%d::tsquery", len(args))
+		if personalAddress {
+			cond = "(" + cond + " AND " + whole + ")"
+		}
+		either = append(either, cond)
 	}
 	if len(either) == 0 {
 		return nil, gql.FieldError("phone", "请至少提供电话、姓名或地址之一")

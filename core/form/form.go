@@ -247,6 +247,12 @@ func (f *Form) Provision(c *registry.Context) {
 		if fl.Personal != nil && (fl.Personal.KeepStart < 0 || fl.Personal.KeepEnd < 0) {
 			c.Errorf(c.At("fields", i, "personal"), "field %s: keep_start and keep_end count characters and cannot be negative", fl.Name)
 		}
+		if fl.Personal != nil && fl.Search && fl.Caller != "name" && fl.Caller != "address" {
+			// Only a caller's name and address have weights of their own in
+			// the search document; other searched text could not be kept
+			// from readers who see the field masked.
+			c.Errorf(c.At("fields", i, "personal"), "field %s: a personal field can be searched only as a caller's name or address (caller: name or address)", fl.Name)
+		}
 		if fl.Confidential && fl.Type != Boolean {
 			c.Errorf(c.At("fields", i, "confidential"), "field %s: only a boolean field can mark a ticket confidential", fl.Name)
 		}

@@ -60,6 +60,30 @@ label: A
 fields:
   - {name: title, label: 标题, type: text, facet: true}
 `, `field title: a text field cannot be a facet`},
+		{"personal text searched as plain text", `kind: form
+name: a
+label: A
+fields:
+  - {name: note, label: 备注, type: text, search: true, personal: {keep_start: 1}}
+`, `f.yaml:5:65: field note: a personal field can be searched only as a caller's name or address`},
+		{"personal number", `kind: form
+name: a
+label: A
+fields:
+  - {name: age, label: 年龄, type: number, personal: {}}
+`, `field age: a number field cannot be masked`},
+		{"negative mask", `kind: form
+name: a
+label: A
+fields:
+  - {name: tel, label: 电话, type: phone, personal: {keep_end: -1}}
+`, `field tel: keep_start and keep_end count characters and cannot be negative`},
+		{"confidential on text", `kind: form
+name: a
+label: A
+fields:
+  - {name: secret, label: 保密, type: text, confidential: true}
+`, `field secret: only a boolean field can mark a ticket confidential`},
 		{"unknown caller role", `kind: form
 name: a
 label: A

@@ -196,12 +196,21 @@ func (q Query) Empty() bool { return len(q.Include) == 0 }
 // TSQuery is the tsquery literal; cast it with ::tsquery. weight, when not
 // zero, limits every term to text added with that weight.
 func (q Query) TSQuery(weight byte) string {
+	if weight == 0 {
+		return q.TSQueryIn("")
+	}
+	return q.TSQueryIn(string(weight))
+}
+
+// TSQueryIn is TSQuery with every term limited to text added with one of
+// weights ("" for any).
+func (q Query) TSQueryIn(weights string) string {
 	var parts []string
 	for _, t := range q.Include {
-		parts = append(parts, phrase(t, weight))
+		parts = append(parts, phrase(t, weights))
 	}
 	for _, t := range q.Exclude {
-		parts = append(parts, "!("+phrase(t, weight)+")")
+		parts = append(parts, "!("+phrase(t, weights)+")")
 	}
 	return strings.Join(parts, " & ")
 }
@@ -210,23 +219,27 @@ func (q Query) TSQuery(weight byte) string {
 // Document.Tag). The tags are matched inside the index together with the
 // terms, so only documents with both are read.
 func (q Query) Within(weight byte, tags []string) string {
+	if weight == 0 {
+		return q.WithinIn("", tags)
+	}
+	return q.WithinIn(string(weight), tags)
+}
+
+// WithinIn is Within with every term limited to one of weights.
+func (q Query) WithinIn(weights string, tags []string) string {
 	if len(tags) == 0 {
-		return q.TSQuery(weight)
+		return q.TSQueryIn(weights)
 	}
 	quoted := make([]string, len(tags))
 	for i, t := range tags {
 		quoted[i] = quote("#" + t)
 	}
-	return "(" + q.TSQuery(weight) + ") & (" + strings.Join(quoted, " | ") + ")"
+	return "(" + q.TSQueryIn(weights) + ") & (" + strings.Join(quoted, " | ") + ")"
 }
 
 // phrase is the tsquery of one run: its bigrams in a row, or a prefix
-// for a single letter.
-func phrase(run string, weight byte) string {
-	w := ""
-	if weight != 0 {
-		w = string(weight)
-	}
+// for a single letter; w limits each to those weights.
+func phrase(run string, w string) string {
 	r := []rune(run)
 	if len(r) == 1 {
 		return quote(run) + ":*" + w
