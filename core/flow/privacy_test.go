@@ -126,13 +126,22 @@ func TestPersonalDataIsMaskedUnlessEntitled(t *testing.T) {
 		found, _ = finds(tc.user, "", byPhone)
 		assert.Equal(t, tc.tel, found, "%s filtering by the caller's phone", tc.user)
 	}
+	// Excluding the caller's name does not tell either: the masked ticket
+	// is still found by its title.
+	var title string
+	require.NoError(t, g.Pool.QueryRow(ctx, `SELECT fields->>'title' FROM tickets WHERE id = $1`, id).Scan(&title))
+	found, _ := finds("clerk", title+" -"+name, nil)
+	assert.True(t, found, "a masked caller's name is not searched, so it excludes nothing")
+	found, _ = finds("dispatcher", title+" -"+name, nil)
+	assert.False(t, found, "seen whole, the name excludes the ticket")
 	// Found by other text that holds the name too, the caller's own field
 	// is highlighted masked.
 	_, err = g.Pool.Exec(ctx, `UPDATE tickets SET fields = fields || jsonb_build_object('content', $2::text) WHERE id = $1`, id, "来电人"+name+"反映小区供暖不热")
 	require.NoError(t, err)
 	_, err = g.Engine.Reindex(ctx, 500, nil)
 	require.NoError(t, err)
-	found, highlights := finds("clerk", name, nil)
+	var highlights []any
+	found, highlights = finds("clerk", name, nil)
 	require.True(t, found, "the clerk finds the ticket by its content")
 	for _, h := range highlights {
 		if h := h.(map[string]any); h["field"] == "caller" {

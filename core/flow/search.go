@@ -209,8 +209,16 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 		full := "s.doc @@ " + arg(q.Within(0, tags)) + "::tsquery"
 		if public := d.spec.publicWeights(); public != weightsAll && wholeSQL() != "TRUE" {
 			// A ticket the reader sees masked is found by its other text
-			// only, and an excluded word counts there alone too.
-			full = fmt.Sprintf("((%s AND %s) OR (NOT %s AND s.doc @@ %s::tsquery))", whole, full, whole, arg(q.WithinIn(public, tags)))
+			// only. Without exclusions those matches are a subset of the
+			// full query's, so the index is searched once; an excluded
+			// word must count in the other text alone too (or a vanished
+			// hit would tell that the name holds it).
+			public := arg(q.WithinIn(public, tags))
+			if len(q.Exclude) == 0 {
+				full = fmt.Sprintf("%s AND (%s OR s.doc @@ %s::tsquery)", full, whole, public)
+			} else {
+				full = fmt.Sprintf("((%s AND %s) OR (NOT %s AND s.doc @@ %s::tsquery))", whole, full, whole, public)
+			}
 		}
 		conds = append(conds, full)
 	case len(buckets) > 0:
