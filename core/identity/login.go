@@ -110,6 +110,10 @@ const (
 	unchecked verdict = iota
 	wrongPassword
 	rightPassword
+	// probe reads what a settlement reads and changes nothing: a refused
+	// attempt makes it in place of the second settlement an open one
+	// makes, so the two take as long.
+	probe
 )
 
 // attemptKind says what an attempt is for, for the audit log and the
@@ -176,6 +180,8 @@ func (s *Service) settle(ctx context.Context, kind attemptKind, username, source
 		f := failure{kind: kind, username: username, source: source, exists: exists, known: out.known, row: row,
 			pairFailed: pair.failed, pairLocked: pair.lockedUntil}
 		switch {
+		case v == probe:
+			return nil
 		case out.known && pair.lockedUntil != nil && pair.lockedUntil.After(now):
 			f.reason = "locked at this address"
 		case !out.known && throttled:
@@ -399,6 +405,7 @@ func (s *Service) checkPassword(ctx context.Context, kind attemptKind, username,
 		// attempt: the time taken must not tell a locked account from an
 		// open one, nor an existing from an unknown one.
 		_, _ = VerifyPassword(hash, password)
+		_, _ = s.settle(ctx, kind, username, source, probe, "", onSuccess)
 		return wrongPassword, nil
 	}
 	ok, err := VerifyPassword(hash, password)
