@@ -345,8 +345,13 @@ func (e *Engine) Create(ctx context.Context, p *identity.Principal, flowName, ac
 		}
 		t := Ticket{Number: number, Flow: f.Name, FlowVersion: version, CreatorID: p.UserID, Creator: p.Username,
 			ScopePath: p.UnitPath, Fields: map[string]any{}, Counts: map[string]int{}, CreatedAt: now}
+		// The path is read as the row is written, under a share lock of
+		// the unit: a move of the unit either waits for this ticket (and
+		// its trigger then moves it) or has committed (and this reads the
+		// new path), where the principal's path was read at sign-in.
 		if err := tx.QueryRow(ctx, `INSERT INTO tickets (number, flow, flow_version, state, version, scope_path, creator_id, created_at, updated_at)
-			VALUES ($1, $2, $3, '', 0, $4, $5, $6, $6) RETURNING id`, number, f.Name, version, p.UnitPath, p.UserID, now).Scan(&t.ID); err != nil {
+			VALUES ($1, $2, $3, '', 0, COALESCE((SELECT path FROM units WHERE id = $4 FOR SHARE), $5), $6, $7, $7) RETURNING id, scope_path`,
+			number, f.Name, version, p.UnitID, p.UnitPath, p.UserID, now).Scan(&t.ID, &t.ScopePath); err != nil {
 			return fmt.Errorf("creating ticket: %w", err)
 		}
 		out, err = e.perform(ctx, tx, p, f, a, t, input)
@@ -549,7 +554,9 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	// Every write of the action goes to the server in one round trip: the
 	// ticket, its event, its timers and its outbox rows.
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE tickets SET state = $2, version = $3, holder_unit_id = $4, holder_user_id = $5, scope_path = $6,
+	// The holder's path is read as the row is written (see create).
+	b.Queue(`UPDATE tickets SET state = $2, version = $3, holder_unit_id = $4, holder_user_id = $5,
+		scope_path = COALESCE((SELECT path FROM units WHERE id = $4 FOR SHARE), $6),
 		fields = $7, counts = $8, deadline = $9, paused_remaining = $10, closed_at = $11, updated_at = $12
 		WHERE id = $1 AND version = $3 - 1`,
 		t.ID, t.State, t.Version, holderUnit, holderUser, t.ScopePath, t.Fields, t.Counts, t.Deadline, t.PausedRemaining, t.ClosedAt, now)

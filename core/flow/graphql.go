@@ -191,7 +191,22 @@ func (m Module) Register(b *gql.Builder) error {
 				}
 				return h, nil
 			}},
-			"branches": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(branchType)))},
+			"branches": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(branchType))),
+				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
+					// A branch's result is the input of the action that
+					// closed it: masked as events' input is.
+					t := src.(Ticket)
+					d := e.Disclosure(pr)
+					out := make([]TicketBranch, len(t.Branches))
+					for i, b := range t.Branches {
+						var err error
+						if b.Result, err = d.Input(ctx, &t, b.Result, "branches"); err != nil {
+							return nil, err
+						}
+						out[i] = b
+					}
+					return out, nil
+				})},
 			"events": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(eventType))),
 				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
 					t := src.(Ticket)

@@ -86,7 +86,8 @@ const (
 // decides its type).
 func SpecOf(set *registry.Set) *IndexSpec {
 	spec := &IndexSpec{Caller: map[string][]*form.Field{}, Personal: map[string]form.Mask{}}
-	seen, seenAttachment := map[string]bool{}, map[string]bool{}
+	// Personal data is marked by name across the forms: a name one form
+	// marks is personal wherever it is indexed.
 	for _, d := range set.All(form.Kind) {
 		for i := range d.Model.(*form.Form).Fields {
 			fl := &d.Model.(*form.Form).Fields[i]
@@ -96,6 +97,12 @@ func SpecOf(set *registry.Set) *IndexSpec {
 			if fl.Confidential && !slices.Contains(spec.Confidential, fl.Name) {
 				spec.Confidential = append(spec.Confidential, fl.Name)
 			}
+		}
+	}
+	seen, seenAttachment := map[string]bool{}, map[string]bool{}
+	for _, d := range set.All(form.Kind) {
+		for i := range d.Model.(*form.Form).Fields {
+			fl := &d.Model.(*form.Form).Fields[i]
 			if fl.Type == form.Attachment && !seenAttachment[fl.Name] {
 				seenAttachment[fl.Name] = true
 				spec.Attachments = append(spec.Attachments, fl)
@@ -104,7 +111,11 @@ func SpecOf(set *registry.Set) *IndexSpec {
 				continue
 			}
 			seen[fl.Name] = true
-			if fl.Search {
+			_, personal := spec.Personal[fl.Name]
+			w := callerWeights[fl.Caller]
+			// Personal text goes into the document only under a caller's
+			// weight, which readers who see it masked do not search.
+			if fl.Search && (!personal || w != 0) {
 				spec.Text = append(spec.Text, fl)
 			}
 			if fl.Facet {
@@ -113,7 +124,7 @@ func SpecOf(set *registry.Set) *IndexSpec {
 			if fl.Caller != "" {
 				spec.Caller[fl.Caller] = append(spec.Caller[fl.Caller], fl)
 			}
-			if w := callerWeights[fl.Caller]; fl.Personal != nil && w != 0 && !strings.ContainsRune(spec.PersonalWeights, rune(w)) {
+			if personal && w != 0 && !strings.ContainsRune(spec.PersonalWeights, rune(w)) {
 				spec.PersonalWeights += string(w)
 			}
 		}

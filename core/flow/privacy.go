@@ -60,6 +60,12 @@ func covers(q *identity.Principal, t *Ticket) bool {
 	}
 }
 
+// wholeEverywhere reports whether the reader sees every ticket whole.
+func (d *Disclosure) wholeEverywhere() bool {
+	return d.view != nil && d.view.Scope == identity.ScopeAll &&
+		(len(d.spec.Confidential) == 0 || d.conf != nil && d.conf.Scope == identity.ScopeAll)
+}
+
 // wholeSQL is Whole as a predicate over tickets t, for searches: what the
 // reader sees masked must not be found by its personal data either. It is
 // "TRUE" for a reader who sees everything whole.
@@ -67,7 +73,7 @@ func (d *Disclosure) wholeSQL(args *[]any) string {
 	if d.view == nil {
 		return "FALSE"
 	}
-	if d.view.Scope == identity.ScopeAll && (len(d.spec.Confidential) == 0 || d.conf != nil && d.conf.Scope == identity.ScopeAll) {
+	if d.wholeEverywhere() {
 		return "TRUE"
 	}
 	view := d.view.ScopeSQL("t.scope_path", args)
@@ -164,26 +170,26 @@ func (d *Disclosure) Input(ctx context.Context, t *Ticket, input any, via string
 }
 
 // Highlights returns t's search highlights as the reader may see them: a
-// masked personal field shows its masked value, with nothing marked.
+// personal field the reader sees masked is not highlighted at all, since
+// a highlight says that the field holds the words searched for.
 func (d *Disclosure) Highlights(t *Ticket, hs []Highlight) []Highlight {
 	if d.Whole(t) {
 		return hs
 	}
 	out := make([]Highlight, 0, len(hs))
 	for _, h := range hs {
-		if mk, ok := d.spec.Personal[h.Field]; ok {
-			switch v := mk.Apply(t.Fields[h.Field]).(type) {
-			case string:
-				h.Fragment = v
-			case map[string]any:
-				h.Fragment, _ = v["detail"].(string)
-			default:
-				continue
-			}
+		if _, personal := d.spec.Personal[h.Field]; !personal {
+			out = append(out, h)
 		}
-		out = append(out, h)
 	}
 	return out
+}
+
+// Personal reports whether the reader sees field of t masked: such a
+// field must not be matched, scored or highlighted for the reader.
+func (d *Disclosure) Personal(t *Ticket, field string) bool {
+	_, personal := d.spec.Personal[field]
+	return personal && !d.Whole(t)
 }
 
 // Reveal records in the audit log that the reader saw the personal data

@@ -341,8 +341,14 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 		if err != nil {
 			return nil, err
 		}
+		// A reader who sees some callers masked is ranked by the other
+		// text alone, or a name would lift its tickets.
+		rank := q.TSQuery(0)
+		if d := e.Disclosure(p); d.spec.PersonalWeights != "" && !d.wholeEverywhere() {
+			rank = q.TSQueryIn(d.spec.publicWeights())
+		}
 		rows, err := e.pool.Query(ctx, `SELECT ticket_id FROM ticket_search WHERE ticket_id = ANY($1)
-			ORDER BY ts_rank(doc, $2::tsquery) DESC, ticket_id DESC LIMIT $3 OFFSET $4`, ids, q.TSQuery(0), limit, s.After)
+			ORDER BY ts_rank(doc, $2::tsquery) DESC, ticket_id DESC LIMIT $3 OFFSET $4`, ids, rank, limit, s.After)
 		if err != nil {
 			return nil, fmt.Errorf("ranking tickets: %w", err)
 		}
@@ -743,7 +749,7 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 		h := InTransitHit{Ticket: t, MatchedBy: []string{}}
 		match := func(role string, ok func(v any) bool) {
 			for _, fl := range spec.Caller[role] {
-				if ok(t.Fields[fl.Name]) {
+				if !d.Personal(&t, fl.Name) && ok(t.Fields[fl.Name]) {
 					h.MatchedBy = append(h.MatchedBy, role)
 					return
 				}
@@ -910,12 +916,12 @@ func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string
 	if err != nil {
 		return nil, fmt.Errorf("finding similar tickets: %w", err)
 	}
-	spec := e.indexSpec()
+	d := e.Disclosure(p)
 	var out []SimilarHit
 	for _, t := range candidates {
 		var parts []string
-		for _, fl := range spec.Text {
-			if s, ok := t.Fields[fl.Name].(string); ok {
+		for _, fl := range d.spec.Text {
+			if s, ok := t.Fields[fl.Name].(string); ok && !d.Personal(&t, fl.Name) {
 				parts = append(parts, s)
 			}
 		}
@@ -924,7 +930,7 @@ func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string
 			continue
 		}
 		h := SimilarHit{Ticket: t, Score: score, Shared: []string{}}
-		for _, f := range spec.facetEntries(t) {
+		for _, f := range d.spec.facetEntries(t) {
 			if slices.Contains(entries, f) {
 				h.Shared = append(h.Shared, f)
 			}
