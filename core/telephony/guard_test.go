@@ -328,3 +328,91 @@ func TestAPanickingGoroutineIsRecovered(t *testing.T) {
 	}
 	assert.Eventually(t, func() bool { return telephony.PanicsRecovered() == before+1 }, 5*time.Second, 10*time.Millisecond)
 }
+
+// slowOptions makes s answer method 200 after a while: long enough for a
+// test to close its connection first.
+func slowOptions(s *telephony.Server, method string) {
+	telephony.HandleForTest(s, method, func(req *sip.Request, tx sip.ServerTransaction) {
+		time.Sleep(300 * time.Millisecond)
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	})
+}
+
+// withVia is optionsRequest with its top Via replaced.
+func withVia(transport, method, via string) []byte {
+	lines := strings.SplitN(string(optionsRequest(transport, method)), "\r\n", 3)
+	return []byte(lines[0] + "\r\nVia: " + via + "\r\n" + lines[2])
+}
+
+func TestAForgedViaCannotSteerATCPResponseOnceTheConnectionCloses(t *testing.T) {
+	t.Parallel()
+	w := gentest.New(t, 0)
+	s := newServer(t, w, "node-steer-tcp")
+	slowOptions(s, "SLOW")
+	run(t, s)
+
+	// Where the forged Via sends the response.
+	forged, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer forged.Close()
+	dialled := make(chan []byte, 4)
+	go func() {
+		for {
+			c, err := forged.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 4096)
+			n, _ := c.Read(buf)
+			dialled <- buf[:n]
+			c.Close()
+		}
+	}()
+	port := forged.Addr().(*net.TCPAddr).Port
+	// sipgo binds a server transaction to a connection in a goroutine of
+	// its own once the request is read: a client that closes at once
+	// often wins the race, and then sipgo dials the Via. Many tries make
+	// the race won.
+	vias := []string{
+		"SIP/2.0/TCP x.invalid;branch=z9hG4bK-steer-%d;received=127.0.0.1;rport=%d",
+		"SIP/2.0/TCP 127.0.0.1:%[2]d;branch=z9hG4bK-steer-%[1]d",
+		"SIP/2.0/TCP 127.0.0.1:%[2]d;branch=z9hG4bK-steer-%[1]d;rport",
+	}
+	for i := range 150 {
+		via := fmt.Sprintf(vias[i%len(vias)], probeSeq.Add(1), port)
+		c, err := net.Dial("tcp", s.Addr())
+		require.NoError(t, err)
+		_, err = c.Write(withVia("TCP", "OPTIONS", via))
+		require.NoError(t, err)
+		require.NoError(t, c.Close())
+	}
+	select {
+	case got := <-dialled:
+		t.Errorf("the server dialled the forged address and sent %q", got)
+	case <-time.After(2 * time.Second):
+	}
+	// A request whose connection stays open is answered on it.
+	assert.Equal(t, 200, overTCP(t, s.Addr(), withVia("TCP", "SLOW", fmt.Sprintf("SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bK-steer-%d;received=10.0.0.5;rport=%d", port, probeSeq.Add(1), port)), 3*time.Second))
+	assert.Empty(t, dialled)
+	alive(t, s)
+}
+
+func TestAValuedRportCannotSteerAUDPResponse(t *testing.T) {
+	t.Parallel()
+	s, _ := start(t, "node-steer-udp")
+	// Another socket of the sender's host, which the Via names.
+	other, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer other.Close()
+	port := other.LocalAddr().(*net.UDPAddr).Port
+	for _, via := range []string{
+		fmt.Sprintf("SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-rport-%d;rport=%d", port, probeSeq.Add(1), port),
+		fmt.Sprintf("SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-rport-%d;rport=1234;received=127.0.0.2", port, probeSeq.Add(1)),
+	} {
+		assert.Equal(t, 200, overUDP(t, s.Addr(), withVia("UDP", "OPTIONS", via), 3*time.Second), "answered to the port it came from: %s", via)
+	}
+	require.NoError(t, other.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+	n, _, err := other.ReadFrom(make([]byte, 4096))
+	assert.Error(t, err, "the port the Via names got %d bytes", n)
+}

@@ -272,6 +272,8 @@ func TestForgedSourcesCannotGrowTheTableOrStarveKnownOnes(t *testing.T) {
 	assert.True(t, r.Allow(netip.MustParseAddr("10.9.9.9"), now.Add(10*time.Second)), "once buckets refill, new sources get their own again")
 }
 
+var peer = netip.MustParseAddrPort("192.0.2.77:40001")
+
 func TestNormalizeTidiesAddressesAndForcesRport(t *testing.T) {
 	files := tortureFiles(t)
 	wsinv := files["3.1.1-valid/wsinv"]
@@ -281,7 +283,7 @@ func TestNormalizeTidiesAddressesAndForcesRport(t *testing.T) {
 	require.NoError(t, err)
 	_, tagged := before.From().Params.Get("tag")
 	assert.False(t, tagged, "sipgo does not read a tag with white space around =")
-	after, err := sip.ParseMessage(Normalize(pass, true))
+	after, err := sip.ParseMessage(Normalize(pass, true, peer))
 	require.NoError(t, err)
 	tag, _ := after.From().Params.Get("tag")
 	assert.Equal(t, "98asjd8", tag)
@@ -291,21 +293,122 @@ func TestNormalizeTidiesAddressesAndForcesRport(t *testing.T) {
 	via := after.Via()
 	assert.True(t, via.Params.Has("rport"), "the top Via asks for the response to come back to its source")
 	assert.Equal(t, "192.0.2.2", via.Host)
-	assert.Equal(t, strings.Count(string(pass), "spindle.example.com"), strings.Count(string(Normalize(pass, true)), "spindle.example.com"), "the other Via values are kept")
+	assert.Equal(t, strings.Count(string(pass), "spindle.example.com"), strings.Count(string(Normalize(pass, true, peer)), "spindle.example.com"), "the other Via values are kept")
 
 	lws := files["3.1.1-valid/lwsdisp"]
 	_, pass = Datagram(lws, Limits{})
-	out := Normalize(pass, true)
-	assert.Contains(t, string(out), "Via: SIP/2.0/UDP funky.example.com;branch=z9hG4bKkdjuw;rport\r\n")
-	assert.Equal(t, string(pass), strings.Replace(string(out), ";rport", "", 1), "nothing else changes")
-	assert.Equal(t, string(pass), string(Normalize(pass, false)), "a stream needs no rport")
+	out := Normalize(pass, true, peer)
+	assert.Contains(t, string(out), "Via: SIP/2.0/UDP funky.example.com;branch=z9hG4bKkdjuw;received=192.0.2.77;rport\r\n")
+	assert.Equal(t, string(pass), strings.Replace(string(out), ";received=192.0.2.77;rport", "", 1), "nothing else changes")
+	stream := Normalize(pass, false, peer)
+	assert.Contains(t, string(stream), "Via: SIP/2.0/UDP funky.example.com;branch=z9hG4bKkdjuw;received=192.0.2.77;rport=40001\r\n", "a stream's rport is the peer's port")
+	assert.Equal(t, string(pass), strings.Replace(string(stream), ";received=192.0.2.77;rport=40001", "", 1), "nothing else changes")
 
 	long := files["3.1.1-valid/longreq"]
 	_, pass = Datagram(long, Limits{})
-	after, err = sip.ParseMessage(Normalize(pass, true))
+	after, err = sip.ParseMessage(Normalize(pass, true, peer))
 	require.NoError(t, err)
 	assert.Equal(t, "UDP", after.Via().Transport, "a datagram's top Via names UDP")
 	assert.Equal(t, "sip33.example.com", after.Via().Host)
-	assert.Contains(t, string(Normalize(pass, true)), "v: SIP/2.0/TCP sip32.example.com\r\n", "only the top Via")
-	assert.Contains(t, string(Normalize(pass, false)), "Via: SIP/2.0/TCP sip33.example.com\r\n", "a stream's Via is left alone")
+	assert.Contains(t, string(Normalize(pass, true, peer)), "v: SIP/2.0/TCP sip32.example.com\r\n", "only the top Via")
+	assert.Contains(t, string(Normalize(pass, false, peer)), "Via: SIP/2.0/TCP sip33.example.com;received=192.0.2.77;rport=40001\r\n", "a stream's Via keeps its transport")
+}
+
+// viaRequest is an OPTIONS whose top Via is via (and a second Via after
+// it).
+func viaRequest(via string) []byte {
+	return []byte("OPTIONS sip:hotline@192.0.2.1 SIP/2.0\r\nVia: " + via + "\r\nVia: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp;received=198.51.100.1;rport=9\r\n" +
+		"Max-Forwards: 70\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:hotline@192.0.2.1>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+}
+
+func TestTheSenderCannotChooseWhereResponsesGo(t *testing.T) {
+	for _, via := range []string{
+		"SIP/2.0/TCP x;branch=z9hG4bK1;received=10.0.0.5;rport=5432",
+		"SIP/2.0/TCP x:5060;rport=5432;branch=z9hG4bK1;received=10.0.0.5",
+		"SIP/2.0/TCP x ; branch=z9hG4bK1 ; RPORT = 5432 ; Received = 10.0.0.5",
+		"SIP/2.0/TCP x;branch=z9hG4bK1;rport=1234",
+		"SIP/2.0/TCP x;branch=z9hG4bK1;rport;received=10.0.0.5;rport=5432",
+		"SIP/2.0/TCP x;branch=z9hG4bK1;received=10.0.0.5, SIP/2.0/TCP y;branch=z9hG4bK2",
+	} {
+		data := viaRequest(via)
+		v, pass := Datagram(data, Limits{})
+		require.True(t, v.Pass, via)
+		for _, overUDP := range []bool{true, false} {
+			out := Normalize(pass, overUDP, peer)
+			m, err := sip.ParseMessage(out)
+			require.NoError(t, err, "%s\n%s", via, out)
+			top := m.(*sip.Request).Via()
+			received, _ := top.Params.Get("received")
+			rport, _ := top.Params.Get("rport")
+			assert.Equal(t, "192.0.2.77", received, via)
+			if overUDP {
+				// Empty: sipgo answers a datagram to the port it came from.
+				assert.Equal(t, "", rport, via)
+				assert.Equal(t, "UDP", top.Transport)
+			} else {
+				assert.Equal(t, "40001", rport, via)
+			}
+			branch, _ := top.Params.Get("branch")
+			assert.Equal(t, "z9hG4bK1", branch, "the other parameters are kept")
+			assert.Equal(t, 1, strings.Count(strings.ToLower(string(out)), "received=192.0.2.77"), "one received: %s", out)
+			assert.Len(t, m.GetHeaders("Via"), 2+strings.Count(via, ","), "the other Vias are kept")
+			assert.Contains(t, string(out), "proxy.example.com;branch=z9hG4bKp;received=198.51.100.1;rport=9", "only the top Via")
+		}
+	}
+
+	// IPv6 and IPv4-mapped peers: an unbracketed address, as RFC 3261
+	// 25.1 writes received, which sipgo reads.
+	_, pass := Datagram(viaRequest("SIP/2.0/UDP [2001:db8::9]:5060;branch=z9hG4bK1;received=10.0.0.5"), Limits{})
+	for p, want := range map[string]string{"[2001:db8::1%eth0]:5070": "2001:db8::1", "[::ffff:192.0.2.5]:5070": "192.0.2.5"} {
+		m, err := sip.ParseMessage(Normalize(pass, false, netip.MustParseAddrPort(p)))
+		require.NoError(t, err)
+		received, _ := m.(*sip.Request).Via().Params.Get("received")
+		assert.Equal(t, want, received)
+	}
+
+	// A response's Via is not the peer's to be told about.
+	resp := []byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK1;received=10.0.0.5\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+	assert.Equal(t, string(resp), string(Normalize(resp, false, peer)))
+}
+
+func TestAFullTableIsSweptAtMostOnceARefill(t *testing.T) {
+	r := NewRate(10, 20) // a bucket refills in 2 s
+	r.max = 1000
+	now := time.Unix(1000, 0)
+	for i := range r.max {
+		require.True(t, r.Allow(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), now))
+	}
+	// A flood of new sources over one second: each once.
+	for i := range 100_000 {
+		at := now.Add(time.Duration(i) * 10 * time.Microsecond)
+		r.Allow(netip.AddrFrom4([4]byte{11, byte(i >> 16), byte(i >> 8), byte(i)}), at)
+	}
+	assert.Equal(t, 1, r.sweeps, "one sweep, not one a packet")
+	assert.Len(t, r.sources, r.max)
+	// Once the known buckets have refilled, the next new source sweeps
+	// again and gets a bucket of its own.
+	later := now.Add(3 * time.Second)
+	assert.True(t, r.Allow(netip.MustParseAddr("192.0.2.9"), later))
+	assert.Equal(t, 2, r.sweeps)
+	assert.Len(t, r.sources, 1)
+}
+
+func TestAnIPv6SourceIsItsSlash64(t *testing.T) {
+	r := NewRate(1, 5)
+	now := time.Unix(1000, 0)
+	allowed := 0
+	for i := range 100 {
+		// A host rotating through the addresses of its /64.
+		ip := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)})
+		if r.Allow(ip, now) {
+			allowed++
+		}
+	}
+	assert.Equal(t, 5, allowed, "one bucket for the /64")
+	assert.True(t, r.Allow(netip.MustParseAddr("2001:db8:1:3::1"), now), "another /64 has its own")
+	assert.True(t, r.Allow(netip.MustParseAddr("::ffff:192.0.2.1"), now))
+	for range 4 {
+		r.Allow(netip.MustParseAddr("192.0.2.1"), now)
+	}
+	assert.False(t, r.Allow(netip.MustParseAddr("::ffff:192.0.2.1"), now), "an IPv4-mapped address is the IPv4 source")
 }

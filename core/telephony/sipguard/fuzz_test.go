@@ -2,6 +2,7 @@ package sipguard
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -38,7 +39,7 @@ func FuzzMessage(f *testing.F) {
 				t.Fatalf("passed what sipgo refuses: %v", err)
 			}
 			for _, rport := range []bool{true, false} {
-				if _, err := sip.ParseMessage(Normalize(pass, rport)); err != nil {
+				if _, err := sip.ParseMessage(Normalize(pass, rport, netip.MustParseAddrPort("192.0.2.1:5060"))); err != nil {
 					t.Fatalf("normalised what sipgo then refuses: %v", err)
 				}
 			}

@@ -2,6 +2,8 @@ package sipguard
 
 import (
 	"bytes"
+	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -9,39 +11,45 @@ import (
 // nothing else:
 //   - From and To parameters lose the white space RFC 3261 allows around
 //     ; and = (sipgo would not find "tag = x" and refuse the request);
-//   - for a request over UDP, the top Via names UDP and gets an empty
-//     rport parameter unless it has one, so that responses go back over
-//     UDP to the address and port the request came from (RFC 3581
-//     symmetric response routing, as a NAT-facing server does), not to a
-//     port, host or connection transport the Via names: the server is not
-//     to be steered into dialling out.
-func Normalize(data []byte, overUDP bool) []byte {
+//   - for a request, the top Via's received and rport parameters are the
+//     guard's, not the sender's: whatever it sent is dropped and received
+//     names peer's address. sipgo takes a response's destination from
+//     them once it has no connection to answer on (a TCP connection the
+//     client closed: transport_layer.go serverRequestConnection dials the
+//     received host and the rport port), so a forged received=10.0.0.5;
+//     rport=5432 would have the server dial out wherever it is told;
+//   - over UDP the top Via also names UDP and gets an empty rport: sipgo
+//     then answers to the address and port the datagram came from (RFC
+//     3581 symmetric response routing, as a NAT-facing server does); with
+//     a valued rport it would answer to the Via's sent-by port instead;
+//   - over TCP rport is peer's port: should the connection close before
+//     the answer, sipgo dials back only the port the request came from,
+//     which the client has given up, rather than one the Via names.
+//
+// An invalid peer (a socket address the guard cannot read) leaves no
+// received: sipgo then falls back to the sent-by host, as it would have.
+func Normalize(data []byte, overUDP bool, peer netip.AddrPort) []byte {
 	m, bad, err := split(data, Limits{MaxMessage: len(data) + 1, MaxHeaders: len(data)})
 	if err != nil || bad != nil {
 		return data
 	}
 	var b bytes.Buffer
-	b.Grow(len(data) + 16)
+	b.Grow(len(data) + 64)
 	b.WriteString(m.start)
 	b.WriteString("\r\n")
 	firstVia := true
 	for _, h := range m.headers {
 		switch {
-		case h.name == "via" && firstVia:
+		case h.name == "via" && firstVia && !isResponse(m.start):
 			firstVia = false
 			raw := string(h.raw)
-			if overUDP && !isResponse(m.start) {
+			if overUDP {
 				raw = viaOverUDP(raw)
 			}
-			if overUDP && !isResponse(m.start) && !topViaHasRport(h.value) {
-				if comma := firstTopLevel(raw, ','); comma >= 0 {
-					b.WriteString(strings.TrimRight(raw[:comma], " \t\r\n") + ";rport" + raw[comma:])
-				} else {
-					b.WriteString(strings.TrimRight(raw, " \t") + ";rport")
-				}
-			} else {
-				b.WriteString(raw)
-			}
+			b.WriteString(ownReceived(raw, overUDP, peer))
+		case h.name == "via" && firstVia:
+			firstVia = false
+			b.Write(h.raw)
 		case (h.name == "from" || h.name == "to") && needsTidying(h):
 			b.WriteString(map[string]string{"from": "From: ", "to": "To: "}[h.name])
 			b.WriteString(tidyAddress(h.value))
@@ -55,14 +63,39 @@ func Normalize(data []byte, overUDP bool) []byte {
 	return b.Bytes()
 }
 
-func topViaHasRport(via string) bool {
-	first := splitOutsideQuotes(via, ',')[0]
-	for _, p := range splitOutsideQuotes(first, ';')[1:] {
-		if strings.EqualFold(strings.TrimSpace(strings.SplitN(p, "=", 2)[0]), "rport") {
-			return true
-		}
+// ownReceived rewrites the first value of a raw Via field: its received
+// and rport parameters are dropped and the peer's put in their place
+// (see Normalize).
+func ownReceived(raw string, overUDP bool, peer netip.AddrPort) string {
+	first, rest := raw, ""
+	if comma := firstTopLevel(raw, ','); comma >= 0 {
+		first, rest = raw[:comma], raw[comma:]
 	}
-	return false
+	parts := splitOutsideQuotes(first, ';')
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(parts[0], " \t\r\n"))
+	for _, p := range parts[1:] {
+		name := strings.ToLower(strings.TrimSpace(strings.SplitN(p, "=", 2)[0]))
+		if name == "received" || name == "rport" {
+			continue
+		}
+		b.WriteByte(';')
+		b.WriteString(strings.Trim(p, " \t\r\n"))
+	}
+	if ip := peer.Addr().Unmap().WithZone(""); ip.IsValid() {
+		// RFC 3261 25.1: received is an IPv4 or IPv6 address, unbracketed.
+		b.WriteString(";received=")
+		b.WriteString(ip.String())
+	}
+	switch {
+	case overUDP || peer.Port() == 0:
+		b.WriteString(";rport")
+	default:
+		b.WriteString(";rport=")
+		b.WriteString(strconv.Itoa(int(peer.Port())))
+	}
+	b.WriteString(rest)
+	return b.String()
 }
 
 func firstTopLevel(s string, sep byte) int {
