@@ -194,10 +194,9 @@ func (c *sipCall) play(ctx context.Context, lang string, prompts []string, stop 
 			c.responses = append(c.responses, d)
 			keyResponse.Observe(d.Seconds())
 		}
-		done := make(chan error, 1)
-		goSafe(c.log, "a prompt", func() {
+		done := playing(c.log, func() error {
 			_, err := pb.Play(bytes.NewReader(data), "audio/wav")
-			done <- err
+			return err
 		})
 		select {
 		case err := <-done:
@@ -215,6 +214,24 @@ func (c *sipCall) play(ctx context.Context, lang string, prompts []string, stop 
 		}
 	}
 	return nil
+}
+
+// errPromptPanicked is what a prompt that panicked ends with.
+var errPromptPanicked = errors.New("playing a prompt panicked")
+
+// playing runs play in a goroutine of its own and delivers what it
+// returns, once, on the channel it returns. The send is deferred, as
+// relay's is, so that it happens even when play panics (goSafe recovers
+// only after f's deferred calls): play's caller waits on the channel, and
+// would otherwise wait for good, leaking the call.
+func playing(log *slog.Logger, play func() error) <-chan error {
+	done := make(chan error, 1)
+	goSafe(log, "a prompt", func() {
+		err := errPromptPanicked
+		defer func() { done <- err }()
+		err = play()
+	})
+	return done
 }
 
 // ended tells a hang-up from another media error.

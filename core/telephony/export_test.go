@@ -35,3 +35,6 @@ func counterValue(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// Playing is playing.
+func Playing(play func() error) <-chan error { return playing(nil, play) }

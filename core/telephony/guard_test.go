@@ -416,3 +416,20 @@ func TestAValuedRportCannotSteerAUDPResponse(t *testing.T) {
 	n, _, err := other.ReadFrom(make([]byte, 4096))
 	assert.Error(t, err, "the port the Via names got %d bytes", n)
 }
+
+func TestAPanickingPromptEndsThePlaybackItsCallAwaits(t *testing.T) {
+	before := telephony.PanicsRecovered()
+	done := telephony.Playing(func() error {
+		var pb *struct{ n int }
+		pb.n++ // what a media library dereferencing a nil pointer does
+		return nil
+	})
+	select {
+	case err := <-done:
+		assert.Error(t, err, "the call learns the prompt failed")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call would wait for the prompt for good")
+	}
+	assert.Eventually(t, func() bool { return telephony.PanicsRecovered() == before+1 }, 5*time.Second, 10*time.Millisecond)
+	assert.NoError(t, <-telephony.Playing(func() error { return nil }))
+}
