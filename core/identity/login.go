@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/gql"
+	"github.com/hotline12345/hotline/core/sourceaddr"
 )
 
 // How password guessing is bounded (finding 6 of issue 14).
@@ -81,24 +82,16 @@ func scanLogin(row pgx.Row) (loginRow, error) {
 // through the API have at most 64 characters, seeds a few more.
 const maxUsernameBytes = 256
 
-// sourceKey is the address attempts are counted by: an IPv4 address, an
-// IPv6 /64 (an attacker holding a /64 must not get a fresh counter per
-// address), or the raw text, bounded, when it is not an address.
+// sourceKey is the address attempts are counted by: the source of
+// sourceaddr (an IPv4 address, an IPv6 /64), as the SIP rate limit counts
+// it, or the raw text, bounded, when it is not an address.
 func sourceKey(addr string) string {
 	ip, err := netip.ParseAddr(strings.TrimSpace(addr))
 	if err != nil {
 		r := []rune(strings.ToValidUTF8(addr, "?"))
 		return string(r[:min(len(r), 64)])
 	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is4() {
-		return ip.String()
-	}
-	p, err := ip.Prefix(64)
-	if err != nil {
-		return ip.String()
-	}
-	return p.String()
+	return sourceaddr.String(ip)
 }
 
 // verdict is what is known of the password when an attempt is settled.
