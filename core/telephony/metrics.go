@@ -34,6 +34,6 @@ var (
 	})
 	sipRefused = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "hotline_sip_refused_total",
-		Help: "SIP messages kept from the SIP stack, by transport and result: limited (over the source's rate), refused (answered 4xx/5xx) or dropped (unanswerable).",
+		Help: "SIP messages (and TCP connections) kept from the SIP stack, by transport and result: limited (over the source's rate, or a TCP connection over the source's share), refused (answered 4xx/5xx), dropped (unanswerable) or panic (the guard's own code panicked on it; dropped).",
 	}, []string{"transport", "result"})
 )

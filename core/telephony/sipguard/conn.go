@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hotline12345/hotline/core/sourceaddr"
@@ -189,12 +190,30 @@ type listener struct {
 	conns map[netip.Prefix]int // open connections by source
 }
 
+// acceptRetry is the longest wait before Accept tries again after a
+// failure that passes (see Accept).
+const acceptRetry = time.Second
+
 func (l *listener) Accept() (net.Conn, error) {
+	var wait time.Duration
 	for {
 		c, err := l.Listener.Accept()
+		if err != nil && acceptAgain(err) {
+			// sipgo stops serving TCP on any error Accept returns: out of
+			// file descriptors (many sources each holding their share of
+			// connections) would end SIP over TCP for good. Wait and try
+			// again, as net/http does.
+			wait = min(max(2*wait, 5*time.Millisecond), acceptRetry)
+			if l.g.Log != nil {
+				l.g.Log.Warn("accepting a SIP connection failed; trying again", "err", err, "in", wait)
+			}
+			time.Sleep(wait)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
+		wait = 0
 		peer := sourceAddrPort(c.RemoteAddr())
 		key := sourceaddr.Key(peer.Addr())
 		l.mu.Lock()
@@ -219,6 +238,18 @@ func (l *listener) Accept() (net.Conn, error) {
 		}
 		return sc, nil
 	}
+}
+
+// acceptAgain reports whether an Accept that failed with err may succeed
+// later: the process or system is out of descriptors or buffers for now,
+// or a client gave up before it was accepted.
+func acceptAgain(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // lingerAfterFraming is how long a connection whose stream can no longer

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,4 +237,35 @@ func TestAPanicInTheGuardEndsOnlyItsConnection(t *testing.T) {
 	got, err := read(anOptions)
 	require.NoError(t, err)
 	assert.True(t, bytes.HasPrefix(got, []byte("OPTIONS ")), "another connection is served: %q", got)
+}
+
+// exhausted is a listener out of file descriptors for its first fails
+// accepts.
+type exhausted struct {
+	net.Listener
+	fails int
+}
+
+func (l *exhausted) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestRunningOutOfDescriptorsDoesNotEndTheListener(t *testing.T) {
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l := (&Guard{}).Listener(&exhausted{Listener: tl, fails: 3})
+	defer l.Close()
+	cc, err := net.Dial("tcp", tl.Addr().String())
+	require.NoError(t, err)
+	defer cc.Close()
+	sc, err := l.Accept()
+	require.NoError(t, err, "accepted once descriptors are back")
+	sc.Close()
+	require.NoError(t, l.Close())
+	_, err = l.Accept()
+	assert.ErrorIs(t, err, net.ErrClosed, "a closed listener still ends serving")
 }
