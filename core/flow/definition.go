@@ -491,7 +491,21 @@ func (f *Flow) TimeLimit(env Env) (days int, label string, ok bool, err error) {
 // Refusal returns the message of the first guard of the action that does
 // not hold for env, or "" when every guard holds.
 func (a *Action) Refusal(env Env) (string, error) {
+	return a.refusal(env, false)
+}
+
+// RefusalNow is Refusal judged before the action's input is known: the
+// guards that do not look at input (the ticket's state, counts, fields,
+// the actor, the time), so a UI does not offer what is sure to fail.
+func (a *Action) RefusalNow(env Env) (string, error) {
+	return a.refusal(env, true)
+}
+
+func (a *Action) refusal(env Env, beforeInput bool) (string, error) {
 	for _, g := range a.Guards {
+		if beforeInput && g.program.Uses("input") {
+			continue
+		}
 		ok, err := g.program.Bool(env)
 		if err != nil {
 			return "", fmt.Errorf("action %s: guard %q: %w", a.Name, g.Rule.Source, err)

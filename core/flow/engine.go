@@ -398,21 +398,50 @@ func (e *Engine) Perform(ctx context.Context, p *identity.Principal, id int64, a
 
 // Available lists the actions the principal may perform on the ticket now:
 // its state allows them, a role of the principal may, the holder rule lets
-// the principal act. Guards are not evaluated: they need the action's input.
+// the principal act and whose guards, as far as they can be judged before
+// the input is given, do not refuse.
 func (e *Engine) Available(ctx context.Context, p *identity.Principal, t Ticket) ([]*Action, error) {
-	f, err := e.definition(ctx, e.pool, t.Flow, t.FlowVersion)
+	offers, err := e.Offers(ctx, p, t)
 	if err != nil {
 		return nil, err
 	}
 	var out []*Action
+	for _, o := range offers {
+		if o.Refusal == "" {
+			out = append(out, o.Action)
+		}
+	}
+	return out, nil
+}
+
+// Offer is an action of the ticket's state that the principal's roles
+// and the holder rule allow.
+type Offer struct {
+	Action *Action
+	// Refusal is why a guard refuses it on the ticket as it is (a UI
+	// shows it greyed out with this text); "" when nothing known yet
+	// refuses it. Guards over the input are judged when it is given.
+	Refusal string
+}
+
+// Offers lists the actions p may take on t, each with what refuses it now.
+func (e *Engine) Offers(ctx context.Context, p *identity.Principal, t Ticket) ([]Offer, error) {
+	f, err := e.definition(ctx, e.pool, t.Flow, t.FlowVersion)
+	if err != nil {
+		return nil, err
+	}
+	env := e.env(p, t, map[string]any{})
+	var out []Offer
 	for i := range f.Actions {
 		a := &f.Actions[i]
-		if !slices.ContainsFunc(a.From, func(r registry.Ref) bool { return r.Name == t.State }) {
+		if !slices.ContainsFunc(a.From, func(r registry.Ref) bool { return r.Name == t.State }) || permitted(p, a, t) != nil {
 			continue
 		}
-		if permitted(p, a, t) == nil {
-			out = append(out, a)
+		msg, err := a.RefusalNow(env)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, Offer{Action: a, Refusal: msg})
 	}
 	return out, nil
 }

@@ -134,12 +134,20 @@ func (m Module) Register(b *gql.Builder) error {
 			"input":     &graphql.Field{Type: gql.JSON},
 		},
 	})
+	offered := func(p graphql.ResolveParams) *Action { return p.Source.(Offer).Action }
 	actionType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "TicketAction",
 		Fields: graphql.Fields{
-			"name":  &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"label": &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"form":  &graphql.Field{Type: graphql.String, Resolve: actionFormName},
+			"name":  &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return offered(p).Name, nil }},
+			"label": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return offered(p).Label, nil }},
+			"form": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) {
+				if f := offered(p).Form; f != nil {
+					return f.Name, nil
+				}
+				return nil, nil
+			}},
+			"refusal": &graphql.Field{Type: graphql.String, Description: "为何现在不能执行（流程守卫的提示，按工单当前情况判断）；为空表示可以执行",
+				Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(Offer).Refusal), nil }},
 		},
 	})
 	branchType := graphql.NewObject(graphql.ObjectConfig{
@@ -222,9 +230,24 @@ func (m Module) Register(b *gql.Builder) error {
 					}
 					return evs, nil
 				})},
-			"availableActions": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(actionType))), Description: "当前用户现在可以执行的动作",
-				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
-					return e.Available(ctx, pr, src.(Ticket))
+			"availableActions": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(actionType))),
+				Description: "当前用户现在可以执行的动作：状态、角色、承办关系和不依赖输入的守卫都允许；refused 为真时也列出守卫拒绝的动作及其原因（供界面置灰显示）",
+				Args:        graphql.FieldConfigArgument{"refused": {Type: graphql.Boolean, DefaultValue: false}},
+				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, args map[string]any, src any) (any, error) {
+					offers, err := e.Offers(ctx, pr, src.(Ticket))
+					if err != nil {
+						return nil, err
+					}
+					if refused, _ := args["refused"].(bool); refused {
+						return offers, nil
+					}
+					out := []Offer{}
+					for _, o := range offers {
+						if o.Refusal == "" {
+							out = append(out, o)
+						}
+					}
+					return out, nil
 				})},
 		},
 	})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 	"github.com/invopop/jsonschema"
@@ -81,7 +82,22 @@ type Program struct {
 	prog *vm.Program
 	env  *Env
 	src  string
+	// idents are the names the rule refers to (variables, functions).
+	idents map[string]bool
 }
+
+// identifiers collects the names an expression refers to.
+type identifiers map[string]bool
+
+func (ids identifiers) Visit(n *ast.Node) {
+	if id, ok := (*n).(*ast.IdentifierNode); ok {
+		ids[id.Value] = true
+	}
+}
+
+// Uses reports whether the rule refers to name (a top-level variable such
+// as input): what it needs before it can be evaluated.
+func (p *Program) Uses(name string) bool { return p.idents[name] }
 
 // Compile type-checks src against env. Problems come back as diagnostics at
 // their place in the configuration file.
@@ -110,7 +126,10 @@ func Compile(src Expr, env *Env, want Result) (*Program, diag.List) {
 		}
 		return nil, diags
 	}
-	return &Program{prog: prog, env: env, src: src.Source}, nil
+	ids := identifiers{}
+	node := prog.Node()
+	ast.Walk(&node, ids)
+	return &Program{prog: prog, env: env, src: src.Source, idents: ids}, nil
 }
 
 func envSample(env *Env) any {

@@ -78,3 +78,25 @@ func TestEqualAcrossNumberTypes(t *testing.T) {
 	assert.False(t, rules.Equal(3, "3"))
 	assert.False(t, rules.Equal([]any{1}, []any{1, 2}))
 }
+
+func TestUsesNamesWhatARuleReads(t *testing.T) {
+	env := rules.NewEnv("test-ticket-uses", ticket{})
+	for _, tc := range []struct {
+		src  string
+		uses []string
+		not  []string
+	}{
+		{src: `urgency > 1`, uses: []string{"urgency"}, not: []string{"counts", "tags"}},
+		{src: `(counts['lock'] ?? 0) < 1 && category == '投诉'`, uses: []string{"counts", "category"}, not: []string{"urgency"}},
+		{src: `all(tags, {# != 'urgency'})`, uses: []string{"tags"}, not: []string{"urgency"}}, // a string is not a name
+	} {
+		p, diags := rules.Compile(rules.Expr{Source: tc.src}, env, rules.Bool)
+		require.Empty(t, diags, tc.src)
+		for _, n := range tc.uses {
+			assert.True(t, p.Uses(n), "%s uses %s", tc.src, n)
+		}
+		for _, n := range tc.not {
+			assert.False(t, p.Uses(n), "%s does not use %s", tc.src, n)
+		}
+	}
+}
