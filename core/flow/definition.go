@@ -141,6 +141,9 @@ func (a *Action) Target(from string) string {
 type Guard struct {
 	Rule    rules.Expr `yaml:"rule" jsonschema:"required"`
 	Message string     `yaml:"message" jsonschema:"required,description=why the action is refused (Chinese), shown to the user"`
+	// Field is the input field the refusal is about, so a form shows the
+	// message at it; without it the message is about the action.
+	Field string `yaml:"field" jsonschema:"description=the field of the action's form the message is shown at"`
 
 	program *rules.Program
 }
@@ -152,6 +155,22 @@ type Form struct {
 	Required []string `yaml:"required"`
 
 	form *form.Form
+}
+
+// RequiredFields are the fields the action's check requires (while they
+// are visible): those its form requires and those the action adds, in the
+// form's order; none for an action without a form.
+func (a *Action) RequiredFields() []string {
+	out := []string{}
+	if a.Form == nil || a.Form.form == nil {
+		return out
+	}
+	for _, fl := range a.Form.form.Fields {
+		if fl.Required || slices.Contains(a.Form.Required, fl.Name) {
+			out = append(out, fl.Name)
+		}
+	}
+	return out
 }
 
 // Effect is one consequence of an action. Exactly one key is set.
@@ -444,6 +463,18 @@ func (f *Flow) Validate(c *registry.Context) {
 				}
 			}
 		}
+		for j, g := range a.Guards {
+			if g.Field == "" {
+				continue
+			}
+			if a.Form == nil {
+				c.Errorf(c.At("actions", i, "guards", j, "field"), "action %s: a guard names field %q but the action has no form", a.Name, g.Field)
+			} else if a.Form.form != nil {
+				if _, ok := a.Form.form.Field(g.Field); !ok {
+					c.Errorf(c.At("actions", i, "guards", j, "field"), "action %s: form %s has no field %q", a.Name, a.Form.Name, g.Field)
+				}
+			}
+		}
 	}
 	if len(creating) == 0 {
 		c.Errorf(c.Doc.Pos, "flow %s has no creating action (an action without from), so no ticket can start", f.Name)
@@ -491,28 +522,38 @@ func (f *Flow) TimeLimit(env Env) (days int, label string, ok bool, err error) {
 // Refusal returns the message of the first guard of the action that does
 // not hold for env, or "" when every guard holds.
 func (a *Action) Refusal(env Env) (string, error) {
-	return a.refusal(env, false)
+	g, err := a.refusing(env, false)
+	if g == nil {
+		return "", err
+	}
+	return g.Message, err
 }
 
 // RefusalNow is Refusal judged before the action's input is known: the
 // guards that do not look at input (the ticket's state, counts, fields,
 // the actor, the time), so a UI does not offer what is sure to fail.
 func (a *Action) RefusalNow(env Env) (string, error) {
-	return a.refusal(env, true)
+	g, err := a.refusing(env, true)
+	if g == nil {
+		return "", err
+	}
+	return g.Message, err
 }
 
-func (a *Action) refusal(env Env, beforeInput bool) (string, error) {
-	for _, g := range a.Guards {
+// refusing returns the first guard that does not hold, or nil.
+func (a *Action) refusing(env Env, beforeInput bool) (*Guard, error) {
+	for i := range a.Guards {
+		g := &a.Guards[i]
 		if beforeInput && g.program.Uses("input") {
 			continue
 		}
 		ok, err := g.program.Bool(env)
 		if err != nil {
-			return "", fmt.Errorf("action %s: guard %q: %w", a.Name, g.Rule.Source, err)
+			return nil, fmt.Errorf("action %s: guard %q: %w", a.Name, g.Rule.Source, err)
 		}
 		if !ok {
-			return g.Message, nil
+			return g, nil
 		}
 	}
-	return "", nil
+	return nil, nil
 }

@@ -523,12 +523,16 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 		input = res.Values
 	}
 	env := e.env(p, t, input)
-	msg, err := a.Refusal(env)
+	g, err := a.refusing(env, false)
 	if err != nil {
 		return Ticket{}, err
 	}
-	if msg != "" {
-		return Ticket{}, &gql.Error{Code: gql.BadUserInput, Field: "action", Message: msg, Extra: map[string]any{"action": a.Name}}
+	if g != nil {
+		field := "action"
+		if g.Field != "" {
+			field = "input." + g.Field
+		}
+		return Ticket{}, &gql.Error{Code: gql.BadUserInput, Field: field, Message: g.Message, Extra: map[string]any{"action": a.Name}}
 	}
 	// A form's input, and whatever a ticket is created with (a draft too),
 	// is the ticket's content: it is kept in the ticket's fields (before

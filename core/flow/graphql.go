@@ -134,6 +134,7 @@ func (m Module) Register(b *gql.Builder) error {
 			"input":     &graphql.Field{Type: gql.JSON},
 		},
 	})
+	stringList := gql.NonNull(graphql.NewList(gql.NonNull(graphql.String)))
 	offered := func(p graphql.ResolveParams) *Action { return p.Source.(Offer).Action }
 	actionType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "TicketAction",
@@ -146,6 +147,8 @@ func (m Module) Register(b *gql.Builder) error {
 				}
 				return nil, nil
 			}},
+			"required": &graphql.Field{Type: stringList, Description: "执行时必填的字段（表单必填项及动作另行要求的字段；字段不可见时不要求）",
+				Resolve: func(p graphql.ResolveParams) (any, error) { return offered(p).RequiredFields(), nil }},
 			"refusal": &graphql.Field{Type: graphql.String, Description: "为何现在不能执行（流程守卫的提示，按工单当前情况判断）；为空表示可以执行",
 				Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(Offer).Refusal), nil }},
 		},
@@ -271,7 +274,6 @@ func (m Module) Register(b *gql.Builder) error {
 		}
 		return out
 	}
-	stringList := gql.NonNull(graphql.NewList(gql.NonNull(graphql.String)))
 	flowActionType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "FlowAction",
 		Fields: graphql.Fields{
@@ -283,6 +285,8 @@ func (m Module) Register(b *gql.Builder) error {
 			"roles":  &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).Roles), nil }},
 			"holder": &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"form":   &graphql.Field{Type: graphql.String, Resolve: actionFormName},
+			"required": &graphql.Field{Type: stringList, Description: "执行时必填的字段（表单必填项及动作另行要求的字段；字段不可见时不要求）",
+				Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Action).RequiredFields(), nil }},
 			"guards": &graphql.Field{Type: stringList, Description: "各守卫不满足时的提示", Resolve: func(p graphql.ResolveParams) (any, error) {
 				var out []string
 				for _, g := range p.Source.(*Action).Guards {

@@ -63,3 +63,45 @@ func TestOfferedActionsFollowTheGuards(t *testing.T) {
 	assert.NotContains(t, auditor, "lock")
 	assert.Equal(t, "工单已锁定，不能申请退回（可请审核员解锁）", offered("clerk", true)["dept_return"])
 }
+
+// An action says which fields it needs, as its check will require them,
+// and a guard about one field refuses at that field.
+func TestActionsSayWhatTheyNeed(t *testing.T) {
+	g := gentest.New(t, 0)
+	ctx := context.Background()
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: g.IDs}, flow.Module{Engine: g.Engine})
+	require.NoError(t, err)
+	r := graphql.Do(graphql.Params{Schema: schema, Context: identity.WithPrincipal(ctx, g.As(t, "admin")),
+		RequestString: `{ flows { name actions { name required } } }`})
+	require.Empty(t, r.Errors)
+	required := map[string][]any{}
+	for _, f := range r.Data.(map[string]any)["flows"].([]any) {
+		if f.(map[string]any)["name"] != "ticket" {
+			continue
+		}
+		for _, a := range f.(map[string]any)["actions"].([]any) {
+			a := a.(map[string]any)
+			required[a["name"].(string)] = a["required"].([]any)
+		}
+	}
+	assert.Equal(t, []any{"satisfaction"}, required["callback_satisfied"], "the form does not require it; the action does")
+	assert.Equal(t, []any{"satisfaction", "opinion"}, required["callback_not_satisfied"])
+	assert.Empty(t, required["callback_unanswered"], "no form, nothing to fill")
+	assert.Contains(t, required["register"], "title", "what the registration form itself requires")
+}
+
+func TestAGuardAboutAFieldRefusesAtTheField(t *testing.T) {
+	g := gentest.New(t, 300)
+	ctx := context.Background()
+	var id int64
+	require.NoError(t, g.Pool.QueryRow(ctx, `SELECT id FROM tickets WHERE flow = 'ticket' AND state = 'dept_handling' ORDER BY id LIMIT 1`).Scan(&id))
+	clerk := g.As(t, "clerk")
+	_, err := g.Pool.Exec(ctx, `UPDATE tickets SET holder_unit_id = $2, scope_path = $3 WHERE id = $1`, id, clerk.UnitID, clerk.UnitPath)
+	require.NoError(t, err)
+	_, err = g.Engine.Perform(ctx, clerk, id, "reply", map[string]any{"result": "已修好"}, nil)
+	ge, ok := gql.AsError(err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, gql.BadUserInput, ge.Code)
+	assert.Equal(t, "input.result", ge.Field, "shown at the result, not at the action")
+	assert.Equal(t, "办理结果至少写 10 个字", ge.Message)
+}
