@@ -412,3 +412,18 @@ func TestAnIPv6SourceIsItsSlash64(t *testing.T) {
 	}
 	assert.False(t, r.Allow(netip.MustParseAddr("::ffff:192.0.2.1"), now), "an IPv4-mapped address is the IPv4 source")
 }
+
+func TestTidyingThatSipgoWouldRefuseIsUndone(t *testing.T) {
+	// sipgo reads "A: ;0 0" but not the tidied "A:;0 0" (found by
+	// FuzzMessage).
+	data := []byte("INVITE sip: SIP/2.0\r\nT:A: ;0 0\r\nf:<A:0>\r\nCAll-ID:0\r\nCseq:0 INVITE\r\nV:SIP// 0\r\nC:AppliCAtion/sdp\r\n\r\n0")
+	v, pass := Datagram(data, Limits{})
+	require.True(t, v.Pass)
+	for _, overUDP := range []bool{true, false} {
+		out := Normalize(pass, overUDP, peer)
+		_, err := sip.ParseMessage(out)
+		require.NoError(t, err, "%q", out)
+		assert.Contains(t, string(out), "T:A: ;0 0\r\n", "the address as it came")
+		assert.Contains(t, string(out), ";received=192.0.2.77;rport", "the Via still rewritten")
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // Normalize rewrites a message that passed for the SIP stack, changing
@@ -29,9 +31,24 @@ import (
 // An invalid peer (a socket address the guard cannot read) leaves no
 // received: sipgo then falls back to the sent-by host, as it would have.
 func Normalize(data []byte, overUDP bool, peer netip.AddrPort) []byte {
+	out, tidied := normalize(data, overUDP, peer, true)
+	if tidied {
+		// Tidying can make of an address sipgo read one it refuses
+		// ("A: ;x" is not "A:;x"): rare, so checked only when it was done,
+		// and then the addresses are left as they came.
+		if _, err := sip.ParseMessage(out); err != nil {
+			out, _ = normalize(data, overUDP, peer, false)
+		}
+	}
+	return out
+}
+
+// normalize is Normalize, tidying From and To when tidy is set; it
+// reports whether it tidied any.
+func normalize(data []byte, overUDP bool, peer netip.AddrPort, tidy bool) (_ []byte, tidied bool) {
 	m, bad, err := split(data, Limits{MaxMessage: len(data) + 1, MaxHeaders: len(data)})
 	if err != nil || bad != nil {
-		return data
+		return data, false
 	}
 	var b bytes.Buffer
 	b.Grow(len(data) + 64)
@@ -50,7 +67,8 @@ func Normalize(data []byte, overUDP bool, peer netip.AddrPort) []byte {
 		case h.name == "via" && firstVia:
 			firstVia = false
 			b.Write(h.raw)
-		case (h.name == "from" || h.name == "to") && needsTidying(h):
+		case tidy && (h.name == "from" || h.name == "to") && needsTidying(h):
+			tidied = true
 			b.WriteString(map[string]string{"from": "From: ", "to": "To: "}[h.name])
 			b.WriteString(tidyAddress(h.value))
 		default:
@@ -60,7 +78,7 @@ func Normalize(data []byte, overUDP bool, peer netip.AddrPort) []byte {
 	}
 	b.WriteString("\r\n")
 	b.Write(data[m.headLen:])
-	return b.Bytes()
+	return b.Bytes(), tidied
 }
 
 // ownReceived rewrites the first value of a raw Via field: its received
@@ -72,15 +90,22 @@ func ownReceived(raw string, overUDP bool, peer netip.AddrPort) string {
 		first, rest = raw[:comma], raw[comma:]
 	}
 	parts := splitOutsideQuotes(first, ';')
-	var b strings.Builder
-	b.WriteString(strings.TrimRight(parts[0], " \t\r\n"))
+	// What is kept is kept as it came: sipgo read it so (white space
+	// around a transport it found empty, say, matters to it).
+	kept := []string{parts[0]}
 	for _, p := range parts[1:] {
 		name := strings.ToLower(strings.TrimSpace(strings.SplitN(p, "=", 2)[0]))
-		if name == "received" || name == "rport" {
-			continue
+		if name != "received" && name != "rport" {
+			kept = append(kept, p)
 		}
-		b.WriteByte(';')
-		b.WriteString(strings.Trim(p, " \t\r\n"))
+	}
+	var b strings.Builder
+	if joined := strings.Join(kept, ";"); len(kept) > 1 {
+		// After a parameter, as before a comma, white space and folding
+		// can go.
+		b.WriteString(strings.TrimRight(joined, " \t\r\n"))
+	} else {
+		b.WriteString(joined)
 	}
 	if ip := peer.Addr().Unmap().WithZone(""); ip.IsValid() {
 		// RFC 3261 25.1: received is an IPv4 or IPv6 address, unbracketed.
