@@ -464,6 +464,12 @@ func (s *Server) talk(ctx, callCtx context.Context, c *sipCall, leg *agentLeg, a
 		return "caller hung up"
 	default:
 	}
+	// The caller's BYE ends the dialog's context before (or instead of)
+	// the end of its audio: either means the caller left, unless the
+	// whole server is stopping.
+	if callCtx.Err() != nil && ctx.Err() == nil {
+		return "caller hung up"
+	}
 	if leg.silent.Load() {
 		return "agent phone silent"
 	}
