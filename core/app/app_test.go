@@ -383,7 +383,7 @@ func TestPublishFlowChangesLabelsTimeLimitsAndGuards(t *testing.T) {
 	edited := strings.Replace(string(source), "label: 初审处理", "label: 初审中", 1)
 	edited = strings.Replace(edited, "{label: 咨询求助 3 个工作日, when: \"ticket.fields.type in ['咨询', '求助']\", working_days: 3}",
 		"{label: 咨询求助 5 个工作日, when: \"ticket.fields.type in ['咨询', '求助']\", working_days: 5}", 1)
-	edited = strings.Replace(edited, "message: 办理结果至少写 10 个字", "message: 办理结果至少写 10 个字（新版）", 1)
+	edited = strings.Replace(edited, "message: 办理结果至少写 10 个字", "message: 办理结果至少写 10 个字（新版）", -1)
 	require.NotEqual(t, string(source), edited)
 	r = query(t, base, admin, publish, map[string]any{"s": edited})
 	require.Empty(t, r.Errors)
@@ -406,6 +406,8 @@ func TestPublishFlowChangesLabelsTimeLimitsAndGuards(t *testing.T) {
 	// The new guard message reaches the clerk of a ticket on the new version.
 	dispatcher, clerk := login(t, base, "dispatcher"), login(t, base, "clerk")
 	r = query(t, base, dispatcher, `mutation($id: ID!) { performAction(ticketId: $id, action: "dispatch", input: {unit: "150105"}) { state } }`, map[string]any{"id": after["id"]})
+	require.Empty(t, r.Errors)
+	r = query(t, base, clerk, `mutation($id: ID!) { performAction(ticketId: $id, action: "sign") { state } }`, map[string]any{"id": after["id"]})
 	require.Empty(t, r.Errors)
 	r = query(t, base, clerk, `mutation($id: ID!) { performAction(ticketId: $id, action: "reply", input: {result: "已处理"}) { state } }`, map[string]any{"id": after["id"]})
 	require.Len(t, r.Errors, 1)

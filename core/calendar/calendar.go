@@ -219,6 +219,28 @@ func (c *Calendar) Deadline(start time.Time, n int) time.Time {
 	return c.startOf(k + 1)
 }
 
+// AddWorkingHours is h hours after start counting working days only: the
+// hours of a day off do not count, so a two-hour limit started on a
+// Saturday runs out at 02:00 of the next working day.
+func (c *Calendar) AddWorkingHours(start time.Time, h int) time.Time {
+	left := time.Duration(h) * time.Hour
+	t := start.In(c.loc)
+	for {
+		k := c.dayOf(t)
+		end := c.startOf(k + 1)
+		if !c.isWorkday(k) {
+			t = end
+			continue
+		}
+		if span := end.Sub(t); left <= span {
+			return t.Add(left)
+		} else {
+			left -= span
+		}
+		t = end
+	}
+}
+
 // WorkdaysBetween counts the working days strictly after a's day up to and
 // including b's day (0 when b is not after a).
 func (c *Calendar) WorkdaysBetween(a, b time.Time) int {

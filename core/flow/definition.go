@@ -8,6 +8,7 @@ package flow
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hotline12345/hotline/core/calendar"
 	"github.com/hotline12345/hotline/core/diag"
@@ -104,6 +105,34 @@ type State struct {
 	// Paused stops the deadline clock while a ticket is in this state
 	// (waiting for an audit of an extension or hang request).
 	Paused bool `yaml:"paused"`
+	// Limit is the time a holder has for this step (sign for a dispatched
+	// ticket within hours), beside the ticket's own deadline: its clock
+	// starts whenever a ticket enters the state or changes holder in it.
+	Limit *StepLimit `yaml:"limit" jsonschema:"description=time limit of the step (环节时限), counted from entering the state or a change of holder"`
+}
+
+// StepLimit is a step's time limit: hours (counted on working days only)
+// or working days, exactly one.
+type StepLimit struct {
+	Pos         diag.Pos `yaml:"-"`
+	Label       string   `yaml:"label" jsonschema:"required,description=shown to users (Chinese), e.g. 2 小时内签收"`
+	Hours       int      `yaml:"hours" jsonschema:"description=hours on working days (a day off does not count)"`
+	WorkingDays int      `yaml:"working_days" jsonschema:"description=working days, counted from the next day like the ticket's deadlines"`
+	// Notify, when set, is sent once the limit runs out with the step
+	// not done (签收超时提醒).
+	Notify *Notify `yaml:"notify" jsonschema:"description=a notice sent when the step's limit runs out"`
+}
+
+// maxLimitHours bounds a step's hours: beyond a month of working days a
+// limit is a deadline, written in working days.
+const maxLimitHours = 720
+
+// Due is when a step entered at from runs out.
+func (l *StepLimit) Due(cal *calendar.Calendar, from time.Time) time.Time {
+	if l.Hours > 0 {
+		return cal.AddWorkingHours(from, l.Hours)
+	}
+	return cal.Deadline(from, l.WorkingDays)
 }
 
 // Action is a transition.
@@ -153,6 +182,13 @@ type Guard struct {
 type Form struct {
 	Name     string   `yaml:"name" jsonschema:"required"`
 	Required []string `yaml:"required"`
+	// Content makes the input the ticket's own content (a registration,
+	// an edit of it): it is merged into the ticket's fields. Any other
+	// action's input is kept as that action's latest input
+	// (ticket.inputs.ACTION), so a callback's opinion never replaces the
+	// dispatcher's, nor a reply's attachments the citizen's. A creating
+	// action's input is always content.
+	Content bool `yaml:"content" jsonschema:"description=the input is the ticket's content and is merged into its fields; otherwise it is kept as ticket.inputs.ACTION"`
 
 	form *form.Form
 }
@@ -203,6 +239,10 @@ type Assign struct {
 	To   string     `yaml:"to" jsonschema:"enum=,enum=creator,enum=previous,enum=nobody"`
 	Unit rules.Expr `yaml:"unit"`
 	User rules.Expr `yaml:"user"`
+	// Below requires the unit to be directly under the unit holding the
+	// ticket now ("holder"): passing a ticket down level by level (逐级下派),
+	// a district to one of its streets, a street to one of its communities.
+	Below string `yaml:"below" jsonschema:"enum=,enum=holder,description=holder: the unit must be directly under the current holder"`
 }
 
 // DeadlineEffect changes the ticket's clock.
@@ -245,6 +285,15 @@ func (f *Flow) State(name string) (*State, bool) {
 	return s, ok
 }
 
+// StateLabel is the label of state name, or the name itself for a state
+// the flow no longer has.
+func (f *Flow) StateLabel(name string) string {
+	if s, ok := f.states[name]; ok {
+		return s.Label
+	}
+	return name
+}
+
 // Action returns an action by name.
 func (f *Flow) Action(name string) (*Action, bool) {
 	a, ok := f.actions[name]
@@ -271,6 +320,24 @@ func (f *Flow) Provision(c *registry.Context) {
 		case CategoryDraft, CategoryOpen, CategoryClosed:
 		default:
 			c.Errorf(c.At("states", i, "category"), "state %s: category %q is not one of draft, open, closed", s.Name, s.Category)
+		}
+		if l := s.Limit; l != nil {
+			switch {
+			case l.Hours != 0 && l.WorkingDays != 0:
+				c.Errorf(c.At("states", i, "limit"), "state %s: limit takes hours or working_days, not both", s.Name)
+			case l.Hours == 0 && l.WorkingDays == 0:
+				c.Errorf(c.At("states", i, "limit"), "state %s: limit needs hours or working_days", s.Name)
+			case l.Hours < 0 || l.Hours > maxLimitHours:
+				c.Errorf(c.At("states", i, "limit", "hours"), "state %s: limit hours must be between 1 and %d", s.Name, maxLimitHours)
+			case l.WorkingDays < 0:
+				c.Errorf(c.At("states", i, "limit", "working_days"), "state %s: limit working_days cannot be negative", s.Name)
+			}
+			if s.Category == CategoryClosed {
+				c.Errorf(c.At("states", i, "limit"), "state %s: a closed state has no step to limit", s.Name)
+			}
+			if n := l.Notify; n != nil && n.To != "holder" && n.To != "creator" && !hasPrefix(n.To, "role:") {
+				c.Errorf(c.At("states", i, "limit", "notify", "to"), "state %s: notify %q is not holder, creator or role:NAME", s.Name, n.To)
+			}
 		}
 	}
 	f.programs = map[diag.Pos]*rules.Program{}

@@ -71,8 +71,14 @@ type Ticket struct {
 	CreatorID   int64          `json:"creatorId"`
 	Creator     string         `json:"creator"`
 	Fields      map[string]any `json:"fields"`
-	Counts      map[string]int `json:"counts"`
-	Deadline    *time.Time     `json:"deadline"`
+	// Inputs holds each action's latest input (but for content actions,
+	// whose input is in Fields), by action name.
+	Inputs   map[string]map[string]any `json:"inputs"`
+	Counts   map[string]int            `json:"counts"`
+	Deadline *time.Time                `json:"deadline"`
+	// StepDeadline is when the current step's limit (the state's limit)
+	// runs out; nil for a state without one.
+	StepDeadline *time.Time `json:"stepDeadline"`
 	// PausedRemaining is set while the clock is paused: the working days
 	// left when it stopped.
 	PausedRemaining *int `json:"pausedRemaining"`
@@ -105,7 +111,7 @@ func scanUnit(row pgx.Row) (UnitRef, error) {
 }
 
 const ticketColumns = `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
-	t.fields, t.counts, t.deadline, t.paused_remaining, t.created_at, t.closed_at,
+	t.fields, t.inputs, t.counts, t.deadline, t.step_deadline, t.paused_remaining, t.created_at, t.closed_at,
 	hu.id, hu.code, hu.name, hu.kind, COALESCE(hpu.code, ''), COALESCE(hpu.kind, ''), hu.path, COALESCE(husr.username, ''), `
 
 const ticketJoins = `
@@ -123,7 +129,7 @@ func scanTicket(row pgx.Row) (Ticket, error) {
 	var unitID *int64
 	var code, name, kind, parentCode, parentKind, path *string
 	err := row.Scan(&t.ID, &t.Number, &t.Flow, &t.FlowVersion, &t.State, &t.Version, &t.ScopePath, &t.CreatorID, &t.Creator,
-		&t.Fields, &t.Counts, &t.Deadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt,
+		&t.Fields, &t.Inputs, &t.Counts, &t.Deadline, &t.StepDeadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt,
 		&unitID, &code, &name, &kind, &parentCode, &parentKind, &path, &t.HolderUser, &t.Branches)
 	if err != nil {
 		return t, err
@@ -136,6 +142,9 @@ func scanTicket(row pgx.Row) (Ticket, error) {
 	}
 	if t.Counts == nil {
 		t.Counts = map[string]int{}
+	}
+	if t.Inputs == nil {
+		t.Inputs = map[string]map[string]any{}
 	}
 	return t, nil
 }
@@ -344,7 +353,7 @@ func (e *Engine) Create(ctx context.Context, p *identity.Principal, flowName, ac
 			return err
 		}
 		t := Ticket{Number: number, Flow: f.Name, FlowVersion: version, CreatorID: p.UserID, Creator: p.Username,
-			ScopePath: p.UnitPath, Fields: map[string]any{}, Counts: map[string]int{}, CreatedAt: now}
+			ScopePath: p.UnitPath, Fields: map[string]any{}, Inputs: map[string]map[string]any{}, Counts: map[string]int{}, CreatedAt: now}
 		// The path is read as the row is written, under a share lock of
 		// the unit: a move of the unit either waits for this ticket (and
 		// its trigger then moves it) or has committed (and this reads the
@@ -370,23 +379,20 @@ func (e *Engine) Perform(ctx context.Context, p *identity.Principal, id int64, a
 		if err != nil {
 			return err
 		}
-		if expectedVersion != nil && *expectedVersion != t.Version {
-			return &gql.Error{Code: gql.Conflict, Message: fmt.Sprintf("工单 %s 已被他人办理，当前状态为 %s（版本 %d），请刷新后重试", t.Number, t.State, t.Version),
-				Extra: map[string]any{"state": t.State, "version": t.Version}}
-		}
 		f, err := e.definition(ctx, tx, t.Flow, t.FlowVersion)
 		if err != nil {
 			return err
+		}
+		if expectedVersion != nil && *expectedVersion != t.Version {
+			return &gql.Error{Code: gql.Conflict, Message: fmt.Sprintf("工单 %s 已被他人办理，当前状态为“%s”（版本 %d），请刷新后重试", t.Number, f.StateLabel(t.State), t.Version),
+				Extra: map[string]any{"state": t.State, "version": t.Version}}
 		}
 		a, ok := f.Action(action)
 		if !ok {
 			return gql.FieldError("action", "流程 %s 没有动作 %q", f.Label, action)
 		}
 		if !slices.ContainsFunc(a.From, func(r registry.Ref) bool { return r.Name == t.State }) {
-			label := t.State
-			if s, ok := f.State(t.State); ok {
-				label = s.Label
-			}
+			label := f.StateLabel(t.State)
 			return &gql.Error{Code: gql.BadUserInput, Field: "action", Message: fmt.Sprintf("工单处于“%s”，不能执行“%s”", label, a.Label),
 				Extra: map[string]any{"state": t.State}}
 		}
@@ -479,7 +485,7 @@ func permitted(p *identity.Principal, a *Action, t Ticket) error {
 func (e *Engine) env(p *identity.Principal, t Ticket, input map[string]any) Env {
 	env := Env{
 		Ticket: TicketVars{ID: t.ID, Number: t.Number, State: t.State, HolderUser: t.HolderUser, Fields: t.Fields,
-			Counts: t.Counts, Created: t.CreatedAt},
+			Inputs: inputsEnv(t.Inputs), Counts: t.Counts, Created: t.CreatedAt},
 		Input: input,
 		Actor: ActorVars{Username: p.Username, Roles: p.Roles, Unit: p.UnitCode, UnitKind: p.UnitKind},
 		Now:   e.Now(),
@@ -490,6 +496,9 @@ func (e *Engine) env(p *identity.Principal, t Ticket, input map[string]any) Env 
 	}
 	if t.Deadline != nil {
 		env.Ticket.Deadline = *t.Deadline
+	}
+	if t.StepDeadline != nil {
+		env.Ticket.StepDeadline = *t.StepDeadline
 	}
 	for _, b := range t.Branches {
 		env.Ticket.Branches.Total++
@@ -503,6 +512,16 @@ func (e *Engine) env(p *identity.Principal, t Ticket, input map[string]any) Env 
 		env.Input = map[string]any{}
 	}
 	return env
+}
+
+// inputsEnv is a ticket's inputs as expressions see them: a map of maps,
+// so ticket.inputs.extension_apply.days reads like ticket.fields.days.
+func inputsEnv(in map[string]map[string]any) map[string]any {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
 }
 
 // perform applies action a to ticket t (locked, or just inserted) in tx.
@@ -521,6 +540,10 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 			return Ticket{}, form.AsGraphQL(err, "input")
 		}
 		input = res.Values
+	} else if len(input) > 0 && len(a.From) != 0 {
+		// Nothing would check it, and nothing would show it: an action
+		// without a form takes no input.
+		return Ticket{}, gql.FieldError("input", "“%s”无需填写内容", a.Label)
 	}
 	env := e.env(p, t, input)
 	g, err := a.refusing(env, false)
@@ -534,16 +557,25 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 		}
 		return Ticket{}, &gql.Error{Code: gql.BadUserInput, Field: field, Message: g.Message, Extra: map[string]any{"action": a.Name}}
 	}
-	// A form's input, and whatever a ticket is created with (a draft too),
-	// is the ticket's content: it is kept in the ticket's fields (before
-	// the effects, so time limits see it).
-	if a.Form != nil || len(a.From) == 0 {
+	// Whatever a ticket is created with (a draft too), and a content
+	// action's input, is the ticket's content: it is kept in the ticket's
+	// fields (before the effects, so time limits see it). Any other
+	// action's input is that action's own, kept under its name.
+	switch {
+	case len(a.From) == 0 || a.Form != nil && a.Form.Content:
 		for k, v := range input {
 			t.Fields[k] = v
 		}
+	case a.Form != nil:
+		t.Inputs[a.Name] = orEmpty(input)
 	}
 	from := t.State
 	clockBefore := clockOf(t)
+	stepBefore := t.StepDeadline
+	var unitBefore *int64
+	if t.HolderUnit != nil {
+		unitBefore = &t.HolderUnit.ID
+	}
 	var notices []map[string]any
 	for _, eff := range a.Effects {
 		n, err := e.apply(ctx, tx, f, &t, env, eff)
@@ -563,6 +595,16 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	t.Counts[a.Name]++
 	t.Version++
 	now := e.Now()
+	// The step's clock starts when the ticket enters a state with a limit
+	// or, in it, passes to another unit (handed down, each level signs
+	// for it in its own time).
+	switch unitAfter := t.HolderUnit; {
+	case to.Limit == nil:
+		t.StepDeadline = nil
+	case target != from || t.StepDeadline == nil || unitAfter == nil || unitBefore == nil || unitAfter.ID != *unitBefore:
+		due := to.Limit.Due(f.Calendar(), now)
+		t.StepDeadline = &due
+	}
 	if to.Category == CategoryClosed {
 		t.ClosedAt = &now
 	} else {
@@ -575,8 +617,15 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	}
 	if t.HolderUser != "" {
 		var id int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE username = $1`, t.HolderUser).Scan(&id); err != nil {
+		var path string
+		if err := tx.QueryRow(ctx, `SELECT us.id, un.path FROM users us JOIN units un ON un.id = us.unit_id WHERE us.username = $1`,
+			t.HolderUser).Scan(&id, &path); err != nil {
 			return Ticket{}, gql.FieldError("input", "承办人 %s 不存在", t.HolderUser)
+		}
+		// A ticket held by a unit is held by one of its people: handing it
+		// to someone elsewhere would take it out of the unit's sight.
+		if t.HolderUnit != nil && !strings.HasPrefix(path, t.HolderUnit.Path) {
+			return Ticket{}, gql.FieldError("input", "承办人 %s 不属于承办单位%s", t.HolderUser, t.HolderUnit.Name)
 		}
 		holderUser = &id
 	}
@@ -590,11 +639,14 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	// The holder's path is read as the row is written (see create).
 	b.Queue(`UPDATE tickets SET state = $2, version = $3, holder_unit_id = $4, holder_user_id = $5,
 		scope_path = COALESCE((SELECT path FROM units WHERE id = $4 FOR SHARE), $6),
-		fields = $7, counts = $8, deadline = $9, paused_remaining = $10, closed_at = $11, updated_at = $12
+		fields = $7, counts = $8, deadline = $9, paused_remaining = $10, closed_at = $11, updated_at = $12, inputs = $13, step_deadline = $14
 		WHERE id = $1 AND version = $3 - 1`,
-		t.ID, t.State, t.Version, holderUnit, holderUser, t.ScopePath, t.Fields, t.Counts, t.Deadline, t.PausedRemaining, t.ClosedAt, now)
-	b.Queue(`INSERT INTO ticket_events (ticket_id, ticket_version, flow_version, action, actor_id, actor, from_state, to_state, input, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.Version, t.FlowVersion, a.Name, p.UserID, p.Username, from, t.State, inputJSON, now)
+		t.ID, t.State, t.Version, holderUnit, holderUser, t.ScopePath, t.Fields, t.Counts, t.Deadline, t.PausedRemaining, t.ClosedAt, now, t.Inputs, t.StepDeadline)
+	// The event keeps who held the ticket when it happened and the step
+	// limit then running: a timely sign-for (及时签收) is one at or
+	// before its step_due, counted per unit without replaying history.
+	b.Queue(`INSERT INTO ticket_events (ticket_id, ticket_version, flow_version, action, actor_id, actor, from_state, to_state, input, at, holder_unit_id, step_due)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, t.ID, t.Version, t.FlowVersion, a.Name, p.UserID, p.Username, from, t.State, inputJSON, now, unitBefore, stepBefore)
 	// Timers follow the clock: only an action that moved it reschedules.
 	if clockOf(t) != clockBefore {
 		e.schedule(b, f, t)
@@ -622,6 +674,7 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 // clock is what a ticket's timers depend on.
 type clock struct {
 	deadline int64 // unix nanoseconds, 0 for none
+	step     int64 // the step's limit, likewise
 	paused   bool
 	closed   bool
 }
@@ -630,6 +683,9 @@ func clockOf(t Ticket) clock {
 	c := clock{paused: t.PausedRemaining != nil, closed: t.ClosedAt != nil}
 	if t.Deadline != nil {
 		c.deadline = t.Deadline.UnixNano()
+	}
+	if t.StepDeadline != nil {
+		c.step = t.StepDeadline.UnixNano()
 	}
 	return c
 }
@@ -811,6 +867,13 @@ func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env 
 		}
 		if err != nil {
 			return fmt.Errorf("reading unit %s: %w", code, err)
+		}
+		if as.Below == "holder" && (t.HolderUnit == nil || u.ParentCode != t.HolderUnit.Code) {
+			holder := "（无）"
+			if t.HolderUnit != nil {
+				holder = t.HolderUnit.Name
+			}
+			return gql.FieldError("input.unit", "%s不是%s的下级单位，只能下派给本单位的直属下级", u.Name, holder)
 		}
 		t.HolderUnit, t.HolderUser = &u, ""
 	}

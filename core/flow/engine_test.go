@@ -147,7 +147,10 @@ func TestTicketWalksTheSampleFlow(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "done", tk.State)
 	assert.NotNil(t, tk.ClosedAt)
-	assert.Equal(t, "已联系物业公司，暖气已恢复正常供应。", tk.Fields["reply"])
+	// The reply is the action's own input, not a field of the ticket that
+	// a later action's input of the same name could replace.
+	assert.Equal(t, "已联系物业公司，暖气已恢复正常供应。", tk.Inputs["complete"]["reply"])
+	assert.NotContains(t, tk.Fields, "reply")
 
 	// One event per change, numbered by version; an outbox row each.
 	var events, outbox, maxVersion int

@@ -30,11 +30,18 @@ type TicketVars struct {
 	HolderParentKind string         `expr:"holder_parent_kind"`
 	HolderUser       string         `expr:"holder_user"` // username
 	Fields           map[string]any `expr:"fields"`
+	// Inputs is each action's latest input by action name (the ticket's
+	// content actions' input is in Fields instead), e.g.
+	// inputs.extension_apply.days.
+	Inputs map[string]any `expr:"inputs"`
 	// Counts says how often each action was performed on the ticket, e.g.
 	// counts['return_rejected'] for "no third return application".
 	Counts   map[string]int `expr:"counts"`
 	Created  time.Time      `expr:"created"`
 	Deadline time.Time      `expr:"deadline"`
+	// StepDeadline is when the current step's limit runs out (zero when
+	// the state has none).
+	StepDeadline time.Time `expr:"step_deadline"`
 	// Branches counts co-handling branches, for join rules such as
 	// "the lead may reply once every co-unit is done".
 	Branches BranchVars `expr:"branches"`

@@ -27,11 +27,23 @@ type Event struct {
 	FromState string    `json:"fromState"`
 	ToState   string    `json:"toState"`
 	Input     any       `json:"input"`
+	// Unit is the name of the unit holding the ticket when it happened
+	// ("" before anyone held it).
+	Unit string `json:"unit"`
+	// StepDue is the step limit that was running (a sign-for's due time);
+	// OnTime says whether the event came before it.
+	StepDue *time.Time `json:"stepDue"`
+	OnTime  *bool      `json:"onTime"`
+	// FlowVersion is the flow version the event was performed under, for
+	// its labels.
+	Flow        string `json:"-"`
+	FlowVersion int    `json:"-"`
 }
 
 // Events lists a ticket's history, oldest first.
 func (e *Engine) Events(ctx context.Context, ticketID int64) ([]Event, error) {
-	rows, err := e.pool.Query(ctx, `SELECT action, actor, at, from_state, to_state, input FROM ticket_events WHERE ticket_id = $1 ORDER BY ticket_version`, ticketID)
+	rows, err := e.pool.Query(ctx, `SELECT ev.action, ev.actor, ev.at, ev.from_state, ev.to_state, ev.input, COALESCE(u.name, ''), ev.step_due, t.flow, ev.flow_version
+		FROM ticket_events ev JOIN tickets t ON t.id = ev.ticket_id LEFT JOIN units u ON u.id = ev.holder_unit_id WHERE ev.ticket_id = $1 ORDER BY ev.ticket_version`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("reading events of ticket %d: %w", ticketID, err)
 	}
@@ -39,8 +51,12 @@ func (e *Engine) Events(ctx context.Context, ticketID int64) ([]Event, error) {
 	var out []Event
 	for rows.Next() {
 		var ev Event
-		if err := rows.Scan(&ev.Action, &ev.Actor, &ev.At, &ev.FromState, &ev.ToState, &ev.Input); err != nil {
+		if err := rows.Scan(&ev.Action, &ev.Actor, &ev.At, &ev.FromState, &ev.ToState, &ev.Input, &ev.Unit, &ev.StepDue, &ev.Flow, &ev.FlowVersion); err != nil {
 			return nil, fmt.Errorf("reading events of ticket %d: %w", ticketID, err)
+		}
+		if ev.StepDue != nil {
+			on := !ev.At.After(*ev.StepDue)
+			ev.OnTime = &on
 		}
 		out = append(out, ev)
 	}
@@ -123,15 +139,49 @@ func (m Module) Register(b *gql.Builder) error {
 			"user":     &graphql.Field{Type: graphql.String, Description: "承办人用户名"},
 		},
 	})
+	// An event's labels are those of the flow version it happened under.
+	eventFlow := func(p graphql.ResolveParams) *Flow {
+		ev := p.Source.(Event)
+		f, _ := e.definition(p.Context, e.pool, ev.Flow, ev.FlowVersion)
+		return f
+	}
 	eventType := graphql.NewObject(graphql.ObjectConfig{
-		Name: "TicketEvent",
+		Name:        "TicketEvent",
+		Description: "工单的一步：谁在何时做了什么，当时的承办单位，填写的内容（意见、附件）",
 		Fields: graphql.Fields{
-			"action":    &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"action": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"actionLabel": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) {
+				ev := p.Source.(Event)
+				if f := eventFlow(p); f != nil {
+					if a, ok := f.Action(ev.Action); ok {
+						return a.Label, nil
+					}
+				}
+				return ev.Action, nil
+			}},
+			"form": &graphql.Field{Type: graphql.String, Description: "填写内容所用的表单（据此显示字段名称）", Resolve: func(p graphql.ResolveParams) (any, error) {
+				if f := eventFlow(p); f != nil {
+					if a, ok := f.Action(p.Source.(Event).Action); ok && a.Form != nil {
+						return a.Form.Name, nil
+					}
+				}
+				return nil, nil
+			}},
 			"actor":     &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"at":        &graphql.Field{Type: gql.NonNull(gql.Time)},
 			"fromState": &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"toState":   &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"input":     &graphql.Field{Type: gql.JSON},
+			"toStateLabel": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) {
+				ev := p.Source.(Event)
+				if f := eventFlow(p); f != nil {
+					return f.StateLabel(ev.ToState), nil
+				}
+				return ev.ToState, nil
+			}},
+			"input":   &graphql.Field{Type: gql.JSON, Description: "这一步填写的内容；个人信息按表单脱敏"},
+			"unit":    &graphql.Field{Type: graphql.String, Description: "当时的承办单位", Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(Event).Unit), nil }},
+			"stepDue": &graphql.Field{Type: gql.Time, Description: "当时环节时限（如签收时限）的截止时间"},
+			"onTime":  &graphql.Field{Type: graphql.Boolean, Description: "是否在环节时限内完成（无环节时限时为空）"},
 		},
 	})
 	stringList := gql.NonNull(graphql.NewList(gql.NonNull(graphql.String)))
@@ -185,7 +235,17 @@ func (m Module) Register(b *gql.Builder) error {
 				}
 				return t.State, nil
 			}},
-			"deadline":  &graphql.Field{Type: gql.Time},
+			"deadline":     &graphql.Field{Type: gql.Time},
+			"stepDeadline": &graphql.Field{Type: gql.Time, Description: "当前环节时限（如签收时限）的截止时间；当前状态没有环节时限时为空"},
+			"stepLimit": &graphql.Field{Type: graphql.String, Description: "当前环节时限的名称（如“2 小时内签收”）", Resolve: func(p graphql.ResolveParams) (any, error) {
+				t := p.Source.(Ticket)
+				if f, err := e.definition(p.Context, e.pool, t.Flow, t.FlowVersion); err == nil {
+					if s, ok := f.State(t.State); ok && s.Limit != nil {
+						return s.Limit.Label, nil
+					}
+				}
+				return nil, nil
+			}},
 			"createdAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
 			"closedAt":  &graphql.Field{Type: gql.Time},
 			"creator":   &graphql.Field{Type: gql.NonNull(graphql.String)},
@@ -193,6 +253,11 @@ func (m Module) Register(b *gql.Builder) error {
 				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
 					t := src.(Ticket)
 					return e.Disclosure(pr).Fields(ctx, &t, "ticket")
+				})},
+			"inputs": &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "各动作最近一次填写的内容（派单意见、办理结果及附件、回访意见……），按动作名；个人信息按表单脱敏",
+				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
+					t := src.(Ticket)
+					return e.Disclosure(pr).Inputs(ctx, &t, "ticket")
 				})},
 			"holder": &graphql.Field{Type: gql.NonNull(holderType), Resolve: func(p graphql.ResolveParams) (any, error) {
 				t := p.Source.(Ticket)

@@ -86,7 +86,7 @@ func TestFlowGraphForTheDesigner(t *testing.T) {
 	assert.Equal(t, "request", f["name"])
 	assert.Contains(t, f["states"], map[string]any{"name": "returned", "label": "部门退回", "category": "open", "paused": true})
 	assert.Contains(t, f["actions"], map[string]any{"name": "return", "from": []any{"handling"}, "to": "returned", "roles": []any{"clerk"},
-		"holder": "unit", "form": nil, "guards": []any{"已退回两次，不能再次退回"}})
+		"holder": "unit", "form": "return", "guards": []any{"已退回两次，不能再次退回"}})
 	assert.Contains(t, f["mermaid"], "handling --> returned: 申请退回")
 }
 

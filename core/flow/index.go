@@ -209,31 +209,39 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 	doc.Tag(bucketTag(bucket(t.ID)))
 	doc.Add(t.Number, weightNumber)
 	for _, fl := range s.Caller["name"] {
-		if v, ok := t.Fields[fl.Name].(string); ok && strings.TrimSpace(v) != "" {
-			doc.Add(v, weightName)
-			row.Callers = append(row.Callers, "n:"+strings.TrimSpace(v))
+		for _, v := range t.values(fl.Name) {
+			if v, ok := v.(string); ok && strings.TrimSpace(v) != "" {
+				doc.Add(v, weightName)
+				row.Callers = append(row.Callers, "n:"+strings.TrimSpace(v))
+			}
 		}
 	}
 	for _, fl := range s.Caller["phone"] {
-		if v, ok := t.Fields[fl.Name].(string); ok && v != "" {
-			row.Callers = append(row.Callers, "p:"+form.NormalizePhone(v))
+		for _, v := range t.values(fl.Name) {
+			if v, ok := v.(string); ok && v != "" {
+				row.Callers = append(row.Callers, "p:"+form.NormalizePhone(v))
+			}
 		}
 	}
 	for _, fl := range s.Caller["address"] {
-		doc.Add(addressText(t.Fields[fl.Name], unitNames), weightAddress)
+		for _, v := range t.values(fl.Name) {
+			doc.Add(addressText(v, unitNames), weightAddress)
+		}
 	}
 	for _, fl := range s.Text {
 		if fl.Caller == "name" || fl.Caller == "address" {
 			continue // added above with their own weight
 		}
-		switch v := t.Fields[fl.Name].(type) {
-		case string:
-			if fl.Type == form.RichText {
-				v = form.PlainText(v)
+		for _, v := range t.values(fl.Name) {
+			switch v := v.(type) {
+			case string:
+				if fl.Type == form.RichText {
+					v = form.PlainText(v)
+				}
+				doc.Add(v, weightText)
+			case map[string]any:
+				doc.Add(addressText(v, unitNames), weightText)
 			}
-			doc.Add(v, weightText)
-		case map[string]any:
-			doc.Add(addressText(v, unitNames), weightText)
 		}
 	}
 	row.Doc = doc.String()
@@ -251,13 +259,39 @@ func (s *IndexSpec) facetEntries(t Ticket) []string {
 	}
 	out = append(out, bucketFacet(bucket(t.ID)))
 	for _, fl := range s.Facets {
-		out = append(out, FacetValues(fl, t.Fields[fl.Name])...)
+		for _, v := range t.values(fl.Name) {
+			out = append(out, FacetValues(fl, v)...)
+		}
 	}
 	for _, fl := range s.Attachments {
-		for _, id := range asList(t.Fields[fl.Name]) {
-			if id, ok := id.(string); ok {
-				out = append(out, FacetAttachment+"="+id)
+		for _, v := range t.values(fl.Name) {
+			for _, id := range asList(v) {
+				if id, ok := id.(string); ok {
+					out = append(out, FacetAttachment+"="+id)
+				}
 			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// values are the values a field name has on t: in its fields, then in
+// each action's latest input (in action-name order, so a ticket indexes
+// the same way every time).
+func (t *Ticket) values(name string) []any {
+	var out []any
+	if v, ok := t.Fields[name]; ok && v != nil {
+		out = append(out, v)
+	}
+	actions := make([]string, 0, len(t.Inputs))
+	for a := range t.Inputs {
+		actions = append(actions, a)
+	}
+	slices.Sort(actions)
+	for _, a := range actions {
+		if v, ok := t.Inputs[a][name]; ok && v != nil {
+			out = append(out, v)
 		}
 	}
 	return out

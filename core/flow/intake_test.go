@@ -119,7 +119,7 @@ func TestIntakeFromEachSource(t *testing.T) {
 	require.Len(t, d["inTransit"], 1, "the new caller is found on the urged ticket")
 	assert.Equal(t, call["id"], d["inTransit"].([]any)[0].(map[string]any)["ticket"].(map[string]any)["id"])
 	var tickets int
-	require.NoError(t, g.Pool.QueryRow(context.Background(), `SELECT count(*) FROM tickets WHERE fields->>'urge_phone' = '13800471234'`).Scan(&tickets))
+	require.NoError(t, g.Pool.QueryRow(context.Background(), `SELECT count(*) FROM tickets WHERE inputs->'urge'->>'urge_phone' = '13800471234'`).Scan(&tickets))
 	assert.Equal(t, 1, tickets, "no duplicate ticket")
 
 	// Similar open tickets: the same category, by text.

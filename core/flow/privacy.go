@@ -169,6 +169,29 @@ func (d *Disclosure) Input(ctx context.Context, t *Ticket, input any, via string
 	return d.mask(m), nil
 }
 
+// Inputs returns t's actions' inputs as the reader may see them (an urge
+// names who urged, with their phone), recording a whole view as Fields
+// does.
+func (d *Disclosure) Inputs(ctx context.Context, t *Ticket, via string) (map[string]any, error) {
+	out := make(map[string]any, len(t.Inputs))
+	whole, shown := d.Whole(t), false
+	for a, in := range t.Inputs {
+		if len(d.personal(in)) == 0 {
+			out[a] = in
+			continue
+		}
+		if whole {
+			out[a], shown = in, true
+		} else {
+			out[a] = d.mask(in)
+		}
+	}
+	if shown {
+		return out, d.Reveal(ctx, via, t)
+	}
+	return out, nil
+}
+
 // Highlights returns t's search highlights as the reader may see them: a
 // personal field the reader sees masked is not highlighted at all, since
 // a highlight says that the field holds the words searched for.
@@ -202,6 +225,9 @@ func (d *Disclosure) Reveal(ctx context.Context, via string, ts ...*Ticket) erro
 	var unit string
 	for _, t := range ts {
 		names := d.personal(t.Fields)
+		for _, in := range t.Inputs {
+			names = append(names, d.personal(in)...)
+		}
 		if len(names) == 0 || !d.Whole(t) || !d.e.views.first(d.p.UserID, t.ID, d.e.Now()) {
 			continue
 		}

@@ -110,10 +110,15 @@ type Step struct {
 	Pos diag.Pos `yaml:"-"`
 	// As is ROLE@UNITCODE: a user holding the role in that unit acts.
 	As string `yaml:"as" jsonschema:"required"`
-	// Create names a creating action; Do an action on the ticket.
-	Create string         `yaml:"create"`
-	Do     string         `yaml:"do"`
-	Input  map[string]any `yaml:"input"`
+	// Create names a creating action; Do an action on the ticket. A step
+	// with neither only looks: its expect is checked as that user sees
+	// the ticket (the actions offered to them).
+	Create string `yaml:"create"`
+	Do     string `yaml:"do"`
+	// Input is the action's input; a string "{ROLE@UNIT}" in it stands
+	// for the username of the user the scenario acts as that ROLE@UNIT
+	// (to hand a ticket to a named clerk).
+	Input map[string]any `yaml:"input"`
 	// At moves the clock before the step.
 	At *Moment `yaml:"at"`
 	// Expect checks the ticket after the step.
@@ -130,6 +135,23 @@ type Expect struct {
 	Paused   *bool   `yaml:"paused" jsonschema:"description=whether the deadline clock is paused"`
 	// Fields lists ticket fields and the values they must have.
 	Fields map[string]any `yaml:"fields"`
+	// Inputs lists actions' latest inputs and values they must have.
+	Inputs map[string]map[string]any `yaml:"inputs" jsonschema:"description=action name to the values its latest input must have"`
+	// User is the holding user as ROLE@UNIT (a user the scenario acts
+	// as); empty for none.
+	User *string `yaml:"user" jsonschema:"description=holding user as ROLE@UNIT; empty for none"`
+	// StepDeadline is when the step's limit runs out; StepLimit says
+	// whether one runs at all.
+	StepDeadline *Moment `yaml:"step_deadline"`
+	StepLimit    *bool   `yaml:"step_limit" jsonschema:"description=whether a step limit runs (the state has one)"`
+	// OnTime says whether the step's action came within the step limit
+	// that was running (a timely sign-for).
+	OnTime *bool `yaml:"on_time" jsonschema:"description=whether the action came within the step limit then running"`
+	// Actions are exactly the actions the step's user is offered now, with
+	// nothing refusing them (availableActions), in the flow's order.
+	Actions []string `yaml:"actions" jsonschema:"description=exactly the actions offered to the step's user afterwards, in the flow's order"`
+	// History is the actions performed on the ticket so far, in order.
+	History []string `yaml:"history"`
 }
 
 func (s Step) role() (string, string) {
@@ -173,11 +195,37 @@ func (sc *Scenario) Validate(c *registry.Context) {
 				c.Errorf(c.At("steps", i, "as"), "step %d: the organisation has no unit %q", i+1, unit)
 			}
 		}
+		look := st.Create == "" && st.Do == ""
 		switch {
-		case (st.Create == "") == (st.Do == ""):
-			c.Errorf(st.Pos, "step %d: give exactly one of create and do", i+1)
+		case st.Create != "" && st.Do != "":
+			c.Errorf(st.Pos, "step %d: give one of create and do", i+1)
 		case i == 0 && st.Create == "":
 			c.Errorf(st.Pos, "step 1 must create the ticket")
+		case look && (st.Expect == nil || st.Input != nil || st.Error != ""):
+			c.Errorf(st.Pos, "step %d: a step without create or do only looks: give it expect, and no input or error", i+1)
+		}
+		if st.Expect != nil {
+			if st.Expect.User != nil && *st.Expect.User != "" && !slices.ContainsFunc(sc.Steps, func(o Step) bool { return o.As == *st.Expect.User }) {
+				c.Errorf(c.At("steps", i, "expect", "user"), "step %d: user %q is none of the ROLE@UNIT the scenario acts as", i+1, *st.Expect.User)
+			}
+			for j, name := range st.Expect.Actions {
+				if _, ok := f.Action(name); !ok {
+					c.Errorf(c.At("steps", i, "expect", "actions", j), "step %d: flow %s has no action %q", i+1, f.Name, name)
+				}
+			}
+			for j, name := range st.Expect.History {
+				if _, ok := f.Action(name); !ok {
+					c.Errorf(c.At("steps", i, "expect", "history", j), "step %d: flow %s has no action %q", i+1, f.Name, name)
+				}
+			}
+			for name := range st.Expect.Inputs {
+				if _, ok := f.Action(name); !ok {
+					c.Errorf(c.At("steps", i, "expect", "inputs"), "step %d: flow %s has no action %q", i+1, f.Name, name)
+				}
+			}
+		}
+		if look {
+			continue
 		}
 		name := st.Create + st.Do
 		a, ok := f.Action(name)
@@ -273,10 +321,18 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 		}
 		var next Ticket
 		var stepErr error
-		if st.Create != "" {
-			next, stepErr = eng.Create(ctx, res.Principal, sc.Flow.Name, st.Create, st.Input)
-		} else {
-			next, stepErr = eng.Perform(ctx, res.Principal, t.ID, st.Do, st.Input, nil)
+		before, err := snapshot(ctx, pool, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		input := withUsers(st.Input, users)
+		switch {
+		case st.Create != "":
+			next, stepErr = eng.Create(ctx, res.Principal, sc.Flow.Name, st.Create, input)
+		case st.Do != "":
+			next, stepErr = eng.Perform(ctx, res.Principal, t.ID, st.Do, input, nil)
+		default:
+			next, stepErr = eng.Get(ctx, res.Principal, t.ID)
 		}
 		fail := func(format string, args ...any) {
 			diags.Addf(st.Pos, "scenario %s, step %d (%s %s%s): %s", sc.Name, i+1, st.As, st.Create, st.Do, fmt.Sprintf(format, args...))
@@ -288,6 +344,16 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 			}
 			if !strings.Contains(stepErr.Error(), st.Error) {
 				fail("expected a refusal containing %q, got: %v", st.Error, stepErr)
+				break
+			}
+			// A refusal leaves everything as it was: the ticket, its
+			// events, and no other ticket started.
+			after, err := snapshot(ctx, pool, t.ID)
+			if err != nil {
+				return nil, err
+			}
+			if after != before {
+				fail("refused, but it changed what is stored: before %s, after %s", before, after)
 				break
 			}
 			continue
@@ -330,9 +396,124 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 					fail("expected field %s = %v, got %v", k, want, got)
 				}
 			}
+			for a, values := range e.Inputs {
+				for k, want := range values {
+					if got := t.Inputs[a][k]; !rules.Equal(got, want) {
+						fail("expected %s's input %s = %v, got %v", a, k, want, got)
+					}
+				}
+			}
+			if e.User != nil {
+				want := ""
+				if *e.User != "" {
+					want = users[*e.User]
+				}
+				if t.HolderUser != want {
+					fail("expected holding user %q (%s), got %q", *e.User, want, t.HolderUser)
+				}
+			}
+			if e.StepDeadline != nil && (t.StepDeadline == nil || !t.StepDeadline.Equal(e.StepDeadline.Time)) {
+				fail("expected step deadline %s, got %s", e.StepDeadline.Format(time.RFC3339), formatTime(t.StepDeadline, t))
+			}
+			if e.StepLimit != nil && *e.StepLimit != (t.StepDeadline != nil) {
+				fail("expected a step limit running=%v, got deadline %s", *e.StepLimit, formatTime(t.StepDeadline, t))
+			}
+			if e.Actions != nil || e.History != nil || e.OnTime != nil {
+				if err := r.checkOffersAndHistory(ctx, eng, res.Principal, t, e, fail); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return diags, nil
+}
+
+// withUsers replaces "{ROLE@UNIT}" strings of in by those users' names.
+func withUsers(in map[string]any, users map[string]string) map[string]any {
+	if in == nil {
+		return nil
+	}
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if s, ok := v.(string); ok && strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			if name, ok := users[s[1:len(s)-1]]; ok {
+				v = name
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// checkOffersAndHistory checks what expect says of the actions offered to
+// p, the actions performed so far and whether the last came in time.
+func (r Runner) checkOffersAndHistory(ctx context.Context, eng *Engine, p *identity.Principal, t Ticket, e *Expect, fail func(string, ...any)) error {
+	if e.Actions != nil {
+		offers, err := eng.Offers(ctx, p, t)
+		if err != nil {
+			return err
+		}
+		got := []string{}
+		for _, o := range offers {
+			if o.Refusal == "" {
+				got = append(got, o.Action.Name)
+			}
+		}
+		if !slices.Equal(got, e.Actions) {
+			fail("expected the actions offered %v, got %v", e.Actions, got)
+		}
+	}
+	if e.History == nil && e.OnTime == nil {
+		return nil
+	}
+	evs, err := eng.Events(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	if e.History != nil {
+		got := make([]string, len(evs))
+		for i, ev := range evs {
+			got[i] = ev.Action
+		}
+		if !slices.Equal(got, e.History) {
+			fail("expected the history %v, got %v", e.History, got)
+		}
+	}
+	if e.OnTime != nil {
+		last := evs[len(evs)-1]
+		switch {
+		case last.OnTime == nil:
+			fail("expected on_time=%v, but no step limit was running for %s", *e.OnTime, last.Action)
+		case *last.OnTime != *e.OnTime:
+			fail("expected on_time=%v, got %v (due %s, done %s)", *e.OnTime, *last.OnTime, formatTime(last.StepDue, t), formatTime(&last.At, t))
+		}
+	}
+	return nil
+}
+
+// stored is what a scenario's ticket has in the database, to show that a
+// refused step changed nothing.
+type stored struct {
+	tickets, events int
+	version         int
+	state           string
+	fields, inputs  string
+}
+
+func (s stored) String() string {
+	return fmt.Sprintf("{%d tickets, %d events; version %d, state %s, fields %s, inputs %s}", s.tickets, s.events, s.version, s.state, s.fields, s.inputs)
+}
+
+func snapshot(ctx context.Context, pool *pgxpool.Pool, id int64) (stored, error) {
+	var s stored
+	err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM ticket_events),
+		COALESCE((SELECT version FROM tickets WHERE id = $1), 0), COALESCE((SELECT state FROM tickets WHERE id = $1), ''),
+		COALESCE((SELECT fields::text FROM tickets WHERE id = $1), ''), COALESCE((SELECT inputs::text FROM tickets WHERE id = $1), '')`, id).
+		Scan(&s.tickets, &s.events, &s.version, &s.state, &s.fields, &s.inputs)
+	if err != nil {
+		return s, fmt.Errorf("reading the scenario's ticket: %w", err)
+	}
+	return s, nil
 }
 
 func formatTime(t *time.Time, tk Ticket) string {

@@ -65,18 +65,27 @@ func (c *corpus) load(t *testing.T) {
 		for _, tk := range list {
 			c.tickets[tk.ID] = tk
 			parts := []string{tk.Number}
+			// A field's values: the ticket's own, and those of every
+			// action's latest input (a reply's result).
+			var values []any
 			for _, fl := range textFields {
-				switch v := tk.Fields[fl.Name].(type) {
-				case string:
-					parts = append(parts, v)
-				case map[string]any:
-					for _, level := range []string{"district", "street", "community"} {
-						if code, ok := v[level].(string); ok {
-							parts = append(parts, names[code])
+				values = append(values[:0], tk.Fields[fl.Name])
+				for _, in := range tk.Inputs {
+					values = append(values, in[fl.Name])
+				}
+				for _, v := range values {
+					switch v := v.(type) {
+					case string:
+						parts = append(parts, v)
+					case map[string]any:
+						for _, level := range []string{"district", "street", "community"} {
+							if code, ok := v[level].(string); ok {
+								parts = append(parts, names[code])
+							}
 						}
-					}
-					if d, ok := v["detail"].(string); ok {
-						parts = append(parts, d)
+						if d, ok := v["detail"].(string); ok {
+							parts = append(parts, d)
+						}
 					}
 				}
 			}

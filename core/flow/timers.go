@@ -14,6 +14,18 @@ import (
 // while it is paused, cleared or closed.
 func (e *Engine) schedule(b *pgx.Batch, f *Flow, t Ticket) {
 	b.Queue(`DELETE FROM ticket_timers WHERE ticket_id = $1 AND fired_at IS NULL`, t.ID)
+	// The step's own limit (sign within hours) warns once when it runs
+	// out, whatever the ticket's clock does.
+	if s, ok := f.State(t.State); ok && s.Limit != nil && s.Limit.Notify != nil && t.StepDeadline != nil && t.ClosedAt == nil {
+		n := s.Limit.Notify
+		level := n.Level
+		if level == "" {
+			level = "urgent"
+		}
+		payload := map[string]any{"timer": "step", "label": s.Limit.Label, "to": n.To, "message": n.Message, "level": level,
+			"deadline": t.StepDeadline.Format(time.RFC3339)}
+		b.Queue(`INSERT INTO ticket_timers (ticket_id, name, due_at, payload) VALUES ($1, $2, $3, $4)`, t.ID, "step:"+s.Name, *t.StepDeadline, payload)
+	}
 	if t.Deadline == nil || t.PausedRemaining != nil || t.ClosedAt != nil {
 		return
 	}

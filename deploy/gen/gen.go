@@ -501,7 +501,7 @@ func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, prev
 	settle := time.Duration(w.paths.SettleDays) * 24 * time.Hour
 	agent := one(r, w.agents)
 	t := ticket{unit: unit}
-	t.Ticket = flow.Ticket{Flow: w.flow.Name, FlowVersion: w.flowVersion, Fields: fields, Counts: map[string]int{}, CreatedAt: created}
+	t.Ticket = flow.Ticket{Flow: w.flow.Name, FlowVersion: w.flowVersion, Fields: fields, Inputs: map[string]map[string]any{}, Counts: map[string]int{}, CreatedAt: created}
 	at := created
 	state := ""
 	holder := w.paths.Center
@@ -530,7 +530,15 @@ func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, prev
 				v = strings.NewReplacer("{unit}", unit, "{reply}", reply, "{master}", prevNumber).Replace(s)
 			}
 			input[k] = v
-			fields[k] = v
+		}
+		// As the engine keeps them: the registration (and a content
+		// action's input) in the fields, any other action's as its own.
+		if n == 0 || a.Form != nil && a.Form.Content {
+			for k, v := range input {
+				fields[k] = v
+			}
+		} else if len(input) > 0 {
+			t.Inputs[name] = input
 		}
 		// Whoever holds the ticket acts on it: the unit's clerk while a
 		// unit holds it, an agent of the centre otherwise.
@@ -681,9 +689,10 @@ func (w *world) write(ctx context.Context, pool *pgxpool.Pool, batch []ticket, p
 				return err
 			}
 			countsJSON, _ := json.Marshal(t.Counts)
+			inputsJSON, _ := json.Marshal(t.Inputs)
 			updated := t.events[len(t.events)-1].at
 			ticketRows[i] = []any{t.ID, t.Number, t.Flow, t.FlowVersion, t.State, t.Version, t.HolderUnit.ID, nil, t.ScopePath, t.CreatorID,
-				string(fieldsJSON), string(countsJSON), t.Deadline, nil, t.CreatedAt, updated, t.ClosedAt}
+				string(fieldsJSON), string(countsJSON), t.Deadline, nil, t.CreatedAt, updated, t.ClosedAt, string(inputsJSON)}
 			for v, ev := range t.events {
 				in, _ := json.Marshal(ev.input)
 				eventRows = append(eventRows, []any{t.ID, v + 1, t.FlowVersion, ev.action, ev.actor.id, ev.actor.username, ev.from, ev.to, string(in), ev.at})
@@ -696,7 +705,7 @@ func (w *world) write(ctx context.Context, pool *pgxpool.Pool, batch []ticket, p
 			*prevNumber = t.Number
 		}
 		cols := []string{"id", "number", "flow", "flow_version", "state", "version", "holder_unit_id", "holder_user_id", "scope_path", "creator_id",
-			"fields", "counts", "deadline", "paused_remaining", "created_at", "updated_at", "closed_at"}
+			"fields", "counts", "deadline", "paused_remaining", "created_at", "updated_at", "closed_at", "inputs"}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"gen_tickets"}, cols, pgx.CopyFromRows(ticketRows)); err != nil {
 			return fmt.Errorf("copying tickets: %w", err)
 		}
