@@ -52,9 +52,10 @@ func Connection(node *graphql.Object) *graphql.Object {
 	return c
 }
 
-// PageArgs are the arguments of a paginated field.
+// PageArgs are the arguments of a paginated field. The page bounds are
+// those the complexity limit is sized for (limits.go).
 var PageArgs = graphql.FieldConfigArgument{
-	"first": &graphql.ArgumentConfig{Type: graphql.Int, Description: "每页条数，默认 50，最多 1000"},
+	"first": &graphql.ArgumentConfig{Type: graphql.Int, Description: fmt.Sprintf("每页条数，默认 %d，最多 %d", DefaultPageSize, MaxPageSize)},
 	"after": &graphql.ArgumentConfig{Type: graphql.String, Description: "上一页的 endCursor"},
 }
 
@@ -66,10 +67,10 @@ type Page struct {
 
 // PageFrom reads first/after; cursors are opaque to clients.
 func PageFrom(args map[string]any) (Page, error) {
-	p := Page{First: 50}
+	p := Page{First: DefaultPageSize}
 	if f, ok := args["first"].(int); ok {
-		if f < 1 || f > 1000 {
-			return p, FieldError("first", "first 须在 1 到 1000 之间")
+		if f < 1 || f > MaxPageSize {
+			return p, FieldError("first", "first 须在 1 到 %d 之间", MaxPageSize)
 		}
 		p.First = f
 	}

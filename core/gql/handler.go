@@ -333,7 +333,7 @@ func (h *handler) parseRequest(req Request) (*ast.Document, []ResponseError) {
 // bounds the strings its arguments receive, before any resolver runs; the
 // errors are ready to send. doc must have passed parseRequest.
 func (h *handler) checkDocument(doc *ast.Document, req Request) []ResponseError {
-	if ge := h.opts.Limits.Check(doc, req.OperationName, req.Variables); ge != nil {
+	if ge := h.opts.Limits.CheckIn(&h.schema, doc, req.OperationName, req.Variables); ge != nil {
 		return []ResponseError{toResponse(ge)}
 	}
 	if vr := graphql.ValidateDocument(&h.schema, doc, nil); !vr.IsValid {

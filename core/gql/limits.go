@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/language/ast"
 )
 
@@ -18,9 +19,14 @@ type Limits struct {
 	// are exempt because GraphiQL's introspection query nests ofType nine
 	// deep; they are bounded by the introspection rule and MaxComplexity.
 	MaxDepth int
-	// MaxComplexity bounds the number of fields selected, with fragment
-	// spreads expanded and a field with a `first` or `last` argument
-	// counting its sub-selection that many times (the page size).
+	// MaxComplexity bounds the values a query can resolve: the fields
+	// selected, with fragment spreads expanded, a field with a `first`
+	// or `last` argument counting its sub-selection that many times (the
+	// page size; DefaultPageSize when the argument is left out), and,
+	// where the schema is known, any other list counting its items as
+	// AssumedListLength. The default admits a page of MaxPageSize with
+	// a couple of dozen fields per node and refuses lists inside such a
+	// page, whose costs multiply.
 	MaxComplexity int
 	// MaxBytes bounds the query text.
 	MaxBytes int
@@ -58,8 +64,19 @@ type Limits struct {
 }
 
 const (
-	DefaultMaxDepth      = 12
-	DefaultMaxComplexity = 5000
+	// MaxPageSize is the largest page a paginated field serves (`first`).
+	MaxPageSize = 1000
+	// DefaultPageSize is the page served when `first` is left out.
+	DefaultPageSize = 50
+	// AssumedListLength is what a list without `first` (a ticket's
+	// events, its actions on offer) counts as in the complexity: such
+	// lists are short, but a page of a thousand tickets multiplies them.
+	AssumedListLength = 10
+
+	DefaultMaxDepth = 12
+	// DefaultMaxComplexity lets a maximum page carry 25 values per item:
+	// edges and node, and some twenty fields.
+	DefaultMaxComplexity = 25 * MaxPageSize
 	DefaultMaxBytes      = 100 << 10
 
 	// introspectionListNesting mirrors graphql-js's MaxIntrospectionDepthRule:
@@ -119,11 +136,19 @@ func (l Limits) CheckSize(query string) *Error {
 
 // Check enforces depth and complexity on the operation that will run
 // (operationName, or every operation when it is empty). variables supply
-// `first: $n` values.
+// `first: $n` values. Without the schema, only fields with `first` or
+// `last` are known to be lists; CheckIn knows them all.
 func (l Limits) Check(doc *ast.Document, operationName string, variables map[string]any) *Error {
+	return l.CheckIn(nil, doc, operationName, variables)
+}
+
+// CheckIn is Check with the schema the document runs against, which says
+// which fields are lists, which are paginated and their default page.
+func (l Limits) CheckIn(schema *graphql.Schema, doc *ast.Document, operationName string, variables map[string]any) *Error {
 	l = l.withDefaults()
 	w := &walker{
 		limits:    l,
+		schema:    schema,
 		vars:      variables,
 		fragments: map[string]*ast.FragmentDefinition{},
 		visiting:  map[string]bool{},
@@ -151,7 +176,7 @@ func (l Limits) Check(doc *ast.Document, operationName string, variables map[str
 		}
 	}
 	for _, op := range ops {
-		cost := w.selectionSet(op.SelectionSet, 0, false, 0)
+		cost := w.selectionSet(op.SelectionSet, w.rootType(op), 0, false, 0, false)
 		if w.err != nil {
 			return w.err
 		}
@@ -172,6 +197,7 @@ func complexityError(max int) *Error {
 
 type walker struct {
 	limits    Limits
+	schema    *graphql.Schema // nil: lists are known by first/last only
 	vars      map[string]any
 	fragments map[string]*ast.FragmentDefinition
 	visiting  map[string]bool
@@ -179,10 +205,13 @@ type walker struct {
 	err       *Error
 }
 
-// selectionSet returns the cost of a selection set whose fields sit at
-// depth+1. intro is set inside __schema/__type, where listNesting counts
-// nested fields/interfaces/possibleTypes/inputFields.
-func (w *walker) selectionSet(ss *ast.SelectionSet, depth int, intro bool, listNesting int) int {
+// selectionSet returns the cost of a selection set on parent (nil when
+// unknown) whose fields sit at depth+1. intro is set inside
+// __schema/__type, where listNesting counts nested
+// fields/interfaces/possibleTypes/inputFields. paged says the field
+// around the set counted its page already, which covers the list of
+// items it holds (a connection's edges).
+func (w *walker) selectionSet(ss *ast.SelectionSet, parent graphql.Type, depth int, intro bool, listNesting int, paged bool) int {
 	if ss == nil || w.err != nil {
 		return 0
 	}
@@ -198,9 +227,9 @@ func (w *walker) selectionSet(ss *ast.SelectionSet, depth int, intro bool, listN
 		}
 		switch sel := sel.(type) {
 		case *ast.Field:
-			total = addSat(total, w.field(sel, depth, intro, listNesting))
+			total = addSat(total, w.field(sel, parent, depth, intro, listNesting, paged))
 		case *ast.InlineFragment:
-			total = addSat(total, w.selectionSet(sel.SelectionSet, depth, intro, listNesting))
+			total = addSat(total, w.selectionSet(sel.SelectionSet, w.condition(sel.TypeCondition, parent), depth, intro, listNesting, paged))
 		case *ast.FragmentSpread:
 			if sel.Name == nil {
 				continue
@@ -213,7 +242,7 @@ func (w *walker) selectionSet(ss *ast.SelectionSet, depth int, intro bool, listN
 				continue
 			}
 			w.visiting[name] = true
-			total = addSat(total, w.selectionSet(frag.SelectionSet, depth, intro, listNesting))
+			total = addSat(total, w.selectionSet(frag.SelectionSet, w.condition(frag.TypeCondition, parent), depth, intro, listNesting, paged))
 			delete(w.visiting, name)
 		}
 		if w.limits.MaxComplexity > 0 && total > w.limits.MaxComplexity {
@@ -224,7 +253,7 @@ func (w *walker) selectionSet(ss *ast.SelectionSet, depth int, intro bool, listN
 	return total
 }
 
-func (w *walker) field(f *ast.Field, depth int, intro bool, listNesting int) int {
+func (w *walker) field(f *ast.Field, parent graphql.Type, depth int, intro bool, listNesting int, paged bool) int {
 	name := ""
 	if f.Name != nil {
 		name = f.Name.Value
@@ -258,22 +287,109 @@ func (w *walker) field(f *ast.Field, depth int, intro bool, listNesting int) int
 	if f.SelectionSet == nil {
 		return 1
 	}
-	return addSat(1, mulSat(w.pageSize(f), w.selectionSet(f.SelectionSet, depth, intro, listNesting)))
+	def := fieldOf(parent, name)
+	n, page := w.pageSize(f, def)
+	if !page && !intro && !paged && def != nil && isList(def.Type) {
+		// Introspection is bounded by its own rule; its lists are the
+		// schema's, not the data's.
+		n = AssumedListLength
+	}
+	var child graphql.Type
+	if def != nil {
+		child, _ = graphql.GetNamed(def.Type).(graphql.Type)
+	}
+	return addSat(1, mulSat(n, w.selectionSet(f.SelectionSet, child, depth, intro, listNesting, page)))
 }
 
-// pageSize is the multiplier for a paginated field: the `first` or `last`
-// argument, literal or variable; 1 when absent or not a positive number.
-func (w *walker) pageSize(f *ast.Field) int {
-	n := 1
+// rootType is the type an operation's fields are selected on.
+func (w *walker) rootType(op *ast.OperationDefinition) graphql.Type {
+	if w.schema == nil {
+		return nil
+	}
+	var t *graphql.Object
+	switch op.Operation {
+	case ast.OperationTypeMutation:
+		t = w.schema.MutationType()
+	case ast.OperationTypeSubscription:
+		t = w.schema.SubscriptionType()
+	default:
+		t = w.schema.QueryType()
+	}
+	if t == nil {
+		return nil
+	}
+	return t
+}
+
+// condition is the type a fragment selects on: its type condition, or
+// the type around it.
+func (w *walker) condition(cond *ast.Named, parent graphql.Type) graphql.Type {
+	if w.schema == nil || cond == nil || cond.Name == nil {
+		return parent
+	}
+	if t := w.schema.Type(cond.Name.Value); t != nil {
+		return t
+	}
+	return nil
+}
+
+// fieldOf is the definition of the field name on t, nil when t has no
+// fields or no such field (validation reports that).
+func fieldOf(t graphql.Type, name string) *graphql.FieldDefinition {
+	switch t := t.(type) {
+	case *graphql.Object:
+		if t == nil {
+			return nil
+		}
+		return t.Fields()[name]
+	case *graphql.Interface:
+		if t == nil {
+			return nil
+		}
+		return t.Fields()[name]
+	}
+	return nil
+}
+
+func isList(t graphql.Type) bool {
+	if nn, ok := t.(*graphql.NonNull); ok {
+		t = nn.OfType
+	}
+	_, ok := t.(*graphql.List)
+	return ok
+}
+
+// pageSize is the multiplier for a paginated field, and whether the field
+// is one: the `first` or `last` argument, literal or variable; where the
+// schema defines such an argument and the query leaves it out, its
+// default, or DefaultPageSize (what PageFrom serves). 1 and false for any
+// other field.
+func (w *walker) pageSize(f *ast.Field, def *graphql.FieldDefinition) (int, bool) {
+	n, page := 1, false
 	for _, a := range f.Arguments {
 		if a == nil || a.Name == nil || (a.Name.Value != "first" && a.Name.Value != "last") {
 			continue
 		}
-		if v, ok := w.intValue(a.Value); ok && v > n {
-			n = v
+		if v, ok := w.intValue(a.Value); ok {
+			page = true
+			n = max(n, v)
 		}
 	}
-	return n
+	if page || def == nil {
+		return n, page
+	}
+	for _, a := range def.Args {
+		if a.Name() != "first" && a.Name() != "last" {
+			continue
+		}
+		page = true
+		if d, ok := a.DefaultValue.(int); ok && d > 0 {
+			n = max(n, min(d, complexityCeiling))
+		} else {
+			n = max(n, DefaultPageSize)
+		}
+	}
+	return n, page
 }
 
 func (w *walker) intValue(v ast.Value) (int, bool) {

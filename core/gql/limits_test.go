@@ -72,9 +72,10 @@ func TestComplexityLimit(t *testing.T) {
 	// A huge page size saturates instead of overflowing.
 	assert.NotNil(t, Limits{}.Check(parseDoc(t, `{ a(first: 99999999999999999999999) { b(first: 2147483647) { c } } }`), "", nil))
 
-	// Default limit.
-	assert.NotNil(t, Limits{}.Check(parseDoc(t, `{ tickets(first: 1000) { id title status caller address } }`), "", nil))
-	assert.Nil(t, Limits{}.Check(parseDoc(t, `{ tickets(first: 100) { id title status caller address } }`), "", nil))
+	// Default limit: the largest page with a handful of fields passes,
+	// a page of pages does not.
+	assert.Nil(t, Limits{}.Check(parseDoc(t, `{ tickets(first: 1000) { id title status caller address } }`), "", nil))
+	assert.NotNil(t, Limits{}.Check(parseDoc(t, `{ tickets(first: 1000) { id notes(first: 50) { text } } }`), "", nil))
 }
 
 func TestComplexityExponentialFragments(t *testing.T) {
@@ -130,11 +131,16 @@ func TestIntrospectionNestingRejected(t *testing.T) {
 
 func TestHandlerLimits(t *testing.T) {
 	h := NewHandler(testSchema(t), HandlerOptions{Limits: Limits{MaxDepth: 2, MaxComplexity: 5, MaxBytes: 200}})
-	res := query(t, h, `{ tickets { id } }`)
+	res := query(t, h, `{ tickets(first: 2) { id } }`)
 	assert.Empty(t, res.Errors)
 
-	res = query(t, h, `query Deep { tickets { id ...on Ticket { title } } __typename }`)
+	res = query(t, h, `query Deep { tickets(first: 1) { id ...on Ticket { title } } __typename }`)
 	assert.Empty(t, res.Errors)
+
+	// Left out, first is the default page, not one item.
+	res = query(t, h, `{ tickets { id } }`)
+	require.Len(t, res.Errors, 1)
+	assert.Equal(t, "maxComplexity", res.Errors[0].Extensions["limit"])
 
 	res = query(t, h, `{ tickets(first: 5) { id } }`)
 	require.Len(t, res.Errors, 1)

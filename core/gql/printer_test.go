@@ -157,7 +157,7 @@ enum TicketStatus {
 }
 
 """
-RFC 3339 时间 (an instant as an RFC 3339 string, e.g. 2024-05-01T08:30:00.123456+08:00).
+RFC 3339 时间，以本中心所在时区（流程日历的时区，默认 Asia/Shanghai）带偏移量写出，如 2026-12-02T17:30:00+08:00；输入可带任意偏移量 (an instant as an RFC 3339 string in the deployment's time zone with its offset; input may use any offset).
 """
 scalar Time
 `

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -26,10 +27,13 @@ var JSON = graphql.NewScalar(graphql.ScalarConfig{
 	},
 })
 
-// Time is an instant as an RFC 3339 string.
+// Time is an instant as an RFC 3339 string. Every time the API returns
+// goes through it and is written in one zone, the deployment's (Zone):
+// the same instant reads the same whichever resolver, the database or the
+// clock produced it. Input may carry any offset.
 var Time = graphql.NewScalar(graphql.ScalarConfig{
 	Name:        "Time",
-	Description: "RFC 3339 时间 (an instant as an RFC 3339 string, e.g. 2024-05-01T08:30:00.123456+08:00).",
+	Description: "RFC 3339 时间，以本中心所在时区（流程日历的时区，默认 Asia/Shanghai）带偏移量写出，如 2026-12-02T17:30:00+08:00；输入可带任意偏移量 (an instant as an RFC 3339 string in the deployment's time zone with its offset; input may use any offset).",
 	Serialize:   serializeTime,
 	ParseValue:  parseTime,
 	ParseLiteral: func(v ast.Value) any {
@@ -117,27 +121,67 @@ func jsonLiteral(v ast.Value) (any, bool) {
 	return nil, false
 }
 
-// serializeTime keeps full precision (RFC3339Nano): clients send updatedAt
-// back for optimistic-concurrency checks, and a value truncated to seconds
+// defaultZone is the zone of the default deployment (the shipped flow
+// calendar's): China Standard Time, which has no daylight saving.
+var defaultZone = func() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}()
+
+var zoneOf atomic.Pointer[func() *time.Location]
+
+// SetZone says where the API writes its times: f returns the deployment's
+// zone (the running flow calendar's, so a configuration that moves it
+// takes effect on its publish); nil, or a nil answer, is Asia/Shanghai.
+// One zone for the whole process, because graphql-go gives a scalar's
+// serializer no context.
+func SetZone(f func() *time.Location) {
+	if f == nil {
+		zoneOf.Store(nil)
+		return
+	}
+	zoneOf.Store(&f)
+}
+
+// Zone is the zone the API writes times in.
+func Zone() *time.Location {
+	if f := zoneOf.Load(); f != nil {
+		if loc := (*f)(); loc != nil {
+			return loc
+		}
+	}
+	return defaultZone
+}
+
+// FormatTime writes t as the API does: RFC 3339 in Zone, with the
+// offset, at full precision (RFC3339Nano) — clients send updatedAt back
+// for optimistic-concurrency checks, and a value truncated to seconds
 // would never equal the microsecond timestamp stored in PostgreSQL.
+func FormatTime(t time.Time) string { return t.In(Zone()).Format(time.RFC3339Nano) }
+
+// serializeTime is the one place a time leaves the API: whether it comes
+// from the clock (+08:00), PostgreSQL (the server's zone) or an index
+// (UTC), it is written by FormatTime.
 func serializeTime(v any) any {
 	switch v := v.(type) {
 	case time.Time:
 		if v.IsZero() {
 			return nil
 		}
-		return v.Format(time.RFC3339Nano)
+		return FormatTime(v)
 	case *time.Time:
 		if v == nil || v.IsZero() {
 			return nil
 		}
-		return v.Format(time.RFC3339Nano)
+		return FormatTime(*v)
 	case string:
 		t, ok := parseTime(v).(time.Time)
 		if !ok {
 			return nil
 		}
-		return t.Format(time.RFC3339Nano)
+		return FormatTime(t)
 	}
 	return nil
 }

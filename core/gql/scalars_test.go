@@ -61,3 +61,27 @@ func TestTimeScalar(t *testing.T) {
 	assert.Nil(t, Time.ParseLiteral(parseValue(t, `12`)))
 	assert.NotNil(t, Time.ParseLiteral(parseValue(t, `"2024-05-01T00:00:00Z"`)))
 }
+
+// Every time leaves the API in one zone with its offset, whatever zone
+// the value carried: the clock's, PostgreSQL's or an index's UTC.
+func TestTimeIsWrittenInTheDeploymentsZone(t *testing.T) {
+	instant := time.Date(2026, 12, 2, 9, 30, 0, 0, time.UTC)
+	want := "2026-12-02T17:30:00+08:00"
+	for name, v := range map[string]any{
+		"UTC":         instant,
+		"pointer":     &instant,
+		"fixed +08":   instant.In(time.FixedZone("CST", 8*3600)),
+		"other zone":  instant.In(time.FixedZone("EST", -5*3600)),
+		"text in UTC": "2026-12-02T09:30:00Z",
+	} {
+		assert.Equal(t, want, Time.Serialize(v), name)
+	}
+
+	// Another deployment's calendar moves every time with it.
+	t.Cleanup(func() { SetZone(nil) })
+	SetZone(func() *time.Location { return time.UTC })
+	assert.Equal(t, "2026-12-02T09:30:00Z", Time.Serialize(instant.In(time.FixedZone("CST", 8*3600))))
+	// A zone that cannot be told (no calendar yet) is the default one.
+	SetZone(func() *time.Location { return nil })
+	assert.Equal(t, want, Time.Serialize(instant))
+}
