@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hotline12345/hotline/core/gql"
 )
 
 // Lookup answers what a check needs from the database: whether units,
@@ -79,13 +81,26 @@ const (
 // Check validates input against the form and returns the values to store:
 // known fields only, normalised (trimmed text, phone numbers without
 // separators, numbers as numbers), with defaults and computed values,
-// without hidden fields. Every problem is returned, each naming its field.
+// without hidden fields. Every problem is returned in one pass, each at its
+// field's path (title, address.district, attachments[2]): the wrong values,
+// the references that do not exist, the required fields left empty and
+// the cross-field rules, so a user fixes everything at once. What depends
+// on a wrong value (a rule over it, a field it shows or hides, a value
+// computed from it) cannot be judged and is left until it is fixed, rather
+// than reported on a guess.
 func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (Result, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
 	var errs Errors
 	values := map[string]any{}
+	// unknown are the fields whose value cannot be known: wrong, missing
+	// though required, or computed from such a field.
+	unknown := map[string]bool{}
+	// partial holds the well-formed parts of wrong values (the other
+	// items of a list, an address's other parts), which are still looked
+	// up so their problems come in the same answer.
+	partial := map[string]any{}
 	for k, v := range input {
 		if k == "extra" && f.FreeFields {
 			extra, err := freeFields(v)
@@ -104,9 +119,13 @@ func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (R
 		if fl.Compute.Source != "" || empty(v) {
 			continue
 		}
-		nv, err := fl.normalize(v)
-		if err != nil {
-			errs = append(errs, FieldError{Field: fl.Name, Label: fl.Label, Message: err.Error()})
+		nv, ps := fl.check(v)
+		if len(ps) > 0 {
+			unknown[k] = true
+			errs = append(errs, fl.errors(ps)...)
+			if nv != nil {
+				partial[k] = nv
+			}
 			continue
 		}
 		if nv != nil {
@@ -115,15 +134,19 @@ func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (R
 	}
 	for i := range f.Fields {
 		fl := &f.Fields[i]
-		if _, ok := values[fl.Name]; !ok && fl.defaultValue != nil {
+		if _, ok := values[fl.Name]; !ok && !unknown[fl.Name] && fl.defaultValue != nil {
 			values[fl.Name] = fl.defaultValue
 		}
 	}
-	if len(errs) > 0 {
-		return Result{}, f.sorted(errs)
-	}
 	if opts.Lookup != nil {
-		errs = append(errs, f.references(ctx, values, opts.Lookup)...)
+		refs, err := f.references(ctx, values, partial, opts.Lookup)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, e := range refs {
+			unknown[baseName(e.Field)] = true
+		}
+		errs = append(errs, refs...)
 	}
 	envOf := func() Env { return Env{Values: values, Now: opts.Now} }
 	for i := range f.Fields {
@@ -131,8 +154,19 @@ func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (R
 		if fl.Compute.Source == "" {
 			continue
 		}
+		if f.dependsOn(fl.Compute, unknown) {
+			delete(values, fl.Name)
+			unknown[fl.Name] = true
+			continue
+		}
 		v, err := f.programs[fl.Compute.Pos].Run(envOf())
 		if err != nil {
+			if len(errs) > 0 {
+				// Values are missing because they are wrong; the
+				// expression may not expect that.
+				unknown[fl.Name] = true
+				continue
+			}
 			return Result{}, fmt.Errorf("computing %s of form %s: %w", fl.Name, f.Name, err)
 		}
 		if empty(v) {
@@ -142,13 +176,22 @@ func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (R
 		}
 	}
 	var hidden []string
+	undecided := map[string]bool{} // visibility hangs on a wrong value
 	for i := range f.Fields {
 		fl := &f.Fields[i]
 		if fl.Visible.Source == "" {
 			continue
 		}
+		if f.dependsOn(fl.Visible, unknown) {
+			undecided[fl.Name] = true
+			continue
+		}
 		ok, err := f.programs[fl.Visible.Pos].Bool(envOf())
 		if err != nil {
+			if len(errs) > 0 {
+				undecided[fl.Name] = true
+				continue
+			}
 			return Result{}, fmt.Errorf("visibility of %s in form %s: %w", fl.Name, f.Name, err)
 		}
 		if !ok {
@@ -162,17 +205,24 @@ func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (R
 		for i := range f.Fields {
 			fl := &f.Fields[i]
 			required := fl.Required || slices.Contains(opts.Require, fl.Name)
-			if required && !slices.Contains(hidden, fl.Name) && fl.Compute.Source == "" {
-				if _, ok := values[fl.Name]; !ok {
-					errs = append(errs, FieldError{Field: fl.Name, Label: fl.Label, Message: "必填"})
-				}
+			if !required || slices.Contains(hidden, fl.Name) || undecided[fl.Name] || unknown[fl.Name] || fl.Compute.Source != "" {
+				continue
+			}
+			if _, ok := values[fl.Name]; !ok {
+				errs = append(errs, FieldError{Field: fl.Name, Label: fl.Label, Message: "必填"})
+				// Rules may take a required field for granted.
+				unknown[fl.Name] = true
 			}
 		}
-	}
-	if len(errs) == 0 && !opts.Partial {
 		for _, r := range f.Rules {
+			if f.dependsOn(r.Rule, unknown) {
+				continue
+			}
 			ok, err := f.programs[r.Rule.Pos].Bool(envOf())
 			if err != nil {
+				if len(errs) > 0 {
+					continue
+				}
 				return Result{}, fmt.Errorf("rule %q of form %s: %w", r.Rule.Source, f.Name, err)
 			}
 			if !ok {
@@ -190,8 +240,39 @@ func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (R
 	return Result{Values: values, Hidden: hidden}, nil
 }
 
-// sorted puts errors in the order of the form's fields, so the first one
-// is the first the user sees.
+// errors are a field's problems as FieldErrors at their paths.
+func (fl *Field) errors(ps problems) Errors {
+	out := make(Errors, len(ps))
+	for i, p := range ps {
+		out[i] = FieldError{Field: fl.Name + p.at, Label: fl.Label, Message: p.msg}
+	}
+	return out
+}
+
+// baseName is the field a path starts with: address for address.district,
+// attachments for attachments[2].
+func baseName(path string) string {
+	if i := strings.IndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return path
+}
+
+// itemIndex is n for a path ending in [n] right after its field, or -1.
+func itemIndex(path string) int {
+	rest := strings.TrimPrefix(path, baseName(path))
+	if !strings.HasPrefix(rest, "[") || !strings.HasSuffix(rest, "]") {
+		return -1
+	}
+	n, err := strconv.Atoi(rest[1 : len(rest)-1])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// sorted puts errors in the order of the form's fields, and a list's in
+// the order of its items, so the first one is the first the user sees.
 func (f *Form) sorted(errs Errors) Errors {
 	order := func(name string) int {
 		for i, fl := range f.Fields {
@@ -201,7 +282,12 @@ func (f *Form) sorted(errs Errors) Errors {
 		}
 		return len(f.Fields)
 	}
-	slices.SortStableFunc(errs, func(a, b FieldError) int { return order(a.Field) - order(b.Field) })
+	slices.SortStableFunc(errs, func(a, b FieldError) int {
+		if d := order(baseName(a.Field)) - order(baseName(b.Field)); d != 0 {
+			return d
+		}
+		return itemIndex(a.Field) - itemIndex(b.Field)
+	})
 	return errs
 }
 
@@ -253,18 +339,49 @@ var (
 	dateOnly = "2006-01-02"
 )
 
+// problem is one thing wrong with a field's value; at is where below the
+// field ("" for the value as a whole, ".district", "[2]").
+type problem struct{ at, msg string }
+
+// problems are what is wrong with one value, in the order found.
+type problems []problem
+
+func (ps problems) Error() string {
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		msgs[i] = p.msg
+	}
+	return strings.Join(msgs, "；")
+}
+
+func wrong(format string, args ...any) problems {
+	return problems{{msg: fmt.Sprintf(format, args...)}}
+}
+
 // normalize checks one non-empty value against the field's type and
 // returns it in the form it is stored.
 func (fl *Field) normalize(v any) (any, error) {
+	out, ps := fl.check(v)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return out, nil
+}
+
+// check is normalize with every problem of the value. A list or an
+// address with problems in some items or parts also comes back with the
+// well-formed rest (nil in a list where an item is wrong), so that the
+// rest can still be looked up.
+func (fl *Field) check(v any) (any, problems) {
 	switch fl.Type {
 	case Text, LongText:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("应为文字")
+			return nil, wrong("应为文字")
 		}
 		s = strings.TrimSpace(s)
 		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-			return nil, fmt.Errorf("含有无效字符")
+			return nil, wrong("含有无效字符")
 		}
 		n := utf8.RuneCountInString(s)
 		max := float64(defaultTextMax)
@@ -275,25 +392,25 @@ func (fl *Field) normalize(v any) (any, error) {
 			max = *fl.Max
 		}
 		if float64(n) > max {
-			return nil, fmt.Errorf("最多 %v 字，现有 %d 字", max, n)
+			return nil, wrong("最多 %v 字，现有 %d 字", max, n)
 		}
 		if fl.Min != nil && float64(n) < *fl.Min {
-			return nil, fmt.Errorf("至少 %v 字", *fl.Min)
+			return nil, wrong("至少 %v 字", *fl.Min)
 		}
 		if fl.pattern != nil && !fl.pattern.MatchString(s) {
 			if fl.PatternMessage != "" {
-				return nil, fmt.Errorf("%s", fl.PatternMessage)
+				return nil, wrong("%s", fl.PatternMessage)
 			}
-			return nil, fmt.Errorf("格式不正确")
+			return nil, wrong("格式不正确")
 		}
 		return s, nil
 	case RichText:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("应为文字")
+			return nil, wrong("应为文字")
 		}
 		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-			return nil, fmt.Errorf("含有无效字符")
+			return nil, wrong("含有无效字符")
 		}
 		// Unsafe markup is removed here, before anything is stored.
 		s = SanitizeHTML(s)
@@ -302,10 +419,10 @@ func (fl *Field) normalize(v any) (any, error) {
 			max = *fl.Max
 		}
 		if n := utf8.RuneCountInString(s); float64(n) > max {
-			return nil, fmt.Errorf("内容过长：最多 %v 字符，现有 %d 字符", max, n)
+			return nil, wrong("内容过长：最多 %v 字符，现有 %d 字符", max, n)
 		}
 		if fl.Min != nil && float64(utf8.RuneCountInString(PlainText(s))) < *fl.Min {
-			return nil, fmt.Errorf("正文至少 %v 字", *fl.Min)
+			return nil, wrong("正文至少 %v 字", *fl.Min)
 		}
 		return s, nil
 	case Number:
@@ -320,67 +437,69 @@ func (fl *Field) normalize(v any) (any, error) {
 		case string:
 			p, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 			if err != nil {
-				return nil, fmt.Errorf("应为数字")
+				return nil, wrong("应为数字")
 			}
 			n = p
 		default:
-			return nil, fmt.Errorf("应为数字")
+			return nil, wrong("应为数字")
 		}
 		if math.IsNaN(n) || math.IsInf(n, 0) {
-			return nil, fmt.Errorf("应为数字")
+			return nil, wrong("应为数字")
 		}
 		if fl.Integer && n != math.Trunc(n) {
-			return nil, fmt.Errorf("应为整数")
+			return nil, wrong("应为整数")
 		}
 		if fl.Min != nil && n < *fl.Min {
-			return nil, fmt.Errorf("不能小于 %v", *fl.Min)
+			return nil, wrong("不能小于 %v", *fl.Min)
 		}
 		if fl.Max != nil && n > *fl.Max {
-			return nil, fmt.Errorf("不能大于 %v", *fl.Max)
+			return nil, wrong("不能大于 %v", *fl.Max)
 		}
 		return n, nil
 	case Boolean:
 		b, ok := v.(bool)
 		if !ok {
-			return nil, fmt.Errorf("应为是或否")
+			return nil, wrong("应为是或否")
 		}
 		return b, nil
 	case Date, DateTime:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("应为日期")
+			return nil, wrong("应为日期")
 		}
 		s = strings.TrimSpace(s)
 		if fl.Type == Date {
 			t, err := time.Parse(dateOnly, s)
 			if err != nil {
-				return nil, fmt.Errorf("应为日期，如 2026-03-02")
+				return nil, wrong("应为日期，如 2026-03-02")
 			}
 			return t.Format(dateOnly), nil
 		}
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			return nil, fmt.Errorf("应为日期时间，如 2026-03-02T09:30:00+08:00")
+			return nil, wrong("应为日期时间，如 2026-03-02T09:30:00+08:00")
 		}
-		return t.Format(time.RFC3339), nil
+		// Stored as the API writes times (gql.Time): in the deployment's
+		// zone, whatever offset it was entered with.
+		return t.In(gql.Zone()).Format(time.RFC3339), nil
 	case Phone:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("应为电话号码")
+			return nil, wrong("应为电话号码")
 		}
 		p := NormalizePhone(s)
 		if !mobile.MatchString(p) && !landline.MatchString(p) && !local.MatchString(p) {
-			return nil, fmt.Errorf("不是有效的手机号或固定电话")
+			return nil, wrong("不是有效的手机号或固定电话")
 		}
 		return p, nil
 	case IDCard:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("应为身份证号")
+			return nil, wrong("应为身份证号")
 		}
 		s = strings.ToUpper(strings.TrimSpace(s))
 		if !ValidIDCard(s) {
-			return nil, fmt.Errorf("不是有效的身份证号")
+			return nil, wrong("不是有效的身份证号")
 		}
 		return s, nil
 	case Address:
@@ -388,195 +507,256 @@ func (fl *Field) normalize(v any) (any, error) {
 	case Location:
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("应为经纬度 {lat, lng}")
+			return nil, wrong("应为经纬度 {lat, lng}")
 		}
 		lat, ok1 := m["lat"].(float64)
 		lng, ok2 := m["lng"].(float64)
 		if !ok1 || !ok2 || len(m) != 2 || lat < -90 || lat > 90 || lng < -180 || lng > 180 {
-			return nil, fmt.Errorf("应为有效的经纬度 {lat, lng}")
+			return nil, wrong("应为有效的经纬度 {lat, lng}")
 		}
 		return map[string]any{"lat": lat, "lng": lng}, nil
 	case Choice, Tree:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("应为一个选项")
+			return nil, wrong("应为一个选项")
 		}
 		it, ok := fl.index[s]
 		if !ok {
-			return nil, fmt.Errorf("“%s”不是可选项", s)
+			return nil, wrong("“%s”不是可选项", s)
 		}
 		if fl.LeafOnly && len(it.Children) > 0 {
-			return nil, fmt.Errorf("请选择到最末一级（“%s”下还有分类）", it.Text())
+			return nil, wrong("请选择到最末一级（“%s”下还有分类）", it.Text())
 		}
 		return s, nil
 	case MultiChoice:
-		list, err := stringList(v)
-		if err != nil {
-			return nil, err
+		list, ps := stringList(v)
+		if list == nil {
+			return nil, ps
 		}
-		for _, s := range list {
-			if _, ok := fl.index[s]; !ok {
-				return nil, fmt.Errorf("“%s”不是可选项", s)
+		for i, s := range list {
+			if s == nil {
+				continue
+			}
+			if _, ok := fl.index[s.(string)]; !ok {
+				ps = append(ps, problem{itemAt(i), fmt.Sprintf("“%s”不是可选项", s)})
+				list[i] = nil
 			}
 		}
-		return anyList(list), nil
+		return list, ps.inOrder()
 	case Attachment, Person, Unit:
-		var list []string
+		var list []any
+		var ps problems
 		if fl.Multiple {
-			l, err := stringList(v)
-			if err != nil {
-				return nil, err
+			list, ps = stringList(v)
+			if list == nil {
+				return nil, ps
 			}
-			list = l
 		} else {
 			s, ok := v.(string)
 			if !ok {
-				return nil, fmt.Errorf("应为一项")
+				return nil, wrong("应为一项")
 			}
-			list = []string{strings.TrimSpace(s)}
+			list = []any{strings.TrimSpace(s)}
 		}
-		for _, s := range list {
-			if fl.Type == Attachment && !attachmentID.MatchString(s) {
-				return nil, fmt.Errorf("“%s”不是附件编号", s)
+		for i, x := range list {
+			if x == nil {
+				continue
 			}
-			if s == "" || utf8.RuneCountInString(s) > 100 {
-				return nil, fmt.Errorf("“%s”无效", s)
+			s := x.(string)
+			var msg string
+			switch {
+			case fl.Type == Attachment && !attachmentID.MatchString(s):
+				msg = fmt.Sprintf("“%s”不是附件编号", s)
+			case s == "" || utf8.RuneCountInString(s) > 100:
+				msg = fmt.Sprintf("“%s”无效", s)
+			default:
+				continue
 			}
+			if !fl.Multiple {
+				return nil, problems{{msg: msg}}
+			}
+			ps = append(ps, problem{itemAt(i), msg})
+			list[i] = nil
 		}
 		if fl.Multiple {
-			return anyList(list), nil
+			return list, ps.inOrder()
 		}
 		return list[0], nil
 	}
-	return nil, fmt.Errorf("未知字段类型 %s", fl.Type)
+	return nil, wrong("未知字段类型 %s", fl.Type)
 }
 
 // attachmentID is the content address of a stored attachment: a SHA-256.
 var attachmentID = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-func stringList(v any) ([]string, error) {
-	raw, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("应为列表")
+func itemAt(i int) string { return "[" + strconv.Itoa(i) + "]" }
+
+// inOrder sorts a list's problems by item; nil when there are none.
+func (ps problems) inOrder() problems {
+	if len(ps) == 0 {
+		return nil
 	}
-	if len(raw) > maxListLen {
-		return nil, fmt.Errorf("最多 %d 项", maxListLen)
-	}
-	out := make([]string, 0, len(raw))
-	for _, x := range raw {
-		s, ok := x.(string)
-		if !ok {
-			return nil, fmt.Errorf("列表中应为文字")
-		}
-		s = strings.TrimSpace(s)
-		if slices.Contains(out, s) {
-			return nil, fmt.Errorf("“%s”重复", s)
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	slices.SortStableFunc(ps, func(a, b problem) int { return itemIndex(a.at) - itemIndex(b.at) })
+	return ps
 }
 
-func anyList(l []string) []any {
-	out := make([]any, len(l))
-	for i, s := range l {
+// stringList reads a list of distinct texts, trimmed. A list that is not
+// one, or too long, is nil with its problem; otherwise each item that is
+// not a text, or repeats an earlier one, is nil in the list and a problem
+// at its index.
+func stringList(v any) ([]any, problems) {
+	raw, ok := v.([]any)
+	if !ok {
+		return nil, wrong("应为列表")
+	}
+	if len(raw) > maxListLen {
+		return nil, wrong("最多 %d 项", maxListLen)
+	}
+	out := make([]any, len(raw))
+	var ps problems
+	seen := map[string]bool{}
+	for i, x := range raw {
+		s, ok := x.(string)
+		if !ok {
+			ps = append(ps, problem{itemAt(i), "列表中应为文字"})
+			continue
+		}
+		s = strings.TrimSpace(s)
+		if seen[s] {
+			ps = append(ps, problem{itemAt(i), fmt.Sprintf("“%s”重复", s)})
+			continue
+		}
+		seen[s] = true
 		out[i] = s
 	}
-	return out
+	return out, ps
 }
 
 // addressKeys are the parts of an address: unit codes from the pickers
 // (district, street, community), and the detail the caller gives.
 var addressKeys = []string{"district", "street", "community", "detail"}
 
-func normalizeAddress(v any) (any, error) {
+// normalizeAddress reads an address; its problems are at the part they
+// concern (address.city for a part it has not, address.district for the
+// district a chosen street needs).
+func normalizeAddress(v any) (any, problems) {
 	if s, ok := v.(string); ok {
 		v = map[string]any{"detail": s}
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("应为地址 {district, street, community, detail}")
+		return nil, wrong("应为地址 {district, street, community, detail}")
+	}
+	var ps problems
+	var extra []string
+	for k := range m {
+		if !slices.Contains(addressKeys, k) {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	for _, k := range extra {
+		ps = append(ps, problem{"." + k, fmt.Sprintf("地址没有“%s”一项（可填 district、street、community、detail）", k)})
 	}
 	out := map[string]any{}
-	for k, x := range m {
-		if !slices.Contains(addressKeys, k) {
-			return nil, fmt.Errorf("地址没有“%s”一项（可填 district、street、community、detail）", k)
+	for _, k := range addressKeys {
+		x, ok := m[k]
+		if !ok || x == nil {
+			continue
 		}
 		s, ok := x.(string)
 		if !ok {
-			if x == nil {
-				continue
-			}
-			return nil, fmt.Errorf("地址的 %s 应为文字", k)
+			ps = append(ps, problem{"." + k, fmt.Sprintf("地址的 %s 应为文字", k)})
+			continue
 		}
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
 		if utf8.RuneCountInString(s) > 200 {
-			return nil, fmt.Errorf("地址的 %s 过长", k)
+			ps = append(ps, problem{"." + k, fmt.Sprintf("地址的 %s 过长", k)})
+			continue
 		}
 		out[k] = s
 	}
 	if _, ok := out["community"]; ok {
 		if _, ok := out["street"]; !ok {
-			return nil, fmt.Errorf("选了社区须同时选街道")
+			ps = append(ps, problem{".street", "选了社区须同时选街道"})
 		}
 	}
 	if _, ok := out["street"]; ok {
 		if _, ok := out["district"]; !ok {
-			return nil, fmt.Errorf("选了街道须同时选区县")
+			ps = append(ps, problem{".district", "选了街道须同时选区县"})
 		}
 	}
 	if len(out) == 0 {
-		return nil, nil
+		return nil, ps
 	}
-	return out, nil
+	return out, ps
 }
 
 // references checks that the units, users and attachments values name
 // exist, and that an address's street lies in its district and its
-// community in its street.
-func (f *Form) references(ctx context.Context, values map[string]any, l Lookup) Errors {
+// community in its street; partial holds the well-formed parts of wrong
+// values, checked too. Each problem is at its path (attachments[2],
+// address.street); a failing lookup is an error, not the user's.
+func (f *Form) references(ctx context.Context, values, partial map[string]any, l Lookup) (Errors, error) {
 	var errs Errors
-	add := func(fl *Field, format string, args ...any) {
-		errs = append(errs, FieldError{Field: fl.Name, Label: fl.Label, Message: fmt.Sprintf(format, args...)})
+	add := func(fl *Field, at, format string, args ...any) {
+		errs = append(errs, FieldError{Field: fl.Name + at, Label: fl.Label, Message: fmt.Sprintf(format, args...)})
 	}
 	for i := range f.Fields {
 		fl := &f.Fields[i]
 		v, ok := values[fl.Name]
 		if !ok {
-			continue
+			if v, ok = partial[fl.Name]; !ok {
+				continue
+			}
 		}
-		var names []string
+		type ref struct{ at, name string }
+		var names []ref
 		switch x := v.(type) {
 		case string:
-			names = []string{x}
+			names = []ref{{"", x}}
 		case []any:
-			for _, s := range x {
-				names = append(names, s.(string))
+			for j, s := range x {
+				if s, ok := s.(string); ok {
+					names = append(names, ref{itemAt(j), s})
+				}
 			}
 		}
 		switch fl.Type {
 		case Unit:
-			for _, code := range names {
-				if _, ok, err := l.Unit(ctx, code); err != nil || !ok {
-					add(fl, "单位“%s”不存在或已停用", code)
+			for _, r := range names {
+				_, ok, err := l.Unit(ctx, r.name)
+				if err != nil {
+					return nil, fmt.Errorf("looking up unit %s for %s: %w", r.name, fl.Name, err)
+				}
+				if !ok {
+					add(fl, r.at, "单位“%s”不存在或已停用", r.name)
 				}
 			}
 		case Person:
-			for _, u := range names {
-				if ok, err := l.User(ctx, u); err != nil || !ok {
-					add(fl, "用户“%s”不存在或已停用", u)
+			for _, r := range names {
+				ok, err := l.User(ctx, r.name)
+				if err != nil {
+					return nil, fmt.Errorf("looking up user %s for %s: %w", r.name, fl.Name, err)
+				}
+				if !ok {
+					add(fl, r.at, "用户“%s”不存在或已停用", r.name)
 				}
 			}
 		case Attachment:
-			for _, id := range names {
-				if ok, err := l.Attachment(ctx, id); err != nil || !ok {
-					add(fl, "附件 %s 不存在，请重新上传", id[:12])
+			for _, r := range names {
+				ok, err := l.Attachment(ctx, r.name)
+				if err != nil {
+					return nil, fmt.Errorf("looking up attachment %s for %s: %w", r.name, fl.Name, err)
+				}
+				if !ok {
+					add(fl, r.at, "附件 %s 不存在，请重新上传", r.name[:12])
 				}
 			}
 		case Address:
-			m := v.(map[string]any)
+			m, _ := v.(map[string]any)
 			parent := ""
 			for _, level := range []string{"district", "street", "community"} {
 				code, ok := m[level].(string)
@@ -584,19 +764,22 @@ func (f *Form) references(ctx context.Context, values map[string]any, l Lookup) 
 					break
 				}
 				p, ok, err := l.Unit(ctx, code)
-				if err != nil || !ok {
-					add(fl, "地址中的单位“%s”不存在", code)
+				if err != nil {
+					return nil, fmt.Errorf("looking up unit %s for %s: %w", code, fl.Name, err)
+				}
+				if !ok {
+					add(fl, "."+level, "地址中的单位“%s”不存在", code)
 					break
 				}
 				if parent != "" && p != parent {
-					add(fl, "地址中“%s”不属于上一级所选单位", code)
+					add(fl, "."+level, "地址中“%s”不属于上一级所选单位", code)
 					break
 				}
 				parent = code
 			}
 		}
 	}
-	return errs
+	return errs, nil
 }
 
 // NormalizePhone removes separators and the country code from a phone

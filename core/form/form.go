@@ -63,6 +63,9 @@ type Form struct {
 
 	fields   map[string]*Field
 	programs map[diag.Pos]*rules.Program
+	// refs are the fields each expression reads, so that a check leaves
+	// an expression over a wrong value unjudged.
+	refs map[diag.Pos]refs
 }
 
 // Field is one input of a form.
@@ -175,6 +178,7 @@ func (f *Form) Field(name string) (*Field, bool) {
 func (f *Form) Provision(c *registry.Context) {
 	f.fields = map[string]*Field{}
 	f.programs = map[diag.Pos]*rules.Program{}
+	f.refs = map[diag.Pos]refs{}
 	compile := func(e rules.Expr, want rules.Result) {
 		if e.Source == "" {
 			return
@@ -184,6 +188,7 @@ func (f *Form) Provision(c *registry.Context) {
 		p, diags := rules.Compile(e, env, want)
 		c.Report(diags)
 		f.programs[pos] = p
+		f.refs[pos] = fieldRefs(e.Source)
 	}
 	if len(f.Fields) == 0 {
 		c.Errorf(c.At("fields"), "form %s has no fields", f.Name)

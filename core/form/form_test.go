@@ -242,11 +242,12 @@ func TestCheckFieldTypes(t *testing.T) {
 		{name: "boolean", in: base(map[string]any{"confidential": "是"}), field: "confidential", msg: "应为是或否"},
 		{name: "date", in: base(map[string]any{"happened": "2026-02-30"}), field: "happened", msg: "应为日期"},
 		{name: "datetime normalised", in: base(map[string]any{"at": "2026-03-02T09:30:00+08:00"}), check: func(t *testing.T, v map[string]any) { assert.Equal(t, "2026-03-02T09:30:00+08:00", v["at"]) }},
+		{name: "datetime in the deployment's zone", in: base(map[string]any{"at": "2026-03-02T01:30:00Z"}), check: func(t *testing.T, v map[string]any) { assert.Equal(t, "2026-03-02T09:30:00+08:00", v["at"]) }},
 		{name: "address from text", in: base(map[string]any{"address": " 新华大街 1 号 "}), check: func(t *testing.T, v map[string]any) {
 			assert.Equal(t, map[string]any{"detail": "新华大街 1 号"}, v["address"])
 		}},
-		{name: "address street without district", in: base(map[string]any{"address": map[string]any{"street": "150105001", "detail": "x"}}), field: "address", msg: "选了街道须同时选区县"},
-		{name: "address unknown part", in: base(map[string]any{"address": map[string]any{"city": "x"}}), field: "address", msg: "地址没有“city”一项"},
+		{name: "address street without district", in: base(map[string]any{"address": map[string]any{"street": "150105001", "detail": "x"}}), field: "address.district", msg: "选了街道须同时选区县"},
+		{name: "address unknown part", in: base(map[string]any{"address": map[string]any{"city": "x"}}), field: "address.city", msg: "地址没有“city”一项"},
 		{name: "location", in: base(map[string]any{"location": map[string]any{"lat": 40.84, "lng": 111.75}}), check: func(t *testing.T, v map[string]any) {
 			assert.Equal(t, map[string]any{"lat": 40.84, "lng": 111.75}, v["location"])
 		}},
@@ -257,8 +258,8 @@ func TestCheckFieldTypes(t *testing.T) {
 		{name: "multichoice", in: base(map[string]any{"tags": []any{"重复来电", "媒体关注"}}), check: func(t *testing.T, v map[string]any) {
 			assert.Equal(t, []any{"重复来电", "媒体关注"}, v["tags"])
 		}},
-		{name: "multichoice duplicate", in: base(map[string]any{"tags": []any{"重复来电", "重复来电"}}), field: "tags", msg: "重复"},
-		{name: "attachment id", in: base(map[string]any{"files": []any{"abc"}}), field: "files", msg: "“abc”不是附件编号"},
+		{name: "multichoice duplicate", in: base(map[string]any{"tags": []any{"重复来电", "重复来电"}}), field: "tags[1]", msg: "重复"},
+		{name: "attachment id", in: base(map[string]any{"files": []any{"abc"}}), field: "files[0]", msg: "“abc”不是附件编号"},
 		{name: "unknown field", in: base(map[string]any{"titel": "x"}), field: "titel", msg: "表单“登记”没有这个字段"},
 		{name: "free fields", in: base(map[string]any{"extra": map[string]any{"楼号": "3 号楼"}}), check: func(t *testing.T, v map[string]any) {
 			assert.Equal(t, map[string]any{"楼号": "3 号楼"}, v["extra"])
@@ -287,7 +288,8 @@ func TestCheckFieldTypes(t *testing.T) {
 	}
 }
 
-// Every problem is reported at once, in the order of the form.
+// Every problem is reported at once, in the order of the form: the
+// required title too, beside the wrong values.
 func TestCheckReportsEveryProblemInFormOrder(t *testing.T) {
 	f := sampleForm(t)
 	_, err := f.Check(context.Background(), map[string]any{"days": 0.0, "phone": "1", "id_card": "1"}, form.Options{})
@@ -297,7 +299,7 @@ func TestCheckReportsEveryProblemInFormOrder(t *testing.T) {
 	for _, e := range es {
 		fields = append(fields, e.Field)
 	}
-	assert.Equal(t, []string{"phone", "id_card", "days"}, fields)
+	assert.Equal(t, []string{"phone", "id_card", "title", "days"}, fields)
 }
 
 // A draft keeps what was entered without the required fields, but what

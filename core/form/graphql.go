@@ -33,18 +33,30 @@ func Running(config *registry.Runtime, name string) (*Form, error) {
 	return f, nil
 }
 
-// AsGraphQL turns a failed check into a BAD_USER_INPUT error that names
-// the first field and lists every problem in extensions.errors.
+// AsGraphQL turns a failed check into a BAD_USER_INPUT error that lists
+// every problem in extensions.errors, each {field, label, message} with
+// its path under prefix (input.address.district, input.attachments[2]),
+// so a form marks every wrong field from one answer; extensions.field is
+// the first of them and the message joins them all.
 func AsGraphQL(err error, prefix string) error {
 	var es Errors
 	if !errors.As(err, &es) || len(es) == 0 {
 		return err
 	}
-	field := prefix
-	if es[0].Field != "" {
-		field = prefix + "." + es[0].Field
+	at := func(field string) string {
+		switch {
+		case field == "":
+			return prefix
+		case prefix == "":
+			return field
+		}
+		return prefix + "." + field
 	}
-	return &gql.Error{Code: gql.BadUserInput, Field: field, Message: es.Error(), Extra: map[string]any{"errors": []FieldError(es)}}
+	all := make([]FieldError, len(es))
+	for i, e := range es {
+		all[i] = FieldError{Field: at(e.Field), Label: e.Label, Message: e.Message}
+	}
+	return &gql.Error{Code: gql.BadUserInput, Field: all[0].Field, Message: es.Error(), Extra: map[string]any{"errors": all}, Err: err}
 }
 
 // Register implements gql.Module.
