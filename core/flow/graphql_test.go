@@ -1,7 +1,12 @@
 package flow_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/graphql-go/graphql"
@@ -113,4 +118,74 @@ func TestResponsibilityListSuggestsUnits(t *testing.T) {
 	got, err = w.eng.Suggest(ctx, "", "表扬话务员态度好", "", "")
 	require.NoError(t, err)
 	assert.Empty(t, got)
+}
+
+// apiAs answers GraphQL as user through the server's handler, with its
+// limits and serialisation.
+func apiAs(t *testing.T, w *world, user string) func(query string, vars map[string]any) gqlAnswer {
+	t.Helper()
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: w.ids}, flow.Module{Engine: w.eng})
+	require.NoError(t, err)
+	p := w.as(t, user)
+	h := gql.NewHandler(schema, gql.HandlerOptions{Authenticate: func(ctx context.Context, _ *http.Request) (context.Context, error) {
+		return identity.WithPrincipal(ctx, p), nil
+	}})
+	return func(query string, vars map[string]any) gqlAnswer {
+		t.Helper()
+		body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+		require.NoError(t, err)
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var res gqlAnswer
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &res), rec.Body.String())
+		return res
+	}
+}
+
+// Issue 15, item 7: a deadline came back as +08:00 from createTicket and
+// as Z from searchTickets. Every time is written in the flow calendar's
+// zone with its offset, so the same instant reads the same everywhere.
+func TestTimesReadTheSameThroughEveryQuery(t *testing.T) {
+	w := newWorld(t)
+	do := apiAs(t, w, "agent")
+	res := do(`mutation($in: JSON!) { createTicket(form: "register", input: $in) { id deadline createdAt events { at } } }`,
+		map[string]any{"in": map[string]any{"unit": "150105", "title": "夜间施工噪音扰民", "type": "投诉"}})
+	require.Empty(t, res.Errors)
+	created := res.Data["createTicket"].(map[string]any)
+	deadline, _ := created["deadline"].(string)
+	require.NotEmpty(t, deadline)
+	assert.True(t, strings.HasSuffix(deadline, "+08:00"), "in the calendar's zone (Asia/Shanghai): %s", deadline)
+
+	res = do(`{ searchTickets(query: "") { edges { node { id deadline createdAt events { at } } } } }`, nil)
+	require.Empty(t, res.Errors)
+	edges := res.Data["searchTickets"].(map[string]any)["edges"].([]any)
+	require.Len(t, edges, 1)
+	assert.Equal(t, created, edges[0].(map[string]any)["node"], "createTicket and searchTickets read the same times")
+
+	res = do(`query($id: ID!) { ticket(id: $id) { id deadline createdAt events { at } } }`, map[string]any{"id": created["id"]})
+	require.Empty(t, res.Errors)
+	assert.Equal(t, created, res.Data["ticket"])
+	res = do(`{ tickets(first: 10) { edges { node { id deadline createdAt events { at } } } } }`, nil)
+	require.Empty(t, res.Errors)
+	assert.Equal(t, created, res.Data["tickets"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"])
+}
+
+// Issue 15, item 7: the largest page the schema offers passes the
+// complexity limit with a handful of fields; a list inside such a page
+// multiplies and is refused before anything runs.
+func TestTheLargestPagePassesTheComplexityLimit(t *testing.T) {
+	w := newWorld(t)
+	do := apiAs(t, w, "agent")
+	for _, q := range []string{
+		`{ tickets(first: 1000) { edges { node { id number state deadline } } pageInfo { hasNextPage endCursor } } }`,
+		`{ searchTickets(query: "", first: 1000) { edges { cursor node { id number state stateLabel deadline createdAt } } pageInfo { hasNextPage } } }`,
+	} {
+		res := do(q, nil)
+		assert.Empty(t, res.Errors, q)
+	}
+	res := do(`{ tickets(first: 1000) { edges { node { id events { action actor at fromState toState } } } } }`, nil)
+	require.Len(t, res.Errors, 1)
+	assert.Equal(t, "maxComplexity", res.Errors[0].Extensions["limit"])
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
 )
 
 // FilterInput is the TicketFilter input shared by lists, searches and
@@ -121,6 +122,10 @@ func searchFrom(args map[string]any) (Search, error) {
 // in-transit hint.
 func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 	e := m.Engine
+	// Every time the API returns is written in the zone of the running
+	// flow calendar (gql.Time), which this module owns: a deadline the
+	// engine computed reads the same as the one search read back.
+	gql.SetZone(func() *time.Location { return calendarZone(e.config.Current()) })
 	highlightType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "TicketHighlight",
 		Description: "命中片段：匹配处以 <mark></mark> 标出，其余已做 HTML 转义",
@@ -297,6 +302,20 @@ func (m Module) registerSimilar(b *gql.Builder, ticketType *graphql.Object) {
 			}
 			return e.Similar(ctx, p, args["text"].(string), facets, args["days"].(int), min(args["first"].(int), 50))
 		})})
+}
+
+// calendarZone is the running flows' calendar zone; nil before any flow
+// is loaded (gql.Zone then keeps its default).
+func calendarZone(set *registry.Set) *time.Location {
+	if set == nil {
+		return nil
+	}
+	for _, d := range set.All(Kind) {
+		if c := d.Model.(*Flow).Calendar(); c != nil && c.Location() != nil {
+			return c.Location()
+		}
+	}
+	return nil
 }
 
 func orEmptyList[T any](s []T) []T {
