@@ -109,6 +109,13 @@ type State struct {
 	// ticket within hours), beside the ticket's own deadline: its clock
 	// starts whenever a ticket enters the state or changes holder in it.
 	Limit *StepLimit `yaml:"limit" jsonschema:"description=time limit of the step (环节时限), counted from entering the state or a change of holder"`
+	// Todo says on whose to-do list (myWork) a ticket in this state is:
+	// "holder" (the holding user, or the holding unit's people while no
+	// user holds it), "branch" (units with an open co-handling branch),
+	// "role:NAME" (holders of the role, within their data scope), or
+	// "creator". None: the ticket waits on nobody (closed, or a step of a
+	// machine).
+	Todo []string `yaml:"todo" jsonschema:"description=whose to-do list a ticket in this state is on: holder, branch, creator or role:NAME"`
 }
 
 // StepLimit is a step's time limit: hours (counted on working days only)
@@ -321,6 +328,14 @@ func (f *Flow) Provision(c *registry.Context) {
 		default:
 			c.Errorf(c.At("states", i, "category"), "state %s: category %q is not one of draft, open, closed", s.Name, s.Category)
 		}
+		for j, w := range s.Todo {
+			switch {
+			case w == "holder", w == "branch", w == "creator":
+			case hasPrefix(w, "role:"):
+			default:
+				c.Errorf(c.At("states", i, "todo", j), "state %s: todo %q is not holder, branch, creator or role:NAME", s.Name, w)
+			}
+		}
 		if l := s.Limit; l != nil {
 			switch {
 			case l.Hours != 0 && l.WorkingDays != 0:
@@ -486,6 +501,13 @@ func (f *Flow) Validate(c *registry.Context) {
 			return false
 		}
 		return true
+	}
+	for i, s := range f.States {
+		for j, w := range s.Todo {
+			if hasPrefix(w, "role:") {
+				c.Resolve(identity.KindRole, registry.Ref{Name: w[len("role:"):], Pos: c.At("states", i, "todo", j)})
+			}
+		}
 	}
 	var creating []string
 	next := map[string][]string{}

@@ -412,6 +412,7 @@ func (m Module) Register(b *gql.Builder) error {
 	for k, v := range gql.PageArgs {
 		listArgs[k] = v
 	}
+	m.registerWork(b, ticketType)
 	b.Query("tickets", &graphql.Field{Type: gql.NonNull(gql.Connection(ticketType)), Args: listArgs, Description: "工单列表（数据范围内，新的在前）",
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			page, err := gql.PageFrom(args)

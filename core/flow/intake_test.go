@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/graphql-go/graphql"
@@ -27,7 +28,7 @@ func TestIntakeFromEachSource(t *testing.T) {
 		r := graphql.Do(graphql.Params{Schema: schema, RequestString: query, VariableValues: vars, Context: identity.WithPrincipal(context.Background(), agent)})
 		var errs []map[string]any
 		for _, e := range r.Errors {
-			errs = append(errs, map[string]any{"message": e.Message, "field": e.Extensions["field"]})
+			errs = append(errs, map[string]any{"message": e.Message, "field": e.Extensions["field"], "errors": e.Extensions["errors"]})
 		}
 		data, _ := r.Data.(map[string]any)
 		return data, errs
@@ -73,7 +74,18 @@ func TestIntakeFromEachSource(t *testing.T) {
 	require.NotEmpty(t, errs, "a wrong type and an unknown field are refused by the schema")
 	_, errs = run(`mutation { createTicketAsTicketRegister(input: {title: "只有标题"}) { state } }`, nil)
 	require.NotEmpty(t, errs, "and the form still checks what is required")
-	assert.Equal(t, "input.type", errs[0]["field"])
+	// Every problem at once, in the form's order: the contact rule, then
+	// the required type.
+	var listed []struct{ Field string }
+	raw, err := json.Marshal(errs[0]["errors"])
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &listed))
+	var fields []string
+	for _, e := range listed {
+		fields = append(fields, e.Field)
+	}
+	assert.Contains(t, fields, "input.type")
+	assert.Equal(t, "input.contact_phone", errs[0]["field"])
 
 	// From a chat session: pending until an agent accepts it.
 	d, errs = run(create, map[string]any{"form": "omni-intake", "in": map[string]any{"channel": "微信", "session_id": "WX-8812", "caller_phone": "13947112345", "content": "小区暖气不热"}})

@@ -113,6 +113,28 @@ func (e *Engine) Suggest(ctx context.Context, category, text, district, street s
 	return out, nil
 }
 
+// SuggestFor proposes units for ticket t by the text of its searchable
+// fields and the district and street of its caller address. (The lists'
+// categories are names, a ticket's category a dictionary code: matching
+// them is not done yet.)
+func (e *Engine) SuggestFor(ctx context.Context, t Ticket) ([]Suggestion, error) {
+	spec := e.indexSpec()
+	var text []string
+	for _, fl := range spec.Text {
+		if v, ok := t.Fields[fl.Name].(string); ok && fl.Caller == "" {
+			text = append(text, v)
+		}
+	}
+	district, street := "", ""
+	for _, fl := range spec.Caller["address"] {
+		if a, ok := t.Fields[fl.Name].(map[string]any); ok && district == "" {
+			district, _ = a["district"].(string)
+			street, _ = a["street"].(string)
+		}
+	}
+	return e.Suggest(ctx, "", strings.Join(text, "\n"), district, street)
+}
+
 func (m Module) registerSuggest(b *gql.Builder) {
 	e := m.Engine
 	suggestionType := graphql.NewObject(graphql.ObjectConfig{
@@ -131,9 +153,21 @@ func (m Module) registerSuggest(b *gql.Builder) {
 			"text":     {Type: graphql.String, Description: "标题和诉求内容"},
 			"district": {Type: graphql.String, Description: "诉求地址所在区县的单位编码"},
 			"street":   {Type: graphql.String, Description: "诉求地址所在街道的单位编码"},
+			"ticket":   {Type: graphql.ID, Description: "按这张工单的诉求内容和地址建议（给出时不看其余参数）"},
 		},
-		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			str := func(k string) string { v, _ := args[k].(string); return v }
+			if _, ok := args["ticket"]; ok {
+				id, err := gql.ID(args, "ticket")
+				if err != nil {
+					return nil, err
+				}
+				t, err := e.Get(ctx, p, id)
+				if err != nil {
+					return nil, err
+				}
+				return e.SuggestFor(ctx, t)
+			}
 			return e.Suggest(ctx, str("category"), str("text"), str("district"), str("street"))
 		})})
 }

@@ -699,8 +699,11 @@ func TestImportRunsAsAJobWithProgress(t *testing.T) {
 	require.NotNil(t, job.Result)
 	assert.Equal(t, 41, job.Result.Rows)
 	assert.Zero(t, job.Imported)
-	require.Len(t, job.Result.Problems, 1)
+	// Row 42 has two problems (no title, a body under 10 characters), both
+	// reported at once.
+	require.Len(t, job.Result.Problems, 2)
 	assert.Equal(t, 42, job.Result.Problems[0].Row)
+	assert.Equal(t, 42, job.Result.Problems[1].Row)
 
 	// The valid rows only: every one written, the count kept with the job.
 	job = upload("?validOnly=true&then=submit")
