@@ -96,7 +96,9 @@ func TestAGuardAboutAFieldRefusesAtTheField(t *testing.T) {
 	var id int64
 	require.NoError(t, g.Pool.QueryRow(ctx, `SELECT id FROM tickets WHERE flow = 'ticket' AND state = 'dept_handling' ORDER BY id LIMIT 1`).Scan(&id))
 	clerk := g.As(t, "clerk")
-	_, err := g.Pool.Exec(ctx, `UPDATE tickets SET holder_unit_id = $2, scope_path = $3 WHERE id = $1`, id, clerk.UnitID, clerk.UnitPath)
+	// The clerk's unit is the one it was dispatched to (not handed down).
+	_, err := g.Pool.Exec(ctx, `UPDATE tickets SET holder_unit_id = $2, scope_path = $3, fields = fields || jsonb_build_object('dept', $4::text) WHERE id = $1`,
+		id, clerk.UnitID, clerk.UnitPath, clerk.UnitCode)
 	require.NoError(t, err)
 	_, err = g.Engine.Perform(ctx, clerk, id, "reply", map[string]any{"result": "已修好"}, nil)
 	ge, ok := gql.AsError(err)

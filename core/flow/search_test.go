@@ -416,7 +416,9 @@ func TestGeneratedTicketsAreValidAndRepeatable(t *testing.T) {
 				reg[fl.Name] = v
 			}
 		}
-		_, err := fm.Check(ctx, reg, form.Options{Lookup: lookup, Now: genNow})
+		// A chat waiting in 全媒体待受理 holds only what its channel knew;
+		// the agent completes the registration when accepting it.
+		_, err := fm.Check(ctx, reg, form.Options{Lookup: lookup, Now: genNow, Partial: tk.State == "omni_pending"})
 		require.NoError(t, err, "ticket %s: %v", tk.Number, reg)
 		states[tk.State]++
 		callers[fmt.Sprint(tk.Fields["caller_phone"])]++
