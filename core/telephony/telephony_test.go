@@ -146,6 +146,25 @@ func sippCmd(t *testing.T, addr, scenario, number string, localPort int, extra .
 	return cmd
 }
 
+// lockedBuilder is a strings.Builder that a running command's output may
+// be written to while the test reads it.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func tail(s string, lines int) string {
 	l := strings.Split(s, "\n")
 	return strings.Join(l[max(0, len(l)-lines):], "\n")
@@ -575,7 +594,7 @@ func TestALeaderListensBargesInAndReleasesACall(t *testing.T) {
 	var id int64
 	require.Eventually(t, func() bool {
 		return w.Pool.QueryRow(ctx, `SELECT id FROM calls WHERE connected_at IS NOT NULL AND ended_at IS NULL`).Scan(&id) == nil
-	}, 30*time.Second, 100*time.Millisecond, "the call reaches the agent")
+	}, 60*time.Second, 100*time.Millisecond, "the call reaches the agent")
 
 	err = s.Monitor(ctx, w.As(t, "agent"), id, telephony.ModeListen)
 	require.ErrorContains(t, err, "没有监听", "an agent may not listen to calls")
@@ -825,18 +844,21 @@ module_app menu.so
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o600))
 	runCtx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(runCtx, path, "-f", dir, "-s")
-	var out strings.Builder
+	// baresip runs on while the test reads what it printed: exec's copying
+	// goroutine writes out as the test reads it, so out takes a lock.
+	var out lockedBuilder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
 		cancel()
 		_ = cmd.Wait()
 	})
-	require.Eventually(t, func() bool {
+	registered := assert.Eventually(t, func() bool {
 		var n int
 		require.NoError(t, w.Pool.QueryRow(ctx, `SELECT count(*) FROM sip_bindings WHERE extension = $1`, ext).Scan(&n))
 		return n == 1
-	}, 15*time.Second, 50*time.Millisecond, "baresip registers:\n%s", out.String())
+	}, 15*time.Second, 50*time.Millisecond, "baresip registers")
+	require.True(t, registered, "baresip printed:\n%s", tail(out.String(), 40)) // what it printed while trying, not before
 	return out.String, dir
 }
 
@@ -890,7 +912,7 @@ func TestAnAgentTransfersACallToAnotherExtension(t *testing.T) {
 	var id int64
 	require.Eventually(t, func() bool {
 		return w.Pool.QueryRow(ctx, `SELECT c.id FROM calls c JOIN users u ON u.id = c.agent_id WHERE u.username = 'agent' AND c.ended_at IS NULL`).Scan(&id) == nil
-	}, 30*time.Second, 100*time.Millisecond, "the first agent answers")
+	}, 60*time.Second, 100*time.Millisecond, "the first agent answers")
 
 	require.ErrorContains(t, s.Transfer(ctx, w.As(t, "agent2"), id, "", "8001", ""), "只能转接本人")
 	require.ErrorContains(t, s.Transfer(ctx, w.As(t, "agent"), id, "enterprize", "", ""), `did you mean "enterprise"`)
