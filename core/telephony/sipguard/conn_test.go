@@ -113,8 +113,11 @@ func TestASourceHoldsABoundedNumberOfConnections(t *testing.T) {
 }
 
 func TestAnIdleConnectionIsClosedAndKeepAlivesKeepIt(t *testing.T) {
+	// The idle timeout is ten times the keep-alives' spacing, so that a
+	// loaded machine (make test runs with -race on two cores) that runs
+	// the test's goroutines late does not end a connection kept alive.
 	l := guardedListener(t, &Guard{})
-	l.idle = 300 * time.Millisecond
+	l.idle = time.Second
 	cc, err := net.Dial("tcp", l.Addr().String())
 	require.NoError(t, err)
 	defer cc.Close()
@@ -132,14 +135,16 @@ func TestAnIdleConnectionIsClosedAndKeepAlivesKeepIt(t *testing.T) {
 			}
 		}
 	}()
-	// A keep-alive every 100 ms for a second: each read renews the
-	// deadline, and each ping is answered.
+	// A keep-alive every 100 ms for twice the idle timeout: each read
+	// renews the deadline, and each ping is answered.
 	start := time.Now()
 	pong := make([]byte, 2)
-	for range 10 {
+	var lastPing time.Time
+	for time.Since(start) < 2*l.idle {
+		lastPing = time.Now()
 		_, err := cc.Write([]byte("\r\n\r\n"))
 		require.NoError(t, err)
-		require.NoError(t, cc.SetReadDeadline(time.Now().Add(time.Second)))
+		require.NoError(t, cc.SetReadDeadline(time.Now().Add(3*time.Second)))
 		_, err = io.ReadFull(cc, pong)
 		require.NoError(t, err)
 		assert.Equal(t, "\r\n", string(pong))
@@ -154,8 +159,9 @@ func TestAnIdleConnectionIsClosedAndKeepAlivesKeepIt(t *testing.T) {
 	select {
 	case at := <-ended:
 		assert.Equal(t, io.EOF, readErr, "an idle end reads as an ordinary one")
-		assert.Greater(t, at.Sub(start), time.Second)
-	case <-time.After(3 * time.Second):
+		assert.Greater(t, at.Sub(start), 2*l.idle, "kept past the idle timeout")
+		assert.GreaterOrEqual(t, at.Sub(lastPing), l.idle, "ended after the idle timeout of silence")
+	case <-time.After(5 * time.Second):
 		t.Fatal("an idle connection stayed open")
 	}
 }
