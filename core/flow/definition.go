@@ -196,8 +196,20 @@ type Form struct {
 	// dispatcher's, nor a reply's attachments the citizen's. A creating
 	// action's input is always content.
 	Content bool `yaml:"content" jsonschema:"description=the input is the ticket's content and is merged into its fields; otherwise it is kept as ticket.inputs.ACTION"`
+	// Allow narrows a choice field's options for this action: 回访满意
+	// takes 满意 or 基本满意, 回访不满意 only 不满意. The UI offers only
+	// these (TicketAction.choices) and the check refuses others.
+	Allow map[string][]string `yaml:"allow" jsonschema:"description=field name to the only values this action accepts (a choice field's options narrowed)"`
 
 	form *form.Form
+}
+
+// FormDef is the form the action's input is checked by (nil without one).
+func (a *Action) FormDef() *form.Form {
+	if a.Form == nil {
+		return nil
+	}
+	return a.Form.form
 }
 
 // RequiredFields are the fields the action's check requires (while they
@@ -548,6 +560,17 @@ func (f *Flow) Validate(c *registry.Context) {
 				for j, name := range a.Form.Required {
 					if _, ok := fm.Field(name); !ok {
 						c.Errorf(c.At("actions", i, "form", "required", j), "action %s: form %s has no field %q", a.Name, fm.Name, name)
+					}
+				}
+				for name, values := range a.Form.Allow {
+					fl, ok := fm.Field(name)
+					switch {
+					case !ok:
+						c.Errorf(c.At("actions", i, "form", "allow"), "action %s: form %s has no field %q", a.Name, fm.Name, name)
+					case fl.Type != form.Choice && fl.Type != form.MultiChoice:
+						c.Errorf(c.At("actions", i, "form", "allow", name), "action %s: allow narrows choice fields; %s is a %s field", a.Name, name, fl.Type)
+					case len(values) == 0:
+						c.Errorf(c.At("actions", i, "form", "allow", name), "action %s: allow lists no value for %s", a.Name, name)
 					}
 				}
 			}

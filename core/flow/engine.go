@@ -428,6 +428,10 @@ type Offer struct {
 	// shows it greyed out with this text); "" when nothing known yet
 	// refuses it. Guards over the input are judged when it is given.
 	Refusal string
+	// Choices are the only values some fields take for this action on
+	// this ticket: a choice narrowed by the action's allow, a unit that
+	// must lie directly under the holder (下派).
+	Choices map[string][]string
 }
 
 // Offers lists the actions p may take on t, each with what refuses it now.
@@ -447,7 +451,80 @@ func (e *Engine) Offers(ctx context.Context, p *identity.Principal, t Ticket) ([
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Offer{Action: a, Refusal: msg})
+		choices, err := e.choices(ctx, a, t)
+		if err != nil {
+			return nil, err
+		}
+		// A required field with nothing to choose from (handing down from
+		// a unit with no units under it) cannot be filled.
+		for _, name := range a.RequiredFields() {
+			if c, ok := choices[name]; ok && len(c) == 0 && msg == "" {
+				label := name
+				if fl, ok := a.Form.form.Field(name); ok {
+					label = fl.Label
+				}
+				msg = fmt.Sprintf("没有可选的%s", label)
+			}
+		}
+		out = append(out, Offer{Action: a, Refusal: msg, Choices: choices})
+	}
+	return out, nil
+}
+
+// allowed refuses a value the action's allow does not list.
+func (fm *Form) allowed(action string, input map[string]any) error {
+	for name, values := range fm.Allow {
+		v, ok := input[name]
+		if !ok || v == nil {
+			continue
+		}
+		given := []any{v}
+		if list, ok := v.([]any); ok {
+			given = list
+		}
+		for _, g := range given {
+			if s, _ := g.(string); !slices.Contains(values, s) {
+				label := name
+				if fm.form != nil {
+					if fl, ok := fm.form.Field(name); ok {
+						label = fl.Label
+					}
+				}
+				return gql.FieldError("input."+name, "“%s”的%s须为：%s", action, label, strings.Join(values, "、"))
+			}
+		}
+	}
+	return nil
+}
+
+// choices are the values an action's fields are limited to on t.
+func (e *Engine) choices(ctx context.Context, a *Action, t Ticket) (map[string][]string, error) {
+	var out map[string][]string
+	if a.Form != nil {
+		for name, values := range a.Form.Allow {
+			if out == nil {
+				out = map[string][]string{}
+			}
+			out[name] = values
+		}
+	}
+	for _, eff := range a.Effects {
+		as := eff.Assign
+		if as == nil || as.Below != "holder" || !strings.HasPrefix(as.Unit.Source, "input.") || t.HolderUnit == nil {
+			continue
+		}
+		rows, err := e.pool.Query(ctx, `SELECT code FROM units WHERE parent_id = $1 AND active ORDER BY code`, t.HolderUnit.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reading the units under %s: %w", t.HolderUnit.Code, err)
+		}
+		codes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("reading the units under %s: %w", t.HolderUnit.Code, err)
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		out[strings.TrimPrefix(as.Unit.Source, "input.")] = append([]string{}, codes...)
 	}
 	return out, nil
 }
@@ -534,12 +611,31 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	// The action's form checks and normalises the input: the one check
 	// every path (UI, API, plugins) goes through.
 	if a.Form != nil && a.Form.form != nil {
+		// An edit of the content (accepting a chat, submitting a draft)
+		// is checked as the whole it makes: what the ticket holds of the
+		// form's fields, with the input over it, so the phone a chat came
+		// with need not be typed again.
+		if a.Form.Content && len(a.From) != 0 {
+			whole := map[string]any{}
+			for _, fl := range a.Form.form.Fields {
+				if v, ok := t.Fields[fl.Name]; ok && fl.Compute.Source == "" {
+					whole[fl.Name] = v
+				}
+			}
+			for k, v := range input {
+				whole[k] = v
+			}
+			input = whole
+		}
 		res, err := a.Form.form.Check(ctx, input, form.Options{Require: a.Form.Required, Partial: to.Category == CategoryDraft,
 			Lookup: form.DBLookup{Q: tx}, Now: e.Now()})
 		if err != nil {
 			return Ticket{}, form.AsGraphQL(err, "input")
 		}
 		input = res.Values
+		if err := a.Form.allowed(a.Label, input); err != nil {
+			return Ticket{}, err
+		}
 	} else if len(input) > 0 && len(a.From) != 0 {
 		// Nothing would check it, and nothing would show it: an action
 		// without a form takes no input.

@@ -201,6 +201,13 @@ func (m Module) Register(b *gql.Builder) error {
 				Resolve: func(p graphql.ResolveParams) (any, error) { return offered(p).RequiredFields(), nil }},
 			"refusal": &graphql.Field{Type: graphql.String, Description: "为何现在不能执行（流程守卫的提示，按工单当前情况判断）；为空表示可以执行",
 				Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(Offer).Refusal), nil }},
+			"choices": &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "该动作此时某些字段只能取的值（如回访满意的满意度、下派时的直属下级单位编码），按字段名；未列出的字段按表单",
+				Resolve: func(p graphql.ResolveParams) (any, error) {
+					if c := p.Source.(Offer).Choices; c != nil {
+						return c, nil
+					}
+					return map[string]any{}, nil
+				}},
 		},
 	})
 	branchType := graphql.NewObject(graphql.ObjectConfig{
@@ -350,6 +357,13 @@ func (m Module) Register(b *gql.Builder) error {
 			"roles":  &graphql.Field{Type: stringList, Resolve: func(p graphql.ResolveParams) (any, error) { return refNames(p.Source.(*Action).Roles), nil }},
 			"holder": &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"form":   &graphql.Field{Type: graphql.String, Resolve: actionFormName},
+			"allow": &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "动作限定的字段取值（按字段名），如回访满意只取满意、基本满意",
+				Resolve: func(p graphql.ResolveParams) (any, error) {
+					if f := p.Source.(*Action).Form; f != nil && f.Allow != nil {
+						return f.Allow, nil
+					}
+					return map[string]any{}, nil
+				}},
 			"required": &graphql.Field{Type: stringList, Description: "执行时必填的字段（表单必填项及动作另行要求的字段；字段不可见时不要求）",
 				Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Action).RequiredFields(), nil }},
 			"guards": &graphql.Field{Type: stringList, Description: "各守卫不满足时的提示", Resolve: func(p graphql.ResolveParams) (any, error) {
