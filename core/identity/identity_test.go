@@ -265,8 +265,10 @@ func TestDataScopeSaihanClerkCannotSeeXincheng(t *testing.T) {
 	for _, u := range users {
 		names = append(names, u.Username)
 	}
-	// Saihan and the street and community below it.
-	assert.ElementsMatch(t, []string{"clerk", "unitadmin.saihan", "clerk.daxue", "clerk.minzu"}, names)
+	// Saihan and the streets and communities below it.
+	assert.ElementsMatch(t, []string{"clerk", "unitadmin.saihan", "clerk.daxue", "clerk.minzu", "clerk.jinxiu",
+		"clerk.zhaowuda", "clerk.renmin", "clerk.chilechuan", "clerk.jinqiao"}, names)
+	assert.NotContains(t, names, "clerk.xincheng")
 	_, err = e.svc.Users(ctx, clerk, identity.UserFilter{UnitID: &xincheng, Subunits: true})
 	assert.Equal(t, gql.NotFound, code(err))
 	users, err = e.svc.Users(ctx, clerk, identity.UserFilter{UnitID: &xincheng})
