@@ -153,22 +153,33 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 
-	udp, err := net.ListenPacket("udp", s.Cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listening for SIP on udp %s: %w", s.Cfg.Addr, err)
-	}
-	if c, ok := udp.(*net.UDPConn); ok {
-		if err := c.SetReadBuffer(s.Cfg.UDPBuffer); err != nil {
-			s.Log.Warn("setting the SIP socket's receive buffer", "err", err)
+	// UDP and TCP share one port. With port 0 the kernel picks a free UDP
+	// port, which another process may hold for TCP: then another pick.
+	var udp net.PacketConn
+	var tcp net.Listener
+	for try := 0; ; try++ {
+		udp, err = net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return fmt.Errorf("listening for SIP on udp %s: %w", s.Cfg.Addr, err)
 		}
-	}
-	if port == 0 {
-		port = udp.LocalAddr().(*net.UDPAddr).Port
-	}
-	tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-	if err != nil {
+		if c, ok := udp.(*net.UDPConn); ok {
+			if err := c.SetReadBuffer(s.Cfg.UDPBuffer); err != nil {
+				s.Log.Warn("setting the SIP socket's receive buffer", "err", err)
+			}
+		}
+		tcpPort := port
+		if tcpPort == 0 {
+			tcpPort = udp.LocalAddr().(*net.UDPAddr).Port
+		}
+		tcp, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(tcpPort)))
+		if err == nil {
+			port = tcpPort
+			break
+		}
 		udp.Close()
-		return fmt.Errorf("listening for SIP on tcp %s: %w", s.Cfg.Addr, err)
+		if port != 0 || try == 10 {
+			return fmt.Errorf("listening for SIP on tcp %s: %w", s.Cfg.Addr, err)
+		}
 	}
 	s.udp, s.tcp = udp, tcp
 	s.Cfg.Addr = net.JoinHostPort(host, strconv.Itoa(port))
