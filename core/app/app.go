@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ import (
 	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/lograte"
+	"github.com/hotline12345/hotline/core/outbox"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
@@ -97,10 +99,27 @@ func WithTools(ctx context.Context, cfg Config, opts Options, log *slog.Logger, 
 // Modules lists the GraphQL modules of the kernel, in schema order. Later
 // parts of the platform add theirs here.
 func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool, exports *export.Service, kb *knowledge.Service,
-	agents *acd.Service, dist *acd.Distributor, sip *telephony.Server) []gql.Module {
+	agents *acd.Service, dist *acd.Distributor, sip *telephony.Server, feed *outbox.Feed) []gql.Module {
 	forms := form.Module{Config: cfg.Runtime, Lookup: func() form.Lookup { return form.DBLookup{Q: pool} }}
+	notices := outbox.Module{Store: outbox.Store{Pool: pool}, Feed: feed, Visible: func(ctx context.Context, p *identity.Principal, id int64) error {
+		_, err := tickets.Get(ctx, p, id)
+		return err
+	}}
 	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms, export.Module{Service: exports},
-		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip, Agents: agents, Tickets: tickets}, callstats.Module{Pool: pool}}
+		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip, Agents: agents, Tickets: tickets}, callstats.Module{Pool: pool},
+		notices}
+}
+
+// Dispatcher is the outbox dispatcher of a node, with the kernel's
+// handlers: users' notices and ticket changes.
+func Dispatcher(cfg Config, pool *pgxpool.Pool, config *registry.Runtime, feed *outbox.Feed, log *slog.Logger) *outbox.Dispatcher {
+	d := &outbox.Dispatcher{Pool: pool, Log: log.With("part", "outbox"), Retention: cfg.OutboxRetention,
+		Retry:    outbox.Retry{Base: outbox.DefaultRetry.Base, Max: cfg.OutboxRetryMax, Attempts: cfg.OutboxAttempts},
+		Handlers: map[string]outbox.Handler{"notice": outbox.NoticesFrom(config), "ticket.changed": outbox.TicketChanges()}}
+	if feed != nil {
+		d.Wake = feed.Wake()
+	}
+	return d
 }
 
 // BuildSchema assembles the GraphQL schema from the modules.
@@ -255,8 +274,18 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 				RecordingRetention: time.Duration(cfg.RecordingDays) * 24 * time.Hour,
 				MaxMessage:         cfg.SIPMaxMessage, MaxHeaders: cfg.SIPMaxHeaders, Rate: cfg.SIPRate}}
 	}
+	// The outbox: one LISTEN connection per node (wake-ups, notices and
+	// ticket changes for subscribers) and the dispatcher, both stopped
+	// and waited for before storage closes.
+	feed := &outbox.Feed{Pool: k.pool, Log: log.With("part", "outbox")}
+	outboxCtx, stopOutbox := context.WithCancel(ctx)
+	var outboxDone sync.WaitGroup
+	defer func() {
+		stopOutbox()
+		outboxDone.Wait()
+	}()
 	live, err := newLiveAPI(k.cfg.Runtime.Current, func() (http.Handler, error) {
-		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge, k.agents, k.acd, sip))
+		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge, k.agents, k.acd, sip, feed))
 		if err != nil {
 			return nil, err
 		}
@@ -326,6 +355,10 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	defer stopKB() // before the deferred Close above, which waits for Run
 	go k.knowledge.Run(kbCtx, 2*time.Second)
 	go k.tickets.RunTimers(ctx, 15*time.Second, log)
+	dispatcher := Dispatcher(cfg, k.pool, k.cfg.Runtime, feed, log)
+	outboxDone.Add(2)
+	go func() { defer outboxDone.Done(); feed.Run(outboxCtx) }()
+	go func() { defer outboxDone.Done(); dispatcher.Run(outboxCtx) }()
 	go k.acd.Run(ctx, time.Second)
 	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
 	probe.Store(&store.Probe{DB: k.pool, Timeout: ReadyPingTimeout, CacheFor: ReadyPingCacheFor})

@@ -46,6 +46,12 @@ type Config struct {
 	// the messages a second one address may send (negative: no limit).
 	SIPMaxMessage, SIPMaxHeaders int
 	SIPRate                      float64
+	// OutboxRetention is how long delivered outbox rows are kept
+	// (negative: for ever); OutboxAttempts failed deliveries make a row a
+	// dead letter, retried after a backoff doubling up to OutboxRetryMax.
+	OutboxRetention time.Duration
+	OutboxAttempts  int
+	OutboxRetryMax  time.Duration
 }
 
 // Variable documents one environment variable; README lists them.
@@ -81,6 +87,9 @@ var Variables = []Variable{
 	{"HOTLINE_RTP_PORTS", "", "UDP port range for call media, e.g. 20000-29999 (RTP on even ports, RTCP on the next); empty lets the system choose. A range is allocated by diago, which does not wrap around: a long call on the range's last ports can refuse new calls"},
 	{"HOTLINE_IVR_USER", "ivr", "account that creates the tickets of voice messages and callback requests left in the IVR (its roles must allow the menu's creating action; --demo makes it)"},
 	{"HOTLINE_RECORDING_DAYS", "180", "days call recordings (under $HOTLINE_DATA_DIR/recordings) are kept after the call, or after the last ticket bound to the call closed; 0 keeps them for ever"},
+	{"HOTLINE_OUTBOX_RETENTION", "168h", "how long delivered outbox rows (ticket changes, notices) are kept before they are deleted; 0 keeps them for ever. Users' notices are kept apart and are not deleted"},
+	{"HOTLINE_OUTBOX_MAX_ATTEMPTS", "10", "failed deliveries of an outbox row before it becomes a dead letter (outboxDeadLetters, retryOutbox)"},
+	{"HOTLINE_OUTBOX_RETRY_MAX", "10m", "longest wait between retries of a failed delivery (the wait starts at 1 s and doubles)"},
 	{"HOTLINE_PROMPTS_DIR", "testdata/prompts", "IVR prompts, <language>/<name>.wav (8 kHz 16-bit mono), relative to HOTLINE_CONFIG_DIR"},
 }
 
@@ -160,6 +169,17 @@ func FromEnv() (Config, error) {
 	var knownDays int
 	intVar("HOTLINE_LOGIN_KNOWN_SOURCE_DAYS", &knownDays)
 	c.Policy.KnownSourceTTL = time.Duration(knownDays) * 24 * time.Hour
+	if get("HOTLINE_OUTBOX_RETENTION") == "0" {
+		c.OutboxRetention = -1
+	} else {
+		durVar("HOTLINE_OUTBOX_RETENTION", &c.OutboxRetention)
+	}
+	c.OutboxAttempts = 1
+	intVar("HOTLINE_OUTBOX_MAX_ATTEMPTS", &c.OutboxAttempts)
+	if c.OutboxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("HOTLINE_OUTBOX_MAX_ATTEMPTS: must be at least 1"))
+	}
+	durVar("HOTLINE_OUTBOX_RETRY_MAX", &c.OutboxRetryMax)
 	durVar("HOTLINE_SESSION_TTL", &c.Policy.SessionTTL)
 	durVar("HOTLINE_SESSION_IDLE", &c.Policy.SessionIdle)
 	if get("HOTLINE_RTP_PORTS") == "" {

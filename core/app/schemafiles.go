@@ -27,7 +27,7 @@ const ConfigSchemaDir = "schema/config"
 // and the JSON Schemas of the configuration kinds. `hotline schema` writes
 // them; a test fails when the committed files drift from the code.
 func SchemaFiles() (map[string]string, error) {
-	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}, nil, &export.Service{}, &knowledge.Service{}, &acd.Service{}, nil, nil))
+	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}, nil, &export.Service{}, &knowledge.Service{}, &acd.Service{}, nil, nil, nil))
 	if err != nil {
 		return nil, err
 	}

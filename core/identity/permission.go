@@ -75,4 +75,7 @@ var (
 	PermAuditRead     = RegisterPermission("audit.read", "查看审计日志")
 	PermConfigRead    = RegisterPermission("config.read", "查看配置及其版本")
 	PermConfigPublish = RegisterPermission("config.publish", "发布和重新加载配置")
+	// PermOutboxManage is core/outbox's (dead letters, retries), declared
+	// here so that every program loading flows/roles.yaml knows it.
+	PermOutboxManage = RegisterPermission("outbox.manage", "查看和重新投递投递失败的消息（死信）")
 )
