@@ -9,6 +9,11 @@
 // With -rate the actions arrive at that many per second, shared by the
 // users (an open loop, like a centre's agents at work), and latency is
 // counted from when each action was due, so a backlog shows in it.
+//
+// The outbox dispatcher runs beside the users, as in `hotline serve`
+// (-dispatcher=false leaves the outbox undelivered, as before issue 16),
+// with delivered rows kept for -retention; the run prints how far delivery
+// fell behind and how many rows the outbox holds at the end.
 package main
 
 import (
@@ -26,10 +31,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hotline12345/hotline/core/app"
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/outbox"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
@@ -39,7 +46,11 @@ import (
 	_ "github.com/hotline12345/hotline/core/script"
 )
 
-var indexed *bool
+var (
+	indexed    *bool
+	dispatch   *bool
+	retainedAt *time.Duration
+)
 
 func main() {
 	tickets := flag.Int("tickets", 1_000_000, "tickets in the database")
@@ -48,6 +59,8 @@ func main() {
 	dataDir := flag.String("data", "", "PostgreSQL data folder to keep between runs (default: a temporary one)")
 	rate := flag.Int("rate", 0, "actions per second arriving (open loop); 0 for back to back")
 	indexed = flag.Bool("indexed", false, "act only on tickets that already have a search index row")
+	dispatch = flag.Bool("dispatcher", true, "run the outbox dispatcher during the run, as hotline serve does")
+	retainedAt = flag.Duration("retention", time.Minute, "how long delivered outbox rows are kept (HOTLINE_OUTBOX_RETENTION; short here so the table stays bounded across runs)")
 	flag.Parse()
 	if err := run(*tickets, *users, *rate, *duration, *dataDir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -166,6 +179,35 @@ func run(n, users, rate int, duration time.Duration, dataDir string) error {
 	}
 
 	eng := flow.NewEngine(pool, runtime)
+	var outboxStats func() string
+	if *dispatch {
+		cfg, err := app.FromEnv()
+		if err != nil {
+			return err
+		}
+		cfg.OutboxRetention = *retainedAt
+		octx, stop := context.WithCancel(ctx)
+		defer stop()
+		feed := &outbox.Feed{Pool: pool, Log: log}
+		d := app.Dispatcher(cfg, pool, runtime, feed, log)
+		go feed.Run(octx)
+		<-feed.Listening()
+		// Catch up with what earlier runs left undelivered before timing.
+		for {
+			n, err := d.Deliver(ctx)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if _, err := d.Prune(ctx); err != nil {
+			return err
+		}
+		go d.Run(octx)
+		outboxStats = sampleOutbox(octx, pool)
+	}
 	principals := make([]*identity.Principal, users)
 	for i := range principals {
 		res, err := ids.Login(ctx, fmt.Sprintf("agent%03d", i), password)
@@ -239,6 +281,9 @@ func run(n, users, rate int, duration time.Duration, dataDir string) error {
 		}(principals[i], uint64(i))
 	}
 	wg.Wait()
+	if outboxStats != nil {
+		fmt.Fprintln(os.Stderr, outboxStats())
+	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[int(float64(len(lat)-1)*p)] }
 	mode := "back to back"
@@ -249,4 +294,46 @@ func run(n, users, rate int, duration time.Duration, dataDir string) error {
 		maxID-minID+1, users, mode, duration, len(lat), float64(len(lat))/duration.Seconds(),
 		pct(0.50).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond), errs)
 	return nil
+}
+
+// sampleOutbox counts the undelivered outbox rows every second; the
+// returned function reports the largest backlog seen, how long the backlog
+// takes to drain after the run, and the rows the table holds then.
+func sampleOutbox(ctx context.Context, pool interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) func() string {
+	var mu sync.Mutex
+	maxPending := 0
+	pending := func() int {
+		var n int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE processed_at IS NULL AND dead_at IS NULL`).Scan(&n)
+		return n
+	}
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				n := pending()
+				mu.Lock()
+				maxPending = max(maxPending, n)
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() string {
+		start := time.Now()
+		for pending() > 0 && time.Since(start) < time.Minute {
+			time.Sleep(50 * time.Millisecond)
+		}
+		var rows, dead int
+		_ = pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE dead_at IS NOT NULL) FROM outbox`).Scan(&rows, &dead)
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("outbox: largest backlog %d rows, drained %s after the run, %d rows in the table (%d dead letters)",
+			maxPending, time.Since(start).Round(10*time.Millisecond), rows, dead)
+	}
 }
