@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/core/calendar"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
@@ -818,49 +819,14 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env E
 	case eff.Assign != nil:
 		return nil, e.assign(ctx, tx, f, t, env, eff.Assign)
 	case eff.Deadline != nil:
-		d := eff.Deadline
-		switch d.Op {
-		case "set", "extend":
-			days, err := e.days(f, env, d)
-			if err != nil {
+		days := 0
+		if d := eff.Deadline; d.Op == "set" || d.Op == "extend" {
+			var err error
+			if days, err = f.DeadlineDays(env, d); err != nil {
 				return nil, err
 			}
-			base := now
-			if d.Op == "extend" && t.Deadline != nil {
-				base = t.Deadline.Add(-time.Nanosecond)
-			}
-			dl := cal.Deadline(base, days)
-			t.Deadline, t.PausedRemaining = &dl, nil
-		case "pause":
-			if t.Deadline != nil && t.PausedRemaining == nil {
-				// Whole working days left after today; -1 marks a ticket
-				// already overdue, which a pause does not forgive.
-				left := -1
-				if now.Before(*t.Deadline) {
-					left = cal.WorkdaysBetween(now, t.Deadline.Add(-time.Nanosecond))
-				}
-				t.PausedRemaining = &left
-			}
-		case "resume":
-			if t.PausedRemaining != nil {
-				left := *t.PausedRemaining
-				switch {
-				case left < 0:
-					// Overdue before the pause: the old deadline stands.
-				case left == 0 && !cal.IsWorkday(now):
-					// Paused during its last day, resumed on a day off:
-					// the last day is the next working day.
-					dl := cal.Deadline(now, 1)
-					t.Deadline = &dl
-				default:
-					dl := cal.Deadline(now, left)
-					t.Deadline = &dl
-				}
-				t.PausedRemaining = nil
-			}
-		case "clear":
-			t.Deadline, t.PausedRemaining = nil, nil
 		}
+		t.MoveClock(cal, now, eff.Deadline.Op, days)
 	case eff.Set != nil:
 		for k, ex := range eff.Set {
 			v, err := f.program(ex).Run(env)
@@ -905,7 +871,9 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env E
 	return nil, nil
 }
 
-func (e *Engine) days(f *Flow, env Env, d *DeadlineEffect) (int, error) {
+// DeadlineDays is the working days a set or extend deadline effect counts:
+// its days expression, or the flow's time limit for the ticket.
+func (f *Flow) DeadlineDays(env Env, d *DeadlineEffect) (int, error) {
 	if d.Days.Source == "" {
 		days, _, ok, err := f.TimeLimit(env)
 		if err != nil {
@@ -920,11 +888,59 @@ func (e *Engine) days(f *Flow, env Env, d *DeadlineEffect) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// A number from a form is a float64; a literal in the expression
+	// (days: "3") is an int.
 	n, ok := v.(float64)
+	if i, isInt := v.(int); isInt {
+		n, ok = float64(i), true
+	}
 	if !ok || n < 0 || n != float64(int(n)) {
 		return 0, gql.FieldError("input", "期限天数须为非负整数，得到 %v", v)
 	}
 	return int(n), nil
+}
+
+// MoveClock applies a deadline effect's op to t's clock at now: set and
+// extend by days working days, pause, resume, clear. The engine and the
+// demo generator move clocks by it alike.
+func (t *Ticket) MoveClock(cal *calendar.Calendar, now time.Time, op string, days int) {
+	switch op {
+	case "set", "extend":
+		base := now
+		if op == "extend" && t.Deadline != nil {
+			base = t.Deadline.Add(-time.Nanosecond)
+		}
+		dl := cal.Deadline(base, days)
+		t.Deadline, t.PausedRemaining = &dl, nil
+	case "pause":
+		if t.Deadline != nil && t.PausedRemaining == nil {
+			// Whole working days left after today; -1 marks a ticket
+			// already overdue, which a pause does not forgive.
+			left := -1
+			if now.Before(*t.Deadline) {
+				left = cal.WorkdaysBetween(now, t.Deadline.Add(-time.Nanosecond))
+			}
+			t.PausedRemaining = &left
+		}
+	case "resume":
+		if t.PausedRemaining != nil {
+			switch left := *t.PausedRemaining; {
+			case left < 0:
+				// Overdue before the pause: the old deadline stands.
+			case left == 0 && !cal.IsWorkday(now):
+				// Paused during its last day, resumed on a day off: the
+				// last day is the next working day.
+				dl := cal.Deadline(now, 1)
+				t.Deadline = &dl
+			default:
+				dl := cal.Deadline(now, left)
+				t.Deadline = &dl
+			}
+			t.PausedRemaining = nil
+		}
+	case "clear":
+		t.Deadline, t.PausedRemaining = nil, nil
+	}
 }
 
 func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env Env, as *Assign) error {

@@ -83,7 +83,7 @@ func (e *Engine) todoCondition(p *identity.Principal, flowName, state string, ar
 			if state != "" && s.Name != state || len(s.Todo) == 0 {
 				continue
 			}
-			holderRoles, branchRoles := f.actingRoles(s.Name)
+			holderRoles, branchRoles := f.ActingRoles(s.Name)
 			var whom []string
 			for _, w := range s.Todo {
 				switch {
@@ -109,10 +109,10 @@ func (e *Engine) todoCondition(p *identity.Principal, flowName, state string, ar
 	return "(" + strings.Join(conds, " OR ") + ")"
 }
 
-// actingRoles are the roles that may act on a ticket in state: those of
+// ActingRoles are the roles that may act on a ticket in state: those of
 // its actions bound to the holder (unit, unit-or-above, user) — or of all
 // its actions when none is — and those of its branch actions.
-func (f *Flow) actingRoles(state string) (holder, branch []string) {
+func (f *Flow) ActingRoles(state string) (holder, branch []string) {
 	var all []string
 	for _, a := range f.Actions {
 		if !slices.ContainsFunc(a.From, func(r registry.Ref) bool { return r.Name == state }) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,35 +84,13 @@ func NoticesFrom(rt *registry.Runtime) Notices {
 			}
 			for _, d := range set.All(flow.Kind) {
 				if f := d.Model.(*flow.Flow); f.Name == flowName {
-					return actingRoles(f, state)
+					holder, _ := f.ActingRoles(state)
+					return holder
 				}
 			}
 			return nil
 		},
 	}
-}
-
-// actingRoles are the roles of the actions leading on from state that are
-// bound to the holder, or of all of them when none is (as the flow's to-do
-// lists count them).
-func actingRoles(f *flow.Flow, state string) []string {
-	var holder, all []string
-	for _, a := range f.Actions {
-		if !slices.ContainsFunc(a.From, func(r registry.Ref) bool { return r.Name == state }) {
-			continue
-		}
-		for _, r := range a.Roles {
-			all = append(all, r.Name)
-			switch a.Holder {
-			case "unit", "unit-or-above", "user":
-				holder = append(holder, r.Name)
-			}
-		}
-	}
-	if len(holder) > 0 {
-		return holder
-	}
-	return all
 }
 
 // holdsRole is the condition "user u holds one of the roles in parameter

@@ -1017,65 +1017,15 @@ func (w *world) apply(t *ticket, eff flow.Effect, env flow.Env, now time.Time, c
 			return fmt.Errorf("the generator makes no co-handling branches (co_units %v)", v)
 		}
 	case eff.Deadline != nil:
-		cal := w.flow.Calendar()
-		switch d := eff.Deadline; d.Op {
-		case "set", "extend":
-			var days int
-			if d.Days.Source == "" {
-				n, _, ok, err := w.flow.TimeLimit(env)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return fmt.Errorf("no time limit of flow %s applies", w.flow.Name)
-				}
-				days = n
-			} else {
-				v, err := run(d.Days)
-				if err != nil {
-					return err
-				}
-				f, ok := v.(float64)
-				if !ok {
-					if i, isInt := v.(int); isInt {
-						f, ok = float64(i), true
-					}
-				}
-				if !ok || f < 0 || f != float64(int(f)) {
-					return fmt.Errorf("deadline days %v are not a whole number", v)
-				}
-				days = int(f)
+		days := 0
+		if d := eff.Deadline; d.Op == "set" || d.Op == "extend" {
+			n, err := w.flow.DeadlineDays(env, d)
+			if err != nil {
+				return err
 			}
-			base := now
-			if d.Op == "extend" && t.Deadline != nil {
-				base = t.Deadline.Add(-time.Nanosecond)
-			}
-			dl := cal.Deadline(base, days)
-			t.Deadline, t.PausedRemaining = &dl, nil
-		case "pause":
-			if t.Deadline != nil && t.PausedRemaining == nil {
-				left := -1
-				if now.Before(*t.Deadline) {
-					left = cal.WorkdaysBetween(now, t.Deadline.Add(-time.Nanosecond))
-				}
-				t.PausedRemaining = &left
-			}
-		case "resume":
-			if t.PausedRemaining != nil {
-				switch left := *t.PausedRemaining; {
-				case left < 0:
-				case left == 0 && !cal.IsWorkday(now):
-					dl := cal.Deadline(now, 1)
-					t.Deadline = &dl
-				default:
-					dl := cal.Deadline(now, left)
-					t.Deadline = &dl
-				}
-				t.PausedRemaining = nil
-			}
-		case "clear":
-			t.Deadline, t.PausedRemaining = nil, nil
+			days = n
 		}
+		t.MoveClock(w.flow.Calendar(), now, eff.Deadline.Op, days)
 	}
 	return nil
 }
