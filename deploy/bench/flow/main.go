@@ -32,18 +32,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hotline12345/hotline/core/app"
-	"github.com/hotline12345/hotline/core/audit"
-	"github.com/hotline12345/hotline/core/configstore"
-	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/outbox"
 	"github.com/hotline12345/hotline/core/pgserver"
-	"github.com/hotline12345/hotline/core/registry"
-	"github.com/hotline12345/hotline/core/store"
 	"github.com/hotline12345/hotline/deploy/demo"
-	"github.com/hotline12345/hotline/schema"
-
-	_ "github.com/hotline12345/hotline/core/script"
 )
 
 var (
@@ -85,27 +77,30 @@ func run(n, users, rate int, duration time.Duration, dataDir string) error {
 		return err
 	}
 	defer srv.Stop(context.Background()) //nolint:errcheck
-	pool, err := store.Open(ctx, srv.ConnString("postgres")+" pool_max_conns=60")
+	// The platform starts as `hotline serve` starts it (migrations, the
+	// configuration of this checkout with its lint, every module), on the
+	// private PostgreSQL above.
+	cfg, err := app.FromEnv()
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	migrations, err := store.ReadMigrations(schema.Migrations, "migrations")
+	files, err := os.MkdirTemp("", "hotline-bench-files-")
 	if err != nil {
 		return err
 	}
-	if _, err := store.Migrate(ctx, pool, migrations, log); err != nil {
-		return err
-	}
-	set, problems := registry.Load(ctx, []string{"flows", "forms", "scripts"}, registry.LoadOptions{})
-	if !problems.Empty() {
-		return problems.Err()
-	}
-	if _, err := configstore.New(pool).Record(ctx, set, audit.System, "bench"); err != nil {
-		return err
-	}
-	runtime := registry.NewRuntime(set)
-	ids := identity.NewService(pool, runtime, identity.DefaultPolicy(), log)
+	defer os.RemoveAll(files)
+	cfg.DatabaseURL, cfg.DataDir = srv.ConnString("postgres")+" pool_max_conns=60", files
+	cfg.AdminPassword = password
+	cfg.OutboxRetention = *retainedAt
+	return app.WithTools(ctx, cfg, app.Options{}, log, func(t app.Tools) error {
+		return bench(ctx, t, cfg, log, n, users, rate, duration)
+	})
+}
+
+const password = "Bench-Pass-1"
+
+func bench(ctx context.Context, t app.Tools, cfg app.Config, log *slog.Logger, n, users, rate int, duration time.Duration) error {
+	pool, ids := t.Pool, t.Identity
 	org, err := fs.ReadFile(demo.Files, "org.yaml")
 	if err != nil {
 		return err
@@ -117,7 +112,6 @@ func run(n, users, rate int, duration time.Duration, dataDir string) error {
 	for i := 0; i < users; i++ {
 		seed.Users = append(seed.Users, identity.SeedUser{Username: fmt.Sprintf("agent%03d", i), DisplayName: "话务员", Unit: "12345", Roles: []string{"agent"}})
 	}
-	const password = "Bench-Pass-1"
 	if _, _, err := ids.LoadSeed(ctx, seed, password); err != nil {
 		return err
 	}
@@ -178,18 +172,13 @@ func run(n, users, rate int, duration time.Duration, dataDir string) error {
 		}
 	}
 
-	eng := flow.NewEngine(pool, runtime)
+	eng := t.Tickets
 	var outboxStats func() string
 	if *dispatch {
-		cfg, err := app.FromEnv()
-		if err != nil {
-			return err
-		}
-		cfg.OutboxRetention = *retainedAt
 		octx, stop := context.WithCancel(ctx)
 		defer stop()
 		feed := &outbox.Feed{Pool: pool, Log: log}
-		d := app.Dispatcher(cfg, pool, runtime, feed, log)
+		d := app.Dispatcher(cfg, pool, t.Config, feed, log)
 		go feed.Run(octx)
 		<-feed.Listening()
 		// Catch up with what earlier runs left undelivered before timing.

@@ -34,12 +34,13 @@ func main() {
 	queries := flag.Int("queries", 1000, "searches and suggestions to time")
 	workers := flag.Int("workers", 4, "concurrent editors publishing")
 	rebuild := flag.Bool("rebuild", false, "build this node's index again from the database")
+	imports := flag.Int("import", 1000, "articles imported from a spreadsheet at the end")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg, err := app.FromEnv()
 	if err == nil {
 		err = app.WithTools(context.Background(), cfg, app.Options{Demo: true}, log, func(t app.Tools) error {
-			return run(t, log, *articles, *queries, *workers, *rebuild)
+			return run(t, log, *articles, *queries, *workers, *imports, *rebuild)
 		})
 	}
 	if err != nil {
@@ -48,7 +49,7 @@ func main() {
 	}
 }
 
-func run(t app.Tools, log *slog.Logger, n, nq, workers int, rebuild bool) error {
+func run(t app.Tools, log *slog.Logger, n, nq, workers, imports int, rebuild bool) error {
 	ctx := context.Background()
 	login := func(user string) (*identity.Principal, error) { return t.SignIn(ctx, user, "Hotline@12345") }
 	editor, err := login("kbeditor")
@@ -174,15 +175,15 @@ func run(t app.Tools, log *slog.Logger, n, nq, workers int, rebuild bool) error 
 	}
 	ts.Report("suggestions for 1-3 character prefixes")
 
-	// An editor imports 1,000 articles from a spreadsheet laid out as the
-	// template; they become drafts of the editor's unit.
+	// An editor imports 1,000 articles (-import) from a spreadsheet laid
+	// out as the template; they become drafts of the editor's unit.
 	header := []any{"标题", "摘要", "正文", "关键字", "业务分类", "知识形式", "所属部门", "生效日期", "失效日期"}
 	keys := []string{"title", "summary", "body", "keywords", "topic", "kind", "dept", "effective_from", "expires_at"}
 	x := excelize.NewFile()
 	if err := x.SetSheetRow("Sheet1", "A1", &header); err != nil {
 		return err
 	}
-	for i, a := range gen.Articles(v, 77, 1000, today) {
+	for i, a := range gen.Articles(v, 77, imports, today) {
 		row := make([]any, len(keys))
 		for j, k := range keys {
 			row[j] = a[k]

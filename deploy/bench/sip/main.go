@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,14 +60,19 @@ func main() {
 	}
 
 	log.Printf("making %d agents", *agents)
-	if err := makeAgents(ctx, pool, *agents, "127.0.0.1:5091"); err != nil {
+	// Ports the system leaves free, so that a run beside others (make
+	// test's) takes none of theirs: the phones' SIP and media, the
+	// callers' SIP and media.
+	ports := freePorts(4)
+	phonesAt := "127.0.0.1:" + ports[0]
+	if err := makeAgents(ctx, pool, *agents, phonesAt); err != nil {
 		log.Fatal(err)
 	}
 
 	phonesCtx, stopPhones := context.WithCancel(ctx)
 	defer stopPhones()
-	phones := sipp(phonesCtx, *out, "phones", "-sf", filepath.Join(root, "deploy/bench/sip/agent.xml"), "-p", "5091",
-		"-l", "5000", "-mp", "24000", "-s", "agent", *sipAddr)
+	phones := sipp(phonesCtx, *out, "phones", "-sf", filepath.Join(root, "deploy/bench/sip/agent.xml"), "-p", ports[0],
+		"-l", "5000", "-mp", ports[1], "-s", "agent", *sipAddr)
 	if err := phones.Start(); err != nil {
 		log.Fatal(err)
 	}
@@ -78,9 +84,9 @@ func main() {
 	samples := &sampler{pid: *pid}
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	go samples.run(sampleCtx, pool)
-	callers := sipp(ctx, *out, "callers", "-sf", filepath.Join(root, "deploy/bench/sip/caller.xml"), "-s", "99999", "-p", "5093",
+	callers := sipp(ctx, *out, "callers", "-sf", filepath.Join(root, "deploy/bench/sip/caller.xml"), "-s", "99999", "-p", ports[2],
 		"-r", fmt.Sprint(*cps), "-m", strconv.Itoa(calls), "-l", "5000", "-d", strconv.Itoa(int(talk.Milliseconds())),
-		"-rtp_echo", "-mp", "20000", "-max_socket", "60000", *sipAddr)
+		"-rtp_echo", "-mp", ports[3], "-max_socket", "60000", *sipAddr)
 	callerErr := callers.Run()
 	elapsed := time.Since(start)
 	time.Sleep(3 * time.Second) // the last calls' records
@@ -101,6 +107,11 @@ func main() {
 	}
 	samples.report()
 	fmt.Printf("sipp logs: %s\n", *out)
+	if callerErr != nil || failed > 0 || ok == 0 {
+		// After the report, so a failed run still says what it saw, and
+		// make test's short run fails.
+		os.Exit(1)
+	}
 }
 
 // makeAgents makes n agent users (not able to log in: their password is
@@ -137,6 +148,42 @@ func makeAgents(ctx context.Context, pool *pgxpool.Pool, n int, phones string) e
 		}
 		return nil
 	})
+}
+
+// freePorts returns n ports, each the first of four UDP ports free now
+// (sipp takes its media port and the three after it): the system picks
+// one and the next three are tried, so a run beside others (make test's)
+// takes none of theirs. Every port tried is held until the end, so the
+// blocks do not overlap.
+func freePorts(n int) []string {
+	var out []string
+	var held []net.PacketConn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	hold := func(port int) (int, bool) {
+		c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			return 0, false
+		}
+		held = append(held, c)
+		return c.LocalAddr().(*net.UDPAddr).Port, true
+	}
+	for len(out) < n {
+		p, ok := hold(0)
+		if !ok {
+			log.Fatal("no UDP port free")
+		}
+		for i := 1; i < 4 && ok; i++ {
+			_, ok = hold(p + i)
+		}
+		if ok {
+			out = append(out, strconv.Itoa(p))
+		}
+	}
+	return out
 }
 
 // sipp runs sipp with its screen and errors written to out/name.log.
