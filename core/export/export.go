@@ -185,16 +185,7 @@ func (r *renderer) value(fl *form.Field, v any) string {
 		if fl.Type == form.Location {
 			return fmt.Sprintf("%v,%v", v["lng"], v["lat"])
 		}
-		var parts []string
-		for _, level := range []string{"district", "street", "community"} {
-			if c, ok := v[level].(string); ok {
-				parts = append(parts, r.units[c])
-			}
-		}
-		if d, ok := v["detail"].(string); ok {
-			parts = append(parts, d)
-		}
-		return strings.Join(parts, "")
+		return fl.AddressDivision().Text(v, r.units, "")
 	}
 	return fmt.Sprint(v)
 }

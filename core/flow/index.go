@@ -194,8 +194,6 @@ func readUnitNames(ctx context.Context, q querier, sql string, args ...any) (map
 	return out, rows.Err()
 }
 
-var addressLevels = []string{"district", "street", "community"}
-
 // BuildIndexRow computes a ticket's index row from its fields.
 func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames) (IndexRow, error) {
 	row := IndexRow{TicketID: t.ID, Version: t.Version, CreatedAt: t.CreatedAt, Open: t.ClosedAt == nil,
@@ -225,7 +223,7 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 	}
 	for _, fl := range s.Caller["address"] {
 		for _, v := range t.values(fl.Name) {
-			doc.Add(addressText(v, unitNames), weightAddress)
+			doc.Add(addressText(fl, v, unitNames), weightAddress)
 		}
 	}
 	for _, fl := range s.Text {
@@ -240,7 +238,7 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 				}
 				doc.Add(v, weightText)
 			case map[string]any:
-				doc.Add(addressText(v, unitNames), weightText)
+				doc.Add(addressText(fl, v, unitNames), weightText)
 			}
 		}
 	}
@@ -301,13 +299,7 @@ func (t *Ticket) values(name string) []any {
 func addressCodes(fields []*form.Field, values map[string]any) []string {
 	var codes []string
 	for _, fl := range fields {
-		if a, ok := values[fl.Name].(map[string]any); ok {
-			for _, level := range addressLevels {
-				if c, ok := a[level].(string); ok {
-					codes = append(codes, c)
-				}
-			}
-		}
+		codes = append(codes, fl.AddressDivision().Codes(values[fl.Name])...)
 	}
 	return codes
 }
@@ -323,25 +315,9 @@ func (s *IndexSpec) addressFields() []*form.Field {
 }
 
 // addressText is an address as people say it: the unit names, then the
-// detail.
-func addressText(v any, names map[string]string) string {
-	a, ok := v.(map[string]any)
-	if !ok {
-		s, _ := v.(string)
-		return s
-	}
-	var parts []string
-	for _, level := range addressLevels {
-		if c, ok := a[level].(string); ok {
-			if n, ok := names[c]; ok {
-				parts = append(parts, n)
-			}
-		}
-	}
-	if d, ok := a["detail"].(string); ok {
-		parts = append(parts, d)
-	}
-	return strings.Join(parts, " ")
+// detail (a text field's value is itself).
+func addressText(fl *form.Field, v any, names map[string]string) string {
+	return fl.AddressDivision().Text(v, names, " ")
 }
 
 // FacetValues are the name=value entries of a facet field's value: a tree
@@ -370,7 +346,7 @@ func FacetValues(fl *form.Field, v any) []string {
 			}
 		}
 	case map[string]any:
-		for _, level := range addressLevels {
+		for _, level := range fl.AddressDivision().Keys() {
 			if c, ok := v[level].(string); ok {
 				add(fl.Name+"."+level, c)
 			}
@@ -408,7 +384,7 @@ func queueIndex(b *pgx.Batch, row IndexRow) {
 }
 
 // Fingerprint identifies what a spec puts in the index: when it changes
-// (a form marks another field search or facet), rows written under the
+// (a form marks another field search or facet, a division gains a level), rows written under the
 // old spec are stale and the index is rebuilt.
 func (s *IndexSpec) Fingerprint() string {
 	var b strings.Builder
@@ -416,6 +392,11 @@ func (s *IndexSpec) Fingerprint() string {
 	write := func(tag string, fields []*form.Field) {
 		for _, f := range fields {
 			fmt.Fprintf(&b, "|%s:%s:%s", tag, f.Name, f.Type)
+			if f.Type == form.Address {
+				// An address is indexed by its division's levels: another
+				// level (a grid under the community) is another index.
+				fmt.Fprintf(&b, ":%s", strings.Join(f.AddressDivision().Keys(), "/"))
+			}
 		}
 	}
 	write("text", s.Text)

@@ -9,6 +9,7 @@ import (
 	"github.com/graphql-go/graphql"
 
 	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
@@ -30,14 +31,20 @@ func init() {
 
 // ResponsibilityList is a `kind: responsibility-list` document.
 type ResponsibilityList struct {
-	Name    string        `yaml:"name" jsonschema:"required"`
-	Label   string        `yaml:"label"`
-	Entries []Responsible `yaml:"entries" jsonschema:"required"`
+	Name  string `yaml:"name" jsonschema:"required"`
+	Label string `yaml:"label"`
+	// Division names the `kind: division` whose level keys the entries
+	// may give as units, for matters handled where they happen (属地管理).
+	Division *registry.Ref `yaml:"division" jsonschema:"description=the division (kind: division) whose level keys stand for the units of the request's address"`
+	Entries  []Responsible `yaml:"entries" jsonschema:"required"`
+
+	division *form.Division
 }
 
 // Responsible maps a category (and keywords found in a request's text) to
-// units. A unit may be a unit code, or "district" for the district the
-// request's address lies in, or "street" for its street.
+// units. A unit may be a unit code, or the key of a level of the list's
+// division ("street") for the unit at that level of the request's
+// address.
 type Responsible struct {
 	Pos      diag.Pos `yaml:"-"`
 	Category string   `yaml:"category" jsonschema:"required"`
@@ -60,6 +67,15 @@ func (l *ResponsibilityList) Provision(c *registry.Context) {
 	}
 }
 
+// Validate resolves the division.
+func (l *ResponsibilityList) Validate(c *registry.Context) {
+	if l.Division != nil {
+		if d, ok := c.Resolve(form.KindDivision, *l.Division); ok {
+			l.division = d.Model.(*form.Division)
+		}
+	}
+}
+
 // Suggestion is a unit the list proposes for a request.
 type Suggestion struct {
 	UnitCode string `json:"unitCode"`
@@ -70,13 +86,15 @@ type Suggestion struct {
 }
 
 // Suggest proposes units for a request by its category and text, in the
-// order of the list; district and street stand for the units of the
-// request's address.
-func (e *Engine) Suggest(ctx context.Context, category, text, district, street string) ([]Suggestion, error) {
+// order of the list; address holds the unit codes of the request's
+// address by level key (as an address field stores them), for the
+// entries that name a level of their list's division.
+func (e *Engine) Suggest(ctx context.Context, category, text string, address map[string]any) ([]Suggestion, error) {
 	var out []Suggestion
 	seen := map[string]bool{}
 	for _, d := range e.config.Current().All(KindResponsibility) {
-		for _, entry := range d.Model.(*ResponsibilityList).Entries {
+		list := d.Model.(*ResponsibilityList)
+		for _, entry := range list.Entries {
 			reason := ""
 			switch {
 			case category != "" && entry.Category == category:
@@ -91,11 +109,8 @@ func (e *Engine) Suggest(ctx context.Context, category, text, district, street s
 			}
 			for _, u := range entry.Units {
 				code := u
-				switch u {
-				case "district":
-					code = district
-				case "street":
-					code = street
+				if _, ok := list.division.Level(u); ok {
+					code, _ = address[u].(string)
 				}
 				if code == "" || seen[code] {
 					continue
@@ -114,9 +129,9 @@ func (e *Engine) Suggest(ctx context.Context, category, text, district, street s
 }
 
 // SuggestFor proposes units for ticket t by the text of its searchable
-// fields and the district and street of its caller address. (The lists'
-// categories are names, a ticket's category a dictionary code: matching
-// them is not done yet.)
+// fields and the units of its caller address. (The lists' categories are
+// names, a ticket's category a dictionary code: matching them is not done
+// yet.)
 func (e *Engine) SuggestFor(ctx context.Context, t Ticket) ([]Suggestion, error) {
 	spec := e.indexSpec()
 	var text []string
@@ -125,14 +140,13 @@ func (e *Engine) SuggestFor(ctx context.Context, t Ticket) ([]Suggestion, error)
 			text = append(text, v)
 		}
 	}
-	district, street := "", ""
+	var address map[string]any
 	for _, fl := range spec.Caller["address"] {
-		if a, ok := t.Fields[fl.Name].(map[string]any); ok && district == "" {
-			district, _ = a["district"].(string)
-			street, _ = a["street"].(string)
+		if a, ok := t.Fields[fl.Name].(map[string]any); ok && address == nil {
+			address = a
 		}
 	}
-	return e.Suggest(ctx, "", strings.Join(text, "\n"), district, street)
+	return e.Suggest(ctx, "", strings.Join(text, "\n"), address)
 }
 
 func (m Module) registerSuggest(b *gql.Builder) {
@@ -151,8 +165,7 @@ func (m Module) registerSuggest(b *gql.Builder) {
 		Args: graphql.FieldConfigArgument{
 			"category": {Type: graphql.String, Description: "归口分类"},
 			"text":     {Type: graphql.String, Description: "标题和诉求内容"},
-			"district": {Type: graphql.String, Description: "诉求地址所在区县的单位编码"},
-			"street":   {Type: graphql.String, Description: "诉求地址所在街道的单位编码"},
+			"address":  {Type: gql.JSON, Description: `诉求地址：各级区划的单位编码，键为权责清单所用区划的层级，如 {"district": "150105", "street": "150105001"}`},
 			"ticket":   {Type: graphql.ID, Description: "按这张工单的诉求内容和地址建议（给出时不看其余参数）"},
 		},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
@@ -168,6 +181,10 @@ func (m Module) registerSuggest(b *gql.Builder) {
 				}
 				return e.SuggestFor(ctx, t)
 			}
-			return e.Suggest(ctx, str("category"), str("text"), str("district"), str("street"))
+			address, ok := args["address"].(map[string]any)
+			if args["address"] != nil && !ok {
+				return nil, gql.FieldError("address", "address 须为 JSON 对象，如 {\"district\": \"150105\"}")
+			}
+			return e.Suggest(ctx, str("category"), str("text"), address)
 		})})
 }

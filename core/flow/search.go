@@ -27,8 +27,8 @@ type Filter struct {
 	// Units are holder unit codes; a ticket held by a unit below one
 	// counts (a district's filter includes its streets).
 	Units []string
-	// Facets maps a facet (state, unit, a form's facet field, or
-	// address.district / address.street / address.community) to values.
+	// Facets maps a facet (state, unit, a form's facet field, or a level
+	// of an address field's division, such as address.street) to values.
 	Facets      map[string][]string
 	CreatedFrom *time.Time
 	CreatedTo   *time.Time
@@ -568,8 +568,8 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 	fields := map[string]*form.Field{}
 	for _, fl := range spec.Facets {
 		if fl.Type == form.Address {
-			for _, level := range addressLevels {
-				labels[fl.Name+"."+level] = fl.Label + "·" + map[string]string{"district": "区县", "street": "街道", "community": "社区"}[level]
+			for _, level := range fl.Levels() {
+				labels[fl.Name+"."+level.Key] = fl.Label + "·" + level.Label
 			}
 		} else {
 			labels[fl.Name] = fl.Label
@@ -747,9 +747,9 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 	out := []InTransitHit{}
 	for _, t := range found {
 		h := InTransitHit{Ticket: t, MatchedBy: []string{}}
-		match := func(role string, ok func(v any) bool) {
+		match := func(role string, ok func(fl *form.Field, v any) bool) {
 			for _, fl := range spec.Caller[role] {
-				if !d.Personal(&t, fl.Name) && ok(t.Fields[fl.Name]) {
+				if !d.Personal(&t, fl.Name) && ok(fl, t.Fields[fl.Name]) {
 					h.MatchedBy = append(h.MatchedBy, role)
 					return
 				}
@@ -757,13 +757,13 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 		}
 		if phone != "" {
 			want := form.NormalizePhone(phone)
-			match("phone", func(v any) bool { s, _ := v.(string); return s != "" && form.NormalizePhone(s) == want })
+			match("phone", func(_ *form.Field, v any) bool { s, _ := v.(string); return s != "" && form.NormalizePhone(s) == want })
 		}
 		if n := strings.TrimSpace(name); n != "" {
-			match("name", func(v any) bool { s, _ := v.(string); return strings.TrimSpace(s) == n })
+			match("name", func(_ *form.Field, v any) bool { s, _ := v.(string); return strings.TrimSpace(s) == n })
 		}
 		if !addr.Empty() {
-			match("address", func(v any) bool { return addr.Contains(addressText(v, names)) })
+			match("address", func(fl *form.Field, v any) bool { return addr.Contains(addressText(fl, v, names)) })
 		}
 		out = append(out, h)
 	}

@@ -503,7 +503,7 @@ func (fl *Field) check(v any) (any, problems) {
 		}
 		return s, nil
 	case Address:
-		return normalizeAddress(v)
+		return fl.division.normalize(v)
 	case Location:
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -632,71 +632,9 @@ func stringList(v any) ([]any, problems) {
 	return out, ps
 }
 
-// addressKeys are the parts of an address: unit codes from the pickers
-// (district, street, community), and the detail the caller gives.
-var addressKeys = []string{"district", "street", "community", "detail"}
-
-// normalizeAddress reads an address; its problems are at the part they
-// concern (address.city for a part it has not, address.district for the
-// district a chosen street needs).
-func normalizeAddress(v any) (any, problems) {
-	if s, ok := v.(string); ok {
-		v = map[string]any{"detail": s}
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, wrong("应为地址 {district, street, community, detail}")
-	}
-	var ps problems
-	var extra []string
-	for k := range m {
-		if !slices.Contains(addressKeys, k) {
-			extra = append(extra, k)
-		}
-	}
-	slices.Sort(extra)
-	for _, k := range extra {
-		ps = append(ps, problem{"." + k, fmt.Sprintf("地址没有“%s”一项（可填 district、street、community、detail）", k)})
-	}
-	out := map[string]any{}
-	for _, k := range addressKeys {
-		x, ok := m[k]
-		if !ok || x == nil {
-			continue
-		}
-		s, ok := x.(string)
-		if !ok {
-			ps = append(ps, problem{"." + k, fmt.Sprintf("地址的 %s 应为文字", k)})
-			continue
-		}
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		if utf8.RuneCountInString(s) > 200 {
-			ps = append(ps, problem{"." + k, fmt.Sprintf("地址的 %s 过长", k)})
-			continue
-		}
-		out[k] = s
-	}
-	if _, ok := out["community"]; ok {
-		if _, ok := out["street"]; !ok {
-			ps = append(ps, problem{".street", "选了社区须同时选街道"})
-		}
-	}
-	if _, ok := out["street"]; ok {
-		if _, ok := out["district"]; !ok {
-			ps = append(ps, problem{".district", "选了街道须同时选区县"})
-		}
-	}
-	if len(out) == 0 {
-		return nil, ps
-	}
-	return out, ps
-}
-
 // references checks that the units, users and attachments values name
-// exist, and that an address's street lies in its district and its
-// community in its street; partial holds the well-formed parts of wrong
+// exist, and that each unit of an address lies in the unit of the level
+// above (a street in its district); partial holds the well-formed parts of wrong
 // values, checked too. Each problem is at its path (attachments[2],
 // address.street); a failing lookup is an error, not the user's.
 func (f *Form) references(ctx context.Context, values, partial map[string]any, l Lookup) (Errors, error) {
@@ -758,7 +696,7 @@ func (f *Form) references(ctx context.Context, values, partial map[string]any, l
 		case Address:
 			m, _ := v.(map[string]any)
 			parent := ""
-			for _, level := range []string{"district", "street", "community"} {
+			for _, level := range fl.division.Keys() {
 				code, ok := m[level].(string)
 				if !ok {
 					break

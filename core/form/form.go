@@ -88,6 +88,9 @@ type Field struct {
 	Compute rules.Expr `yaml:"compute"`
 	// Options of choice, multichoice and tree fields.
 	Options *OptionSource `yaml:"options"`
+	// Division names the `kind: division` whose levels an address field
+	// picks units in.
+	Division *registry.Ref `yaml:"division" jsonschema:"description=the division (kind: division) an address field picks units in"`
 	// LeafOnly makes a tree field accept only nodes without children.
 	LeafOnly bool `yaml:"leaf_only"`
 	// Min and Max bound a number, or the length in characters of text.
@@ -119,6 +122,7 @@ type Field struct {
 	Confidential bool `yaml:"confidential" jsonschema:"description=a boolean field whose true value makes the ticket confidential"`
 
 	pattern      *regexp.Regexp
+	division     *Division
 	defaultValue any    // Default, normalised once at load; shared, so read-only
 	items        []Item // resolved options
 	index        map[string]*Item
@@ -222,6 +226,12 @@ func (f *Form) Provision(c *registry.Context) {
 		case fl.Options != nil && fl.Options.Dictionary == nil:
 			fl.setItems(fl.Options.List)
 		}
+		switch {
+		case fl.Type == Address && fl.Division == nil:
+			c.Errorf(fl.Pos, "field %s: an address field names its division (division: NAME, a kind: division document)", fl.Name)
+		case fl.Type != Address && fl.Division != nil:
+			c.Errorf(c.At("fields", i, "division"), "field %s: a %s field takes no division (address fields do)", fl.Name, fl.Type)
+		}
 		if fl.Multiple && fl.Type != Person && fl.Type != Unit && fl.Type != Attachment {
 			c.Errorf(c.At("fields", i, "multiple"), "field %s: multiple applies to person, unit and attachment fields (use multichoice for choices)", fl.Name)
 		}
@@ -286,6 +296,11 @@ func (f *Form) Validate(c *registry.Context) {
 				fl.setItems(d.Model.(*Dictionary).Items)
 			}
 		}
+		if fl.Division != nil && fl.Type == Address {
+			if d, ok := c.Resolve(KindDivision, *fl.Division); ok {
+				fl.division = d.Model.(*Division)
+			}
+		}
 		if fl.Default != nil && (fl.Options == nil || fl.items != nil) {
 			v, err := fl.normalize(fl.Default)
 			if err != nil {
@@ -316,6 +331,14 @@ func (fl *Field) setItems(items []Item) {
 	}
 	walk(items)
 }
+
+// Levels are the levels of an address field's division, top down (none
+// for other fields).
+func (fl *Field) Levels() []Level { return fl.division.levels() }
+
+// AddressDivision is the division of an address field (nil for other
+// fields).
+func (fl *Field) AddressDivision() *Division { return fl.division }
 
 // OptionPath returns the values from the top of the option tree down to
 // value (just value for a flat list), and whether value is an option.

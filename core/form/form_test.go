@@ -136,6 +136,41 @@ label: A
 fields:
   - {name: u, label: 紧急程度, type: choice, options: {list: [一般, 紧急]}, default: 特急}
 `, `f.yaml:5:78: field u: default 特急: “特急”不是可选项`},
+		{"address without a division", `kind: form
+name: a
+label: A
+fields:
+  - {name: addr, label: 地址, type: address}
+`, `f.yaml:5:5: field addr: an address field names its division`},
+		{"unknown division", `kind: division
+name: banner
+label: 旗
+levels: [{key: banner, label: 旗}]
+---
+kind: form
+name: a
+label: A
+fields:
+  - {name: addr, label: 地址, type: address, division: baner}
+`, `f.yaml:10:54: unknown division "baner" (did you mean "banner"?)`},
+		{"division on a text field", `kind: form
+name: a
+label: A
+fields:
+  - {name: title, label: 标题, type: text, division: admin}
+`, `f.yaml:5:52: field title: a text field takes no division`},
+		{"division level twice", `kind: division
+name: d
+label: D
+levels:
+  - {key: street, label: 街道}
+  - {key: street, label: 社区}
+`, `f.yaml:6:11: level "street" is already defined at`},
+		{"division level named detail", `kind: division
+name: d
+label: D
+levels: [{key: detail, label: 门牌}]
+`, `f.yaml:4:16: level key detail is kept for the address's detail`},
 		{"duplicate dictionary value", `kind: dictionary
 name: d
 label: D
@@ -168,6 +203,14 @@ items:
       - {value: "0103", label: 供暖}
       - {value: "0104", label: 供水}
 ---
+kind: division
+name: admin
+label: 行政区划
+levels:
+  - {key: district, label: 区县}
+  - {key: street, label: 街道}
+  - {key: community, label: 社区}
+---
 kind: form
 name: register
 label: 登记
@@ -183,7 +226,7 @@ fields:
   - {name: confidential, label: 是否保密, type: boolean, default: false}
   - {name: happened, label: 发生日期, type: date}
   - {name: at, label: 发生时间, type: datetime}
-  - {name: address, label: 地址, type: address}
+  - {name: address, label: 地址, type: address, division: admin}
   - {name: location, label: 位置, type: location}
   - {name: category, label: 归口分类, type: tree, options: {dictionary: category}, leaf_only: true}
   - {name: tags, label: 标签, type: multichoice, options: {list: [重复来电, 媒体关注, 群体诉求]}}

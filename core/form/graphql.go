@@ -75,6 +75,14 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 		}),
 	})
+	levelType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "FormAddressLevel",
+		Description: "地址字段的一级区划（如区县、街道、社区），由其 division 配置",
+		Fields: graphql.Fields{
+			"key":   &graphql.Field{Type: gql.NonNull(graphql.String), Description: "地址值中这一级的键，如 district"},
+			"label": &graphql.Field{Type: gql.NonNull(graphql.String)},
+		},
+	})
 	fieldType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "FormField",
 		Description: "表单字段",
@@ -99,6 +107,9 @@ func (m Module) Register(b *gql.Builder) error {
 			"help":        &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Field).Help), nil }},
 			"options": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(itemType))), Resolve: func(p graphql.ResolveParams) (any, error) {
 				return orNone(p.Source.(*Field).items), nil
+			}},
+			"levels": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(levelType))), Description: "地址字段自上而下的区划层级（其他字段为空）", Resolve: func(p graphql.ResolveParams) (any, error) {
+				return orNone(p.Source.(*Field).Levels()), nil
 			}},
 		},
 	})

@@ -12,14 +12,6 @@ import (
 
 // Shared input types of the typed form inputs.
 var (
-	addressInput = graphql.NewInputObject(graphql.InputObjectConfig{
-		Name:        "AddressInput",
-		Description: "地址：区县、街道、社区的单位编码，以及详细地址",
-		Fields: graphql.InputObjectConfigFieldMap{
-			"district": {Type: graphql.String}, "street": {Type: graphql.String},
-			"community": {Type: graphql.String}, "detail": {Type: graphql.String},
-		},
-	})
 	locationInput = graphql.NewInputObject(graphql.InputObjectConfig{
 		Name:        "LocationInput",
 		Description: "经纬度",
@@ -27,9 +19,37 @@ var (
 			"lat": {Type: graphql.NewNonNull(graphql.Float)}, "lng": {Type: graphql.NewNonNull(graphql.Float)},
 		},
 	})
-	inputMu    sync.Mutex
-	inputTypes = map[*Form]*graphql.InputObject{}
+	inputMu      sync.Mutex
+	inputTypes   = map[*Form]*graphql.InputObject{}
+	addressTypes = map[*Division]*graphql.InputObject{}
 )
+
+// addressInput is the input of an address in d: a unit code per level and
+// the detail, named after the division (admin → AdminAddressInput) so that
+// forms of two divisions can share a schema. Called with inputMu held.
+func addressInput(d *Division) *graphql.InputObject {
+	if t, ok := addressTypes[d]; ok {
+		return t
+	}
+	fields := graphql.InputObjectConfigFieldMap{}
+	labels := make([]string, len(d.levels()))
+	for i, l := range d.levels() {
+		fields[l.Key] = &graphql.InputObjectFieldConfig{Type: graphql.String, Description: l.Label + "的单位编码"}
+		labels[i] = l.Label
+	}
+	fields[DetailKey] = &graphql.InputObjectFieldConfig{Type: graphql.String, Description: "详细地址"}
+	name := "Address"
+	if d != nil {
+		name = TypeName(d.Name) + name
+	}
+	t := graphql.NewInputObject(graphql.InputObjectConfig{
+		Name:        name + "Input",
+		Description: "地址：" + strings.Join(labels, "、") + "的单位编码，以及详细地址",
+		Fields:      fields,
+	})
+	addressTypes[d] = t
+	return t
+}
 
 // TypeName is the GraphQL name made from a form name: ticket-register →
 // TicketRegister.
@@ -77,7 +97,7 @@ func (f *Form) InputType() *graphql.InputObject {
 		case fl.Type == Boolean:
 			t = graphql.Boolean
 		case fl.Type == Address:
-			t = addressInput
+			t = addressInput(fl.division)
 		case fl.Type == Location:
 			t = locationInput
 		case fl.Type == MultiChoice || fl.Multiple:
