@@ -268,9 +268,9 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 			prompts = filepath.Join(cfg.ConfigDir, prompts)
 		}
 		sip = &telephony.Server{Config: k.cfg.Runtime, Pool: k.pool, Log: log.With("part", "sip"),
-			Runner: &ivr.Runner{Scripts: k.tickets.Scripts}, Agents: k.agents, ACD: k.acd, Tickets: k.tickets, Identity: k.ids,
+			Runner: &ivr.Runner{Scripts: k.tickets.Scripts}, Agents: k.agents, ACD: k.acd, Tickets: k.tickets, Identity: k.ids, Files: cfg.Files(),
 			Cfg: telephony.Config{Addr: cfg.SIPAddr, RTPFirst: cfg.RTPFirst, RTPLast: cfg.RTPLast, Prompts: prompts,
-				Recordings: filepath.Join(cfg.DataDir, "recordings"), Node: k.node, IntakeUser: cfg.IVRUser,
+				Spool: filepath.Join(cfg.DataDir, "spool", "recordings"), Node: k.node, IntakeUser: cfg.IVRUser,
 				RecordingRetention: time.Duration(cfg.RecordingDays) * 24 * time.Hour,
 				MaxMessage:         cfg.SIPMaxMessage, MaxHeaders: cfg.SIPMaxHeaders, Rate: cfg.SIPRate}}
 	}
@@ -341,7 +341,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	fileMux := http.NewServeMux()
 	k.attachments.Handlers(fileMux, signIn)
 	k.knowledge.Handlers(fileMux, signIn)
-	fileMux.Handle("GET /recordings/{id}", telephony.RecordingHandler(k.pool, k.node, signIn))
+	fileMux.Handle("GET /recordings/{id}", telephony.RecordingHandler(k.pool, cfg.Files(), signIn))
 	var fh http.Handler = fileMux
 	files.Store(&fh)
 	if sip != nil {
@@ -517,15 +517,16 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	k.tickets = flow.NewEngine(k.pool, runtime)
 	node, _ := os.Hostname()
 	k.node = node
-	k.exports = &export.Service{Pool: k.pool, Tickets: k.tickets, Config: runtime, Dir: filepath.Join(cfg.DataDir, "exports"), Node: node, Log: log}
+	files := cfg.Files()
+	k.exports = &export.Service{Pool: k.pool, Tickets: k.tickets, Config: runtime, Files: files, Node: node, Log: log}
 	if err := k.exports.Recover(ctx); err != nil {
 		return k, err
 	}
-	k.knowledge = &knowledge.Service{Pool: k.pool, Config: runtime, Tickets: k.tickets, Dir: filepath.Join(cfg.DataDir, "knowledge"), Node: node, Log: log}
-	dir := filepath.Join(cfg.DataDir, "attachments")
-	k.attachments = &attachment.Service{Pool: k.pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
+	k.knowledge = &knowledge.Service{Pool: k.pool, Config: runtime, Tickets: k.tickets, Dir: filepath.Join(cfg.DataDir, "knowledge"), Files: files, Node: node, Log: log}
+	// Uploads are checked beside the store's folder, so storing one is a
+	// rename.
+	k.attachments = &attachment.Service{Pool: k.pool, Files: files, TempDir: filepath.Join(files.Root, "attachments", "incoming"),
 		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: anyOf(k.tickets.AttachmentVisible, k.knowledge.AttachmentPublished)}
-	k.knowledge.Files = k.attachments.Store
 	k.agents = &acd.Service{Pool: k.pool, Config: runtime, Log: log}
 	k.acd = &acd.Distributor{Agents: k.agents, Config: runtime, Log: log.With("part", "acd")}
 	adminPassword := cfg.AdminPassword

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/identity"
 )
 
@@ -17,9 +18,13 @@ import (
 // Everything a hotline centre decides (states, menus, rules, forms) is not
 // here: it is configuration files under flows/, forms/ and scripts/.
 type Config struct {
-	HTTPAddr      string
-	DatabaseURL   string
-	DataDir       string
+	HTTPAddr    string
+	DatabaseURL string
+	DataDir     string
+	// FilesDir is the file store's folder: attachments, recordings,
+	// export files, import uploads (empty: DataDir). Nodes of one cluster
+	// share it.
+	FilesDir      string
 	ConfigDir     string
 	AdminPassword string
 	DemoPassword  string
@@ -54,6 +59,14 @@ type Config struct {
 	OutboxRetryMax  time.Duration
 }
 
+// Files is the file store the services keep their files in.
+func (c Config) Files() filestore.Dir {
+	if c.FilesDir == "" {
+		return filestore.Dir{Root: c.DataDir}
+	}
+	return filestore.Dir{Root: c.FilesDir}
+}
+
 // Variable documents one environment variable; README lists them.
 type Variable struct{ Name, Default, Meaning string }
 
@@ -61,7 +74,8 @@ type Variable struct{ Name, Default, Meaning string }
 var Variables = []Variable{
 	{"HOTLINE_HTTP_ADDR", "127.0.0.1:8080", "HTTP listen address (GraphQL, GraphiQL, health, metrics)"},
 	{"HOTLINE_DATABASE_URL", "", "PostgreSQL URL; empty runs a private PostgreSQL under $HOTLINE_DATA_DIR/pg"},
-	{"HOTLINE_DATA_DIR", "./var", "data folder: the private PostgreSQL, attachments, export files, call recordings"},
+	{"HOTLINE_DATA_DIR", "./var", "data folder: the private PostgreSQL, the knowledge search index, recordings while their call lasts, and the files unless HOTLINE_FILES_DIR is set"},
+	{"HOTLINE_FILES_DIR", "", "file store folder: attachments, call recordings, export files, knowledge import uploads; nodes of one cluster mount the same folder here, so any node serves any download. Empty: HOTLINE_DATA_DIR"},
 	{"HOTLINE_CONFIG_DIR", ".", "folder holding flows/, forms/ and scripts/"},
 	{"HOTLINE_ADMIN_PASSWORD", "", "password of the first 'admin' account; empty generates one and prints it once (with --demo: the demo password)"},
 	{"HOTLINE_DEMO_PASSWORD", "Hotline@12345", "password of the demo accounts created by --demo"},
@@ -79,14 +93,14 @@ var Variables = []Variable{
 	{"HOTLINE_LOGIN_KNOWN_SOURCE_DAYS", "90", "days a successful login makes its address known to the account: strangers' failures do not lock the account there (that address has its own limit); 0 makes the account lock apply everywhere"},
 	{"HOTLINE_SESSION_TTL", "12h", "longest life of a session"},
 	{"HOTLINE_SESSION_IDLE", "2h", "a session unused this long ends"},
-	{"HOTLINE_ATTACHMENT_MAX_MB", "20", "largest attachment accepted, in MiB (files are stored under $HOTLINE_DATA_DIR/attachments)"},
+	{"HOTLINE_ATTACHMENT_MAX_MB", "20", "largest attachment accepted, in MiB (files are stored under attachments/ in the file store)"},
 	{"HOTLINE_SIP_ADDR", "127.0.0.1:5060", "SIP listen address, UDP and TCP; empty takes no calls"},
 	{"HOTLINE_SIP_MAX_MESSAGE", "16384", "largest SIP message accepted, in bytes (start line, headers and body); a larger one, or one declaring a larger body, is refused 513 before anything is allocated (over TCP the connection then closes)"},
 	{"HOTLINE_SIP_MAX_HEADERS", "128", "most header fields in one SIP message; more is refused 400"},
 	{"HOTLINE_SIP_RATE", "2000", "SIP messages a second one source address may send (bursts of twice that); beyond it messages are dropped unparsed; 0 turns the limit off"},
 	{"HOTLINE_RTP_PORTS", "", "UDP port range for call media, e.g. 20000-29999 (RTP on even ports, RTCP on the next); empty lets the system choose. A range is allocated by diago, which does not wrap around: a long call on the range's last ports can refuse new calls"},
 	{"HOTLINE_IVR_USER", "ivr", "account that creates the tickets of voice messages and callback requests left in the IVR (its roles must allow the menu's creating action; --demo makes it)"},
-	{"HOTLINE_RECORDING_DAYS", "180", "days call recordings (under $HOTLINE_DATA_DIR/recordings) are kept after the call, or after the last ticket bound to the call closed; 0 keeps them for ever"},
+	{"HOTLINE_RECORDING_DAYS", "180", "days call recordings (under recordings/ in the file store) are kept after the call, or after the last ticket bound to the call closed; 0 keeps them for ever"},
 	{"HOTLINE_OUTBOX_RETENTION", "168h", "how long delivered outbox rows (ticket changes, notices) are kept before they are deleted; 0 keeps them for ever. Users' notices are kept apart and are not deleted"},
 	{"HOTLINE_OUTBOX_MAX_ATTEMPTS", "10", "failed deliveries of an outbox row before it becomes a dead letter (outboxDeadLetters, retryOutbox)"},
 	{"HOTLINE_OUTBOX_RETRY_MAX", "10m", "longest wait between retries of a failed delivery (the wait starts at 1 s and doubles)"},
@@ -111,6 +125,7 @@ func FromEnv() (Config, error) {
 		HTTPAddr:      get("HOTLINE_HTTP_ADDR"),
 		DatabaseURL:   get("HOTLINE_DATABASE_URL"),
 		DataDir:       get("HOTLINE_DATA_DIR"),
+		FilesDir:      get("HOTLINE_FILES_DIR"),
 		ConfigDir:     get("HOTLINE_CONFIG_DIR"),
 		AdminPassword: get("HOTLINE_ADMIN_PASSWORD"),
 		DemoPassword:  get("HOTLINE_DEMO_PASSWORD"),

@@ -28,94 +28,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/identity"
 )
 
-// Store keeps attachment bytes by id. The default is a folder on local
-// disk; an S3-compatible store implements the same methods (Link as a
-// server-side copy).
-type Store interface {
-	// Put stores the bytes of file under id; storing an id again is a
-	// no-op.
-	Put(ctx context.Context, id string, file *os.File) error
-	// Link makes the bytes stored under from readable as id too.
-	Link(ctx context.Context, id, from string) error
-	Open(ctx context.Context, id string) (io.ReadSeekCloser, error)
-	Has(ctx context.Context, id string) (bool, error)
-}
-
-// DirStore keeps attachments in a folder, two levels of fan-out deep
-// (ab/cd/abcd…) so no folder grows huge.
-type DirStore struct{ Dir string }
-
-func (d DirStore) path(id string) string { return filepath.Join(d.Dir, id[:2], id[2:4], id) }
-
-// Put implements Store by renaming the checked temporary file into place.
-func (d DirStore) Put(_ context.Context, id string, file *os.File) error {
-	dst := d.path(id)
-	if _, err := os.Stat(dst); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		return fmt.Errorf("storing attachment %s: %w", id, err)
-	}
-	if err := os.Rename(file.Name(), dst); err != nil {
-		return fmt.Errorf("storing attachment %s: %w", id, err)
-	}
-	return nil
-}
-
-// Link implements Store with a hard link, so every upload of the same
-// bytes shares one copy on disk; where the file system has no hard links
-// the bytes are copied.
-func (d DirStore) Link(_ context.Context, id, from string) error {
-	dst := d.path(id)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		return fmt.Errorf("linking attachment %s: %w", id, err)
-	}
-	err := os.Link(d.path(from), dst)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrExist):
-		return fmt.Errorf("linking attachment %s: %w", id, err)
-	}
-	src, err := os.Open(d.path(from))
-	if err != nil {
-		return fmt.Errorf("copying attachment %s: %w", id, err)
-	}
-	defer src.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".copy-*")
-	if err != nil {
-		return fmt.Errorf("copying attachment %s: %w", id, err)
-	}
-	defer os.Remove(tmp.Name()) // gone already when renamed
-	if _, err := io.Copy(tmp, src); err != nil {
-		tmp.Close()
-		return fmt.Errorf("copying attachment %s: %w", id, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("copying attachment %s: %w", id, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("copying attachment %s: %w", id, err)
-	}
-	return nil
-}
-
-// Open implements Store.
-func (d DirStore) Open(_ context.Context, id string) (io.ReadSeekCloser, error) {
-	return os.Open(d.path(id))
-}
-
-// Has implements Store.
-func (d DirStore) Has(_ context.Context, id string) (bool, error) {
-	_, err := os.Stat(d.path(id))
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
+// Key is where the bytes of attachment (or content hash) id are kept in
+// the file store, two levels of fan-out deep (ab/cd/abcd…) so no folder
+// grows huge.
+func Key(id string) string { return "attachments/" + id[:2] + "/" + id[2:4] + "/" + id }
 
 // Attachment is the record of one upload.
 type Attachment struct {
@@ -132,11 +52,11 @@ type Attachment struct {
 // Service takes uploads and serves downloads.
 type Service struct {
 	Pool  *pgxpool.Pool
-	Store Store
+	Files filestore.Store
 	// MaxBytes is the largest file accepted.
 	MaxBytes int64
-	// TempDir holds uploads while they are checked (same file system as a
-	// DirStore, so storing is a rename).
+	// TempDir holds uploads while they are checked (on the file store's
+	// file system, storing is a rename).
 	TempDir string
 	Log     *slog.Logger
 	// CanSee reports whether p may download attachment id (for instance:
@@ -182,10 +102,16 @@ func (s *Service) Upload(ctx context.Context, p *identity.Principal, name string
 		return Attachment{}, err
 	}
 	a := Attachment{ID: newID(), Size: n, MediaType: mt, SHA256: hex.EncodeToString(h.Sum(nil)), Name: name}
-	if err := s.Store.Put(ctx, a.SHA256, tmp); err != nil {
-		return Attachment{}, err
+	stored, err := s.Files.Has(ctx, Key(a.SHA256))
+	if err != nil {
+		return Attachment{}, fmt.Errorf("storing attachment %s: %w", a.ID, err)
 	}
-	if err := s.Store.Link(ctx, a.ID, a.SHA256); err != nil {
+	if !stored {
+		if err := s.Files.Move(ctx, Key(a.SHA256), tmp.Name()); err != nil {
+			return Attachment{}, err
+		}
+	}
+	if err := s.Files.Link(ctx, Key(a.ID), Key(a.SHA256)); err != nil {
 		return Attachment{}, err
 	}
 	// The record after the bytes: a record always has its file. Every
@@ -317,7 +243,7 @@ func (s *Service) Handlers(mux *http.ServeMux, auth func(*http.Request) (*identi
 			writeError(w, http.StatusNotFound, "附件不存在或无权查看")
 			return
 		}
-		f, err := s.Store.Open(r.Context(), a.ID)
+		f, err := s.Files.Open(r.Context(), Key(a.ID))
 		if err != nil {
 			s.Log.Error("opening an attachment", "id", a.ID, "err", err)
 			writeError(w, http.StatusInternalServerError, "附件文件缺失")

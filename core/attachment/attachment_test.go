@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hotline12345/hotline/core/attachment"
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
@@ -127,7 +128,7 @@ func TestUploadStoresOnceAndOnlyWhole(t *testing.T) {
 	w := gentest.New(t, 0)
 	ctx := context.Background()
 	dir := t.TempDir()
-	svc := &attachment.Service{Pool: w.Pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
+	svc := &attachment.Service{Pool: w.Pool, Files: filestore.Dir{Root: dir}, TempDir: filepath.Join(dir, "incoming"),
 		MaxBytes: 64 << 10, Log: slog.New(slog.DiscardHandler), CanSee: w.Engine.AttachmentVisible}
 	agent := w.As(t, "agent")
 	count := func() int {
@@ -209,12 +210,12 @@ func TestUploadStoresOnceAndOnlyWhole(t *testing.T) {
 	assert.Contains(t, rec.Body.String(), "不支持的文件类型")
 }
 
-// sameFile reports whether two attachments of a DirStore share one copy of
+// sameFile reports whether two attachments in a folder share one copy of
 // their bytes on disk.
 func sameFile(t *testing.T, dir, a, b string) bool {
 	t.Helper()
 	stat := func(id string) os.FileInfo {
-		fi, err := os.Stat(filepath.Join(dir, id[:2], id[2:4], id))
+		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(attachment.Key(id))))
 		require.NoError(t, err)
 		return fi
 	}
@@ -229,7 +230,7 @@ func TestSameBytesFromTwoUsersAreTwoUploads(t *testing.T) {
 	w := gentest.New(t, 0)
 	ctx := context.Background()
 	dir := t.TempDir()
-	svc := &attachment.Service{Pool: w.Pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "incoming"),
+	svc := &attachment.Service{Pool: w.Pool, Files: filestore.Dir{Root: dir}, TempDir: filepath.Join(dir, "incoming"),
 		MaxBytes: 64 << 10, Log: slog.New(slog.DiscardHandler), CanSee: w.Engine.AttachmentVisible}
 	as := map[string]*identity.Principal{"agent": w.As(t, "agent"), "clerk": w.As(t, "clerk"), "admin": w.As(t, "admin")}
 	mux := http.NewServeMux()
@@ -306,12 +307,7 @@ func TestSameBytesFromTwoUsersAreTwoUploads(t *testing.T) {
 	legacy := jpegFile(t)
 	sum := sha256.Sum256(legacy)
 	id := hex.EncodeToString(sum[:])
-	tmp := filepath.Join(t.TempDir(), "legacy")
-	require.NoError(t, os.WriteFile(tmp, legacy, 0o600))
-	f, err := os.Open(tmp)
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, attachment.DirStore{Dir: dir}.Put(ctx, id, f))
+	require.NoError(t, filestore.Dir{Root: dir}.Put(ctx, attachment.Key(id), bytes.NewReader(legacy)))
 	_, err = w.Pool.Exec(ctx, `INSERT INTO attachments (id, size, media_type, sha256, name, uploaded_by) VALUES ($1, $2, 'image/jpeg', $1, 'old.jpg', $3)`,
 		id, len(legacy), as["agent"].UserID)
 	require.NoError(t, err)

@@ -11,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -442,28 +440,3 @@ func pipe(ctx context.Context, read func(context.Context, func([]string) error) 
 
 // ErrEmpty is an export that would have no rows.
 var ErrEmpty = errors.New("no tickets match")
-
-// writeFile exports into path, atomically: a failed export leaves no file.
-func writeFile(path string, fn func(io.Writer) error) (int64, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return 0, err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name())
-	if err := fn(tmp); err != nil {
-		tmp.Close()
-		return 0, err
-	}
-	st, err := tmp.Stat()
-	if err != nil {
-		tmp.Close()
-		return 0, err
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, err
-	}
-	return st.Size(), os.Rename(tmp.Name(), path)
-}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/hotline12345/hotline/core/export"
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
@@ -122,11 +124,16 @@ func TestExportsOpenBackRowByRow(t *testing.T) {
 	})
 }
 
-func TestExportJobRunsAndIsDownloadedByItsOwner(t *testing.T) {
+// An export made on one node is downloaded from another: the two share
+// the database and the files folder, nothing else.
+func TestExportJobRunsAndIsDownloadedByItsOwnerFromAnyNode(t *testing.T) {
 	w := gentest.New(t, 400)
 	ctx := context.Background()
 	dir := t.TempDir()
-	svc := &export.Service{Pool: w.Pool, Tickets: w.Engine, Config: w.Runtime, Dir: dir, Node: "test", Log: slog.New(slog.DiscardHandler)}
+	node := func(name string) *export.Service {
+		return &export.Service{Pool: w.Pool, Tickets: w.Engine, Config: w.Runtime, Files: filestore.Dir{Root: dir}, Node: name, Log: slog.New(slog.DiscardHandler)}
+	}
+	svc, other := node("node-a"), node("node-b")
 	admin := w.As(t, "admin")
 
 	job, err := svc.Start(ctx, admin, export.Request{Format: export.XLSX, Form: "ticket-register", Query: "物业"})
@@ -153,7 +160,7 @@ func TestExportJobRunsAndIsDownloadedByItsOwner(t *testing.T) {
 	}
 	get := func(user string) *httptest.ResponseRecorder {
 		mux := http.NewServeMux()
-		mux.Handle("GET /exports/{id}", svc.Handler(auth(user)))
+		mux.Handle("GET /exports/{id}", other.Handler(auth(user)))
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest("GET", export.DownloadPath(job.ID), nil))
 		return rec
@@ -174,14 +181,23 @@ func TestExportJobRunsAndIsDownloadedByItsOwner(t *testing.T) {
 	assert.ErrorContains(t, err, "没有符合条件的工单")
 	_, err = svc.Start(ctx, admin, export.Request{Format: "pdf", Form: "ticket-register"})
 	assert.ErrorContains(t, err, "pdf")
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(filepath.Join(dir, "exports"))
 	require.NoError(t, err)
-	assert.Len(t, entries, 1, "only the finished export's file")
-	assert.FileExists(t, filepath.Join(dir, entries[0].Name()))
+	require.Len(t, entries, 1, "only the finished export's file")
+	assert.Equal(t, strconv.FormatInt(job.ID, 10), entries[0].Name())
 
-	// A job left running by a stopped server is marked failed at start.
+	// A file gone from the store is 410 on every node.
+	require.NoError(t, os.Rename(filepath.Join(dir, "exports", entries[0].Name()), filepath.Join(dir, "moved")))
+	assert.Equal(t, http.StatusGone, get("admin").Code)
+
+	// A job left running by a stopped server is marked failed when that
+	// server starts again; another node's start leaves it be.
 	_, err = w.Pool.Exec(ctx, `UPDATE export_jobs SET state = 'running' WHERE id = $1`, job.ID)
 	require.NoError(t, err)
+	require.NoError(t, other.Recover(ctx))
+	job, err = svc.Get(ctx, admin, job.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "running", job.State, "node-b did not run it")
 	require.NoError(t, svc.Recover(ctx))
 	job, err = svc.Get(ctx, admin, job.ID)
 	require.NoError(t, err)

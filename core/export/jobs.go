@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/audit"
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
@@ -43,9 +43,10 @@ type Service struct {
 	Pool    *pgxpool.Pool
 	Tickets *flow.Engine
 	Config  *registry.Runtime
-	// Dir holds the finished files.
-	Dir string
-	// Node names this server in the jobs it runs.
+	// Files holds the finished files, where every node serves them.
+	Files filestore.Store
+	// Node names this server in the jobs it runs: a job left running by a
+	// node that stopped is failed when that node starts again.
 	Node string
 	Log  *slog.Logger
 
@@ -66,7 +67,8 @@ func (s *Service) Recover(ctx context.Context) error {
 // Wait waits for running jobs (tests, shutdown).
 func (s *Service) Wait() { s.wg.Wait() }
 
-func (s *Service) path(id int64) string { return filepath.Join(s.Dir, strconv.FormatInt(id, 10)) }
+// fileKey is where job id's file is kept in the file store.
+func fileKey(id int64) string { return "exports/" + strconv.FormatInt(id, 10) }
 
 // Start checks the request, counts what it will export and starts the job.
 // An export that would be empty is refused, not written.
@@ -124,7 +126,7 @@ func (s *Service) run(p *identity.Principal, id int64, req Request) {
 	units, err := flow.AllUnitNames(ctx, s.Pool)
 	var n, size int64
 	if err == nil {
-		size, err = writeFile(s.path(id), func(w io.Writer) error {
+		size, err = filestore.Write(ctx, s.Files, fileKey(id), func(w io.Writer) error {
 			n, err = Write(ctx, s.Tickets, s.Config.Current(), units, p, req, w, func(done int64) {
 				if _, err := s.Pool.Exec(ctx, `UPDATE export_jobs SET done = $2 WHERE id = $1`, id, done); err != nil {
 					s.Log.Warn("recording export progress", "job", id, "err", err)
@@ -212,9 +214,14 @@ func (s *Service) Handler(auth func(*http.Request) (*identity.Principal, error))
 			http.Error(w, "导出尚未完成", http.StatusConflict)
 			return
 		}
-		f, err := os.Open(s.path(id))
+		f, err := s.Files.Open(r.Context(), fileKey(id))
+		if errors.Is(err, fs.ErrNotExist) {
+			http.Error(w, "导出文件已被清理", http.StatusGone)
+			return
+		}
 		if err != nil {
-			http.Error(w, "导出文件不在本服务器上或已被清理", http.StatusGone)
+			s.Log.Error("opening an export file", "job", id, "err", err)
+			http.Error(w, "导出文件暂不可读，请稍后重试", http.StatusInternalServerError)
 			return
 		}
 		defer f.Close()

@@ -13,6 +13,8 @@ import (
 
 	"github.com/ledongthuc/pdf"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/hotline12345/hotline/core/attachment"
 )
 
 // maxExtract bounds how much of a file is read for its text.
@@ -198,7 +200,7 @@ func (s *Service) filesText(ctx context.Context, articles []int64) (map[int64]st
 }
 
 func (s *Service) readFile(ctx context.Context, id, mediaType string) (string, string) {
-	r, err := s.Files.Open(ctx, id)
+	r, err := s.Files.Open(ctx, attachment.Key(id))
 	if err != nil {
 		return "", "文件无法打开"
 	}

@@ -36,9 +36,14 @@ type ImportJob struct {
 // the editor's page asks once a second.
 const progressEvery = 250 * time.Millisecond
 
-// StartImport keeps the uploaded file in memory and imports it in the
-// background as p; the job's row tells how far it has gone and, once
-// done, the same result Import returns.
+// importKey is where a running import's file is kept in the file store:
+// the job reads it from there, not from the memory of the request that
+// uploaded it, and it is deleted when the job ends.
+func importKey(id int64) string { return "knowledge-imports/" + strconv.FormatInt(id, 10) }
+
+// StartImport stores the uploaded file and imports it in the background
+// as p; the job's row tells how far it has gone and, once done, the same
+// result Import returns.
 func (s *Service) StartImport(ctx context.Context, p *identity.Principal, fileName string, data []byte, opts ImportOptions) (ImportJob, error) {
 	fl, _, _, err := articleFlow(s.Config.Current())
 	if err != nil {
@@ -69,18 +74,29 @@ func (s *Service) StartImport(ctx context.Context, p *identity.Principal, fileNa
 	if err != nil {
 		return ImportJob{}, err
 	}
+	if err := s.Files.Put(ctx, importKey(job.ID), bytes.NewReader(data)); err != nil {
+		err = fmt.Errorf("storing the file of import job %d: %w", job.ID, err)
+		s.endImport(context.WithoutCancel(ctx), job.ID, nil, Progress{}, err)
+		return ImportJob{}, err
+	}
 	s.imports.Add(1)
 	go func() {
 		defer s.imports.Done()
-		s.runImport(p, job.ID, data, opts)
+		s.runImport(p, job.ID, opts)
 	}()
 	return job, nil
 }
 
 // runImport imports one job's file, writing its progress at most every
 // progressEvery and its outcome at the end.
-func (s *Service) runImport(p *identity.Principal, id int64, data []byte, opts ImportOptions) {
+func (s *Service) runImport(p *identity.Principal, id int64, opts ImportOptions) {
 	ctx := context.Background()
+	file, err := s.Files.Open(ctx, importKey(id))
+	if err != nil {
+		s.endImport(ctx, id, nil, Progress{}, fmt.Errorf("opening the file of import job %d: %w", id, err))
+		return
+	}
+	defer file.Close()
 	var mu sync.Mutex
 	var last time.Time
 	var seen Progress // the last progress heard, written with the outcome
@@ -97,9 +113,22 @@ func (s *Service) runImport(p *identity.Principal, id int64, data []byte, opts I
 			s.Log.Warn("recording import progress", "job", id, "err", err)
 		}
 	}
-	res, err := s.Import(ctx, p, bytes.NewReader(data), opts)
+	res, err := s.Import(ctx, p, file, opts)
 	mu.Lock()
 	defer mu.Unlock()
+	s.endImport(ctx, id, &res, seen, err)
+}
+
+// endImport records how job id ended (err: failed) and deletes its file;
+// res is nil when the import never ran.
+func (s *Service) endImport(ctx context.Context, id int64, res *ImportResult, seen Progress, err error) {
+	imported := 0
+	if res != nil {
+		imported = res.Imported
+	}
+	if derr := s.Files.Delete(ctx, importKey(id)); derr != nil {
+		s.Log.Warn("deleting the file of an import job", "job", id, "err", derr)
+	}
 	resJSON, jerr := json.Marshal(res)
 	if jerr != nil {
 		s.Log.Error("encoding an import result", "job", id, "err", jerr)
@@ -114,11 +143,11 @@ func (s *Service) runImport(p *identity.Principal, id int64, data []byte, opts I
 		}
 		_, err = s.Pool.Exec(ctx, `UPDATE kb_import_jobs SET state = 'failed', error = $2, result = $3, imported = $4,
 			phase = COALESCE(NULLIF($5, ''), phase), total = $6, done = $7, finished_at = now() WHERE id = $1`,
-			id, msg, resJSON, res.Imported, seen.Phase, seen.Total, seen.Done)
+			id, msg, resJSON, imported, seen.Phase, seen.Total, seen.Done)
 	} else {
 		_, err = s.Pool.Exec(ctx, `UPDATE kb_import_jobs SET state = 'done', result = $2, imported = $3,
 			phase = COALESCE(NULLIF($4, ''), phase), total = $5, done = $5, finished_at = now() WHERE id = $1`,
-			id, resJSON, res.Imported, seen.Phase, seen.Total)
+			id, resJSON, imported, seen.Phase, seen.Total)
 	}
 	if err != nil {
 		s.Log.Error("recording the end of an import", "job", id, "err", err)
@@ -129,10 +158,19 @@ func (s *Service) runImport(p *identity.Principal, id int64, data []byte, opts I
 // stopped as failed; the articles they wrote are kept and found in the
 // importer's drafts.
 func (s *Service) recoverImports(ctx context.Context) error {
-	_, err := s.Pool.Exec(ctx, `UPDATE kb_import_jobs SET state = 'failed', finished_at = now(),
-		error = format('服务重启，导入中断：已导入 %s 条，请在草稿中核对后导入其余行', imported) WHERE state = 'running' AND node = $1`, s.Node)
+	rows, err := s.Pool.Query(ctx, `UPDATE kb_import_jobs SET state = 'failed', finished_at = now(),
+		error = format('服务重启，导入中断：已导入 %s 条，请在草稿中核对后导入其余行', imported) WHERE state = 'running' AND node = $1 RETURNING id`, s.Node)
 	if err != nil {
 		return fmt.Errorf("recovering knowledge import jobs: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("recovering knowledge import jobs: %w", err)
+	}
+	for _, id := range ids {
+		if err := s.Files.Delete(ctx, importKey(id)); err != nil {
+			s.Log.Warn("deleting the file of an interrupted import job", "job", id, "err", err)
+		}
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/hotline12345/hotline/core/attachment"
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/identity"
@@ -54,8 +54,9 @@ type Service struct {
 	// Tickets checks that a reader may see a ticket whose citations are
 	// asked for.
 	Tickets *flow.Engine
-	// Files holds attachments, whose text is searched with their article.
-	Files attachment.Store
+	// Files holds attachments, whose text is searched with their article,
+	// and the files of running imports.
+	Files filestore.Store
 	// Dir holds this node's search index.
 	Dir string
 	// Node names this server in the import jobs it runs.

@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/hotline12345/hotline/core/attachment"
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
@@ -44,6 +46,7 @@ type kb struct {
 	w        *gentest.World
 	s        *knowledge.Service
 	dir      string
+	files    filestore.Dir            // shared by the nodes
 	articles map[int64]map[string]any // as generated, by id
 }
 
@@ -58,7 +61,7 @@ func newKB(t *testing.T, n int) *kb {
 	arts := gen.Articles(v, 3, n, today)
 	ids, err := gen.PublishArticles(ctx, w.Engine, w.As(t, "kbeditor"), w.As(t, "kbreviewer"), arts)
 	require.NoError(t, err)
-	k := &kb{w: w, dir: t.TempDir(), articles: map[int64]map[string]any{}}
+	k := &kb{w: w, dir: t.TempDir(), files: filestore.Dir{Root: t.TempDir()}, articles: map[int64]map[string]any{}}
 	for i, id := range ids {
 		k.articles[id] = arts[i]
 	}
@@ -69,7 +72,7 @@ func newKB(t *testing.T, n int) *kb {
 // open opens a node's knowledge base with its index in dir.
 func (k *kb) open(t *testing.T, dir string) *knowledge.Service {
 	t.Helper()
-	s := &knowledge.Service{Pool: k.w.Pool, Config: k.w.Runtime, Tickets: k.w.Engine, Dir: dir, Now: func() time.Time { return gentest.Now }}
+	s := &knowledge.Service{Pool: k.w.Pool, Config: k.w.Runtime, Tickets: k.w.Engine, Dir: dir, Files: k.files, Now: func() time.Time { return gentest.Now }}
 	require.NoError(t, s.Open(context.Background()))
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s
@@ -728,7 +731,9 @@ func TestImportRunsAsAJobWithProgress(t *testing.T) {
 	var stuck int64
 	require.NoError(t, k.w.Pool.QueryRow(ctx, `INSERT INTO kb_import_jobs (user_id, file_name, options, node, phase, total, done, imported)
 		VALUES ($1, 'a.xlsx', '{}', 'node-a', 'writing', 100, 30, 30) RETURNING id`, users["editor"].UserID).Scan(&stuck))
-	again := &knowledge.Service{Pool: k.w.Pool, Config: k.w.Runtime, Tickets: k.w.Engine, Dir: t.TempDir(), Node: "node-a"}
+	stuckFile := "knowledge-imports/" + strconv.FormatInt(stuck, 10)
+	require.NoError(t, k.files.Put(ctx, stuckFile, strings.NewReader("PK")))
+	again := &knowledge.Service{Pool: k.w.Pool, Config: k.w.Runtime, Tickets: k.w.Engine, Dir: t.TempDir(), Files: k.files, Node: "node-a"}
 	require.NoError(t, again.Open(ctx))
 	require.NoError(t, again.Close(ctx))
 	code, job = get(stuck, "editor")
@@ -736,6 +741,12 @@ func TestImportRunsAsAJobWithProgress(t *testing.T) {
 	assert.Equal(t, "failed", job.State)
 	require.NotNil(t, job.Error)
 	assert.Contains(t, *job.Error, "已导入 30 条")
+	has, err := k.files.Has(ctx, stuckFile)
+	require.NoError(t, err)
+	assert.False(t, has, "the interrupted job's file is deleted with it")
+	left, err := os.ReadDir(filepath.Join(k.files.Root, "knowledge-imports"))
+	require.NoError(t, err)
+	assert.Empty(t, left, "a finished job's file is deleted: its outcome is in its row")
 }
 
 func TestRelatedArticles(t *testing.T) {
@@ -909,9 +920,9 @@ func TestArticleFilesAreSearchedAndReadableByAll(t *testing.T) {
 	ctx := context.Background()
 	editor, reviewer := k.w.As(t, "kbeditor.zjj"), k.w.As(t, "kbreviewer")
 	dir := t.TempDir()
-	files := &attachment.Service{Pool: k.w.Pool, Store: attachment.DirStore{Dir: dir}, TempDir: filepath.Join(dir, "in"), MaxBytes: 1 << 20,
+	files := &attachment.Service{Pool: k.w.Pool, Files: filestore.Dir{Root: dir}, TempDir: filepath.Join(dir, "in"), MaxBytes: 1 << 20,
 		CanSee: k.s.AttachmentPublished}
-	k.s.Files = files.Store
+	k.s.Files = files.Files
 
 	book := excelize.NewFile()
 	require.NoError(t, book.SetSheetRow("Sheet1", "A1", &[]any{"小区", "热价"}))

@@ -35,7 +35,7 @@ type sipCall struct {
 	audioPT  uint8 // PCMU (0) or PCMA (8)
 	id       string
 	caller   string
-	recDir   string
+	recs     recordings
 
 	keys      chan rune
 	hungUp    chan struct{}
@@ -111,8 +111,8 @@ func decodeG711(buf *[]byte, pt uint8, payload []byte) ([]byte, error) {
 	return pcm[:n], err
 }
 
-func newSIPCall(d *diago.DialogServerSession, m *diago.DialogMedia, id, caller string, prompts *promptCache, fallback, recDir string, log *slog.Logger) (*sipCall, error) {
-	c := &sipCall{d: d, m: m, id: id, caller: caller, prompts: prompts, fallback: fallback, recDir: recDir, log: log, keys: make(chan rune, 64), hungUp: make(chan struct{})}
+func newSIPCall(d *diago.DialogServerSession, m *diago.DialogMedia, id, caller string, prompts *promptCache, fallback string, recs recordings, log *slog.Logger) (*sipCall, error) {
+	c := &sipCall{d: d, m: m, id: id, caller: caller, prompts: prompts, fallback: fallback, recs: recs, log: log, keys: make(chan rune, 64), hungUp: make(chan struct{})}
 	audioSet := false
 	if ms := m.MediaSession(); ms != nil {
 		for _, codec := range ms.CommonCodecs() {
@@ -330,18 +330,15 @@ func (c *sipCall) Gather(ctx context.Context, lang string, prompts []string, max
 }
 
 // Record implements ivr.Channel: the caller's side, as 8 kHz 16-bit mono
-// WAV under the recordings folder, until max, a key or the hang-up.
+// WAV kept with the recordings, until max, a key or the hang-up. It
+// returns the recording's key in the file store.
 func (c *sipCall) Record(ctx context.Context, max time.Duration) (string, error) {
-	day := time.Now().Format("2006/01/02")
-	dir := filepath.Join(c.recDir, day)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("creating the recordings folder: %w", err)
-	}
-	name := filepath.Join(dir, "vm-"+safeName(c.id)+".wav")
-	f, err := os.Create(name)
+	started := time.Now()
+	f, err := c.recs.create("vm-" + safeName(c.id) + ".wav")
 	if err != nil {
-		return "", fmt.Errorf("creating a recording: %w", err)
+		return "", err
 	}
+	name := f.Name()
 	wav := audio.NewWavWriter(f)
 	wav.NumChans = 1
 	r := &recorder{f: f, wav: wav}
@@ -366,7 +363,11 @@ func (c *sipCall) Record(ctx context.Context, max time.Duration) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("writing recording %s: %w", name, err)
 	}
-	return name, hung
+	key, err := c.recs.keep(ctx, name, started)
+	if err != nil {
+		return "", err
+	}
+	return key, hung
 }
 
 // safeName keeps the letters, digits, dots and dashes of a Call-ID for a

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
@@ -366,8 +367,9 @@ const recordingNotFound = "没有这通电话，或您无权调听其录音"
 
 // RecordingHandler serves GET /recordings/{id}: a call's recording as
 // WAV, to whoever may see the call (PermRecords, or the agent who took
-// it), from the node that holds the file.
-func RecordingHandler(pool *pgxpool.Pool, node string, signIn func(*http.Request) (*identity.Principal, error)) http.Handler {
+// it), from the file store shared by the nodes: any node serves any
+// call's recording.
+func RecordingHandler(pool *pgxpool.Pool, files filestore.Store, signIn func(*http.Request) (*identity.Principal, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := signIn(r)
 		if err != nil || p == nil {
@@ -379,10 +381,12 @@ func RecordingHandler(pool *pgxpool.Pool, node string, signIn func(*http.Request
 			http.Error(w, "通话编号无效", http.StatusBadRequest)
 			return
 		}
-		var path, at string
+		var key string
 		var agent *int64
 		var deleted bool
-		err = pool.QueryRow(r.Context(), `SELECT COALESCE(recording, ''), node, agent_id, recording_deleted_at IS NOT NULL FROM calls WHERE id = $1`, id).Scan(&path, &at, &agent, &deleted)
+		var ended time.Time
+		err = pool.QueryRow(r.Context(), `SELECT COALESCE(recording, ''), agent_id, recording_deleted_at IS NOT NULL, COALESCE(ended_at, started_at)
+			FROM calls WHERE id = $1`, id).Scan(&key, &agent, &deleted, &ended)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows), err == nil && !p.Can(PermRecords) && (agent == nil || *agent != p.UserID):
 			// A call one may not hear is answered as one that does not
@@ -393,26 +397,22 @@ func RecordingHandler(pool *pgxpool.Pool, node string, signIn func(*http.Request
 		case err != nil:
 			http.Error(w, "内部错误，请稍后重试", http.StatusInternalServerError)
 			return
-		case path == "" || deleted:
+		case key == "" || deleted:
 			http.Error(w, "这通电话没有录音，或录音已过保存期", http.StatusNotFound)
 			return
-		case at != node:
-			http.Error(w, "录音保存在节点 "+at+"，请从该节点调取", http.StatusConflict)
+		}
+		f, err := files.Open(r.Context(), key)
+		if errors.Is(err, fs.ErrNotExist) {
+			http.Error(w, "录音文件不存在", http.StatusNotFound)
 			return
 		}
-		f, err := os.Open(path)
 		if err != nil {
-			http.Error(w, "录音文件不可读", http.StatusNotFound)
+			http.Error(w, "录音文件暂不可读，请稍后重试", http.StatusInternalServerError)
 			return
 		}
 		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			http.Error(w, "录音文件不可读", http.StatusNotFound)
-			return
-		}
 		w.Header().Set("Content-Type", "audio/wav")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="call-%d.wav"`, id))
-		http.ServeContent(w, r, "", st.ModTime(), f)
+		http.ServeContent(w, r, "", ended, f)
 	})
 }

@@ -1,6 +1,7 @@
 package telephony
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/emiago/diago/audio"
+
+	"github.com/hotline12345/hotline/core/filestore"
 )
 
 // Sides of a stereo recording: the citizen on the left channel, the agent
@@ -49,19 +52,45 @@ type stereoRecorder struct {
 	closed  bool
 }
 
-// newStereoRecorder creates dir/name.wav, making dir as needed.
-func newStereoRecorder(dir, name string) (*stereoRecorder, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("creating the recordings folder: %w", err)
+// recordings is where recordings go: written to a local spool folder while
+// the call lasts (a WAV header is rewritten when it ends), then moved into
+// the file store, where every node serves them.
+type recordings struct {
+	files filestore.Store
+	spool string
+}
+
+// create makes the spool file for the recording named name (call-7.wav).
+func (r recordings) create(name string) (*os.File, error) {
+	if err := os.MkdirAll(r.spool, 0o750); err != nil {
+		return nil, fmt.Errorf("creating the recordings spool folder: %w", err)
 	}
-	path := filepath.Join(dir, name+".wav")
-	f, err := os.Create(path)
+	f, err := os.Create(filepath.Join(r.spool, name))
 	if err != nil {
 		return nil, fmt.Errorf("creating a recording: %w", err)
 	}
+	return f, nil
+}
+
+// keep moves a finished spool file into the file store, by the day it
+// started, and returns its key: what the call's row holds.
+func (r recordings) keep(ctx context.Context, path string, started time.Time) (string, error) {
+	key := "recordings/" + started.Format("2006/01/02") + "/" + filepath.Base(path)
+	if err := r.files.Move(context.WithoutCancel(ctx), key, path); err != nil {
+		return "", fmt.Errorf("keeping recording %s: %w", key, err)
+	}
+	return key, nil
+}
+
+// newStereoRecorder creates the spool file of the recording name.wav.
+func newStereoRecorder(r recordings, name string) (*stereoRecorder, error) {
+	f, err := r.create(name + ".wav")
+	if err != nil {
+		return nil, err
+	}
 	wav := audio.NewWavWriter(f)
 	wav.NumChans = 2
-	return &stereoRecorder{path: path, f: f, wav: wav, started: time.Now()}, nil
+	return &stereoRecorder{path: f.Name(), f: f, wav: wav, started: time.Now()}, nil
 }
 
 // write adds one RTP payload of G.711 audio to a side.
@@ -111,7 +140,7 @@ func (r *stereoRecorder) interleave(flush bool) {
 }
 
 // close pads the shorter side with silence, writes the rest and closes the
-// file; it returns the file's path and size.
+// spool file; it returns the file's path and size.
 func (r *stereoRecorder) close() (string, int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -5,14 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/telephony"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
@@ -25,11 +25,11 @@ func TestARecordingOneMayNotHearIsAnsweredAsMissing(t *testing.T) {
 	t.Parallel()
 	w := gentest.New(t, 0)
 	ctx := context.Background()
-	wav := filepath.Join(t.TempDir(), "call.wav")
-	require.NoError(t, os.WriteFile(wav, []byte("RIFF....WAVE"), 0o600))
+	files := filestore.Dir{Root: t.TempDir()}
+	require.NoError(t, files.Put(ctx, "recordings/2026/12/02/call-oracle.wav", strings.NewReader("RIFF....WAVE")))
 	var id int64
 	require.NoError(t, w.Pool.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node, recording, ended_at)
-		VALUES ('rec-oracle', 'inbound', '13800000000', '12345', 'node-rec', $1, now()) RETURNING id`, wav).Scan(&id))
+		VALUES ('rec-oracle', 'inbound', '13800000000', '12345', 'node-rec', 'recordings/2026/12/02/call-oracle.wav', now()) RETURNING id`).Scan(&id))
 	var missing int64
 	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT COALESCE(max(id), 0) + 1000 FROM calls`).Scan(&missing))
 
@@ -37,7 +37,7 @@ func TestARecordingOneMayNotHearIsAnsweredAsMissing(t *testing.T) {
 	require.False(t, users["agent"].Can(telephony.PermRecords), "the agent may not hear others' calls")
 	require.True(t, users["leader"].Can(telephony.PermRecords))
 	mux := http.NewServeMux()
-	mux.Handle("GET /recordings/{id}", telephony.RecordingHandler(w.Pool, "node-rec", func(r *http.Request) (*identity.Principal, error) {
+	mux.Handle("GET /recordings/{id}", telephony.RecordingHandler(w.Pool, files, func(r *http.Request) (*identity.Principal, error) {
 		return users[r.Header.Get("X-Test-User")], nil
 	}))
 	get := func(user string, call int64) (int, string, http.Header) {

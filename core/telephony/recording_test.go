@@ -25,8 +25,7 @@ func frame(t *testing.T, v int16) []byte {
 }
 
 func TestStereoRecorderKeepsSidesApartAndFillsSilence(t *testing.T) {
-	dir := t.TempDir()
-	r, err := newStereoRecorder(dir, "call-1")
+	r, err := newStereoRecorder(recordings{spool: t.TempDir()}, "call-1")
 	require.NoError(t, err)
 	ulaw := media.CodecAudioUlaw.PayloadType
 	// The caller talks for 1 s; the agent's phone sends only its first

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ivr"
@@ -42,8 +42,9 @@ type Config struct {
 	RTPFirst, RTPLast int
 	// Prompts is the folder of <language>/<name>.wav prompts.
 	Prompts string
-	// Recordings is the folder recordings are written under, by day.
-	Recordings string
+	// Spool is the local folder recordings are written to while their
+	// call lasts; finished, they move to the server's Files.
+	Spool string
 	// Node names this server in call records.
 	Node string
 	// UDPBuffer is the SIP socket's receive buffer in bytes: the kernel's
@@ -93,6 +94,8 @@ type Server struct {
 	// requests into tickets, created as the account Cfg.IntakeUser.
 	Tickets  *flow.Engine
 	Identity *identity.Service
+	// Files keeps finished recordings, under recordings/YYYY/MM/DD/.
+	Files filestore.Store
 
 	prompts       *promptCache
 	records       *records
@@ -132,6 +135,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if s.Cfg.Rate == 0 {
 		s.Cfg.Rate = DefaultSIPRate
+	}
+	if s.Files == nil || s.Cfg.Spool == "" {
+		return errors.New("telephony: recordings need a file store (Files) and a spool folder (Cfg.Spool)")
 	}
 	host, portText, err := net.SplitHostPort(s.Cfg.Addr)
 	if err != nil {
@@ -491,8 +497,7 @@ func (s *Server) talk(ctx, callCtx context.Context, c *sipCall, leg *agentLeg, a
 // (and logs why) when it cannot: the conversation matters more than its
 // recording.
 func (s *Server) startRecording(rec *callRecord, log *slog.Logger) *stereoRecorder {
-	dir := filepath.Join(s.Cfg.Recordings, time.Now().Format("2006/01/02"))
-	r, err := newStereoRecorder(dir, "call-"+strconv.FormatInt(rec.id, 10))
+	r, err := newStereoRecorder(s.recordings(), "call-"+strconv.FormatInt(rec.id, 10))
 	if err != nil {
 		log.Error("starting the call's recording", "err", err)
 		return nil
@@ -510,8 +515,15 @@ func (s *Server) finishRecording(ctx context.Context, rec *callRecord, r *stereo
 		log.Error("finishing the call's recording", "err", err)
 		return
 	}
-	s.records.recorded(ctx, rec, path, size)
+	key, err := s.recordings().keep(ctx, path, r.started)
+	if err != nil {
+		log.Error("finishing the call's recording", "err", err)
+		return
+	}
+	s.records.recorded(ctx, rec, key, size)
 }
+
+func (s *Server) recordings() recordings { return recordings{files: s.Files, spool: s.Cfg.Spool} }
 
 // transfer puts the caller through to an extension (the agent's phone
 // registered on it) or a number called out through the trunks, and
@@ -645,7 +657,7 @@ func (s *Server) serveCall(ctx context.Context, d *diago.DialogServerSession) {
 	// the key reader of a call whose BYE never came.
 	defer m.Close()
 	s.records.answered(ctx, rec)
-	c, err := newSIPCall(d, m, callID, caller, s.prompts, menu.Languages[0].Code, s.Cfg.Recordings, log)
+	c, err := newSIPCall(d, m, callID, caller, s.prompts, menu.Languages[0].Code, s.recordings(), log)
 	if err != nil {
 		log.Error("opening the call's media", "err", err)
 		s.records.ended(ctx, rec, "media: "+err.Error())

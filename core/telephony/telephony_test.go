@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +26,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/filestore"
+	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
@@ -65,8 +70,9 @@ func startWith(t *testing.T, node string, files map[string]string) (*telephony.S
 func newServer(t *testing.T, w *gentest.World, node string) *telephony.Server {
 	agents := &acd.Service{Pool: w.Pool, Config: w.Runtime}
 	return &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts}, Agents: agents,
-		ACD: &acd.Distributor{Agents: agents, Config: w.Runtime},
-		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Recordings: t.TempDir(), Node: node}}
+		ACD:   &acd.Distributor{Agents: agents, Config: w.Runtime},
+		Files: filestore.Dir{Root: t.TempDir()},
+		Cfg:   telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Spool: t.TempDir(), Node: node}}
 }
 
 // run starts s, and its distributor when it has one, until the test ends.
@@ -276,7 +282,8 @@ func TestCallsLeftOpenByARestartAreClosed(t *testing.T) {
 	_, err := w.Pool.Exec(ctx, `INSERT INTO call_events (call_id, seq, at, kind) VALUES ($1, 1, now(), 'offered')`, id)
 	require.NoError(t, err)
 	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{},
-		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: t.TempDir(), Recordings: t.TempDir(), Node: "node-r"}}
+		Files: filestore.Dir{Root: t.TempDir()},
+		Cfg:   telephony.Config{Addr: "127.0.0.1:0", Prompts: t.TempDir(), Spool: t.TempDir(), Node: "node-r"}}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	require.NoError(t, s.Start(sctx))
@@ -442,8 +449,8 @@ func TestACallbackRequestBecomesATicket(t *testing.T) {
 	t.Parallel()
 	w := gentest.New(t, 0)
 	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{Scripts: w.Engine.Scripts},
-		Tickets: w.Engine, Identity: w.IDs,
-		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Recordings: t.TempDir(), Node: "node-callback", IntakeUser: "agent"}}
+		Tickets: w.Engine, Identity: w.IDs, Files: filestore.Dir{Root: t.TempDir()},
+		Cfg: telephony.Config{Addr: "127.0.0.1:0", Prompts: "../../testdata/prompts", Spool: t.TempDir(), Node: "node-callback", IntakeUser: "agent"}}
 	run(t, s)
 	ctx := context.Background()
 	sipp(t, s.Addr(), "ivr_callback.xml", "12345")
@@ -463,12 +470,22 @@ func TestACallbackRequestBecomesATicket(t *testing.T) {
 	assert.Equal(t, callID, tk.Fields["session_id"], "the ticket names the call it came from")
 }
 
-// wavLevels reads a 16-bit stereo WAV and returns each channel's mean
-// absolute sample, with the number of frames.
-func wavLevels(t *testing.T, path string) (left, right float64, frames int) {
+// stored reads the file s keeps under key.
+func stored(t *testing.T, s *telephony.Server, key string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	f, err := s.Files.Open(context.Background(), key)
 	require.NoError(t, err)
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	require.NoError(t, err)
+	return data
+}
+
+// wavLevels reads a 16-bit stereo WAV s keeps under key and returns each
+// channel's mean absolute sample, with the number of frames.
+func wavLevels(t *testing.T, s *telephony.Server, key string) (left, right float64, frames int) {
+	t.Helper()
+	data := stored(t, s, key)
 	require.Greater(t, len(data), 44, "a WAV header and data")
 	require.Equal(t, "RIFF", string(data[0:4]))
 	require.Equal(t, 2, int(binary.LittleEndian.Uint16(data[22:24])), "two channels")
@@ -497,20 +514,35 @@ func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
 	c, id := closedCall(t, w)
 	require.Equal(t, "caller hung up", c.EndReason)
 
-	var path string
+	var key, node string
 	var size int64
 	var agent string
-	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT c.recording, c.recording_bytes, u.username FROM calls c JOIN users u ON u.id = c.agent_id WHERE c.id = $1`, id).Scan(&path, &size, &agent))
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT c.recording, c.recording_bytes, c.node, u.username FROM calls c JOIN users u ON u.id = c.agent_id WHERE c.id = $1`, id).
+		Scan(&key, &size, &node, &agent))
 	assert.Equal(t, "agent", agent, "the call names the agent who answered")
-	st, err := os.Stat(path)
-	require.NoError(t, err)
-	assert.Equal(t, size, st.Size())
-	left, right, frames := wavLevels(t, path)
+	assert.Regexp(t, `^recordings/\d{4}/\d{2}/\d{2}/call-\d+\.wav$`, key, "the row holds the file's key, not a node's path")
+	wav := stored(t, s, key)
+	assert.Equal(t, size, int64(len(wav)))
+	left, right, frames := wavLevels(t, s, key)
 	// The caller spoke about 7 s of the capture; the phone echoed it back
 	// through two transcodings.
 	assert.Greater(t, frames, 5*8000, "the recording holds the conversation")
 	assert.Greater(t, left, 100.0, "the caller's side (left) is not silent")
 	assert.Greater(t, right, 100.0, "the agent's side (right) is not silent")
+
+	// Another node, on the same database and files folder, serves the
+	// recording this node made.
+	assert.Equal(t, "node-record", node)
+	elsewhere := telephony.RecordingHandler(w.Pool, filestore.Dir{Root: s.Files.(filestore.Dir).Root}, func(*http.Request) (*identity.Principal, error) {
+		return w.As(t, "leader"), nil
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /recordings/{id}", elsewhere)
+	got := httptest.NewRecorder()
+	mux.ServeHTTP(got, httptest.NewRequest(http.MethodGet, "/recordings/"+strconv.FormatInt(id, 10), nil))
+	require.Equal(t, http.StatusOK, got.Code, got.Body.String())
+	assert.Equal(t, "audio/wav", got.Header().Get("Content-Type"))
+	assert.Equal(t, wav, got.Body.Bytes())
 
 	// The agent, wrapping up, registers the ticket: the call is bound.
 	tk, err := w.Engine.Create(ctx, w.As(t, "agent"), "ticket", "register", map[string]any{
@@ -545,13 +577,20 @@ func TestAConversationIsRecordedInStereoAndBoundToTheTicket(t *testing.T) {
 	n, err = s.ExpireRecordings(ctx, time.Millisecond)
 	require.NoError(t, err)
 	assert.Zero(t, n, "kept while the ticket it is evidence for is open")
-	assert.FileExists(t, path)
+	has, err := s.Files.Has(ctx, key)
+	require.NoError(t, err)
+	assert.True(t, has)
 	_, err = w.Pool.Exec(ctx, `UPDATE tickets SET closed_at = now() - interval '2 hours' WHERE id IN (SELECT ticket_id FROM call_tickets WHERE call_id = $1)`, first)
 	require.NoError(t, err)
 	n, err = s.ExpireRecordings(ctx, time.Millisecond)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	assert.NoFileExists(t, path)
+	has, err = s.Files.Has(ctx, key)
+	require.NoError(t, err)
+	assert.False(t, has)
+	got = httptest.NewRecorder()
+	mux.ServeHTTP(got, httptest.NewRequest(http.MethodGet, "/recordings/"+strconv.FormatInt(id, 10), nil))
+	assert.Equal(t, http.StatusNotFound, got.Code, "past its retention on every node")
 	calls, err := telephony.Calls(ctx, w.Pool, w.As(t, "leader"), telephony.CallFilter{Ticket: tk0}, 0, 10)
 	require.NoError(t, err)
 	require.Len(t, calls, 1)
@@ -713,7 +752,7 @@ outbound: {priority: 2, numbers: ['^1\d{10}$']}
 	assert.Equal(t, "outbound", direction)
 	assert.Equal(t, "13900001111", called)
 	require.NotNil(t, recording)
-	_, _, frames := wavLevels(t, *recording)
+	_, _, frames := wavLevels(t, s, *recording)
 	assert.Greater(t, frames, 8000, "the two seconds of talk are recorded")
 	kinds := callEventKinds(t, w, id)
 	assert.Subset(t, kinds, []string{"offered", "ringing", "connected", "dialing", "trunk_failed", "answered", "recorded", "ended"})
@@ -876,7 +915,7 @@ func TestABaresipPhoneAnswersAndTheAgentIsHeard(t *testing.T) {
 	require.Equal(t, "caller hung up", c.EndReason, "events: %v\nbaresip:\n%s", events, tail(phoneLog(), 40))
 	var recording string
 	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT recording FROM calls WHERE id = $1`, id).Scan(&recording))
-	left, right, _ := wavLevels(t, recording)
+	left, right, _ := wavLevels(t, s, recording)
 	assert.Greater(t, left, 100.0, "the caller's speech")
 	assert.Greater(t, right, 1000.0, "the softphone's tone, the agent's side")
 	// What the softphone played to its agent: the caller's speech.
