@@ -60,6 +60,8 @@ type Flow struct {
 	// whatever wider scope their other roles give them for work orders.
 	// Creators keep seeing their own tickets.
 	ReadPermission registry.Ref `yaml:"read_permission" jsonschema:"description=only holders of this permission see the flow's tickets (in the scope of the roles granting it); creators see their own"`
+	// Numbering is the format of the flow's ticket numbers.
+	Numbering *Numbering `yaml:"numbering" jsonschema:"description=ticket numbers: prefix, date pattern and digits of the running count"`
 
 	states  map[string]*State
 	actions map[string]*Action
@@ -325,6 +327,7 @@ func (f *Flow) Calendar() *calendar.Calendar { return f.cal }
 // Provision checks the flow on its own and compiles its expressions.
 func (f *Flow) Provision(c *registry.Context) {
 	f.states, f.actions = map[string]*State{}, map[string]*Action{}
+	f.Numbering.provision(c)
 	if f.ReadPermission.Name != "" {
 		identity.CheckPermission(c, f.ReadPermission)
 	}

@@ -349,7 +349,7 @@ func (e *Engine) Create(ctx context.Context, p *identity.Principal, flowName, ac
 			return err
 		}
 		now := e.Now()
-		number, err := nextNumber(ctx, tx, now.In(f.Calendar().Location()))
+		number, err := f.Number(ctx, tx, now)
 		if err != nil {
 			return err
 		}
@@ -1006,18 +1006,6 @@ func (f *Flow) evalString(ex rules.Expr, env Env) (string, error) {
 	}
 	s, _ := v.(string)
 	return s, nil
-}
-
-// nextNumber allocates the ticket number: the day and a running count,
-// 20260213000042.
-func nextNumber(ctx context.Context, tx pgx.Tx, now time.Time) (string, error) {
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	var n int
-	if err := tx.QueryRow(ctx, `INSERT INTO ticket_counters (day, n) VALUES ($1, 1)
-		ON CONFLICT (day) DO UPDATE SET n = ticket_counters.n + 1 RETURNING n`, day).Scan(&n); err != nil {
-		return "", fmt.Errorf("numbering ticket: %w", err)
-	}
-	return fmt.Sprintf("%s%06d", now.Format("20060102"), n), nil
 }
 
 // openBranches opens a co-handling branch for every unit the expression

@@ -1075,39 +1075,15 @@ func fillSlots(s string, slots map[string]string) string {
 // table, since ids are generated always), events and index rows.
 func (w *world) write(ctx context.Context, pool *pgxpool.Pool, batch []ticket, prevNumber *string) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		perDay := map[time.Time]int{}
-		loc := w.flow.Calendar().Location()
-		dayOf := func(t time.Time) time.Time {
-			l := t.In(loc)
-			return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
-		}
+		// Numbers continue each stem's counter (the day's, by default),
+		// reserved for the whole batch in one statement.
+		perStem := map[string]int{}
 		for _, t := range batch {
-			perDay[dayOf(t.CreatedAt)]++
+			perStem[w.flow.NumberStem(t.CreatedAt)]++
 		}
-		// Numbers continue each day's counter, reserved for the whole
-		// batch in one statement.
-		days, counts := make([]time.Time, 0, len(perDay)), make([]int32, 0, len(perDay))
-		for day, n := range perDay {
-			days, counts = append(days, day), append(counts, int32(n))
-		}
-		next := map[time.Time]int{}
-		crows, err := tx.Query(ctx, `INSERT INTO ticket_counters (day, n) SELECT * FROM unnest($1::date[], $2::int[])
-			ON CONFLICT (day) DO UPDATE SET n = ticket_counters.n + EXCLUDED.n RETURNING day, n`, days, counts)
+		next, err := w.flow.Reserve(ctx, tx, perStem)
 		if err != nil {
-			return fmt.Errorf("numbering tickets: %w", err)
-		}
-		for crows.Next() {
-			var day time.Time
-			var last int
-			if err := crows.Scan(&day, &last); err != nil {
-				crows.Close()
-				return fmt.Errorf("numbering tickets: %w", err)
-			}
-			next[day] = last - perDay[day] + 1
-		}
-		crows.Close()
-		if err := crows.Err(); err != nil {
-			return fmt.Errorf("numbering tickets: %w", err)
+			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('tickets', 'id')) FROM generate_series(1, $1)`, len(batch))
 		if err != nil {
@@ -1129,9 +1105,9 @@ func (w *world) write(ctx context.Context, pool *pgxpool.Pool, batch []ticket, p
 		for i := range batch {
 			t := &batch[i]
 			t.ID = ids[i]
-			day := dayOf(t.CreatedAt)
-			t.Number = fmt.Sprintf("%s%06d", t.CreatedAt.In(loc).Format("20060102"), next[day])
-			next[day]++
+			stem := w.flow.NumberStem(t.CreatedAt)
+			t.Number = w.flow.FormatNumber(stem, next[stem])
+			next[stem]++
 			// A merge names the ticket written before this one.
 			master := func(m map[string]any) {
 				for k, v := range m {
