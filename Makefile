@@ -13,10 +13,11 @@ $(BIN): $(GOFILES) go.mod go.sum $(shell find schema deploy ui -type f -not -pat
 build: $(BIN)
 
 # Starts the whole platform on the embedded default: a private PostgreSQL
-# under ./var, the configuration in flows/ forms/ scripts/, the demo
+# under ./var, the configuration in flows/ forms/ scripts/ (published as
+# files are saved: --watch), the demo
 # organisation and accounts.
 run: deps build
-	$(BIN) serve --demo
+	$(BIN) serve --demo --watch
 
 # Every test against real PostgreSQL: one throwaway server for the run,
 # a fresh database per test cloned from a migrated template; then every

@@ -60,6 +60,9 @@ type Options struct {
 	// DemoArticles is how many generated knowledge articles it starts with
 	// (only when it has none), published through the knowledge flow.
 	DemoArticles int
+	// Watch publishes edits of the configuration folders as they are
+	// saved, and writes publishes back into them (development).
+	Watch bool
 }
 
 // Tools are what the command-line tools work with: storage and the
@@ -360,6 +363,10 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	go func() { defer outboxDone.Done(); feed.Run(outboxCtx) }()
 	go func() { defer outboxDone.Done(); dispatcher.Run(outboxCtx) }()
 	go k.acd.Run(ctx, time.Second)
+	go k.cfg.Follow(ctx, cfg.ConfigPoll)
+	if opts.Watch {
+		go k.cfg.Watch(ctx, WatchInterval, audit.System)
+	}
 	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
 	probe.Store(&store.Probe{DB: k.pool, Timeout: ReadyPingTimeout, CacheFor: ReadyPingCacheFor})
 	ready.Store(true)
@@ -398,6 +405,10 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		}
 	}
 }
+
+// WatchInterval is how often serve --watch looks at the configuration
+// folders.
+const WatchInterval = time.Second
 
 // Readiness pings the database at most once per ReadyPingCacheFor, and a
 // ping slower than ReadyPingTimeout reads as down.
@@ -501,13 +512,24 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	}
 
 	runtime := registry.NewRuntime(nil)
-	k.cfg = &configstore.Manager{Root: cfg.ConfigDir, Dirs: configstore.DefaultDirs, Store: configstore.New(k.pool), Runtime: runtime, Log: log}
-	res, err := k.cfg.Reload(ctx, audit.System)
+	k.cfg = &configstore.Manager{Root: cfg.ConfigDir, Dirs: configstore.DefaultDirs, Store: configstore.New(k.pool), Runtime: runtime, Log: log,
+		WriteBack: opts.Watch}
+	res, err := k.cfg.Start(ctx, audit.System)
 	if err != nil {
 		return k, err
 	}
 	if !res.Problems.Empty() {
 		return k, &ConfigError{Problems: res.Problems.Err()}
+	}
+	if opts.Watch {
+		// What the developer saved while no server ran.
+		res, err := k.cfg.PublishEdits(ctx, audit.System)
+		if err != nil {
+			return k, err
+		}
+		if !res.Problems.Empty() {
+			return k, &ConfigError{Problems: res.Problems.Err()}
+		}
 	}
 	if runtime.Current() == nil {
 		return k, fmt.Errorf("no configuration loaded from %s", cfg.ConfigDir)
@@ -564,7 +586,7 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 type ConfigError struct{ Problems error }
 
 func (e *ConfigError) Error() string {
-	return "the configuration has problems; fix them (hotline lint shows the same list):\n" + e.Problems.Error()
+	return "the configuration has problems; fix them (hotline lint shows the same list) and publish the fix (hotline config push):\n" + e.Problems.Error()
 }
 
 func ensureDatabase(ctx context.Context, admin, name string) error {

@@ -46,32 +46,8 @@ func serverWith(t *testing.T, cfg app.Config, opts app.Options) string {
 
 func serverLogging(t *testing.T, cfg app.Config, opts app.Options, log *slog.Logger) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		opts.Listening = addr
-		done <- app.Serve(ctx, cfg, opts, log)
-	}()
-	select {
-	case a := <-addr:
-		t.Cleanup(func() {
-			cancel()
-			select {
-			case err := <-done:
-				assert.NoError(t, err)
-			case <-time.After(time.Minute):
-				t.Error("server did not shut down")
-			}
-		})
-		return "http://" + a
-	case err := <-done:
-		cancel()
-		t.Fatalf("server stopped before ready: %v", err)
-	case <-time.After(2 * time.Minute):
-		t.Fatal("server not ready in time")
-	}
-	return ""
+	base, _ := stoppable(t, cfg, opts, log)
+	return base
 }
 
 // serverOnCopiedConfig runs a demo server on a copy of the configuration
@@ -300,7 +276,7 @@ func TestConfigurationVersionsAndPublishOverGraphQL(t *testing.T) {
 	problem := res["problems"].([]any)[0].(map[string]any)
 	// The problem is placed where the text would stand in its file.
 	nameLine := 1 + strings.Count(string(roles[:strings.Index(string(roles), "name: callback")]), "\n")
-	assert.Equal(t, filepath.ToSlash(filepath.Join(cfg.ConfigDir, "flows/roles.yaml")), problem["file"])
+	assert.Equal(t, "flows/roles.yaml", problem["file"], "paths are relative to the configuration folder")
 	assert.Equal(t, float64(nameLine+2), problem["line"])
 	assert.Equal(t, float64(8), problem["col"])
 	assert.Contains(t, problem["message"], `"al"`)

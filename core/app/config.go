@@ -57,6 +57,9 @@ type Config struct {
 	OutboxRetention time.Duration
 	OutboxAttempts  int
 	OutboxRetryMax  time.Duration
+	// ConfigPoll is how often a node checks the database's configuration
+	// generation when no notification came (a lost LISTEN connection).
+	ConfigPoll time.Duration
 }
 
 // Files is the file store the services keep their files in.
@@ -76,7 +79,8 @@ var Variables = []Variable{
 	{"HOTLINE_DATABASE_URL", "", "PostgreSQL URL; empty runs a private PostgreSQL under $HOTLINE_DATA_DIR/pg"},
 	{"HOTLINE_DATA_DIR", "./var", "data folder: the private PostgreSQL, the knowledge search index, recordings while their call lasts, and the files unless HOTLINE_FILES_DIR is set"},
 	{"HOTLINE_FILES_DIR", "", "file store folder: attachments, call recordings, export files, knowledge import uploads; nodes of one cluster mount the same folder here, so any node serves any download. Empty: HOTLINE_DATA_DIR"},
-	{"HOTLINE_CONFIG_DIR", ".", "folder holding flows/, forms/ and scripts/"},
+	{"HOTLINE_CONFIG_DIR", ".", "folder holding flows/, forms/ and scripts/: what seeds an empty database, and what `serve --watch`, SIGHUP and `hotline config push` publish; the database holds what runs"},
+	{"HOTLINE_CONFIG_POLL", "5s", "how often a node checks whether the running configuration changed in the database, besides the notification every publish sends"},
 	{"HOTLINE_ADMIN_PASSWORD", "", "password of the first 'admin' account; empty generates one and prints it once (with --demo: the demo password)"},
 	{"HOTLINE_DEMO_PASSWORD", "Hotline@12345", "password of the demo accounts created by --demo"},
 	{"HOTLINE_ORG_NAME", "本机构", "name of the root unit created on first start"},
@@ -195,6 +199,10 @@ func FromEnv() (Config, error) {
 		errs = append(errs, fmt.Errorf("HOTLINE_OUTBOX_MAX_ATTEMPTS: must be at least 1"))
 	}
 	durVar("HOTLINE_OUTBOX_RETRY_MAX", &c.OutboxRetryMax)
+	durVar("HOTLINE_CONFIG_POLL", &c.ConfigPoll)
+	if c.ConfigPoll <= 0 {
+		errs = append(errs, fmt.Errorf("HOTLINE_CONFIG_POLL: must be positive"))
+	}
 	durVar("HOTLINE_SESSION_TTL", &c.Policy.SessionTTL)
 	durVar("HOTLINE_SESSION_IDLE", &c.Policy.SessionIdle)
 	if get("HOTLINE_RTP_PORTS") == "" {

@@ -69,7 +69,13 @@ func TestADispatchReachesTheClerkAsANotice(t *testing.T) {
 		map[string]any{"id": tk["id"]})
 	require.Empty(t, r.Errors)
 	assert.Equal(t, map[string]any{"notices": map[string]any{"message": "您单位有新的工单待办理", "number": tk["number"], "level": "info"}}, notices())
-	assert.Equal(t, map[string]any{"ticketChanged": map[string]any{"action": "dispatch", "from": "first_review", "to": "dept_pending_sign", "version": float64(2)}}, changes())
+	// The register's own change is delivered by the dispatcher too, and
+	// may reach the subscription after it started (a loaded machine).
+	change := changes()
+	if change["ticketChanged"].(map[string]any)["action"] == "register" {
+		change = changes()
+	}
+	assert.Equal(t, map[string]any{"ticketChanged": map[string]any{"action": "dispatch", "from": "first_review", "to": "dept_pending_sign", "version": float64(2)}}, change)
 	after := query(t, base, clerk, `{ unreadNotices notices(unread: true, first: 1) { edges { node { message } } } }`, nil)
 	require.Empty(t, after.Errors)
 	assert.Equal(t, unread+1, after.Data["unreadNotices"])

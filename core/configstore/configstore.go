@@ -9,6 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,13 +57,37 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // Record makes set the active configuration: a new version for every
 // document whose text differs from its latest stored version, and removal
 // from the active table of documents no longer in the set. One transaction,
-// with one audit row per change.
+// with one audit row per change; a change bumps the generation every node
+// follows.
 func (s *Store) Record(ctx context.Context, set *registry.Set, actor audit.Actor, note string) ([]Change, error) {
+	changes, _, err := s.RecordOver(ctx, set, actor, note, AnyGeneration)
+	return changes, err
+}
+
+// AnyGeneration records whatever the active set is.
+const AnyGeneration int64 = -1
+
+// ErrConflict means the active configuration changed since the set being
+// recorded was built on it (another publish, on this node or another):
+// recording it would undo that change.
+var ErrConflict = errors.New("the running configuration changed meanwhile")
+
+// RecordOver is Record for a set built on generation base: when the active
+// set is no longer that generation it records nothing and returns
+// ErrConflict. It returns the generation now active.
+func (s *Store) RecordOver(ctx context.Context, set *registry.Set, actor audit.Actor, note string, base int64) ([]Change, int64, error) {
 	var changes []Change
+	var gen int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		changes = nil
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, recordLockKey); err != nil {
 			return fmt.Errorf("recording configuration: taking lock: %w", err)
+		}
+		if err := tx.QueryRow(ctx, `SELECT generation FROM config_state`).Scan(&gen); err != nil {
+			return fmt.Errorf("recording configuration: reading its generation: %w", err)
+		}
+		if base != AnyGeneration && base != gen {
+			return fmt.Errorf("recording configuration built on generation %d, now %d: %w", base, gen, ErrConflict)
 		}
 		active := map[registry.Key]int{}
 		rows, err := tx.Query(ctx, `SELECT kind, name, version FROM config_active`)
@@ -93,8 +120,8 @@ func (s *Store) Record(ctx context.Context, set *registry.Set, actor audit.Actor
 			switch {
 			case version == 0:
 				version = latest + 1
-				if _, err := tx.Exec(ctx, `INSERT INTO config_versions (kind, name, version, path, source, digest, created_by, note)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.Kind, d.Name, version, d.Path, d.Source, d.Digest, actor.Name, note); err != nil {
+				if _, err := tx.Exec(ctx, `INSERT INTO config_versions (kind, name, version, path, source, digest, created_by, note, line)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, d.Kind, d.Name, version, d.Path, d.Source, d.Digest, actor.Name, note, d.Pos.Line); err != nil {
 					return fmt.Errorf("recording %s version %d: %w", k, version, err)
 				}
 				status = "changed"
@@ -126,12 +153,106 @@ func (s *Store) Record(ctx context.Context, set *registry.Set, actor audit.Actor
 				return err
 			}
 		}
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := tx.QueryRow(ctx, `UPDATE config_state SET generation = generation + 1 RETURNING generation`).Scan(&gen); err != nil {
+			return fmt.Errorf("recording configuration: bumping its generation: %w", err)
+		}
+		// Delivered at commit: every node's follower loads the new set.
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, fmt.Sprint(gen)); err != nil {
+			return fmt.Errorf("recording configuration: notifying the nodes: %w", err)
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return changes, nil
+	return changes, gen, nil
+}
+
+// notifyChannel is NOTIFYed with the new generation when the active set
+// changes.
+const notifyChannel = "hotline_config"
+
+// Generation returns the generation of the active set.
+func (s *Store) Generation(ctx context.Context) (int64, error) {
+	var gen int64
+	if err := s.pool.QueryRow(ctx, `SELECT generation FROM config_state`).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("reading the configuration generation: %w", err)
+	}
+	return gen, nil
+}
+
+// ActiveTexts returns the active set as files, with its generation, read
+// in one snapshot. Empty texts mean nothing was ever recorded.
+func (s *Store) ActiveTexts(ctx context.Context) (registry.Texts, int64, error) {
+	var docs []*registry.Document
+	var gen int64
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT generation FROM config_state`).Scan(&gen); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT v.kind, v.name, v.path, v.source, v.line FROM config_active a
+			JOIN config_versions v ON v.kind = a.kind AND v.name = a.name AND v.version = a.version`)
+		if err != nil {
+			return err
+		}
+		docs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*registry.Document, error) {
+			d := &registry.Document{}
+			err := r.Scan(&d.Kind, &d.Name, &d.Path, &d.Source, &d.Pos.Line)
+			d.Path = RelativePath(d.Path)
+			return d, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading the active configuration: %w", err)
+	}
+	return registry.TextsOf(docs), gen, nil
+}
+
+// Digests returns the digests of every stored text of every document: what
+// was ever recorded, to tell an edit from an older text left on a disk.
+func (s *Store) Digests(ctx context.Context) (map[registry.Key]map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT kind, name, digest FROM config_versions`)
+	if err != nil {
+		return nil, fmt.Errorf("reading stored configuration digests: %w", err)
+	}
+	defer rows.Close()
+	out := map[registry.Key]map[string]bool{}
+	for rows.Next() {
+		var k registry.Key
+		var d string
+		if err := rows.Scan(&k.Kind, &k.Name, &d); err != nil {
+			return nil, fmt.Errorf("reading stored configuration digests: %w", err)
+		}
+		if out[k] == nil {
+			out[k] = map[string]bool{}
+		}
+		out[k][d] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading stored configuration digests: %w", err)
+	}
+	return out, nil
+}
+
+// RelativePath is a stored path relative to the configuration root.
+// Versions recorded before paths were stored relative hold the path the
+// recording node loaded them from ("/srv/hotline/flows/x.yaml"); the part
+// from the configuration folder on is what any node can use.
+func RelativePath(p string) string {
+	p = filepath.ToSlash(p)
+	for _, dir := range DefaultDirs {
+		if strings.HasPrefix(p, dir+"/") {
+			return p
+		}
+		if i := strings.LastIndex(p, "/"+dir+"/"); i >= 0 {
+			return p[i+1:]
+		}
+	}
+	return strings.TrimLeft(path.Clean("/"+p), "/")
 }
 
 const versionColumns = `v.kind, v.name, v.version, v.path, v.source, v.digest, v.created_at, v.created_by, v.note,

@@ -61,7 +61,7 @@ func TestReloadRecordsVersionsOnlyForChanges(t *testing.T) {
 	ctx := context.Background()
 	m, root := newManager(t)
 
-	res, err := m.Reload(ctx, audit.System)
+	res, err := m.Start(ctx, audit.System)
 	require.NoError(t, err)
 	require.Empty(t, res.Problems)
 	assert.Len(t, res.Changes, 3)
@@ -122,7 +122,7 @@ func TestVersionsAreImmutable(t *testing.T) {
 func TestBrokenReloadKeepsRunningVersion(t *testing.T) {
 	ctx := context.Background()
 	m, root := newManager(t)
-	_, err := m.Reload(ctx, audit.System)
+	_, err := m.Start(ctx, audit.System)
 	require.NoError(t, err)
 	running := m.Runtime.Current()
 
@@ -130,7 +130,7 @@ func TestBrokenReloadKeepsRunningVersion(t *testing.T) {
 	res, err := m.Reload(ctx, audit.System)
 	require.NoError(t, err)
 	require.Len(t, res.Problems, 1)
-	assert.Equal(t, filepath.ToSlash(filepath.Join(root, "flows/rules/urgent.yaml"))+":4:7: rule: unknown name hours_lft", res.Problems[0].String())
+	assert.Equal(t, "flows/rules/urgent.yaml:4:7: rule: unknown name hours_lft", res.Problems[0].String(), "paths are relative to the configuration root")
 	assert.Same(t, running, m.Runtime.Current(), "the running configuration is kept")
 	versions, err := m.Store.Versions(ctx, "rule", "urgent")
 	require.NoError(t, err)
@@ -148,7 +148,8 @@ func TestBrokenReloadKeepsRunningVersion(t *testing.T) {
 func TestPublishLintsWithEverythingElseThenWrites(t *testing.T) {
 	ctx := context.Background()
 	m, root := newManager(t)
-	_, err := m.Reload(ctx, audit.Actor{Name: "admin"})
+	m.WriteBack = true
+	_, err := m.Start(ctx, audit.Actor{Name: "admin"})
 	require.NoError(t, err)
 
 	// A broken publish changes nothing, on disk or in the database.

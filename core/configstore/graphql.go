@@ -128,7 +128,7 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return d, err
 		}})
-	b.Mutation("reloadConfig", &graphql.Field{Type: gql.NonNull(resultType), Description: "重新加载 flows/、forms/、scripts/；有问题时保持当前版本并返回问题",
+	b.Mutation("reloadConfig", &graphql.Field{Type: gql.NonNull(resultType), Description: "发布本节点 flows/、forms/、scripts/ 中自上次加载以来修改过的文档（删除的文档随之停用）；有问题时保持当前版本并返回问题。各节点运行的配置以数据库为准，磁盘上未修改的旧文本不会覆盖已发布的版本",
 		Resolve: func(p graphql.ResolveParams) (any, error) {
 			pr, err := need(p, identity.PermConfigPublish)
 			if err != nil {
@@ -143,12 +143,12 @@ func (m Module) Register(b *gql.Builder) error {
 		}
 		note, _ := p.Args["note"].(string)
 		res, err := m.Manager.Publish(p.Context, pr.Actor(), kind, p.Args["name"].(string), p.Args["source"].(string), note)
-		if errors.Is(err, ErrChangedOnDisk) {
-			return nil, gql.Wrap(gql.Conflict, err, "配置文件在加载后被修改过，请先重新加载（reloadConfig）再发布")
+		if errors.Is(err, ErrConflict) {
+			return nil, gql.Wrap(gql.Conflict, err, "发布期间配置被其他人多次修改，请刷新后重新发布")
 		}
 		return res, err
 	}
-	b.Mutation("publishConfig", &graphql.Field{Type: gql.NonNull(resultType), Description: "发布一个配置文档的新文本（供可视化设计器使用）：与其余配置一起校验，全部通过才写入并生效",
+	b.Mutation("publishConfig", &graphql.Field{Type: gql.NonNull(resultType), Description: "发布一个配置文档的新文本（供可视化设计器使用）：与其余配置一起校验，全部通过才记入数据库，并在所有节点生效",
 		Args: graphql.FieldConfigArgument{
 			"kind":   {Type: gql.NonNull(graphql.String)},
 			"name":   {Type: gql.NonNull(graphql.String)},

@@ -32,7 +32,14 @@ import (
 const usage = `hotline — 12345 hotline platform
 
 Usage:
-  hotline serve [--demo]        run the platform (HTTP, GraphQL; see README for HOTLINE_* variables)
+  hotline serve [--demo] [--watch]
+                                run the platform (HTTP, GraphQL; see README for HOTLINE_* variables);
+                                --watch publishes edits of flows/ forms/ scripts/ as they are saved
+  hotline config push [--note TEXT] [DIR]
+                                make DIR's flows/ forms/ scripts/ the configuration every node runs
+                                (linted, tests included; documents not in DIR are removed)
+  hotline config pull [DIR]     write the running configuration into DIR (files holding no running
+                                document are removed)
   hotline lint [paths...]       check configuration (default: flows forms scripts) and run its tests;
                                 prints file:line:col: message per problem, exit status 1 if any
   hotline kinds                 list the configuration kinds
@@ -76,6 +83,8 @@ func main() {
 		err = schemaCmd(os.Args[2:])
 	case "testdb":
 		err = testdb(os.Args[2:])
+	case "config":
+		err = configCmd(os.Stdout, os.Args[2:])
 	case "flow":
 		err = flowCmd(os.Stdout, os.Args[2:])
 	case "gen":
@@ -107,6 +116,7 @@ func serve(args []string) error {
 	demo := fs.Bool("demo", false, "load the demo organisation and accounts (deploy/demo)")
 	demoTickets := fs.Int("demo-tickets", 3000, "with --demo, generated tickets an empty database starts with")
 	demoArticles := fs.Int("demo-articles", 300, "with --demo, generated knowledge articles an empty knowledge base starts with")
+	watch := fs.Bool("watch", false, "publish edits of the configuration folders as they are saved, and write publishes back into them (development)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -116,7 +126,7 @@ func serve(args []string) error {
 	}
 	log := logger(cfg)
 	slog.SetDefault(log)
-	return app.Serve(context.Background(), cfg, app.Options{Demo: *demo, DemoTickets: *demoTickets, DemoArticles: *demoArticles}, log)
+	return app.Serve(context.Background(), cfg, app.Options{Demo: *demo, DemoTickets: *demoTickets, DemoArticles: *demoArticles, Watch: *watch}, log)
 }
 
 func lint(out io.Writer, paths []string) (int, error) {
