@@ -116,7 +116,7 @@ func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engi
 // Dispatcher is the outbox dispatcher of a node, with the kernel's
 // handlers: users' notices and ticket changes.
 func Dispatcher(cfg Config, pool *pgxpool.Pool, config *registry.Runtime, feed *outbox.Feed, log *slog.Logger) *outbox.Dispatcher {
-	d := &outbox.Dispatcher{Pool: pool, Log: log.With("part", "outbox"), Retention: cfg.OutboxRetention,
+	d := &outbox.Dispatcher{Pool: pool, Log: log.With("part", "outbox"), Retention: cfg.OutboxRetention, NoticeRetention: cfg.NoticeRetention,
 		Retry:    outbox.Retry{Base: outbox.DefaultRetry.Base, Max: cfg.OutboxRetryMax, Attempts: cfg.OutboxAttempts},
 		Handlers: map[string]outbox.Handler{"notice": outbox.NoticesFrom(config), "ticket.changed": outbox.TicketChanges()}}
 	if feed != nil {

@@ -57,6 +57,9 @@ type Config struct {
 	OutboxRetention time.Duration
 	OutboxAttempts  int
 	OutboxRetryMax  time.Duration
+	// NoticeRetention is how long read notices are kept (negative: for
+	// ever).
+	NoticeRetention time.Duration
 	// ConfigPoll is how often a node checks the database's configuration
 	// generation when no notification came (a lost LISTEN connection).
 	ConfigPoll time.Duration
@@ -105,8 +108,9 @@ var Variables = []Variable{
 	{"HOTLINE_RTP_PORTS", "", "UDP port range for call media, e.g. 20000-29999 (RTP on even ports, RTCP on the next); empty lets the system choose. A range is allocated by diago, which does not wrap around: a long call on the range's last ports can refuse new calls"},
 	{"HOTLINE_IVR_USER", "ivr", "account that creates the tickets of voice messages and callback requests left in the IVR (its roles must allow the menu's creating action; --demo makes it)"},
 	{"HOTLINE_RECORDING_DAYS", "180", "days call recordings (under recordings/ in the file store) are kept after the call, or after the last ticket bound to the call closed; 0 keeps them for ever"},
-	{"HOTLINE_OUTBOX_RETENTION", "168h", "how long delivered outbox rows (ticket changes, notices) are kept before they are deleted; 0 keeps them for ever. Users' notices are kept apart and are not deleted"},
+	{"HOTLINE_OUTBOX_RETENTION", "168h", "how long delivered outbox rows (ticket changes, notices) are kept before they are deleted; 0 keeps them for ever. Users' notices are kept apart (HOTLINE_NOTICE_RETENTION)"},
 	{"HOTLINE_OUTBOX_MAX_ATTEMPTS", "10", "failed deliveries of an outbox row before it becomes a dead letter (outboxDeadLetters, retryOutbox)"},
+	{"HOTLINE_NOTICE_RETENTION", "2160h", "how long users' read notices are kept (unread ones stay until read, but those of disabled accounts go as read ones do); 0 keeps them for ever"},
 	{"HOTLINE_OUTBOX_RETRY_MAX", "10m", "longest wait between retries of a failed delivery (the wait starts at 1 s and doubles)"},
 	{"HOTLINE_PROMPTS_DIR", "testdata/prompts", "IVR prompts, <language>/<name>.wav (8 kHz 16-bit mono), relative to HOTLINE_CONFIG_DIR"},
 }
@@ -199,6 +203,11 @@ func FromEnv() (Config, error) {
 		errs = append(errs, fmt.Errorf("HOTLINE_OUTBOX_MAX_ATTEMPTS: must be at least 1"))
 	}
 	durVar("HOTLINE_OUTBOX_RETRY_MAX", &c.OutboxRetryMax)
+	if get("HOTLINE_NOTICE_RETENTION") == "0" {
+		c.NoticeRetention = -1
+	} else {
+		durVar("HOTLINE_NOTICE_RETENTION", &c.NoticeRetention)
+	}
 	durVar("HOTLINE_CONFIG_POLL", &c.ConfigPoll)
 	if c.ConfigPoll <= 0 {
 		errs = append(errs, fmt.Errorf("HOTLINE_CONFIG_POLL: must be positive"))

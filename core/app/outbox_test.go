@@ -16,14 +16,16 @@ func TestOutboxSettingsComeFromTheEnvironment(t *testing.T) {
 		name      string
 		env       map[string]string
 		retention time.Duration
+		notices   time.Duration
 		attempts  int
 		retryMax  time.Duration
 		err       string
 	}{
-		{name: "defaults", retention: 7 * 24 * time.Hour, attempts: 10, retryMax: 10 * time.Minute},
-		{name: "set", env: map[string]string{"HOTLINE_OUTBOX_RETENTION": "24h", "HOTLINE_OUTBOX_MAX_ATTEMPTS": "3", "HOTLINE_OUTBOX_RETRY_MAX": "1m"},
-			retention: 24 * time.Hour, attempts: 3, retryMax: time.Minute},
-		{name: "kept for ever", env: map[string]string{"HOTLINE_OUTBOX_RETENTION": "0"}, retention: -1, attempts: 10, retryMax: 10 * time.Minute},
+		{name: "defaults", retention: 7 * 24 * time.Hour, notices: 90 * 24 * time.Hour, attempts: 10, retryMax: 10 * time.Minute},
+		{name: "set", env: map[string]string{"HOTLINE_OUTBOX_RETENTION": "24h", "HOTLINE_OUTBOX_MAX_ATTEMPTS": "3", "HOTLINE_OUTBOX_RETRY_MAX": "1m", "HOTLINE_NOTICE_RETENTION": "720h"},
+			retention: 24 * time.Hour, notices: 30 * 24 * time.Hour, attempts: 3, retryMax: time.Minute},
+		{name: "kept for ever", env: map[string]string{"HOTLINE_OUTBOX_RETENTION": "0", "HOTLINE_NOTICE_RETENTION": "0"}, retention: -1, notices: -1, attempts: 10, retryMax: 10 * time.Minute},
+		{name: "notices not a duration", env: map[string]string{"HOTLINE_NOTICE_RETENTION": "a quarter"}, err: "HOTLINE_NOTICE_RETENTION"},
 		{name: "no attempts", env: map[string]string{"HOTLINE_OUTBOX_MAX_ATTEMPTS": "0"}, err: "HOTLINE_OUTBOX_MAX_ATTEMPTS"},
 		{name: "not a duration", env: map[string]string{"HOTLINE_OUTBOX_RETENTION": "a week"}, err: "HOTLINE_OUTBOX_RETENTION"},
 	} {
@@ -39,6 +41,7 @@ func TestOutboxSettingsComeFromTheEnvironment(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.retention, cfg.OutboxRetention)
+			assert.Equal(t, tc.notices, cfg.NoticeRetention)
 			assert.Equal(t, tc.attempts, cfg.OutboxAttempts)
 			assert.Equal(t, tc.retryMax, cfg.OutboxRetryMax)
 		})

@@ -106,6 +106,9 @@ const (
 	DefaultBatch     = 100
 	DefaultPoll      = time.Second
 	DefaultRetention = 7 * 24 * time.Hour
+	// DefaultNoticeRetention keeps read notices for a quarter: what a
+	// user may look back on; the audit log, not notices, is the record.
+	DefaultNoticeRetention = 90 * 24 * time.Hour
 	// pruneEvery is how often delivered rows past the retention are
 	// deleted, pruneChunk how many one statement deletes.
 	pruneEvery = time.Minute
@@ -124,6 +127,11 @@ type Dispatcher struct {
 	// Retention is how long delivered rows are kept (DefaultRetention);
 	// negative keeps them for ever.
 	Retention time.Duration
+	// NoticeRetention is how long users' read notices are kept
+	// (DefaultNoticeRetention); negative keeps them for ever. Unread ones
+	// stay until read — an unread count must not drop by itself — but
+	// those of disabled accounts, whom nobody reads for, go with the read.
+	NoticeRetention time.Duration
 	// Poll is how often the outbox is read when nothing wakes the
 	// dispatcher (DefaultPoll).
 	Poll time.Duration
@@ -151,6 +159,9 @@ func (d *Dispatcher) defaults() {
 		}
 		if d.Retention == 0 {
 			d.Retention = DefaultRetention
+		}
+		if d.NoticeRetention == 0 {
+			d.NoticeRetention = DefaultNoticeRetention
 		}
 		if d.Poll <= 0 {
 			d.Poll = DefaultPoll
@@ -304,20 +315,40 @@ func markDelivered(ctx context.Context, tx pgx.Tx, ids []int64) error {
 	return nil
 }
 
-// Prune deletes delivered rows older than the retention, in chunks, and
-// returns how many it deleted. Dead letters are kept until retried.
+// Prune deletes delivered rows older than the retention, and notices past
+// theirs, in chunks, and returns how many outbox rows it deleted. Dead
+// letters are kept until retried.
 func (d *Dispatcher) Prune(ctx context.Context) (int64, error) {
 	d.defaults()
+	if _, err := d.PruneNotices(ctx); err != nil {
+		return 0, err
+	}
 	if d.Retention < 0 {
 		return 0, nil
 	}
+	return deleteChunked(ctx, d.Pool, "pruning the outbox", `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+		WHERE processed_at IS NOT NULL AND processed_at < now() - $1 * interval '1 microsecond' LIMIT $2)`, d.Retention)
+}
+
+// PruneNotices deletes notices past NoticeRetention: read ones, and any of
+// a disabled account.
+func (d *Dispatcher) PruneNotices(ctx context.Context) (int64, error) {
+	d.defaults()
+	if d.NoticeRetention < 0 {
+		return 0, nil
+	}
+	return deleteChunked(ctx, d.Pool, "pruning notices", `DELETE FROM notices WHERE id IN (SELECT n.id FROM notices n JOIN users u ON u.id = n.user_id
+		WHERE n.created_at < now() - $1 * interval '1 microsecond' AND (n.read_at IS NOT NULL OR u.disabled) LIMIT $2)`, d.NoticeRetention)
+}
+
+// deleteChunked runs a DELETE of rows older than age, pruneChunk a
+// statement, so a large backlog does not hold one long transaction.
+func deleteChunked(ctx context.Context, pool *pgxpool.Pool, doing, sql string, age time.Duration) (int64, error) {
 	var total int64
 	for {
-		tag, err := d.Pool.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
-			WHERE processed_at IS NOT NULL AND processed_at < now() - $1 * interval '1 microsecond' LIMIT $2)`,
-			d.Retention.Microseconds(), pruneChunk)
+		tag, err := pool.Exec(ctx, sql, age.Microseconds(), pruneChunk)
 		if err != nil {
-			return total, fmt.Errorf("pruning the outbox: %w", err)
+			return total, fmt.Errorf("%s: %w", doing, err)
 		}
 		total += tag.RowsAffected()
 		if tag.RowsAffected() < pruneChunk {

@@ -459,3 +459,45 @@ func TestNoticesOverGraphQL(t *testing.T) {
 	assert.Equal(t, map[string]any{"message": "给话务员", "timer": "near_due", "ticketId": jsonID(tk)},
 		timer["notices"].(map[string]any)["edges"].([]any)[0].(map[string]any)["node"])
 }
+
+func TestReadNoticesArePrunedAfterTheirRetentionUnreadOnesStay(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	tk := w.ticket(t, "T1", "150105", "")
+	note := func(user, message string, age time.Duration, read bool) {
+		t.Helper()
+		var readAt any
+		if read {
+			readAt = time.Now().Add(-age)
+		}
+		_, err := w.pool.Exec(ctx, `INSERT INTO notices (user_id, outbox_id, ticket_id, level, message, payload, created_at, read_at)
+			VALUES ($1, (SELECT COALESCE(max(outbox_id), 0) + 1 FROM notices), $2, 'info', $3, '{}', $4, $5)`,
+			w.users[user], tk, message, time.Now().Add(-age), readAt)
+		require.NoError(t, err)
+	}
+	note("clerk", "old, read", 100*24*time.Hour, true)
+	note("clerk", "old, unread", 100*24*time.Hour, false)
+	note("clerk", "recent, read", time.Hour, true)
+	note("agent.off", "old, unread, disabled account", 100*24*time.Hour, false)
+	note("agent.off", "recent, unread, disabled account", time.Hour, false)
+	left := func() []string {
+		t.Helper()
+		rows, err := w.pool.Query(ctx, `SELECT message FROM notices ORDER BY id`)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return out
+	}
+
+	d := w.dispatcher()
+	d.NoticeRetention = -1
+	_, err := d.Prune(ctx)
+	require.NoError(t, err)
+	assert.Len(t, left(), 5, "a negative retention keeps every notice")
+
+	d = w.dispatcher()
+	n, err := d.PruneNotices(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), n, "the default retention is %s", outbox.DefaultNoticeRetention)
+	assert.Equal(t, []string{"old, unread", "recent, read", "recent, unread, disabled account"}, left())
+}
