@@ -21,12 +21,13 @@ func init() {
 		Dir:         "flows",
 		Description: "An ACD queue: which agents serve it (an expr rule over the agent), how the next agent is chosen, and the skills its tasks need.",
 		New:         func() any { return &Queue{} },
+		Spec:        registry.Spec{Examples: queueExamples},
 	})
-	rules.RegisterEnv(agentEnv)
+	rules.RegisterEnv(agentEnv, registry.Spec{
+		Summary:  "What a queue's membership rule sees: the agent, with their unit, skills and levels, languages and roles.",
+		Examples: []registry.Example{{YAML: "(agent.skills['tax'] ?? 0) >= 3 && 'zh' in agent.languages"}},
+	})
 }
-
-// Strategies of choosing among the agents who may take a task.
-var Strategies = []string{"longest-idle", "fewest-calls", "round-robin", "ring-all", "skill-weighted"}
 
 // Queue is a `kind: queue` document:
 //
@@ -39,7 +40,7 @@ type Queue struct {
 	Name        string     `yaml:"name" jsonschema:"required"`
 	Label       string     `yaml:"label" jsonschema:"required"`
 	Description string     `yaml:"description"`
-	Strategy    string     `yaml:"strategy" jsonschema:"enum=longest-idle,enum=fewest-calls,enum=round-robin,enum=ring-all,enum=skill-weighted"`
+	Strategy    string     `yaml:"strategy" jsonschema:"description=how the next agent is chosen (default longest-idle)"`
 	Members     rules.Expr `yaml:"members" jsonschema:"required,description=an expr rule over agent: who serves this queue"`
 	// Skills every task of the queue needs.
 	Skills []string `yaml:"skills"`
@@ -72,14 +73,14 @@ type Wait struct {
 type Step struct {
 	After time.Duration `yaml:"after" jsonschema:"required,description=how long the task has waited when the step begins"`
 	// AnySkills drops the skills the task needs beyond its queue's.
-	AnySkills bool `yaml:"any_skills" jsonschema:"description=offer the task to any agent of the queue, whatever extra skills it asked for"`
+	AnySkills bool `yaml:"any_skills" jsonschema:"description=offer the task to any agent of the queue\\, whatever extra skills it asked for"`
 	// Queues are queues whose agents may take the task as well.
 	Queues []registry.Ref `yaml:"queues" jsonschema:"description=other queues whose agents may also take the task"`
 	// Priority is added to the task's priority.
 	Priority float64 `yaml:"priority" jsonschema:"description=added to the task's priority"`
 	// Exit gives the task up to its channel: for a call, the node of its
 	// menu to go on with (voicemail, callback).
-	Exit string `yaml:"exit" jsonschema:"description=leave the queue: for a call, the menu node to go on with (voicemail, callback)"`
+	Exit string `yaml:"exit" jsonschema:"description=leave the queue: for a call\\, the menu node to go on with (voicemail\\, callback)"`
 }
 
 // step is the overflow step a task that waited so long is in (nil before
@@ -122,12 +123,8 @@ func (q *Queue) Provision(c *registry.Context) {
 	if q.Strategy == "" {
 		q.Strategy = Strategies[0]
 	}
-	known := false
-	for _, s := range Strategies {
-		known = known || s == q.Strategy
-	}
-	if !known {
-		c.Errorf(c.At("strategy"), "strategy: %q is not a strategy%s", q.Strategy, registry.Suggest(q.Strategy, Strategies))
+	if _, known := registry.Lookup(registry.NSStrategy, q.Strategy); !known {
+		c.Errorf(c.At("strategy"), "strategy: %q is not a strategy%s", q.Strategy, registry.Suggest(q.Strategy, registry.Names(registry.NSStrategy)))
 	}
 	if w := q.Wait; w != nil {
 		if len(w.Prompt) == 0 {

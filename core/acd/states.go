@@ -17,6 +17,7 @@ func init() {
 		Dir:         "flows",
 		Description: "The agent states (座席状态): their labels, reasons, whether an agent in them is offered tasks, wrap-up and break limits, and what a run of unanswered offers does.",
 		New:         func() any { return &States{} },
+		Spec:        registry.Spec{Examples: statesExamples},
 	})
 }
 

@@ -23,8 +23,8 @@ const SDLPath = "schema/graphql/schema.graphql"
 // ConfigSchemaDir holds one JSON Schema per YAML configuration kind.
 const ConfigSchemaDir = "schema/config"
 
-// SchemaFiles returns the generated schema files by path: the GraphQL SDL
-// and the JSON Schemas of the configuration kinds. `hotline schema` writes
+// SchemaFiles returns the generated schema files by path: the GraphQL SDL,
+// the JSON Schemas of the configuration kinds and the registry's reference. `hotline schema` writes
 // them; a test fails when the committed files drift from the code.
 func SchemaFiles() (map[string]string, error) {
 	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}, nil, &export.Service{}, &knowledge.Service{}, &acd.Service{}, nil, nil, nil))
@@ -47,6 +47,9 @@ func SchemaFiles() (map[string]string, error) {
 			return nil, fmt.Errorf("encoding JSON Schema of %s: %w", name, err)
 		}
 		files[filepath.ToSlash(filepath.Join(ConfigSchemaDir, name+".schema.json"))] = string(b) + "\n"
+	}
+	for path, content := range registry.Global().Reference() {
+		files[filepath.ToSlash(filepath.Join(registry.ReferenceDir, path))] = content
 	}
 	return files, nil
 }

@@ -26,6 +26,7 @@ func init() {
 		Description: "A working-day calendar: weekends, public holidays and adjusted working days (调休).",
 		Dir:         "flows",
 		New:         func() any { return &Calendar{} },
+		Spec:        registry.Spec{Examples: calendarExamples},
 	})
 }
 

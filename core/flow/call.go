@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,12 +25,17 @@ type Call struct {
 }
 
 // Procedure is Go code flows can call, registered by name at start-up
-// (init), so a flow naming one that does not exist fails lint.
+// (init), so a flow naming one that does not exist fails lint. It is the
+// registry's entry "procedure.NAME".
 type Procedure struct {
-	// Doc says what it does, for `hotline kinds` and the designer.
+	// Doc says what it does, for the reference and the designer: its
+	// first sentence is the summary.
 	Doc string
 	// Args are the arguments it takes; Required must be given.
 	Args, Required []string
+	// Examples of calls (`call: {name: …, args: …}`); without any, the
+	// reference shows a call with the required arguments.
+	Examples []registry.Example
 	// Run does it inside the action's transaction, after the ticket is
 	// written; an error rolls the whole action back.
 	Run func(ctx context.Context, c CallEnv) error
@@ -50,35 +55,30 @@ type CallEnv struct {
 	Config *registry.Set
 }
 
-var (
-	proceduresMu sync.RWMutex
-	procedures   = map[string]Procedure{}
-)
-
 // RegisterProcedure makes a procedure callable from flows. Registering a
 // name twice is a programming error.
 func RegisterProcedure(name string, p Procedure) {
-	proceduresMu.Lock()
-	defer proceduresMu.Unlock()
-	if _, dup := procedures[name]; dup {
-		panic("flow: procedure " + name + " registered twice")
+	summary, desc, _ := strings.Cut(p.Doc, ". ")
+	spec := registry.Spec{Summary: strings.TrimSuffix(summary, ".") + ".", Description: desc, Examples: p.Examples}
+	for _, a := range p.Args {
+		spec.Fields = append(spec.Fields, registry.Field{Name: a, Type: "expression", Required: slices.Contains(p.Required, a)})
 	}
-	procedures[name] = p
+	if len(spec.Examples) == 0 {
+		var args []string
+		for _, a := range p.Required {
+			args = append(args, a+": input."+a)
+		}
+		spec.Examples = []registry.Example{{YAML: "call: {name: " + name + ", args: {" + strings.Join(args, ", ") + "}}"}}
+	}
+	registry.Add(registry.Entry{Namespace: registry.NSProcedure, Name: name, Spec: spec, Value: p})
 }
 
 func procedure(name string) (Procedure, bool) {
-	proceduresMu.RLock()
-	defer proceduresMu.RUnlock()
-	p, ok := procedures[name]
-	return p, ok
+	return registry.Value[Procedure](registry.NSProcedure, name)
 }
 
 // ProcedureNames lists the registered procedures.
-func ProcedureNames() []string {
-	proceduresMu.RLock()
-	defer proceduresMu.RUnlock()
-	return slices.Sorted(maps.Keys(procedures))
-}
+func ProcedureNames() []string { return registry.Names(registry.NSProcedure) }
 
 func (f *Flow) provisionCall(c *registry.Context, a *Action, e *Effect, compile func(rules.Expr, rules.Result) *rules.Program) {
 	p, ok := procedure(e.Call.Name)

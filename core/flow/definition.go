@@ -8,6 +8,7 @@ package flow
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotline12345/hotline/core/calendar"
@@ -28,6 +29,7 @@ func init() {
 		Description: "A ticket workflow: states, actions between them, who may act, guards, forms, effects and time limits.",
 		Dir:         "flows",
 		New:         func() any { return &Flow{} },
+		Spec:        registry.Spec{Examples: flowExamples},
 	})
 }
 
@@ -93,7 +95,7 @@ type Timer struct {
 	Label   string   `yaml:"label" jsonschema:"required"`
 	Before  *int     `yaml:"before" jsonschema:"description=working days before the deadline"`
 	After   *int     `yaml:"after" jsonschema:"description=working days after the deadline; 0 is the deadline itself"`
-	Notify  string   `yaml:"notify" jsonschema:"required,description=holder, creator, or role:NAME"`
+	Notify  string   `yaml:"notify" jsonschema:"required,description=holder\\, creator\\, or role:NAME"`
 	Message string   `yaml:"message" jsonschema:"required"`
 	Level   string   `yaml:"level" jsonschema:"enum=,enum=info,enum=warning,enum=urgent"`
 }
@@ -110,23 +112,23 @@ type State struct {
 	// Limit is the time a holder has for this step (sign for a dispatched
 	// ticket within hours), beside the ticket's own deadline: its clock
 	// starts whenever a ticket enters the state or changes holder in it.
-	Limit *StepLimit `yaml:"limit" jsonschema:"description=time limit of the step (环节时限), counted from entering the state or a change of holder"`
+	Limit *StepLimit `yaml:"limit" jsonschema:"description=time limit of the step (环节时限)\\, counted from entering the state or a change of holder"`
 	// Todo says on whose to-do list (myWork) a ticket in this state is:
 	// "holder" (the holding user, or the holding unit's people while no
 	// user holds it), "branch" (units with an open co-handling branch),
 	// "role:NAME" (holders of the role, within their data scope), or
 	// "creator". None: the ticket waits on nobody (closed, or a step of a
 	// machine).
-	Todo []string `yaml:"todo" jsonschema:"description=whose to-do list a ticket in this state is on: holder, branch, creator or role:NAME"`
+	Todo []string `yaml:"todo" jsonschema:"description=whose to-do list a ticket in this state is on: holder\\, branch\\, creator or role:NAME"`
 }
 
 // StepLimit is a step's time limit: hours (counted on working days only)
 // or working days, exactly one.
 type StepLimit struct {
 	Pos         diag.Pos `yaml:"-"`
-	Label       string   `yaml:"label" jsonschema:"required,description=shown to users (Chinese), e.g. 2 小时内签收"`
+	Label       string   `yaml:"label" jsonschema:"required,description=shown to users (Chinese)\\, e.g. 2 小时内签收"`
 	Hours       int      `yaml:"hours" jsonschema:"description=hours on working days (a day off does not count)"`
-	WorkingDays int      `yaml:"working_days" jsonschema:"description=working days, counted from the next day like the ticket's deadlines"`
+	WorkingDays int      `yaml:"working_days" jsonschema:"description=working days\\, counted from the next day like the ticket's deadlines"`
 	// Notify, when set, is sent once the limit runs out with the step
 	// not done (签收超时提醒).
 	Notify *Notify `yaml:"notify" jsonschema:"description=a notice sent when the step's limit runs out"`
@@ -164,7 +166,7 @@ type Action struct {
 	Guards  []Guard  `yaml:"guards"`
 	Form    *Form    `yaml:"form"`
 	Effects []Effect `yaml:"effects"`
-	Hooks   []Hook   `yaml:"hooks" jsonschema:"description=Lua functions run after the effects, in the same transaction"`
+	Hooks   []Hook   `yaml:"hooks" jsonschema:"description=Lua functions run after the effects\\, in the same transaction"`
 }
 
 // Target is the state the action leads to from state from.
@@ -178,7 +180,7 @@ func (a *Action) Target(from string) string {
 // Guard is a condition that must hold, with the reason shown when not.
 type Guard struct {
 	Rule    rules.Expr `yaml:"rule" jsonschema:"required"`
-	Message string     `yaml:"message" jsonschema:"required,description=why the action is refused (Chinese), shown to the user"`
+	Message string     `yaml:"message" jsonschema:"required,description=why the action is refused (Chinese)\\, shown to the user"`
 	// Field is the input field the refusal is about, so a form shows the
 	// message at it; without it the message is about the action.
 	Field string `yaml:"field" jsonschema:"description=the field of the action's form the message is shown at"`
@@ -278,12 +280,12 @@ type DeadlineEffect struct {
 // ticket.branches (open, done, total), so the join rule is configuration.
 type Branch struct {
 	Units rules.Expr `yaml:"units" jsonschema:"required,description=list of unit codes"`
-	Lead  rules.Expr `yaml:"lead" jsonschema:"description=unit code of the lead unit, skipped if listed among units"`
+	Lead  rules.Expr `yaml:"lead" jsonschema:"description=unit code of the lead unit\\, skipped if listed among units"`
 }
 
 // Notify sends a notice to a holder, the creator or a role.
 type Notify struct {
-	To      string `yaml:"to" jsonschema:"required,description=holder, creator, or role:NAME"`
+	To      string `yaml:"to" jsonschema:"required,description=holder\\, creator\\, or role:NAME"`
 	Message string `yaml:"message" jsonschema:"required"`
 	Level   string `yaml:"level" jsonschema:"enum=,enum=info,enum=warning,enum=urgent"`
 }
@@ -494,7 +496,7 @@ func (f *Flow) provisionEffect(c *registry.Context, a *Action, e *Effect, compil
 		f.provisionCall(c, a, e, compile)
 	}
 	if set != 1 {
-		c.Errorf(e.Pos, "action %s: an effect has exactly one of assign, deadline, branch, notify, link, set, close_branch, call (this one has %d)", a.Name, set)
+		c.Errorf(e.Pos, "action %s: an effect has exactly one of %s (this one has %d)", a.Name, strings.Join(registry.Names(registry.NSEffect), ", "), set)
 	}
 }
 

@@ -3,6 +3,7 @@ package flow
 import (
 	"time"
 
+	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
 )
 
@@ -68,4 +69,9 @@ const EnvName = "flow"
 
 var env = rules.NewEnv(EnvName, Env{})
 
-func init() { rules.RegisterEnv(env) }
+func init() {
+	rules.RegisterEnv(env, registry.Spec{
+		Summary:  "What a flow's guards, effect values, deadlines and time limits see: the ticket, the action's input, the acting user and the clock.",
+		Examples: []registry.Example{{YAML: "ticket.counts['urge'] >= 2 && actor.unit == ticket.holder_unit"}, {YAML: "now > ticket.deadline"}},
+	})
+}

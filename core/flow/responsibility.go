@@ -26,6 +26,7 @@ func init() {
 		Description: "A responsibility list (权责清单): categories and keywords mapped to the units that handle them.",
 		Dir:         "flows",
 		New:         func() any { return &ResponsibilityList{} },
+		Spec:        registry.Spec{Examples: responsibilityExamples},
 	})
 }
 

@@ -38,6 +38,7 @@ func init() {
 		Description: "A flow scenario: a ticket walked through actions by users of given roles, with the expected states, holders, deadlines and refusals.",
 		Dir:         "flows",
 		New:         func() any { return &Scenario{} },
+		Spec:        registry.Spec{Examples: scenarioExamples},
 	})
 }
 
@@ -149,7 +150,7 @@ type Expect struct {
 	OnTime *bool `yaml:"on_time" jsonschema:"description=whether the action came within the step limit then running"`
 	// Actions are exactly the actions the step's user is offered now, with
 	// nothing refusing them (availableActions), in the flow's order.
-	Actions []string `yaml:"actions" jsonschema:"description=exactly the actions offered to the step's user afterwards, in the flow's order"`
+	Actions []string `yaml:"actions" jsonschema:"description=exactly the actions offered to the step's user afterwards\\, in the flow's order"`
 	// History is the actions performed on the ticket so far, in order.
 	History []string `yaml:"history"`
 }

@@ -20,6 +20,7 @@ func init() {
 		Description: "A dictionary: a list or tree of options that form fields choose from.",
 		Dir:         "forms",
 		New:         func() any { return &Dictionary{} },
+		Spec:        registry.Spec{Examples: dictionaryExamples},
 	})
 }
 

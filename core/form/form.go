@@ -25,6 +25,7 @@ func init() {
 		Description: "A form: typed fields with labels, options, defaults, computed values, visibility and validation rules.",
 		Dir:         "forms",
 		New:         func() any { return &Form{} },
+		Spec:        registry.Spec{Examples: formExamples},
 	})
 }
 
@@ -40,7 +41,12 @@ const EnvName = "form"
 
 var env = rules.NewEnv(EnvName, Env{})
 
-func init() { rules.RegisterEnv(env) }
+func init() {
+	rules.RegisterEnv(env, registry.Spec{
+		Summary:  "What a form's visibility conditions, computed values and cross-field rules see: the values entered so far and the clock.",
+		Examples: []registry.Example{{YAML: "values.age >= 18 || now.Year() > 2025"}},
+	})
+}
 
 // Form is a `kind: form` document:
 //
@@ -73,7 +79,7 @@ type Field struct {
 	Pos   diag.Pos `yaml:"-"`
 	Name  string   `yaml:"name" jsonschema:"required,pattern=^[a-z][a-z0-9_]*$"`
 	Label string   `yaml:"label" jsonschema:"required"`
-	Type  string   `yaml:"type" jsonschema:"required,enum=text,enum=longtext,enum=richtext,enum=number,enum=boolean,enum=date,enum=datetime,enum=phone,enum=idcard,enum=address,enum=location,enum=choice,enum=multichoice,enum=tree,enum=attachment,enum=person,enum=unit"`
+	Type  string   `yaml:"type" jsonschema:"required,description=one of the registered field types (schema/reference/field)"`
 	// Required fields must have a value whenever they are visible.
 	Required bool `yaml:"required"`
 	// Multiple makes a person, unit or attachment field a list.
@@ -164,8 +170,6 @@ const (
 	Unit        = "unit"
 )
 
-var types = []string{Text, LongText, RichText, Number, Boolean, Date, DateTime, Phone, IDCard, Address, Location, Choice, MultiChoice, Tree, Attachment, Person, Unit}
-
 // callerTypes are the field types each caller role takes.
 var callerTypes = map[string][]string{"phone": {Phone}, "name": {Text}, "address": {Address, Text}}
 
@@ -211,8 +215,8 @@ func (f *Form) Provision(c *registry.Context) {
 			continue
 		}
 		f.fields[fl.Name] = fl
-		if !slices.Contains(types, fl.Type) {
-			c.Errorf(c.At("fields", i, "type"), "field %s: unknown type %q%s", fl.Name, fl.Type, registry.Suggest(fl.Type, types))
+		if !isType(fl.Type) {
+			c.Errorf(c.At("fields", i, "type"), "field %s: unknown type %q%s", fl.Name, fl.Type, registry.Suggest(fl.Type, registry.Names(registry.NSField)))
 			continue
 		}
 		needsOptions := fl.Type == Choice || fl.Type == MultiChoice || fl.Type == Tree

@@ -5,9 +5,6 @@
 package identity
 
 import (
-	"sort"
-	"sync"
-
 	"github.com/hotline12345/hotline/core/registry"
 )
 
@@ -17,32 +14,34 @@ type Permission struct {
 	Label string // shown to administrators (Chinese)
 }
 
-var (
-	permMu      sync.RWMutex
-	permissions = map[string]Permission{}
-)
-
-// RegisterPermission declares a permission a module checks. Modules call it
-// from init so roles referring to it lint clean.
+// RegisterPermission declares a permission a module checks: the registry's
+// entry "permission.NAME", its label the summary. Modules call it from init
+// so roles referring to it lint clean.
 func RegisterPermission(name, label string) string {
-	permMu.Lock()
-	defer permMu.Unlock()
-	if _, dup := permissions[name]; dup {
-		panic("identity: permission registered twice: " + name)
-	}
-	permissions[name] = Permission{Name: name, Label: label}
+	registry.Add(registry.Entry{Namespace: registry.NSPermission, Name: name, Value: Permission{Name: name, Label: label}, Spec: registry.Spec{
+		Summary:  label,
+		Examples: []registry.Example{{Title: "A role granting it", YAML: name}},
+	}})
 	return name
+}
+
+func init() {
+	registry.Declare(registry.Namespace{
+		ID:          registry.NSPermission,
+		Title:       "Permissions",
+		Description: "Rights the platform's modules check; roles (`kind: role`) grant them, each in the role's data scope.",
+		Document: func(e registry.Entry, ex string) string {
+			return "kind: role\nname: " + e.ExampleName() + "\nlabel: 示例\nscope: self\npermissions: [" + ex + "]\n"
+		},
+	})
 }
 
 // Permissions lists every registered permission by name.
 func Permissions() []Permission {
-	permMu.RLock()
-	defer permMu.RUnlock()
-	out := make([]Permission, 0, len(permissions))
-	for _, p := range permissions {
-		out = append(out, p)
+	var out []Permission
+	for _, e := range registry.Global().Entries(registry.NSPermission) {
+		out = append(out, e.Value.(Permission))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
@@ -52,18 +51,11 @@ func CheckPermission(c *registry.Context, ref registry.Ref) {
 	if _, ok := lookupPermission(ref.Name); ok {
 		return
 	}
-	names := make([]string, 0)
-	for _, known := range Permissions() {
-		names = append(names, known.Name)
-	}
-	c.Errorf(ref.Pos, "unknown permission %q%s", ref.Name, registry.Suggest(ref.Name, names))
+	c.Errorf(ref.Pos, "unknown permission %q%s", ref.Name, registry.Suggest(ref.Name, registry.Names(registry.NSPermission)))
 }
 
 func lookupPermission(name string) (Permission, bool) {
-	permMu.RLock()
-	defer permMu.RUnlock()
-	p, ok := permissions[name]
-	return p, ok
+	return registry.Value[Permission](registry.NSPermission, name)
 }
 
 // The kernel's own permissions.

@@ -13,6 +13,7 @@ func init() {
 		Dir:         "flows",
 		Description: "A role: a set of permissions and the data scope its holders see.",
 		New:         func() any { return &Role{} },
+		Spec:        registry.Spec{Examples: roleExamples},
 	})
 }
 

@@ -35,8 +35,12 @@ func init() {
 		Dir:         "flows",
 		Description: "An IVR menu (语音导航): nodes that play prompts, gather keys, branch and hand the call to a queue, an extension, a number, voicemail or a callback.",
 		New:         func() any { return &Menu{} },
+		Spec:        registry.Spec{Examples: menuExamples},
 	})
-	rules.RegisterEnv(env)
+	rules.RegisterEnv(env, registry.Spec{
+		Summary:  "What a voice menu's conditions see: the call (caller, called number, keys pressed, language, the nodes walked).",
+		Examples: []registry.Example{{YAML: "call.digits == '1' && call.lang == 'zh'"}},
+	})
 }
 
 // Menu is a `kind: ivr` document:

@@ -25,6 +25,7 @@ func init() {
 		Dir:         "flows",
 		Description: "IVR menu scenarios: the keys a caller presses and where the call must end, with the prompts heard on the way.",
 		New:         func() any { return &Test{} },
+		Spec:        registry.Spec{Examples: testExamples},
 	})
 }
 

@@ -21,6 +21,14 @@ type NodeDecoder interface {
 	DecodeNode(n *yaml.Node, pos diag.Pos) error
 }
 
+// KeyNamespace is implemented by a model type whose keys are the entries of
+// a registry namespace (a flow effect's keys are the effects), so that an
+// unknown key is reported as an unknown entry of that namespace, with the
+// registered names as suggestions.
+type KeyNamespace interface {
+	KeyNamespace() string
+}
+
 var (
 	nodeDecoderType = reflect.TypeOf((*NodeDecoder)(nil)).Elem()
 	posType         = reflect.TypeOf(diag.Pos{})
@@ -318,6 +326,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, field string) {
 		seen[k.Value] = true
 		f, ok := byName[k.Value]
 		if !ok {
+			if kn, isKN := v.Interface().(KeyNamespace); isKN {
+				ns := kn.KeyNamespace()
+				d.errorf(k, "%sunknown %s %q%s", fieldPrefix(field), ns[strings.LastIndex(ns, ".")+1:], k.Value, Suggest(k.Value, Names(ns)))
+				continue
+			}
 			d.errorf(k, "%sunknown key %q%s", fieldPrefix(field), k.Value, suggest(k.Value, fields))
 			continue
 		}

@@ -11,8 +11,11 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
+	"io"
+	"reflect"
+	"strings"
 	"sync"
 
 	"github.com/invopop/jsonschema"
@@ -21,12 +24,17 @@ import (
 	"github.com/hotline12345/hotline/core/diag"
 )
 
-// Kind describes one kind of configuration document.
+// Kind describes one kind of configuration document. A kind is the entry
+// "kind.NAME" of the registry (see Entry).
 type Kind struct {
 	// Name is the value of `kind:` in YAML documents, e.g. "role".
 	Name string
-	// Description is shown by `hotline kinds` and in the JSON Schema.
+	// Description is the kind's one-sentence summary (Spec.Summary when
+	// that is empty), shown by `hotline kinds` and in the JSON Schema.
 	Description string
+	// Spec documents the kind further: its examples above all. Its
+	// fields are read from New's model unless given.
+	Spec Spec
 	// Dir is the configuration folder new documents of this kind are
 	// written to when published: "flows", "forms" or "scripts".
 	Dir string
@@ -60,13 +68,24 @@ type Tester interface {
 	Test(ctx context.Context, c *Context)
 }
 
-// Kinds is a set of registered kinds.
+// Kinds is a set of kinds: the "kind" namespace of a registry. The zero
+// value is an empty set of its own (for tests); Default is the global
+// registry's.
 type Kinds struct {
-	mu    sync.RWMutex
-	kinds map[string]Kind
+	once sync.Once
+	reg  *Registry
 }
 
-var defaultKinds = &Kinds{kinds: map[string]Kind{}}
+var defaultKinds = &Kinds{reg: global}
+
+func init() {
+	Declare(Namespace{
+		ID:    NSKind,
+		Title: "Configuration kinds",
+		Description: "The kinds of configuration document: the `kind:` of each YAML document under flows/, forms/ and scripts/ " +
+			"(a Lua script is a file). Each has a JSON Schema in schema/config/.",
+	})
+}
 
 // Register adds a kind to the default set. It is meant to be called from a
 // package's init function; registering a name twice is a programming error.
@@ -75,50 +94,50 @@ func Register(k Kind) { defaultKinds.Register(k) }
 // Default returns the kinds registered with Register.
 func Default() *Kinds { return defaultKinds }
 
+func (ks *Kinds) registry() *Registry {
+	ks.once.Do(func() {
+		if ks.reg == nil {
+			ks.reg = &Registry{}
+		}
+	})
+	return ks.reg
+}
+
 // Register adds a kind to ks.
 func (ks *Kinds) Register(k Kind) {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
 	if k.Name == "" || (k.New == nil && k.Parse == nil) {
 		panic("registry: a kind needs a name and New or Parse")
 	}
 	if k.FileExt != "" && k.Parse == nil {
 		panic("registry: kind " + k.Name + " claims files by extension but has no Parse")
 	}
-	if _, dup := ks.kinds[k.Name]; dup {
-		panic("registry: kind registered twice: " + k.Name)
+	if k.Spec.Summary == "" {
+		k.Spec.Summary = k.Description
 	}
-	if ks.kinds == nil {
-		ks.kinds = map[string]Kind{}
+	if k.Description == "" {
+		k.Description = k.Spec.Summary
 	}
-	ks.kinds[k.Name] = k
+	if k.Spec.Model == nil {
+		k.Spec.Model = k.New
+	}
+	ks.registry().Add(Entry{Namespace: NSKind, Name: k.Name, Spec: k.Spec, Value: k})
 }
 
 // Lookup returns the kind with the given name.
 func (ks *Kinds) Lookup(name string) (Kind, bool) {
-	ks.mu.RLock()
-	defer ks.mu.RUnlock()
-	k, ok := ks.kinds[name]
-	return k, ok
+	e, ok := ks.registry().Lookup(NSKind, name)
+	if !ok {
+		return Kind{}, false
+	}
+	return e.Value.(Kind), true
 }
 
 // Names lists the registered kind names in order.
-func (ks *Kinds) Names() []string {
-	ks.mu.RLock()
-	defer ks.mu.RUnlock()
-	names := make([]string, 0, len(ks.kinds))
-	for n := range ks.kinds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (ks *Kinds) Names() []string { return ks.registry().Names(NSKind) }
 
 func (ks *Kinds) byExt(ext string) (Kind, bool) {
-	ks.mu.RLock()
-	defer ks.mu.RUnlock()
-	for _, k := range ks.kinds {
-		if k.FileExt != "" && k.FileExt == ext {
+	for _, e := range ks.registry().Entries(NSKind) {
+		if k := e.Value.(Kind); k.FileExt != "" && k.FileExt == ext {
 			return k, true
 		}
 	}
@@ -126,28 +145,76 @@ func (ks *Kinds) byExt(ext string) (Kind, bool) {
 }
 
 // JSONSchema returns the JSON Schema of one YAML kind's documents, for
-// editors and the visual designer to validate against.
+// editors and the visual designer to validate against: its model's struct
+// tags, its summary and its examples.
 func (ks *Kinds) JSONSchema(name string) (*jsonschema.Schema, error) {
-	k, ok := ks.Lookup(name)
-	if !ok || k.New == nil {
+	e, ok := ks.registry().Lookup(NSKind, name)
+	if !ok || e.Value.(Kind).New == nil {
 		return nil, fmt.Errorf("no YAML configuration kind named %q", name)
 	}
-	r := &jsonschema.Reflector{
-		FieldNameTag:               "yaml",
-		RequiredFromJSONSchemaTags: true,
-		DoNotReference:             false,
-		ExpandedStruct:             true,
-	}
-	s := r.Reflect(k.New())
+	s := reflector().Reflect(e.Value.(Kind).New())
 	s.ID = jsonschema.ID("https://hotline12345.github.io/schema/config/" + name + ".schema.json")
 	s.Title = name
-	s.Description = k.Description
+	s.Description = e.Spec.Summary
 	if s.Properties != nil {
 		s.Properties.Set("kind", &jsonschema.Schema{Type: "string", Const: name, Description: "the kind of this document"})
 		s.Required = append([]string{"kind"}, s.Required...)
 	}
+	// An example may come with the documents it names (a flow with its
+	// roles): the schema shows the documents of this kind.
+	for _, ex := range e.Spec.Examples {
+		dec := yaml.NewDecoder(strings.NewReader(ex.YAML))
+		for {
+			var n yaml.Node
+			var v map[string]any
+			err := dec.Decode(&n)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err == nil {
+				err = plainDates(&n).Decode(&v)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("kind %s: example %q: %w", name, ex.Title, err)
+			}
+			if v["kind"] == name {
+				s.Examples = append(s.Examples, normalize(v))
+			}
+		}
+	}
 	return s, nil
 }
+
+// plainDates keeps dates and times as the text they are written as, which
+// is what the configuration's schema describes, instead of YAML timestamps.
+func plainDates(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!timestamp" {
+		n.Tag = "!!str"
+	}
+	for _, c := range n.Content {
+		plainDates(c)
+	}
+	return n
+}
+
+// reflector reads models' struct tags the way the decoder does: keys from
+// `yaml`, required and descriptions from `jsonschema`.
+func reflector() *jsonschema.Reflector {
+	return &jsonschema.Reflector{
+		FieldNameTag:               "yaml",
+		RequiredFromJSONSchemaTags: true,
+		ExpandedStruct:             true,
+		Mapper: func(t reflect.Type) *jsonschema.Schema {
+			if t == durationType {
+				// The decoder reads durations as Go writes them.
+				return &jsonschema.Schema{Type: "string", Pattern: durationPattern, Title: "duration"}
+			}
+			return nil
+		},
+	}
+}
+
+const durationPattern = `^(0|-?([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+)$`
 
 // Ref names another piece of configuration (a document, a role, a
 // permission) and keeps where it was written, so a dangling reference is
@@ -167,6 +234,8 @@ func (r *Ref) DecodeNode(n *yaml.Node, pos diag.Pos) error {
 }
 
 // JSONSchema describes a Ref as the plain string it is written as.
-func (Ref) JSONSchema() *jsonschema.Schema { return &jsonschema.Schema{Type: "string"} }
+func (Ref) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{Type: "string", Title: "name", Description: "the name of another piece of configuration"}
+}
 
 func (r Ref) String() string { return r.Name }

@@ -45,7 +45,7 @@ func (m *menu) Validate(c *registry.Context) {
 
 func kinds() *registry.Kinds {
 	ks := &registry.Kinds{}
-	ks.Register(registry.Kind{Name: "menu", New: func() any { return &menu{} }})
+	ks.Register(registry.Kind{Name: "menu", Description: "A test menu.", New: func() any { return &menu{} }})
 	return ks
 }
 

@@ -7,9 +7,9 @@ package rules
 import (
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -18,6 +18,7 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/registry"
 )
 
 // Env is the typed environment a rule is compiled against: a struct type
@@ -46,40 +47,83 @@ func NewEnv(name string, sample any) *Env {
 	return &Env{name: name, typ: t}
 }
 
-var (
-	envMu sync.RWMutex
-	envs  = map[string]*Env{}
-)
-
-// RegisterEnv makes a named environment available to `env:` in rule files.
-func RegisterEnv(e *Env) {
-	envMu.Lock()
-	defer envMu.Unlock()
-	if _, dup := envs[e.name]; dup {
-		panic("rules: environment registered twice: " + e.name)
+// RegisterEnv makes a named environment available to `env:` in rule files:
+// the registry's entry "env.rule.NAME". spec documents it; its variables
+// are read from the environment's type, and its examples are expressions
+// (linted as a rule over the environment).
+func RegisterEnv(e *Env, spec registry.Spec) {
+	if len(spec.Fields) == 0 {
+		spec.Fields = envFields(e.typ, nil)
 	}
-	envs[e.name] = e
+	registry.Add(registry.Entry{Namespace: registry.NSEnv, Name: e.name, Spec: spec, Value: e})
+}
+
+func init() {
+	registry.Declare(registry.Namespace{
+		ID:    registry.NSEnv,
+		Title: "Rule environments",
+		Description: "The variables an expression sees, by where it is evaluated: a rule document names one with `env:`, " +
+			"and the expressions of flows, forms, voice menus and queues are compiled against theirs.",
+		Document: func(e registry.Entry, ex string) string {
+			return "kind: rule\nname: " + e.ExampleName() + "\nlabel: 示例\nenv: " + e.Name + "\nexpr: " + strconv.Quote(ex) + "\n"
+		},
+	})
+}
+
+// envFields documents the variables of an environment type, their types
+// written the way `vars:` declares them.
+func envFields(t reflect.Type, seen []reflect.Type) []registry.Field {
+	var out []registry.Field
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := f.Tag.Get("expr")
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		typ, fields := envType(f.Type, append(seen, t))
+		out = append(out, registry.Field{Name: name, Type: typ, Fields: fields})
+	}
+	return out
+}
+
+func envType(t reflect.Type, seen []reflect.Type) (string, []registry.Field) {
+	switch {
+	case t == reflect.TypeOf(time.Time{}):
+		return "time", nil
+	case t == reflect.TypeOf(time.Duration(0)):
+		return "duration", nil
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return envType(t.Elem(), seen)
+	case reflect.Struct:
+		if slices.Contains(seen, t) {
+			return "object", nil
+		}
+		return "object", envFields(t, seen)
+	case reflect.Slice, reflect.Array:
+		name, fields := envType(t.Elem(), seen)
+		return "list<" + name + ">", fields
+	case reflect.Map:
+		name, fields := envType(t.Elem(), seen)
+		return "map<" + name + ">", fields
+	case reflect.String:
+		return "string", nil
+	case reflect.Bool:
+		return "bool", nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "int", nil
+	case reflect.Float32, reflect.Float64:
+		return "float", nil
+	}
+	return "any", nil
 }
 
 // LookupEnv returns a registered environment.
-func LookupEnv(name string) (*Env, bool) {
-	envMu.RLock()
-	defer envMu.RUnlock()
-	e, ok := envs[name]
-	return e, ok
-}
+func LookupEnv(name string) (*Env, bool) { return registry.Value[*Env](registry.NSEnv, name) }
 
 // EnvNames lists registered environments.
-func EnvNames() []string {
-	envMu.RLock()
-	defer envMu.RUnlock()
-	out := make([]string, 0, len(envs))
-	for n := range envs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func EnvNames() []string { return registry.Names(registry.NSEnv) }
 
 // Vars declares variables in configuration:
 //

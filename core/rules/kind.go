@@ -18,6 +18,7 @@ func init() {
 		Dir:         "flows",
 		Description: "A named expr rule over declared or registered variables, with test cases.",
 		New:         func() any { return &Rule{} },
+		Spec:        registry.Spec{Examples: ruleExamples},
 	})
 }
 
@@ -33,7 +34,7 @@ func init() {
 //	  - {name: three calls, given: {caller: {calls_30d: 3}}, expect: true}
 type Rule struct {
 	Name        string     `yaml:"name" jsonschema:"required"`
-	Label       string     `yaml:"label" jsonschema:"description=what the rule decides, shown to users (Chinese)"`
+	Label       string     `yaml:"label" jsonschema:"description=what the rule decides\\, shown to users (Chinese)"`
 	Description string     `yaml:"description"`
 	Env         string     `yaml:"env" jsonschema:"description=a named environment registered by a module; or declare vars"`
 	Vars        Vars       `yaml:"vars"`

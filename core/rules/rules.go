@@ -44,7 +44,7 @@ func (e *Expr) DecodeNode(n *yaml.Node, pos diag.Pos) error {
 
 // JSONSchema describes an expression as the string it is written as.
 func (Expr) JSONSchema() *jsonschema.Schema {
-	return &jsonschema.Schema{Type: "string", Description: "an expr-lang expression (https://expr-lang.org)"}
+	return &jsonschema.Schema{Type: "string", Title: "expression", Description: "an expr-lang expression (https://expr-lang.org)"}
 }
 
 // SetBlockIndent records the indentation of a block scalar's content, which

@@ -25,6 +25,7 @@ func init() {
 		Description: "A Lua script (a .lua file under scripts/), named by its path without the extension.",
 		Dir:         "scripts",
 		FileExt:     ".lua",
+		Spec:        registry.Spec{Examples: scriptExamples},
 		Parse: func(d *registry.Document) (any, diag.List) {
 			s, err := Compile(d.Name, d.Path, []byte(d.Source))
 			if err != nil {
@@ -42,6 +43,7 @@ func init() {
 		Description: "Test cases for a Lua script: call a function with arguments, expect a result or an error.",
 		Dir:         "scripts",
 		New:         func() any { return &Test{} },
+		Spec:        registry.Spec{Examples: scriptTestExamples},
 	})
 }
 

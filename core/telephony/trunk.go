@@ -26,7 +26,8 @@ func init() {
 		Dir:  "flows",
 		Description: "A SIP trunk to a carrier (or an IMS line): where calls come from and go to, its registration, " +
 			"its limit of concurrent calls, how callers' numbers are normalised and which numbers are dialled out through it.",
-		New: func() any { return &Trunk{} },
+		New:  func() any { return &Trunk{} },
+		Spec: registry.Spec{Examples: trunkExamples},
 	})
 }
 

@@ -42,9 +42,13 @@ Usage:
                                 document are removed)
   hotline lint [paths...]       check configuration (default: flows forms scripts) and run its tests;
                                 prints file:line:col: message per problem, exit status 1 if any
-  hotline kinds                 list the configuration kinds
-  hotline schema [--check]      write schema/graphql/schema.graphql and schema/config/*.schema.json,
-                                or with --check fail when they differ from the code
+  hotline kinds                 list what configuration can name (kinds, effects, procedures, field
+                                types, rule environments, ACD strategies, permissions) by ID
+  hotline kinds --docs [DIR] [--check]
+                                write the Markdown reference of every entry into DIR (default
+                                schema/reference), or with --check fail when it differs
+  hotline schema [--check]      write schema/graphql/schema.graphql, schema/config/*.schema.json and
+                                schema/reference/, or with --check fail when they differ from the code
   hotline gen --tickets N [--seed S] [--years Y] [--bulk]
                                 add N generated Hohhot tickets (deterministic for a seed) to the
                                 database of HOTLINE_DATABASE_URL or the private one under HOTLINE_DATA
@@ -75,10 +79,7 @@ func main() {
 			os.Exit(1)
 		}
 	case "kinds":
-		for _, n := range registry.Default().Names() {
-			k, _ := registry.Default().Lookup(n)
-			fmt.Printf("%-14s %s\n", n, k.Description)
-		}
+		err = kindsCmd(os.Stdout, os.Args[2:])
 	case "schema":
 		err = schemaCmd(os.Args[2:])
 	case "testdb":
