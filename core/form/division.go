@@ -24,6 +24,7 @@ func init() {
 		Description: "An administrative division: the ordered levels (key and label) an address field picks units in.",
 		Dir:         "forms",
 		New:         func() any { return &Division{} },
+		Spec:        registry.Spec{Examples: divisionExamples},
 	})
 }
 

@@ -14,6 +14,16 @@ rules:
   - {rule: "values.way != '上门' || (values.address ?? '') != ''", message: 上门走访请填写地址, field: address}
 `}}
 
+var divisionExamples = []registry.Example{{Title: "Rural divisions down to the grid (网格)", YAML: `kind: division
+name: example-rural
+label: 农村区划
+levels:
+  - {key: county, label: 县}
+  - {key: town, label: 乡镇}
+  - {key: village, label: 村}
+  - {key: grid, label: 网格}
+`}}
+
 var dictionaryExamples = []registry.Example{
 	{Title: "A list", YAML: `kind: dictionary
 name: example-channel

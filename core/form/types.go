@@ -28,7 +28,7 @@ func init() {
 		{DateTime, "A date and time of day, in the calendar's time zone.", "{name: happened_at, label: 发生时间, type: datetime}"},
 		{Phone, "A telephone number, normalised and checked; `caller: phone` makes it the caller's number.", "{name: phone, label: 联系电话, type: phone, caller: phone, personal: {keep_start: 3, keep_end: 4}}"},
 		{IDCard, "A mainland resident identity card number, its check digit verified.", "{name: id_number, label: 身份证号, type: idcard, personal: {keep_start: 6, keep_end: 4}}"},
-		{Address, "An address: the administrative divisions it lies in and the detail.", "{name: address, label: 事发地址, type: address, facet: true}"},
+		{Address, "An address: the units of a division's levels it lies in (`division: NAME`) and the detail.", "{name: address, label: 事发地址, type: address, division: admin, facet: true}"},
 		{Location, "A point on the map (longitude and latitude).", "{name: position, label: 位置, type: location}"},
 		{Choice, "One of a list of options, from the field or from a dictionary.", "{name: urgency, label: 紧急程度, type: choice, options: {list: [一般, 紧急]}, default: 一般}"},
 		{MultiChoice, "Any number of a list of options.", "{name: channels, label: 反映渠道, type: multichoice, options: {list: [电话, 微信, 网站]}}"},
