@@ -3,12 +3,27 @@ GO      ?= go
 BIN     := bin/hotline
 GOFILES := $(shell find . -name '*.go' -not -path './ui/node_modules/*')
 
-.PHONY: all build run test fuzz lint schema deps clean
+.PHONY: all build ui run test fuzz lint schema deps clean
 
 all: build
 
-$(BIN): $(GOFILES) go.mod go.sum $(shell find schema deploy ui -type f -not -path '*/node_modules/*')
+$(BIN): $(GOFILES) go.mod go.sum ui/dist/index.html $(shell find schema deploy ui -type f -not -path '*/node_modules/*' -not -path 'ui/e2e/*')
 	$(GO) build -o $(BIN) ./core/cmd/hotline
+
+# The web workstations (ui/, Vue + Vite), built into ui/dist, which the
+# binary embeds. npm ci runs again only when the lockfile changed since
+# the last one (npm writes node_modules/.package-lock.json); vite build
+# only when a source did. A Go build without ui/dist still works and
+# serves a page saying to run `make ui`.
+UI_SRC := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
+ui/node_modules/.package-lock.json: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+ui/dist/index.html: ui/node_modules/.package-lock.json $(UI_SRC)
+	cd ui && npm run --silent build
+
+ui: ui/dist/index.html
 
 build: $(BIN)
 
@@ -58,8 +73,11 @@ lint: build
 schema: build
 	$(BIN) schema
 
+# Debian packages (deploy/deps.sh), then the UI's npm packages.
 deps:
 	@deploy/deps.sh
+	@$(MAKE) --no-print-directory ui/node_modules/.package-lock.json
 
 clean:
 	rm -rf bin
+	find ui/dist -mindepth 1 -not -name .gitkeep -delete

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the platform and its tests need are
-# present: PostgreSQL's server binaries, sipp and baresip. As root it installs what
+# present: PostgreSQL's server binaries, sipp and baresip; Node.js and npm
+# to build the web UI, Chromium and the CJK fonts its end-to-end test and
+# benchmark render Chinese with. As root it installs what
 # is missing with apt-get; otherwise it says what to install.
 set -euo pipefail
 
@@ -15,6 +17,15 @@ $have_pg || missing+=(postgresql)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 # baresip is the real softphone an agent answers with in the tests.
 command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
+
+# Node.js and npm build ui/ (npm ci, vite build).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+# The UI's end-to-end test and benchmark drive Debian's chromium
+# (playwright-core downloads no browser); without the CJK fonts Chinese
+# renders as boxes.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+ls /usr/share/fonts/opentype/noto/NotoSansCJK-*.ttc >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

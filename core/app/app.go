@@ -45,6 +45,7 @@ import (
 	"github.com/hotline12345/hotline/deploy/demo"
 	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/schema"
+	"github.com/hotline12345/hotline/ui"
 )
 
 // Options are the command-line switches of `hotline serve`.
@@ -225,10 +226,9 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		}
 		(*h).ServeHTTP(w, r)
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(homePage))
-	})
+	// The web workstations; the routes above win over it, and it never
+	// answers their prefixes (ui.Reserved).
+	mux.Handle("/", ui.App())
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -707,18 +707,6 @@ func demoArticles(ctx context.Context, pool *pgxpool.Pool, ids *identity.Service
 	log.Info("published demo knowledge articles", "count", n, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
-
-const homePage = `<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>热线服务平台</title></head>
-<body style="font-family: 'Noto Sans CJK SC', sans-serif; margin: 3em">
-<h1>热线服务平台</h1>
-<p>服务已启动。各角色的 Web 界面将在后续版本提供。</p>
-<ul>
-<li><a href="/graphiql">GraphQL 控制台（GraphiQL）</a></li>
-<li><a href="/readyz">就绪检查</a> · <a href="/healthz">健康检查</a> · <a href="/metrics">Prometheus 指标</a></li>
-</ul>
-</body></html>
-`
 
 // demoTickets fills an empty demo database with n generated tickets, so a
 // first `make run` has lists, searches and reports to look at.

@@ -1,0 +1,57 @@
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import { defineConfig, type Plugin } from 'vite'
+import vue from '@vitejs/plugin-vue'
+import Components from 'unplugin-vue-components/vite'
+import { ElementPlusResolver } from 'unplugin-vue-components/resolvers'
+
+// precompress writes NAME.br and NAME.gz beside every text asset, so the Go
+// server (ui/serve.go) sends compressed bytes without compressing per
+// request and without a brotli dependency in Go.
+function precompress(): Plugin {
+  return {
+    name: 'hotline-precompress',
+    apply: 'build',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      for (const [name, out] of Object.entries(bundle)) {
+        if (!/\.(js|css|html|svg|json|txt|map)$/.test(name)) continue
+        const src = out.type === 'chunk' ? out.code : out.source
+        const buf = typeof src === 'string' ? Buffer.from(src) : Buffer.from(src)
+        if (buf.length < 1024) continue
+        this.emitFile({ type: 'asset', fileName: name + '.gz', source: gzipSync(buf, { level: 9 }) })
+        this.emitFile({
+          type: 'asset',
+          fileName: name + '.br',
+          source: brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
+        })
+      }
+    },
+  }
+}
+
+export default defineConfig({
+  plugins: [
+    vue(),
+    // Element Plus components and their styles are imported where a
+    // template uses them, so the login page does not load the whole library.
+    Components({ resolvers: [ElementPlusResolver({ importStyle: 'css' })], dts: false }),
+    precompress(),
+  ],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    chunkSizeWarningLimit: 1500,
+  },
+  server: {
+    proxy: {
+      '/graphql': { target: 'http://127.0.0.1:8080', ws: true },
+      '/attachments': 'http://127.0.0.1:8080',
+      '/exports': 'http://127.0.0.1:8080',
+    },
+  },
+  test: {
+    environment: 'happy-dom',
+    include: ['src/**/*.test.ts'],
+  },
+})
