@@ -29,6 +29,7 @@ import (
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/callstats"
 	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/dispatch"
 	"github.com/hotline12345/hotline/core/export"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
@@ -109,7 +110,8 @@ func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engi
 		_, err := tickets.Get(ctx, p, id)
 		return err
 	}}
-	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, forms, export.Module{Service: exports},
+	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets},
+		dispatch.Module{Suggester: &dispatch.Suggester{Pool: pool, Config: cfg.Runtime, Tickets: tickets}}, forms, export.Module{Service: exports},
 		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip, Agents: agents, Tickets: tickets}, callstats.Module{Pool: pool},
 		notices}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
+	"github.com/hotline12345/hotline/core/dispatch"
 	"github.com/hotline12345/hotline/core/export"
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
@@ -98,14 +99,15 @@ func TestAnotherDivisionNeedsOnlyConfiguration(t *testing.T) {
 
 	// The responsibility list names levels of the division: the gaqa and
 	// the sumu of the ticket's address.
-	sug, err := eng.SuggestFor(ctx, tk)
+	suggester := &dispatch.Suggester{Pool: pool, Config: runtime, Tickets: eng}
+	sug, err := suggester.SuggestFor(ctx, tk)
 	require.NoError(t, err)
 	var names []string
 	for _, s := range sug {
 		names = append(names, s.UnitName)
 	}
 	assert.Equal(t, []string{"乌兰沟嘎查", "那日图苏木"}, names)
-	sug, err = eng.Suggest(ctx, "", "门口垃圾没人清", map[string]any{"grid": "152530201201001"})
+	sug, err = suggester.Suggest(ctx, "", "门口垃圾没人清", map[string]any{"grid": "152530201201001"})
 	require.NoError(t, err)
 	require.Len(t, sug, 1)
 	assert.Equal(t, "乌兰沟第一网格", sug[0].UnitName)

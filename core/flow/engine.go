@@ -748,7 +748,7 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	if clockOf(t) != clockBefore {
 		e.schedule(b, f, t)
 	}
-	row, err := e.indexSpec().BuildIndexRow(ctx, t, DBUnitNames(tx))
+	row, err := e.IndexSpec().BuildIndexRow(ctx, t, DBUnitNames(tx))
 	if err != nil {
 		return Ticket{}, fmt.Errorf("indexing ticket %s: %w", t.Number, err)
 	}

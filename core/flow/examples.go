@@ -63,11 +63,3 @@ steps:
     do: reply
     expect: {state: done}
 `}}
-
-var responsibilityExamples = []registry.Example{{YAML: `kind: responsibility-list
-name: example-utilities
-label: 公用事业权责清单
-entries:
-  - {category: 供水, keywords: [停水, 水压], units: [water]}
-  - {category: 供电, keywords: [停电], units: [power], note: 抢修热线另行转接}
-`}}

@@ -402,7 +402,6 @@ func (m Module) Register(b *gql.Builder) error {
 	for _, c := range []string{"Mutation.createTicket(input:)", "Mutation.performAction(input:)"} {
 		b.MaxLength(c, MaxFormTextLength)
 	}
-	m.registerSuggest(b)
 	m.registerSearch(b, ticketType)
 	m.registerSimilar(b, ticketType)
 	b.Query("flows", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(flowType))), Description: "正在运行的流程定义",

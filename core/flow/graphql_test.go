@@ -16,7 +16,6 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
-	"github.com/hotline12345/hotline/core/registry"
 )
 
 func TestTicketsOverGraphQL(t *testing.T) {
@@ -93,31 +92,6 @@ func TestFlowGraphForTheDesigner(t *testing.T) {
 	assert.Contains(t, f["actions"], map[string]any{"name": "return", "from": []any{"handling"}, "to": "returned", "roles": []any{"clerk"},
 		"holder": "unit", "form": "return", "guards": []any{"已退回两次，不能再次退回"}})
 	assert.Contains(t, f["mermaid"], "handling --> returned: 申请退回")
-}
-
-func TestResponsibilityListSuggestsUnits(t *testing.T) {
-	w := newWorld(t)
-	ctx := context.Background()
-	set, diags := registry.Load(ctx, []string{"../../flows", "../../forms", "../../scripts"}, registry.LoadOptions{})
-	require.Empty(t, diags)
-	w.runtime.Swap(set)
-
-	got, err := w.eng.Suggest(ctx, "", "小区暖气不热，室温只有十二度", map[string]any{"district": "150105", "street": "150105001"})
-	require.NoError(t, err)
-	require.Len(t, got, 1)
-	assert.Equal(t, flow.Suggestion{UnitCode: "gr", UnitName: "呼和浩特市城发供热有限责任公司", Category: "供暖", Reason: "关键词：暖气"}, got[0])
-
-	// Matters handled where they happen go to the street of the address.
-	got, err = w.eng.Suggest(ctx, "物业管理", "", map[string]any{"district": "150105", "street": "150105001"})
-	require.NoError(t, err)
-	require.Len(t, got, 2)
-	assert.Equal(t, "大学东街街道", got[0].UnitName)
-	assert.Equal(t, "归口分类：物业管理", got[0].Reason)
-	assert.Equal(t, "zjj", got[1].UnitCode)
-
-	got, err = w.eng.Suggest(ctx, "", "表扬话务员态度好", nil)
-	require.NoError(t, err)
-	assert.Empty(t, got)
 }
 
 // apiAs answers GraphQL as user through the server's handler, with its

@@ -142,8 +142,8 @@ func (s *IndexSpec) Facet(name string) (*form.Field, bool) {
 	return nil, false
 }
 
-// indexSpec is SpecOf the running configuration, kept while it runs.
-func (e *Engine) indexSpec() *IndexSpec {
+// IndexSpec is SpecOf the running configuration, kept while it runs.
+func (e *Engine) IndexSpec() *IndexSpec {
 	set := e.config.Current()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -412,7 +412,7 @@ func (s *IndexSpec) Fingerprint() string {
 // of batch tickets, calling progress after each. Tickets written while it
 // runs index themselves, so it is safe while serving.
 func (e *Engine) Reindex(ctx context.Context, batch int, progress func(done int)) (int, error) {
-	spec := e.indexSpec()
+	spec := e.IndexSpec()
 	var last int64
 	done := 0
 	for {
@@ -481,7 +481,7 @@ func (e *Engine) IndexStale(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reading the index spec: %w", err)
 	}
-	return fp != e.indexSpec().Fingerprint(), nil
+	return fp != e.IndexSpec().Fingerprint(), nil
 }
 
 // unitNameCache reads every unit's name once, for bulk indexing.

@@ -37,7 +37,7 @@ type Disclosure struct {
 
 // Disclosure returns p's disclosure under the running configuration.
 func (e *Engine) Disclosure(p *identity.Principal) *Disclosure {
-	d := &Disclosure{e: e, p: p, spec: e.indexSpec()}
+	d := &Disclosure{e: e, p: p, spec: e.IndexSpec()}
 	d.view, _ = p.For(PermPersonalView)
 	d.conf, _ = p.For(PermPersonalConfidential)
 	return d

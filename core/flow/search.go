@@ -234,7 +234,7 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 			conds = append(conds, "NOT (s.facets && "+arg(separate)+"::text[])")
 		}
 	}
-	spec := e.indexSpec()
+	spec := e.IndexSpec()
 	facets := map[string][]string{}
 	for name, values := range f.Facets {
 		base, _, _ := strings.Cut(name, ".")
@@ -506,7 +506,7 @@ func (e *Engine) highlights(t Ticket, q fulltext.Query) []Highlight {
 		return nil
 	}
 	var out []Highlight
-	for _, fl := range e.indexSpec().Text {
+	for _, fl := range e.IndexSpec().Text {
 		text, ok := t.Fields[fl.Name].(string)
 		if !ok {
 			if a, isAddr := t.Fields[fl.Name].(map[string]any); isAddr {
@@ -563,7 +563,7 @@ type Facet struct {
 // the named facets (all of them when names is empty), most frequent
 // first: exact up to CountCap matches, the recent distribution beyond.
 func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Search, names []string) ([]Facet, error) {
-	spec := e.indexSpec()
+	spec := e.IndexSpec()
 	labels := map[string]string{FacetState: "状态", FacetUnit: "承办单位"}
 	fields := map[string]*form.Field{}
 	for _, fl := range spec.Facets {
@@ -732,7 +732,7 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 	if err != nil {
 		return nil, fmt.Errorf("finding tickets in transit: %w", err)
 	}
-	spec := e.indexSpec()
+	spec := e.IndexSpec()
 	// The unit names of every hit's address, in one query.
 	var names map[string]string
 	if !addr.Empty() {
@@ -786,7 +786,7 @@ func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search
 	if fields != nil {
 		// Whether a ticket is confidential decides what its reader sees of
 		// the personal fields, so those flags come along.
-		for _, name := range e.indexSpec().Confidential {
+		for _, name := range e.IndexSpec().Confidential {
 			if !slices.Contains(fields, name) {
 				fields = append(slices.Clip(fields), name)
 			}

@@ -126,20 +126,3 @@ func TestMyWorkOfANamedClerk(t *testing.T) {
 	require.Len(t, list, 1)
 	assert.Equal(t, "clerk.minzu", list[0].HolderUser)
 }
-
-func TestSuggestUnitsForATicket(t *testing.T) {
-	t.Parallel()
-	w := gentest.New(t, 0)
-	ctx := context.Background()
-	tk, err := w.Engine.Create(ctx, w.As(t, "agent"), "ticket", "register", map[string]any{
-		"caller_phone": "13804711234", "title": "小区电梯坏了", "content": "电梯停运三天，物业不管", "type": "投诉",
-		"address": map[string]any{"district": "150105", "street": "150105001", "detail": "1 号楼"}})
-	require.NoError(t, err)
-	got, err := w.Engine.SuggestFor(ctx, tk)
-	require.NoError(t, err)
-	var codes []string
-	for _, s := range got {
-		codes = append(codes, s.UnitCode)
-	}
-	assert.Equal(t, []string{"150105001", "zjj"}, codes, "the street of the address, then the bureau, as the list says for 物业")
-}

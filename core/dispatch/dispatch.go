@@ -1,4 +1,8 @@
-package flow
+// Package dispatch proposes the units a request goes to (派单建议): the
+// responsibility lists (权责清单) of the running configuration matched
+// against a request's category, text and address. It reads tickets but
+// never changes one; the dispatcher's choice is a flow action.
+package dispatch
 
 import (
 	"context"
@@ -6,12 +10,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/graphql-go/graphql"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
-	"github.com/hotline12345/hotline/core/gql"
-	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 )
 
@@ -29,6 +32,14 @@ func init() {
 		Spec:        registry.Spec{Examples: responsibilityExamples},
 	})
 }
+
+var responsibilityExamples = []registry.Example{{YAML: `kind: responsibility-list
+name: example-utilities
+label: 公用事业权责清单
+entries:
+  - {category: 供水, keywords: [停水, 水压], units: [water]}
+  - {category: 供电, keywords: [停电], units: [power], note: 抢修热线另行转接}
+`}}
 
 // ResponsibilityList is a `kind: responsibility-list` document.
 type ResponsibilityList struct {
@@ -86,14 +97,22 @@ type Suggestion struct {
 	Reason string `json:"reason"`
 }
 
+// Suggester proposes units from the running responsibility lists.
+type Suggester struct {
+	Pool   *pgxpool.Pool
+	Config *registry.Runtime
+	// Tickets reads a ticket (in the reader's scope) to suggest for.
+	Tickets *flow.Engine
+}
+
 // Suggest proposes units for a request by its category and text, in the
 // order of the list; address holds the unit codes of the request's
 // address by level key (as an address field stores them), for the
 // entries that name a level of their list's division.
-func (e *Engine) Suggest(ctx context.Context, category, text string, address map[string]any) ([]Suggestion, error) {
+func (s *Suggester) Suggest(ctx context.Context, category, text string, address map[string]any) ([]Suggestion, error) {
 	var out []Suggestion
 	seen := map[string]bool{}
-	for _, d := range e.config.Current().All(KindResponsibility) {
+	for _, d := range s.Config.Current().All(KindResponsibility) {
 		list := d.Model.(*ResponsibilityList)
 		for _, entry := range list.Entries {
 			reason := ""
@@ -122,7 +141,7 @@ func (e *Engine) Suggest(ctx context.Context, category, text string, address map
 		}
 	}
 	for i := range out {
-		if err := e.pool.QueryRow(ctx, `SELECT name FROM units WHERE code = $1 AND active`, out[i].UnitCode).Scan(&out[i].UnitName); err != nil {
+		if err := s.Pool.QueryRow(ctx, `SELECT name FROM units WHERE code = $1 AND active`, out[i].UnitCode).Scan(&out[i].UnitName); err != nil {
 			return nil, fmt.Errorf("responsibility list names unit %q, which does not exist or is inactive: %w", out[i].UnitCode, err)
 		}
 	}
@@ -133,8 +152,8 @@ func (e *Engine) Suggest(ctx context.Context, category, text string, address map
 // fields and the units of its caller address. (The lists' categories are
 // names, a ticket's category a dictionary code: matching them is not done
 // yet.)
-func (e *Engine) SuggestFor(ctx context.Context, t Ticket) ([]Suggestion, error) {
-	spec := e.indexSpec()
+func (s *Suggester) SuggestFor(ctx context.Context, t flow.Ticket) ([]Suggestion, error) {
+	spec := s.Tickets.IndexSpec()
 	var text []string
 	for _, fl := range spec.Text {
 		if v, ok := t.Fields[fl.Name].(string); ok && fl.Caller == "" {
@@ -147,45 +166,5 @@ func (e *Engine) SuggestFor(ctx context.Context, t Ticket) ([]Suggestion, error)
 			address = a
 		}
 	}
-	return e.Suggest(ctx, "", strings.Join(text, "\n"), address)
-}
-
-func (m Module) registerSuggest(b *gql.Builder) {
-	e := m.Engine
-	suggestionType := graphql.NewObject(graphql.ObjectConfig{
-		Name:        "UnitSuggestion",
-		Description: "按权责清单建议的承办单位",
-		Fields: graphql.Fields{
-			"unitCode": &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"unitName": &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"category": &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"reason":   &graphql.Field{Type: gql.NonNull(graphql.String)},
-		},
-	})
-	b.Query("suggestUnits", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(suggestionType))), Description: "派单建议：按归口分类或诉求内容中的关键词查权责清单",
-		Args: graphql.FieldConfigArgument{
-			"category": {Type: graphql.String, Description: "归口分类"},
-			"text":     {Type: graphql.String, Description: "标题和诉求内容"},
-			"address":  {Type: gql.JSON, Description: `诉求地址：各级区划的单位编码，键为权责清单所用区划的层级，如 {"district": "150105", "street": "150105001"}`},
-			"ticket":   {Type: graphql.ID, Description: "按这张工单的诉求内容和地址建议（给出时不看其余参数）"},
-		},
-		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
-			str := func(k string) string { v, _ := args[k].(string); return v }
-			if _, ok := args["ticket"]; ok {
-				id, err := gql.ID(args, "ticket")
-				if err != nil {
-					return nil, err
-				}
-				t, err := e.Get(ctx, p, id)
-				if err != nil {
-					return nil, err
-				}
-				return e.SuggestFor(ctx, t)
-			}
-			address, ok := args["address"].(map[string]any)
-			if args["address"] != nil && !ok {
-				return nil, gql.FieldError("address", "address 须为 JSON 对象，如 {\"district\": \"150105\"}")
-			}
-			return e.Suggest(ctx, str("category"), str("text"), address)
-		})})
+	return s.Suggest(ctx, "", strings.Join(text, "\n"), address)
 }
