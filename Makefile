@@ -68,8 +68,11 @@ lint: build
 	$(GO) vet ./...
 	$(BIN) lint flows forms scripts
 	$(BIN) schema --check
+	$(BIN) kinds --docs --check
 
-# Regenerates schema/graphql/schema.graphql and schema/config/*.schema.json.
+# Regenerates schema/graphql/schema.graphql, schema/config/*.schema.json and
+# the reference in schema/reference/ (hotline kinds --docs also removes the
+# pages of entries no longer registered).
 schema: build
 	$(BIN) schema
 

@@ -165,7 +165,7 @@ type Action struct {
 	Holder  string   `yaml:"holder" jsonschema:"enum=,enum=unit,enum=unit-or-above,enum=user,enum=branch"`
 	Guards  []Guard  `yaml:"guards"`
 	Form    *Form    `yaml:"form"`
-	Effects []Effect `yaml:"effects"`
+	Effects []Effect `yaml:"effects" jsonschema:"description=each item has exactly one key: an effect (schema/reference/effect)"`
 	Hooks   []Hook   `yaml:"hooks" jsonschema:"description=Lua functions run after the effects\\, in the same transaction"`
 }
 

@@ -38,7 +38,7 @@ func init() {
 
 // Permissions lists every registered permission by name.
 func Permissions() []Permission {
-	var out []Permission
+	out := []Permission{}
 	for _, e := range registry.Global().Entries(registry.NSPermission) {
 		out = append(out, e.Value.(Permission))
 	}
