@@ -2,8 +2,6 @@ package acd
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +16,7 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/telephony/sipauth"
 )
 
 // Permissions of the ACD.
@@ -29,9 +28,6 @@ var (
 	// passwords, skills and languages.
 	PermManage = identity.RegisterPermission("acd.manage", "设置座席分机、技能和语种")
 )
-
-// Realm is the SIP digest realm agents' phones authenticate in.
-const Realm = "hotline"
 
 // Agent is an agent with its state.
 type Agent struct {
@@ -207,29 +203,12 @@ func (s *Service) ByExtension(ctx context.Context, ext string) (Agent, error) {
 	return s.withRolesOne(ctx, a)
 }
 
-// HA1 is the digest credential of an extension: md5(ext:realm:password).
-func HA1(extension, password string) string {
-	sum := md5.Sum([]byte(extension + ":" + Realm + ":" + password))
-	return hex.EncodeToString(sum[:])
-}
-
-// Credential returns the HA1 of an extension, for the registrar.
-func (s *Service) Credential(ctx context.Context, extension string) (string, bool, error) {
-	var ha1 string
-	err := s.Pool.QueryRow(ctx, `SELECT sip_ha1 FROM agents WHERE extension = $1`, extension).Scan(&ha1)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("reading the credential of extension %s: %w", extension, err)
-	}
-	return ha1, true, nil
-}
-
 // Profile is what an administrator sets of an agent.
 type Profile struct {
-	Extension   string
-	SIPPassword string // empty keeps the current one
+	Extension string
+	// SIPPassword is the phone's, kept by core/telephony/sipauth; empty
+	// keeps the current one.
+	SIPPassword string
 	Skills      map[string]int
 	Languages   []string
 }
@@ -263,21 +242,14 @@ func (s *Service) SetProfile(ctx context.Context, p *identity.Principal, userID 
 		if err := tx.QueryRow(ctx, `SELECT (SELECT extension FROM agents WHERE user_id = $1)`, userID).Scan(&current); err != nil {
 			return err
 		}
-		if current == nil && in.SIPPassword == "" {
-			return gql.FieldError("sipPassword", "新座席须设置话机密码")
+		// The phone's credential follows the extension, in this
+		// transaction; the ACD keeps none of it.
+		if err := sipauth.Change(ctx, tx, current, in.Extension, in.SIPPassword); err != nil {
+			return err
 		}
-		// The digest credential is made from the extension: a new extension
-		// needs the password again.
-		if current != nil && *current != in.Extension && in.SIPPassword == "" {
-			return gql.FieldError("sipPassword", "更换分机须重新设置话机密码")
-		}
-		ha1 := ""
-		if in.SIPPassword != "" {
-			ha1 = HA1(in.Extension, in.SIPPassword)
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO agents (user_id, extension, sip_ha1, skills, languages) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (user_id) DO UPDATE SET extension = $2, sip_ha1 = COALESCE(NULLIF($3, ''), agents.sip_ha1), skills = $4, languages = $5, updated_at = now()`,
-			userID, in.Extension, ha1, in.Skills, in.Languages)
+		_, err := tx.Exec(ctx, `INSERT INTO agents (user_id, extension, skills, languages) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id) DO UPDATE SET extension = $2, skills = $3, languages = $4, updated_at = now()`,
+			userID, in.Extension, in.Skills, in.Languages)
 		if err != nil {
 			var pgErr interface{ SQLState() string }
 			if errors.As(err, &pgErr) && pgErr.SQLState() == "23505" {
@@ -755,13 +727,16 @@ func (s *Service) LoadSeed(ctx context.Context, sd Seed, password string) (int, 
 			if a.Languages == nil {
 				a.Languages = []string{}
 			}
-			tag, err := tx.Exec(ctx, `INSERT INTO agents (user_id, extension, sip_ha1, skills, languages) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-				id, a.Extension, HA1(a.Extension, password), a.Skills, a.Languages)
+			tag, err := tx.Exec(ctx, `INSERT INTO agents (user_id, extension, skills, languages) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+				id, a.Extension, a.Skills, a.Languages)
 			if err != nil {
 				return fmt.Errorf("agent %s: %w", a.Username, err)
 			}
 			if tag.RowsAffected() == 0 {
 				continue
+			}
+			if err := sipauth.Set(ctx, tx, a.Extension, password); err != nil {
+				return fmt.Errorf("agent %s: %w", a.Username, err)
 			}
 			n++
 			if _, err := tx.Exec(ctx, `INSERT INTO agent_status (user_id, state, since) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`, id, m.First(SignedOut).Name); err != nil {

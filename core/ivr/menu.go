@@ -614,11 +614,32 @@ func (m *Menu) Validate(c *registry.Context) {
 				continue
 			}
 			fl, _ := d.Model.(*flow.Flow)
-			if a, ok := fl.Action(t.Action); !ok || len(a.From) > 0 {
+			a, ok := fl.Action(t.Action)
+			if !ok || len(a.From) > 0 {
 				c.Errorf(t.Flow.Pos, "flow %q has no creating action %q", fl.Name, t.Action)
+				continue
+			}
+			if !callsProcedure(a, bindCall) {
+				c.Errorf(t.Flow.Pos, "nodes[%s]: flow %q action %q does not bind the call to the ticket it creates: give the action the effect call: {name: %s, args: {call: ticket.fields.<the field this node sets to call.id>}}",
+					n.Name, fl.Name, t.Action, bindCall)
 			}
 		}
 	}
+}
+
+// bindCall is the procedure (registered by core/telephony) that binds a
+// call to a ticket in the action's transaction: the one way a ticket is
+// bound to its call, whether an agent registers it or a menu creates it.
+const bindCall = "telephony.bind_call"
+
+// callsProcedure reports whether action a calls the procedure name.
+func callsProcedure(a *flow.Action, name string) bool {
+	for _, e := range a.Effects {
+		if e.Call != nil && e.Call.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func isKey(s string) bool { return len(s) == 1 && strings.Contains("0123456789*#", s) }

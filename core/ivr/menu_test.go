@@ -61,6 +61,8 @@ func TestMenuLintErrors(t *testing.T) {
 		{"expression error", "  - {name: a, branch: [{when: \"call.digit == '1'\", goto: b}], next: b}\n  - {name: b, hangup: true}\n", "digit"},
 		{"queue gives calls to a missing node", "  - {name: a, queue: {name: general}}\n", `queue general gives calls up to node "busy_choice" after 3m0s, which this menu does not have`},
 		{"voicemail flow action", "  - {name: a, voicemail: {flow: ticket, action: accept_omni}}\n", `flow "ticket" has no creating action "accept_omni"`},
+		{"callback action that binds no call", "  - {name: a, callback: {flow: ticket, action: save_draft}}\n",
+			`nodes[a]: flow "ticket" action "save_draft" does not bind the call to the ticket it creates: give the action the effect call: {name: telephony.bind_call`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -165,3 +167,35 @@ func (r *stereoRecorder) close() (string, int64, error) {
 	}
 	return r.path, st.Size(), nil
 }
+
+// startRecording opens the stereo recording of call rec, or returns nil
+// (and logs why) when it cannot: the conversation matters more than its
+// recording.
+func (s *Server) startRecording(rec *callRecord, log *slog.Logger) *stereoRecorder {
+	r, err := newStereoRecorder(s.recordings(), "call-"+strconv.FormatInt(rec.id, 10))
+	if err != nil {
+		log.Error("starting the call's recording", "err", err)
+		return nil
+	}
+	return r
+}
+
+// finishRecording closes a recording (nil: none) and keeps where it is.
+func (s *Server) finishRecording(ctx context.Context, rec *callRecord, r *stereoRecorder, log *slog.Logger) {
+	if r == nil {
+		return
+	}
+	path, size, err := r.close()
+	if err != nil {
+		log.Error("finishing the call's recording", "err", err)
+		return
+	}
+	key, err := s.recordings().keep(ctx, path, r.started)
+	if err != nil {
+		log.Error("finishing the call's recording", "err", err)
+		return
+	}
+	s.records.recorded(ctx, rec, key, size)
+}
+
+func (s *Server) recordings() recordings { return recordings{files: s.Files, spool: s.Cfg.Spool} }

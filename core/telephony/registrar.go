@@ -20,7 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/telephony/sipauth"
 )
 
 // Registration bounds: phones ask for an expiry; they get one in range.
@@ -37,19 +37,18 @@ const (
 // Nonces are signed timestamps, so any node can check any node's nonce.
 type registrar struct {
 	pool   *pgxpool.Pool
-	agents *acd.Service
 	node   string
 	secret []byte
 	now    func() time.Time
 	log    *slog.Logger
 }
 
-func newRegistrar(pool *pgxpool.Pool, agents *acd.Service, node string, log *slog.Logger) (*registrar, error) {
+func newRegistrar(pool *pgxpool.Pool, node string, log *slog.Logger) (*registrar, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	return &registrar{pool: pool, agents: agents, node: node, secret: secret, now: time.Now, log: log}, nil
+	return &registrar{pool: pool, node: node, secret: secret, now: time.Now, log: log}, nil
 }
 
 func (r *registrar) nonce() string {
@@ -88,7 +87,7 @@ func md5hex(s string) string {
 // challenge answers 401 with a fresh nonce.
 func (r *registrar) challenge(req *sip.Request, tx sip.ServerTransaction, stale bool) {
 	res := sip.NewResponseFromRequest(req, sip.StatusUnauthorized, "Unauthorized", nil)
-	chal := fmt.Sprintf(`Digest realm="%s", nonce="%s", algorithm=MD5, qop="auth"`, acd.Realm, r.nonce())
+	chal := fmt.Sprintf(`Digest realm="%s", nonce="%s", algorithm=MD5, qop="auth"`, sipauth.Realm, r.nonce())
 	if stale {
 		chal += ", stale=true"
 	}
@@ -128,10 +127,10 @@ func (r *registrar) authenticate(ctx context.Context, req *sip.Request, tx sip.S
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
 		return false
 	}
-	if cred.Username != extension || cred.Realm != acd.Realm {
+	if cred.Username != extension || cred.Realm != sipauth.Realm {
 		return forbid("credentials for another user or realm")
 	}
-	ha1, ok, err := r.agents.Credential(ctx, extension)
+	ha1, ok, err := sipauth.Lookup(ctx, r.pool, extension)
 	if err != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Error", nil))
 		return false

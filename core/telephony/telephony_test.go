@@ -457,8 +457,18 @@ func TestACallbackRequestBecomesATicket(t *testing.T) {
 	c, id := closedCall(t, w)
 	assert.Equal(t, "callback", c.Outcome)
 	assert.Equal(t, "callback taken", c.EndReason)
+	// The ticket's creating action bound the call (telephony.bind_call,
+	// as for a ticket an agent registers), in the action's transaction:
+	// bound as the intake account at the ticket's creation.
 	var ticket int64
-	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT ticket_id FROM call_tickets WHERE call_id = $1`, id).Scan(&ticket))
+	var boundBy string
+	var boundWithTicket bool
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT ct.ticket_id, u.username,
+			EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = ct.ticket_id AND e.xmin::text = ct.xmin::text)
+		FROM call_tickets ct JOIN users u ON u.id = ct.bound_by WHERE ct.call_id = $1`, id).Scan(&ticket, &boundBy, &boundWithTicket))
+	assert.Equal(t, "agent", boundBy, "the intake account")
+	assert.True(t, boundWithTicket, "written by the transaction that created the ticket")
+	assert.Contains(t, callEventKinds(t, w, id), "ticket", "the call's record notes its ticket")
 	tk, err := w.Engine.Get(ctx, w.As(t, "agent"), ticket)
 	require.NoError(t, err)
 	assert.Equal(t, "omni_pending", tk.State, "waits in the omnichannel intake for an agent to accept")

@@ -25,7 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/telephony/sipauth"
 )
 
 func main() {
@@ -133,8 +133,11 @@ func makeAgents(ctx context.Context, pool *pgxpool.Pool, n int, phones string) e
 				"bench"+ext, "压测座席 "+ext, unit).Scan(&id); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO agents (user_id, extension, sip_ha1, skills, languages) VALUES ($1, $2, $3, '{"hotline": 5}', '{zh}')
-				ON CONFLICT (user_id) DO UPDATE SET sip_ha1 = EXCLUDED.sip_ha1`, id, ext, acd.HA1(ext, "bench-"+ext)); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO agents (user_id, extension, skills, languages) VALUES ($1, $2, '{"hotline": 5}', '{zh}')
+				ON CONFLICT (user_id) DO NOTHING`, id, ext); err != nil {
+				return err
+			}
+			if err := sipauth.Set(ctx, tx, ext, "bench-"+ext); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO agent_status (user_id, state, since) VALUES ($1, 'idle', now())
