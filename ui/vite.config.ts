@@ -1,3 +1,6 @@
+/// <reference types="vitest/config" />
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { defineConfig, type Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
@@ -11,19 +14,17 @@ function precompress(): Plugin {
   return {
     name: 'hotline-precompress',
     apply: 'build',
-    enforce: 'post',
-    generateBundle(_options, bundle) {
-      for (const [name, out] of Object.entries(bundle)) {
+    // writeBundle: the files as written, after every plugin's last
+    // rewrite of them (Vite fills in its preload lists in generateBundle).
+    writeBundle(options, bundle) {
+      const dir = options.dir ?? 'dist'
+      for (const name of Object.keys(bundle)) {
         if (!/\.(js|css|html|svg|json|txt|map)$/.test(name)) continue
-        const src = out.type === 'chunk' ? out.code : out.source
-        const buf = typeof src === 'string' ? Buffer.from(src) : Buffer.from(src)
+        const path = join(dir, name)
+        const buf = readFileSync(path)
         if (buf.length < 1024) continue
-        this.emitFile({ type: 'asset', fileName: name + '.gz', source: gzipSync(buf, { level: 9 }) })
-        this.emitFile({
-          type: 'asset',
-          fileName: name + '.br',
-          source: brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
-        })
+        writeFileSync(path + '.gz', gzipSync(buf, { level: 9 }))
+        writeFileSync(path + '.br', brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }))
       }
     },
   }

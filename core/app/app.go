@@ -43,6 +43,7 @@ import (
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
 	"github.com/hotline12345/hotline/core/telephony"
+	"github.com/hotline12345/hotline/core/workbench"
 	"github.com/hotline12345/hotline/deploy/demo"
 	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/schema"
@@ -113,7 +114,7 @@ func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engi
 	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets},
 		dispatch.Module{Suggester: &dispatch.Suggester{Pool: pool, Config: cfg.Runtime, Tickets: tickets}}, forms, export.Module{Service: exports},
 		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip, Agents: agents, Tickets: tickets}, callstats.Module{Pool: pool},
-		notices}
+		notices, workbench.Module{Config: cfg.Runtime}}
 }
 
 // Dispatcher is the outbox dispatcher of a node, with the kernel's

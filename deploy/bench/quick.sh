@@ -4,7 +4,7 @@
 # this after the Go tests). The commands are README's, with small numbers;
 # the figures they print mean nothing here and are not checked.
 #
-# Usage: deploy/bench/quick.sh   (after make build; needs curl and sipp)
+# Usage: deploy/bench/quick.sh   (after make build; needs curl, sipp and chromium)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # A clean environment, as README's commands assume: no HOTLINE_* of the
@@ -33,3 +33,4 @@ run env HOTLINE_DATA_DIR="$TMPDIR/search" bin/hotline gen --tickets 300 --bulk
 run env HOTLINE_DATA_DIR="$TMPDIR/search" go run ./deploy/bench/search -queries 20
 run env HOTLINE_DATA_DIR="$TMPDIR/kb" go run ./deploy/bench/knowledge -articles 100 -queries 20 -import 20 -rebuild
 run deploy/bench/sip/run.sh -cps 2 -duration 3s -agents 2 -talk 1500ms
+run node deploy/bench/ui/login.mjs -runs 2

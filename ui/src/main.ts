@@ -1,7 +1,23 @@
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 import App from './App.vue'
-import { router } from './router'
+import { setAuth } from './graphql/client'
+import { makeRouter } from './router'
+import { useSession } from './stores/session'
 import './style.css'
 
-createApp(App).use(createPinia()).use(router).mount('#app')
+const app = createApp(App)
+app.use(createPinia())
+const router = makeRouter()
+const session = useSession()
+setAuth({
+  token: () => session.token,
+  // The server refused the session: back to the login page, which returns
+  // here afterwards.
+  expired: () => {
+    const here = router.currentRoute.value
+    session.expire()
+    if (here.name !== 'login') router.replace({ name: 'login', query: { redirect: here.fullPath } })
+  },
+})
+app.use(router).mount('#app')

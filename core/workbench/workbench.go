@@ -1,0 +1,183 @@
+// Package workbench holds the configuration kind that says what each role
+// sees in the web UI (kind: workbench, under flows/workbench/): the menu of
+// a role's workstation, each entry a page of the UI with its parameters —
+// for the ticket list, a saved search over the user's to-do list (flow,
+// state, due) and the form fields shown as columns. The UI names no role,
+// state or field of its own: it renders what myWorkbench returns.
+package workbench
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/form"
+	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
+)
+
+// Kind is the configuration kind of workbenches.
+const Kind = "workbench"
+
+func init() {
+	registry.Register(registry.Kind{
+		Name:        Kind,
+		Dir:         "flows",
+		Description: "A role's web workstation: the menu of pages its holders see, each ticket list a saved search over their to-do list.",
+		New:         func() any { return &Workbench{} },
+	})
+}
+
+// Pages are the pages of the UI a menu entry may open. A new page of the
+// UI is added here, so a workbench naming a page the UI lacks is a lint
+// error rather than a dead menu entry.
+var Pages = map[string]string{
+	"tickets": "the user's to-do list (myWorkTickets), filtered by flow, state and due",
+	"notices": "the user's notices",
+}
+
+// Dues are the due filters of myWorkTickets.
+var Dues = []string{"overdue", "near", "step_overdue"}
+
+// Workbench is a `kind: workbench` document:
+//
+//	kind: workbench
+//	name: clerk
+//	label: 承办单位工作台
+//	roles: [clerk]
+//	menu:
+//	  - {name: sign, label: 待签收, page: tickets, flow: ticket, state: dept_pending_sign}
+//	  - {name: overdue, label: 已超期, page: tickets, due: overdue}
+type Workbench struct {
+	Name  string         `yaml:"name" jsonschema:"required"`
+	Label string         `yaml:"label" jsonschema:"required,description=the workstation's name shown to users (Chinese)"`
+	Roles []registry.Ref `yaml:"roles" jsonschema:"required,description=the roles whose holders get this menu"`
+	// Order sorts the menus of a user holding several roles (lower first).
+	Order int     `yaml:"order" jsonschema:"description=menus of a user with several roles are shown by order, then name"`
+	Menu  []Entry `yaml:"menu" jsonschema:"required"`
+}
+
+// Entry is one menu entry: a page of the UI and what it shows.
+type Entry struct {
+	Name  string `yaml:"name" jsonschema:"required,pattern=^[a-z][a-z0-9_-]*$,description=unique in the workbench; part of the page's address"`
+	Label string `yaml:"label" jsonschema:"required,description=shown in the menu (Chinese)"`
+	Page  string `yaml:"page" jsonschema:"required,enum=tickets,enum=notices"`
+	// Flow and State narrow a ticket list to one flow, or one state of it.
+	Flow  registry.Ref `yaml:"flow" jsonschema:"description=tickets: only this flow's tickets"`
+	State string       `yaml:"state" jsonschema:"description=tickets: only tickets in this state of flow"`
+	Due   string       `yaml:"due" jsonschema:"enum=,enum=overdue,enum=near,enum=step_overdue,description=tickets: only overdue, near-due or step-overdue ones"`
+	// Form and Columns are the ticket fields a list shows beside number,
+	// state, holder and deadlines, labelled as the form labels them.
+	Form    registry.Ref `yaml:"form" jsonschema:"description=tickets: the form whose fields columns name"`
+	Columns []string     `yaml:"columns" jsonschema:"description=tickets: form fields shown as columns, the first as the ticket's title"`
+}
+
+// Provision checks the workbench on its own.
+func (w *Workbench) Provision(c *registry.Context) {
+	if len(w.Roles) == 0 {
+		c.Errorf(c.At("roles"), "roles: a workbench needs at least one role")
+	}
+	if len(w.Menu) == 0 {
+		c.Errorf(c.At("menu"), "menu: a workbench needs at least one entry")
+	}
+	seen := map[string]bool{}
+	for i, e := range w.Menu {
+		if e.Name == "" || e.Label == "" {
+			c.Errorf(c.At("menu", i), "menu entry %d: name and label are required", i+1)
+		}
+		if seen[e.Name] {
+			c.Errorf(c.At("menu", i, "name"), "menu entry %q listed twice", e.Name)
+		}
+		seen[e.Name] = true
+		if _, ok := Pages[e.Page]; !ok {
+			c.Errorf(c.At("menu", i, "page"), "page: %q is not a page of the UI%s", e.Page, registry.Suggest(e.Page, pageNames()))
+			continue
+		}
+		if e.Page != "tickets" && (e.Flow.Name != "" || e.State != "" || e.Due != "" || e.Form.Name != "" || len(e.Columns) > 0) {
+			c.Errorf(c.At("menu", i, "page"), "page %s takes no flow, state, due, form or columns", e.Page)
+		}
+		if e.Due != "" && !slices.Contains(Dues, e.Due) {
+			c.Errorf(c.At("menu", i, "due"), "due: %q is not one of overdue, near, step_overdue", e.Due)
+		}
+		if e.State != "" && e.Flow.Name == "" {
+			c.Errorf(c.At("menu", i, "state"), "state %q needs the flow it belongs to (flow:)", e.State)
+		}
+		if len(e.Columns) > 0 && e.Form.Name == "" {
+			c.Errorf(c.At("menu", i, "columns"), "columns need the form that labels them (form:)")
+		}
+	}
+}
+
+// Validate checks the roles, flows, states, forms and fields the
+// workbench names against the rest of the configuration.
+func (w *Workbench) Validate(c *registry.Context) {
+	for _, r := range w.Roles {
+		c.Resolve(identity.KindRole, r)
+	}
+	for i, e := range w.Menu {
+		if e.Flow.Name != "" {
+			if d, ok := c.Resolve(flow.Kind, e.Flow); ok && e.State != "" {
+				f, _ := d.Model.(*flow.Flow)
+				if f != nil && !hasState(f, e.State) {
+					c.Errorf(c.At("menu", i, "state"), "flow %s has no state %q%s", f.Name, e.State, registry.Suggest(e.State, stateNames(f)))
+				}
+			}
+		}
+		if e.Form.Name == "" {
+			continue
+		}
+		d, ok := c.Resolve(form.Kind, e.Form)
+		if !ok {
+			continue
+		}
+		fm, _ := d.Model.(*form.Form)
+		for j, col := range e.Columns {
+			if _, ok := fm.Field(col); !ok {
+				c.Errorf(c.At("menu", i, "columns", j), "form %s has no field %q", fm.Name, col)
+			}
+		}
+	}
+}
+
+func hasState(f *flow.Flow, name string) bool {
+	return slices.ContainsFunc(f.States, func(s flow.State) bool { return s.Name == name })
+}
+
+func stateNames(f *flow.Flow) []string {
+	out := make([]string, len(f.States))
+	for i, s := range f.States {
+		out[i] = s.Name
+	}
+	return out
+}
+
+func pageNames() []string {
+	out := make([]string, 0, len(Pages))
+	for p := range Pages {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// For returns the workbenches of a user holding roles, by order then name:
+// each one at most once, however many of the user's roles it lists.
+func For(set *registry.Set, roles []string) []*Workbench {
+	var out []*Workbench
+	for _, d := range set.All(Kind) {
+		w, ok := d.Model.(*Workbench)
+		if !ok {
+			continue
+		}
+		if slices.ContainsFunc(w.Roles, func(r registry.Ref) bool { return slices.Contains(roles, r.Name) }) {
+			out = append(out, w)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Order != out[j].Order {
+			return out[i].Order < out[j].Order
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}

@@ -1,0 +1,89 @@
+package workbench_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/hotline12345/hotline/core/app" // every kind the shipped configuration uses
+	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/workbench"
+)
+
+var shipped = []string{"../../flows", "../../forms", "../../scripts"}
+
+// load lints the shipped configuration with one more file, as a publish
+// would.
+func load(t *testing.T, extra string) (*registry.Set, []string) {
+	t.Helper()
+	over := map[string]string{}
+	if extra != "" {
+		over["../../flows/workbench/zz_test.yaml"] = extra
+	}
+	set, diags := registry.Load(context.Background(), shipped, registry.LoadOptions{Overrides: over})
+	var msgs []string
+	for _, d := range diags {
+		msgs = append(msgs, d.String())
+	}
+	return set, msgs
+}
+
+func TestShippedWorkbenchesLint(t *testing.T) {
+	_, msgs := load(t, "")
+	assert.Empty(t, msgs)
+}
+
+func TestBadWorkbenchesNameFileAndLine(t *testing.T) {
+	head := "kind: workbench\nname: zz\nlabel: 测试\n"
+	tests := []struct {
+		name, doc string
+		want      string // file:line: message part
+	}{
+		{"unknown role", head + "roles: [agent, nobody]\nmenu:\n  - {name: a, label: 甲, page: notices}\n",
+			`zz_test.yaml:4:16: unknown role "nobody"`},
+		{"unknown page", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: wallboard}\n",
+			`zz_test.yaml:6:31: page: "wallboard" is not a page of the UI`},
+		{"unknown state", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, flow: ticket, state: nowhere}\n",
+			`zz_test.yaml:6:61: flow ticket has no state "nowhere"`},
+		{"state without flow", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, state: draft}\n",
+			`zz_test.yaml:6:47: state "draft" needs the flow`},
+		{"unknown flow", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, flow: tikcet}\n",
+			`zz_test.yaml:6:46: unknown flow "tikcet" (did you mean "ticket"?)`},
+		{"unknown column", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, form: ticket-register, columns: [title, nope]}\n",
+			`zz_test.yaml:6:80: form ticket-register has no field "nope"`},
+		{"unknown due", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, due: soon}\n",
+			`zz_test.yaml:6:45: due: "soon" is not one of overdue, near, step_overdue`},
+		{"parameters on a page without them", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: notices, due: near}\n",
+			`page notices takes no flow, state, due, form or columns`},
+		{"entry twice", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: notices}\n  - {name: a, label: 乙, page: notices}\n",
+			`zz_test.yaml:7:12: menu entry "a" listed twice`},
+		{"no roles", head + "menu:\n  - {name: a, label: 甲, page: notices}\n",
+			`zz_test.yaml:1:1: missing required key "roles"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, msgs := load(t, tt.doc)
+			require.NotEmpty(t, msgs)
+			assert.True(t, strings.Contains(strings.Join(msgs, "\n"), tt.want), "want %q in\n%s", tt.want, strings.Join(msgs, "\n"))
+		})
+	}
+}
+
+func TestForGivesEachRolesMenusInOrder(t *testing.T) {
+	set, msgs := load(t, "kind: workbench\nname: aa-both\nlabel: 两角色\norder: 10\nroles: [agent, clerk]\nmenu:\n  - {name: n, label: 通知, page: notices}\n")
+	require.Empty(t, msgs)
+	names := func(roles ...string) []string {
+		var out []string
+		for _, w := range workbench.For(set, roles) {
+			out = append(out, w.Name)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"aa-both", "agent"}, names("agent"), "same order: by name")
+	assert.Equal(t, []string{"aa-both", "agent", "clerk"}, names("clerk", "agent"), "a workbench listing two of the roles comes once")
+	assert.Equal(t, []string{"kb-editor"}, names("kb-editor"))
+	assert.Empty(t, names("no-such-role"))
+}

@@ -1,0 +1,50 @@
+// The signed-in user's menus (myWorkbench: configuration under
+// flows/workbench/) and to-do counts (myWork) for the menu badges.
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import { request } from '../graphql/client'
+import { MY_WORKBENCH, type Work, type Workbench, type WorkbenchEntry } from '../graphql/documents'
+
+export const useWorkbench = defineStore('workbench', () => {
+  const menus = ref<Workbench[]>([])
+  const work = ref<Work | null>(null)
+  const loaded = ref(false)
+
+  async function load() {
+    const r = await request(MY_WORKBENCH)
+    menus.value = r.myWorkbench
+    work.value = r.myWork
+    loaded.value = true
+  }
+
+  function clear() {
+    menus.value = []
+    work.value = null
+    loaded.value = false
+  }
+
+  function find(bench: string, entry: string): WorkbenchEntry | undefined {
+    return menus.value.find((w) => w.name === bench)?.menu.find((e) => e.name === entry)
+  }
+
+  // count is how many of the user's to-dos a ticket list holds, from
+  // myWork; undefined for pages that are not such a list.
+  function count(e: WorkbenchEntry): number | undefined {
+    const w = work.value
+    if (!w || e.page !== 'tickets') return undefined
+    const states = w.states.filter((s) => (!e.flow || s.flow === e.flow) && (!e.state || s.state === e.state))
+    const sum = (pick: (s: (typeof states)[number]) => number) => states.reduce((n, s) => n + pick(s), 0)
+    switch (e.due) {
+      case 'overdue':
+        return sum((s) => s.overdue)
+      case 'near':
+        return sum((s) => s.nearDue)
+      case 'step_overdue':
+        return sum((s) => s.stepOverdue)
+      default:
+        return sum((s) => s.count)
+    }
+  }
+
+  return { menus, work, loaded, load, clear, find, count }
+})
