@@ -108,11 +108,11 @@ func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engi
 	agents *acd.Service, dist *acd.Distributor, sip *telephony.Server, feed *outbox.Feed) []gql.Module {
 	forms := form.Module{Config: cfg.Runtime, Lookup: func() form.Lookup { return form.DBLookup{Q: pool} }}
 	notices := outbox.Module{Store: outbox.Store{Pool: pool}, Feed: feed, Visible: func(ctx context.Context, p *identity.Principal, id int64) error {
-		_, err := tickets.Get(ctx, p, id)
+		_, err := tickets.Store.Get(ctx, p, id)
 		return err
 	}}
 	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets},
-		dispatch.Module{Suggester: &dispatch.Suggester{Pool: pool, Config: cfg.Runtime, Tickets: tickets}}, forms, export.Module{Service: exports},
+		dispatch.Module{Suggester: &dispatch.Suggester{Pool: pool, Config: cfg.Runtime, Tickets: tickets.Store}}, forms, export.Module{Service: exports},
 		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip, Agents: agents, Tickets: tickets}, callstats.Module{Pool: pool},
 		notices, workbench.Module{Config: cfg.Runtime}}
 }
@@ -370,7 +370,7 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 	if opts.Watch {
 		go k.cfg.Watch(ctx, WatchInterval, audit.System)
 	}
-	go k.tickets.KeepIndexCurrent(ctx, 30*time.Second, log)
+	go k.tickets.Store.KeepIndexCurrent(ctx, 30*time.Second, log)
 	probe.Store(&store.Probe{DB: k.pool, Timeout: ReadyPingTimeout, CacheFor: ReadyPingCacheFor})
 	ready.Store(true)
 	if opts.Listening != nil {
@@ -703,7 +703,7 @@ func demoArticles(ctx context.Context, pool *pgxpool.Pool, ids *identity.Service
 		return err
 	}
 	start := time.Now()
-	y, m, d := eng.Now().Date()
+	y, m, d := eng.Store.Now().Date()
 	if _, err := gen.PublishArticles(ctx, eng, editor, reviewer, gen.Articles(v, 1, n, time.Date(y, m, d, 0, 0, 0, 0, time.UTC))); err != nil {
 		return fmt.Errorf("publishing demo knowledge: %w", err)
 	}

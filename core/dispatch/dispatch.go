@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hotline12345/hotline/core/diag"
-	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // KindResponsibility is the configuration kind of responsibility lists
@@ -101,8 +101,10 @@ type Suggestion struct {
 type Suggester struct {
 	Pool   *pgxpool.Pool
 	Config *registry.Runtime
-	// Tickets reads a ticket (in the reader's scope) to suggest for.
-	Tickets *flow.Engine
+	// Tickets reads a ticket (in the reader's scope) to suggest for, and
+	// the running index spec: which fields hold a request's text and its
+	// address.
+	Tickets *ticket.Store
 }
 
 // Suggest proposes units for a request by its category and text, in the
@@ -152,7 +154,7 @@ func (s *Suggester) Suggest(ctx context.Context, category, text string, address 
 // fields and the units of its caller address. (The lists' categories are
 // names, a ticket's category a dictionary code: matching them is not done
 // yet.)
-func (s *Suggester) SuggestFor(ctx context.Context, t flow.Ticket) ([]Suggestion, error) {
+func (s *Suggester) SuggestFor(ctx context.Context, t ticket.Ticket) ([]Suggestion, error) {
 	spec := s.Tickets.IndexSpec()
 	var text []string
 	for _, fl := range spec.Text {

@@ -14,13 +14,14 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func suggester(w *gentest.World) *dispatch.Suggester {
-	return &dispatch.Suggester{Pool: w.Pool, Config: w.Runtime, Tickets: w.Engine}
+	return &dispatch.Suggester{Pool: w.Pool, Config: w.Runtime, Tickets: w.Engine.Store}
 }
 
 func TestResponsibilityListSuggestsUnits(t *testing.T) {
@@ -89,7 +90,7 @@ func TestSuggestUnitsOverGraphQL(t *testing.T) {
 	assert.Equal(t, "address", r.Errors[0].Extensions["field"])
 }
 
-func register(t *testing.T, w *gentest.World) flow.Ticket {
+func register(t *testing.T, w *gentest.World) ticket.Ticket {
 	t.Helper()
 	tk, err := w.Engine.Create(context.Background(), w.As(t, "agent"), "ticket", "register", map[string]any{
 		"caller_phone": "13804711234", "title": "小区电梯坏了", "content": "电梯停运三天，物业不管", "type": "投诉",

@@ -20,6 +20,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // A banner region picks addresses in four levels (旗 → 苏木 → 嘎查 → 网格)
@@ -99,7 +100,7 @@ func TestAnotherDivisionNeedsOnlyConfiguration(t *testing.T) {
 
 	// The responsibility list names levels of the division: the gaqa and
 	// the sumu of the ticket's address.
-	suggester := &dispatch.Suggester{Pool: pool, Config: runtime, Tickets: eng}
+	suggester := &dispatch.Suggester{Pool: pool, Config: runtime, Tickets: eng.Store}
 	sug, err := suggester.SuggestFor(ctx, tk)
 	require.NoError(t, err)
 	var names []string
@@ -113,7 +114,7 @@ func TestAnotherDivisionNeedsOnlyConfiguration(t *testing.T) {
 	assert.Equal(t, "乌兰沟第一网格", sug[0].UnitName)
 
 	// The export writes the address with the names of its four units.
-	units, err := flow.AllUnitNames(ctx, pool)
+	units, err := ticket.AllUnitNames(ctx, pool)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	_, err = export.Write(ctx, eng, set, units, agent, export.Request{Format: export.CSV, Form: "register", Columns: []string{"number", "place"}}, &buf, nil)

@@ -22,6 +22,7 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // Formats.
@@ -97,7 +98,7 @@ type renderer struct {
 
 const timeLayout = "2006-01-02 15:04:05"
 
-func (r *renderer) row(t flow.Ticket) []string {
+func (r *renderer) row(t ticket.Ticket) []string {
 	out := make([]string, len(r.columns))
 	for i, c := range r.columns {
 		out[i] = r.cell(t, c)
@@ -112,7 +113,7 @@ func (r *renderer) when(t *time.Time) string {
 	return t.In(r.loc).Format(timeLayout)
 }
 
-func (r *renderer) cell(t flow.Ticket, c Column) string {
+func (r *renderer) cell(t ticket.Ticket, c Column) string {
 	switch c.Key {
 	case "number":
 		return t.Number
@@ -351,10 +352,10 @@ func Write(ctx context.Context, eng *flow.Engine, set *registry.Set, units map[s
 		}
 	}
 	r := &renderer{columns: cols, units: units, state: eng.StateLabel, loc: flow.Zone(set)} // times in a file have no zone: written as the centre reads them
-	d := eng.Disclosure(p)
+	d := eng.Store.Disclosure(p)
 	var whole int64
 	n, err := pipe(ctx, func(ctx context.Context, emit func([]string) error) error {
-		return eng.EachTicket(ctx, p, flow.Search{Query: req.Query, Filter: req.Filter}, fields, func(t flow.Ticket) error {
+		return eng.EachTicket(ctx, p, flow.Search{Query: req.Query, Filter: req.Filter}, fields, func(t ticket.Ticket) error {
 			masked, shown := d.Mask(&t)
 			if shown {
 				whole++

@@ -22,13 +22,14 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // expected is what a row must hold, read straight from the ticket.
-func expected(t *testing.T, w *gentest.World, tk flow.Ticket) map[string]string {
+func expected(t *testing.T, w *gentest.World, tk ticket.Ticket) map[string]string {
 	var street string
 	a, _ := tk.Fields["address"].(map[string]any)
 	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT name FROM units WHERE code = $1`, a["street"]).Scan(&street))
@@ -38,8 +39,8 @@ func expected(t *testing.T, w *gentest.World, tk flow.Ticket) map[string]string 
 
 func checkRows(t *testing.T, w *gentest.World, reader *identity.Principal, rows [][]string, s flow.Search) {
 	t.Helper()
-	var tickets []flow.Ticket
-	require.NoError(t, w.Engine.EachTicket(context.Background(), reader, s, nil, func(tk flow.Ticket) error {
+	var tickets []ticket.Ticket
+	require.NoError(t, w.Engine.EachTicket(context.Background(), reader, s, nil, func(tk ticket.Ticket) error {
 		tickets = append(tickets, tk)
 		return nil
 	}))
@@ -71,7 +72,7 @@ func TestExportsOpenBackRowByRow(t *testing.T) {
 	// The auditor sees callers whole (personal.view, everywhere), so the
 	// rows are the tickets as stored.
 	reader := w.As(t, "auditor")
-	units, err := flow.AllUnitNames(ctx, w.Pool)
+	units, err := ticket.AllUnitNames(ctx, w.Pool)
 	require.NoError(t, err)
 	req := export.Request{Form: "ticket-register", Query: "供暖", Filter: flow.Filter{Facets: map[string][]string{"address.district": {"150105", "150102"}}}}
 	s := flow.Search{Query: req.Query, Filter: req.Filter}

@@ -23,6 +23,7 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // Job is an export job as its owner sees it.
@@ -123,7 +124,7 @@ func (s *Service) Start(ctx context.Context, p *identity.Principal, req Request)
 // run writes the file of job id, recording progress and the outcome.
 func (s *Service) run(p *identity.Principal, id int64, req Request) {
 	ctx := context.Background()
-	units, err := flow.AllUnitNames(ctx, s.Pool)
+	units, err := ticket.AllUnitNames(ctx, s.Pool)
 	var n, size int64
 	if err == nil {
 		size, err = filestore.Write(ctx, s.Files, fileKey(id), func(w io.Writer) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // Call is the effect that runs a procedure a module provides in Go (the
@@ -47,7 +48,7 @@ type CallEnv struct {
 	// Actor performs the action.
 	Actor *identity.Principal
 	// Ticket is the ticket as stored: its new state and version.
-	Ticket Ticket
+	Ticket ticket.Ticket
 	Args   map[string]any
 	// Flow is the ticket's flow and Config the configuration it runs in
 	// (for the forms of its actions).
@@ -101,7 +102,7 @@ func (f *Flow) provisionCall(c *registry.Context, a *Action, e *Effect, compile 
 }
 
 // runCalls runs an action's calls once its ticket is written.
-func (e *Engine) runCalls(ctx context.Context, tx pgx.Tx, p *identity.Principal, f *Flow, a *Action, t Ticket, env Env) error {
+func (e *Engine) runCalls(ctx context.Context, tx pgx.Tx, p *identity.Principal, f *Flow, a *Action, t ticket.Ticket, env Env) error {
 	for _, eff := range a.Effects {
 		if eff.Call == nil {
 			continue

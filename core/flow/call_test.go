@@ -98,7 +98,7 @@ func TestCallEffectRunsAfterTheTicketIsWrittenInItsTransaction(t *testing.T) {
 	require.NoError(t, err)
 	_, err = w.eng.Perform(ctx, clerk, tk2.ID, "return", map[string]any{"fail": true}, nil)
 	require.ErrorContains(t, err, "refused by the test procedure")
-	after, err := w.eng.Get(ctx, clerk, tk2.ID)
+	after, err := w.eng.Store.Get(ctx, clerk, tk2.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "handling", after.State)
 	assert.Equal(t, tk2.Version, after.Version)

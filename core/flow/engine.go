@@ -13,23 +13,23 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/hotline12345/hotline/core/calendar"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
 	"github.com/hotline12345/hotline/core/script"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // Engine performs flow actions on tickets. Every action is one transaction:
 // permission and guards are checked, effects applied, the ticket written
 // with its version bumped, and one event row and outbox rows added.
 type Engine struct {
+	// Store reads tickets in a reader's scope, and holds the clock.
+	Store  *ticket.Store
 	pool   *pgxpool.Pool
 	config *registry.Runtime
-	// Now is the clock; tests replace it.
-	Now func() time.Time
 	// Scripts runs the flows' Lua hooks.
 	Scripts *script.Engine
 
@@ -41,11 +41,6 @@ type Engine struct {
 	// versions are the running flow versions of versionsBase.
 	versions     map[string]int
 	versionsBase *registry.Set
-	// spec is what the forms of specBase put in the search index.
-	spec     *IndexSpec
-	specBase *registry.Set
-	// views remembers who saw which ticket's personal data whole lately.
-	views views
 }
 
 type olderKey struct {
@@ -55,272 +50,21 @@ type olderKey struct {
 
 // NewEngine returns an engine over pool running the flows of config.
 func NewEngine(pool *pgxpool.Pool, config *registry.Runtime) *Engine {
-	return &Engine{pool: pool, config: config, Now: time.Now, Scripts: script.NewEngine(script.Options{})}
+	return &Engine{Store: ticket.NewStore(pool, config, readGuards), pool: pool, config: config, Scripts: script.NewEngine(script.Options{})}
 }
 
-// Ticket is a ticket as the engine reads it.
-type Ticket struct {
-	ID          int64          `json:"id"`
-	Number      string         `json:"number"`
-	Flow        string         `json:"flow"`
-	FlowVersion int            `json:"flowVersion"`
-	State       string         `json:"state"`
-	Version     int            `json:"version"`
-	HolderUnit  *UnitRef       `json:"holderUnit"`
-	HolderUser  string         `json:"holderUser"`
-	ScopePath   string         `json:"-"`
-	CreatorID   int64          `json:"creatorId"`
-	Creator     string         `json:"creator"`
-	Fields      map[string]any `json:"fields"`
-	// Inputs holds each action's latest input (but for content actions,
-	// whose input is in Fields), by action name.
-	Inputs   map[string]map[string]any `json:"inputs"`
-	Counts   map[string]int            `json:"counts"`
-	Deadline *time.Time                `json:"deadline"`
-	// StepDeadline is when the current step's limit (the state's limit)
-	// runs out; nil for a state without one.
-	StepDeadline *time.Time `json:"stepDeadline"`
-	// PausedRemaining is set while the clock is paused: the working days
-	// left when it stopped.
-	PausedRemaining *int `json:"pausedRemaining"`
-	// Branches are the co-handling branches.
-	Branches  []TicketBranch `json:"branches"`
-	CreatedAt time.Time      `json:"createdAt"`
-	ClosedAt  *time.Time     `json:"closedAt"`
-}
+// now is the engine's clock: the store's.
+func (e *Engine) now() time.Time { return e.Store.Now() }
 
-// UnitRef names a unit, with what flows need to send a ticket up the
-// hierarchy level by level (逐级上传): its kind and its parent.
-type UnitRef struct {
-	ID         int64  `json:"id"`
-	Code       string `json:"code"`
-	Name       string `json:"name"`
-	Kind       string `json:"kind"`
-	ParentCode string `json:"-"`
-	ParentKind string `json:"-"`
-	Path       string `json:"-"`
-}
-
-// unitSelect reads a UnitRef of the unit aliased un; scanUnit scans it.
-const unitSelect = `SELECT un.id, un.code, un.name, un.kind, COALESCE(pu.code, ''), COALESCE(pu.kind, ''), un.path`
-const unitParentJoin = ` LEFT JOIN units pu ON pu.id = un.parent_id`
-
-func scanUnit(row pgx.Row) (UnitRef, error) {
-	var u UnitRef
-	err := row.Scan(&u.ID, &u.Code, &u.Name, &u.Kind, &u.ParentCode, &u.ParentKind, &u.Path)
-	return u, err
-}
-
-const ticketColumns = `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
-	t.fields, t.inputs, t.counts, t.deadline, t.step_deadline, t.paused_remaining, t.created_at, t.closed_at,
-	hu.id, hu.code, hu.name, hu.kind, COALESCE(hpu.code, ''), COALESCE(hpu.kind, ''), hu.path, COALESCE(husr.username, ''), `
-
-const ticketJoins = `
-	FROM tickets t JOIN users cu ON cu.id = t.creator_id
-	LEFT JOIN units hu ON hu.id = t.holder_unit_id
-	LEFT JOIN units hpu ON hpu.id = hu.parent_id
-	LEFT JOIN users husr ON husr.id = t.holder_user_id`
-
-const ticketSelect = ticketColumns + `(SELECT COALESCE(json_agg(json_build_object('id', b.id, 'unit', json_build_object('id', bu.id, 'code', bu.code, 'name', bu.name),
-		'state', b.state, 'deadline', b.deadline, 'result', b.result, 'doneAt', b.done_at) ORDER BY b.id), '[]')
-		FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id WHERE b.ticket_id = t.id)` + ticketJoins
-
-func scanTicket(row pgx.Row) (Ticket, error) {
-	var t Ticket
-	var unitID *int64
-	var code, name, kind, parentCode, parentKind, path *string
-	err := row.Scan(&t.ID, &t.Number, &t.Flow, &t.FlowVersion, &t.State, &t.Version, &t.ScopePath, &t.CreatorID, &t.Creator,
-		&t.Fields, &t.Inputs, &t.Counts, &t.Deadline, &t.StepDeadline, &t.PausedRemaining, &t.CreatedAt, &t.ClosedAt,
-		&unitID, &code, &name, &kind, &parentCode, &parentKind, &path, &t.HolderUser, &t.Branches)
-	if err != nil {
-		return t, err
-	}
-	if unitID != nil {
-		t.HolderUnit = &UnitRef{ID: *unitID, Code: *code, Name: *name, Kind: *kind, ParentCode: *parentCode, ParentKind: *parentKind, Path: *path}
-	}
-	if t.Fields == nil {
-		t.Fields = map[string]any{}
-	}
-	if t.Counts == nil {
-		t.Counts = map[string]int{}
-	}
-	if t.Inputs == nil {
-		t.Inputs = map[string]map[string]any{}
-	}
-	return t, nil
-}
-
-// visible limits tickets to the principal's scope: the unit holding it (or
-// the creator's unit while unassigned) in scope, or created by the
-// principal.
-func visible(p *identity.Principal, args *[]any) string {
-	scope := p.ScopeSQL("t.scope_path", args)
-	branchScope := p.ScopeSQL("bu.path", args)
-	*args = append(*args, p.UserID)
-	return fmt.Sprintf(`(%s OR t.creator_id = $%d OR EXISTS (SELECT 1 FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id
-		WHERE b.ticket_id = t.id AND %s))`, scope, len(*args), branchScope)
-}
-
-// visible is the package's visible with the flows' read permissions
-// applied: every path that reads tickets for a principal goes through it
-// (or through scopeCondition).
-func (e *Engine) visible(p *identity.Principal, args *[]any) string {
-	cond := visible(p, args)
-	if r := e.readScope(p, args); r != "" {
-		cond += " AND " + r
-	}
-	return cond
-}
-
-// readScope limits the tickets of flows that declare a read_permission to
-// the scope in which p holds it (nothing but p's own when p lacks it).
-// The scope of the principal's other roles does not count there: an agent
-// who sees every work order does not see another unit's knowledge drafts.
-func (e *Engine) readScope(p *identity.Principal, args *[]any) string {
-	if e.config == nil || e.config.Current() == nil {
-		return ""
-	}
-	var conds []string
-	for _, d := range e.config.Current().All(Kind) {
-		f := d.Model.(*Flow)
-		if f.ReadPermission.Name == "" {
-			continue
+// readGuards are the flows of set that declare a read permission.
+func readGuards(set *registry.Set) []ticket.ReadGuard {
+	var out []ticket.ReadGuard
+	for _, d := range set.All(Kind) {
+		if f := d.Model.(*Flow); f.ReadPermission.Name != "" {
+			out = append(out, ticket.ReadGuard{Flow: f.Name, Permission: f.ReadPermission.Name})
 		}
-		q, err := p.For(f.ReadPermission.Name)
-		if err == nil && q.Scope == identity.ScopeAll {
-			continue
-		}
-		*args = append(*args, f.Name)
-		other := fmt.Sprintf("t.flow <> $%d", len(*args))
-		if err == nil {
-			conds = append(conds, "("+other+" OR "+visible(q, args)+")")
-			continue
-		}
-		*args = append(*args, p.UserID)
-		conds = append(conds, fmt.Sprintf("(%s OR t.creator_id = $%d)", other, len(*args)))
 	}
-	return strings.Join(conds, " AND ")
-}
-
-// visibleSet is visible for lists and searches: the tickets in scope as a
-// set built from indexes (the scope's holder paths, the principal's own
-// tickets, branches held in scope). A single ticket is checked with
-// visible.
-func visibleSet(p *identity.Principal, args *[]any) string {
-	if p.Scope == identity.ScopeAll {
-		return "TRUE"
-	}
-	return "t.id IN (" + scopeIDs(p, args) + ")"
-}
-
-func scopeIDs(p *identity.Principal, args *[]any) string {
-	scope := p.ScopeSQL("vt.scope_path", args)
-	branchScope := p.ScopeSQL("bu.path", args)
-	*args = append(*args, p.UserID)
-	return fmt.Sprintf(`SELECT vt.id FROM tickets vt WHERE %s
-		UNION SELECT vc.id FROM tickets vc WHERE vc.creator_id = $%d
-		UNION SELECT b.ticket_id FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id WHERE %s`, scope, len(*args), branchScope)
-}
-
-// smallScope is how many tickets a scope may hold to be searched as a
-// list of ids.
-var smallScope = 5000
-
-// smallScopeIDs reads the tickets in p's scope when they are few (a
-// street or a bureau holding a few thousand of a million tickets); nil
-// when the scope is everything or too large for a list.
-func (e *Engine) smallScopeIDs(ctx context.Context, p *identity.Principal) ([]int64, error) {
-	if p.Scope == identity.ScopeAll {
-		return nil, nil
-	}
-	var a []any
-	rows, err := e.pool.Query(ctx, scopeIDs(p, &a)+fmt.Sprintf(" LIMIT %d", smallScope+1), a...)
-	if err != nil {
-		return nil, fmt.Errorf("reading the tickets in scope: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("reading the tickets in scope: %w", err)
-	}
-	if len(ids) > smallScope {
-		return nil, nil
-	}
-	if ids == nil {
-		ids = []int64{} // a scope holding nothing is small, not large
-	}
-	return ids, nil
-}
-
-// scopeCondition limits a list or search to p's scope: a small scope as
-// the list of its ticket ids (from smallScopeIDs), so PostgreSQL looks at
-// those rows and never at every match of a common word; a large one as a
-// subquery.
-func (e *Engine) scopeCondition(p *identity.Principal, small []int64, args *[]any) string {
-	var cond string
-	if small == nil {
-		cond = visibleSet(p, args)
-	} else {
-		*args = append(*args, small)
-		cond = fmt.Sprintf("t.id = ANY($%d::bigint[]) AND s.ticket_id = ANY($%d::bigint[])", len(*args), len(*args))
-	}
-	if r := e.readScope(p, args); r != "" {
-		cond += " AND " + r
-	}
-	return cond
-}
-
-// Get returns a ticket in the principal's scope.
-func (e *Engine) Get(ctx context.Context, p *identity.Principal, id int64) (Ticket, error) {
-	return e.get(ctx, e.pool, p, id, false)
-}
-
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-// TicketBranch is a co-handling branch of a ticket.
-type TicketBranch struct {
-	ID       int64      `json:"id"`
-	Unit     UnitRef    `json:"unit"`
-	State    string     `json:"state"`
-	Deadline *time.Time `json:"deadline"`
-	Result   any        `json:"result"`
-	DoneAt   *time.Time `json:"doneAt"`
-}
-
-func (e *Engine) branches(ctx context.Context, q querier, t *Ticket) error {
-	rows, err := q.Query(ctx, `SELECT b.id, u.id, u.code, u.name, u.path, b.state, b.deadline, b.result, b.done_at
-		FROM ticket_branches b JOIN units u ON u.id = b.unit_id WHERE b.ticket_id = $1 ORDER BY b.id`, t.ID)
-	if err != nil {
-		return fmt.Errorf("reading branches of ticket %d: %w", t.ID, err)
-	}
-	defer rows.Close()
-	t.Branches = nil
-	for rows.Next() {
-		var b TicketBranch
-		if err := rows.Scan(&b.ID, &b.Unit.ID, &b.Unit.Code, &b.Unit.Name, &b.Unit.Path, &b.State, &b.Deadline, &b.Result, &b.DoneAt); err != nil {
-			return fmt.Errorf("reading branches of ticket %d: %w", t.ID, err)
-		}
-		t.Branches = append(t.Branches, b)
-	}
-	return rows.Err()
-}
-
-func (e *Engine) get(ctx context.Context, q querier, p *identity.Principal, id int64, lock bool) (Ticket, error) {
-	args := []any{id}
-	sql := ticketSelect + ` WHERE t.id = $1 AND ` + e.visible(p, &args)
-	if lock {
-		sql += ` FOR UPDATE OF t`
-	}
-	t, err := scanTicket(q.QueryRow(ctx, sql, args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Ticket{}, gql.Errorf(gql.NotFound, "工单 %d 不存在或不在您的数据范围内", id)
-	}
-	if err != nil {
-		return Ticket{}, fmt.Errorf("reading ticket %d: %w", id, err)
-	}
-	return t, nil
+	return out
 }
 
 func (e *Engine) flow(name string) (*Flow, error) {
@@ -333,27 +77,27 @@ func (e *Engine) flow(name string) (*Flow, error) {
 }
 
 // Create starts a ticket with one of the flow's creating actions.
-func (e *Engine) Create(ctx context.Context, p *identity.Principal, flowName, action string, input map[string]any) (Ticket, error) {
+func (e *Engine) Create(ctx context.Context, p *identity.Principal, flowName, action string, input map[string]any) (ticket.Ticket, error) {
 	f, err := e.flow(flowName)
 	if err != nil {
-		return Ticket{}, err
+		return ticket.Ticket{}, err
 	}
 	a, ok := f.Action(action)
 	if !ok || len(a.From) != 0 {
-		return Ticket{}, gql.FieldError("action", "%q 不是流程 %s 的创建动作", action, f.Label)
+		return ticket.Ticket{}, gql.FieldError("action", "%q 不是流程 %s 的创建动作", action, f.Label)
 	}
-	var out Ticket
+	var out ticket.Ticket
 	err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
 		version, err := e.activeVersion(ctx, tx, f.Name)
 		if err != nil {
 			return err
 		}
-		now := e.Now()
+		now := e.now()
 		number, err := f.Number(ctx, tx, now)
 		if err != nil {
 			return err
 		}
-		t := Ticket{Number: number, Flow: f.Name, FlowVersion: version, CreatorID: p.UserID, Creator: p.Username,
+		t := ticket.Ticket{Number: number, Flow: f.Name, FlowVersion: version, CreatorID: p.UserID, Creator: p.Username,
 			ScopePath: p.UnitPath, Fields: map[string]any{}, Inputs: map[string]map[string]any{}, Counts: map[string]int{}, CreatedAt: now}
 		// The path is read as the row is written, under a share lock of
 		// the unit: a move of the unit either waits for this ticket (and
@@ -373,10 +117,10 @@ func (e *Engine) Create(ctx context.Context, p *identity.Principal, flowName, ac
 // Perform runs an action on a ticket. expectedVersion, when given, must be
 // the ticket's current version: of two clerks acting on the same ticket,
 // the second gets CONFLICT with the current state instead of overwriting.
-func (e *Engine) Perform(ctx context.Context, p *identity.Principal, id int64, action string, input map[string]any, expectedVersion *int) (Ticket, error) {
-	var out Ticket
+func (e *Engine) Perform(ctx context.Context, p *identity.Principal, id int64, action string, input map[string]any, expectedVersion *int) (ticket.Ticket, error) {
+	var out ticket.Ticket
 	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-		t, err := e.get(ctx, tx, p, id, true)
+		t, err := e.Store.Read(ctx, tx, p, id, true)
 		if err != nil {
 			return err
 		}
@@ -407,7 +151,7 @@ func (e *Engine) Perform(ctx context.Context, p *identity.Principal, id int64, a
 // its state allows them, a role of the principal may, the holder rule lets
 // the principal act and whose guards, as far as they can be judged before
 // the input is given, do not refuse.
-func (e *Engine) Available(ctx context.Context, p *identity.Principal, t Ticket) ([]*Action, error) {
+func (e *Engine) Available(ctx context.Context, p *identity.Principal, t ticket.Ticket) ([]*Action, error) {
 	offers, err := e.Offers(ctx, p, t)
 	if err != nil {
 		return nil, err
@@ -436,7 +180,7 @@ type Offer struct {
 }
 
 // Offers lists the actions p may take on t, each with what refuses it now.
-func (e *Engine) Offers(ctx context.Context, p *identity.Principal, t Ticket) ([]Offer, error) {
+func (e *Engine) Offers(ctx context.Context, p *identity.Principal, t ticket.Ticket) ([]Offer, error) {
 	f, err := e.definition(ctx, e.pool, t.Flow, t.FlowVersion)
 	if err != nil {
 		return nil, err
@@ -499,7 +243,7 @@ func (fm *Form) allowed(action string, input map[string]any) error {
 }
 
 // choices are the values an action's fields are limited to on t.
-func (e *Engine) choices(ctx context.Context, a *Action, t Ticket) (map[string][]string, error) {
+func (e *Engine) choices(ctx context.Context, a *Action, t ticket.Ticket) (map[string][]string, error) {
 	var out map[string][]string
 	if a.Form != nil {
 		for name, values := range a.Form.Allow {
@@ -531,7 +275,7 @@ func (e *Engine) choices(ctx context.Context, a *Action, t Ticket) (map[string][
 }
 
 // permitted checks roles and the holder rule.
-func permitted(p *identity.Principal, a *Action, t Ticket) error {
+func permitted(p *identity.Principal, a *Action, t ticket.Ticket) error {
 	if !slices.ContainsFunc(a.Roles, func(r registry.Ref) bool { return slices.Contains(p.Roles, r.Name) }) {
 		names := make([]string, len(a.Roles))
 		for i, r := range a.Roles {
@@ -553,20 +297,20 @@ func permitted(p *identity.Principal, a *Action, t Ticket) error {
 			return gql.Errorf(gql.Forbidden, "“%s”只能由工单当前承办人执行", a.Label)
 		}
 	case "branch":
-		if !slices.ContainsFunc(t.Branches, func(b TicketBranch) bool { return b.State == "open" && b.Unit.ID == p.UnitID }) {
+		if !slices.ContainsFunc(t.Branches, func(b ticket.Branch) bool { return b.State == "open" && b.Unit.ID == p.UnitID }) {
 			return gql.Errorf(gql.Forbidden, "“%s”只能由承担协办分支的单位执行", a.Label)
 		}
 	}
 	return nil
 }
 
-func (e *Engine) env(p *identity.Principal, t Ticket, input map[string]any) Env {
+func (e *Engine) env(p *identity.Principal, t ticket.Ticket, input map[string]any) Env {
 	env := Env{
 		Ticket: TicketVars{ID: t.ID, Number: t.Number, State: t.State, HolderUser: t.HolderUser, Fields: t.Fields,
 			Inputs: inputsEnv(t.Inputs), Counts: t.Counts, Created: t.CreatedAt},
 		Input: input,
 		Actor: ActorVars{Username: p.Username, Roles: p.Roles, Unit: p.UnitCode, UnitKind: p.UnitKind},
-		Now:   e.Now(),
+		Now:   e.now(),
 	}
 	if u := t.HolderUnit; u != nil {
 		env.Ticket.HolderUnit, env.Ticket.HolderUnitKind = u.Code, u.Kind
@@ -603,9 +347,9 @@ func inputsEnv(in map[string]map[string]any) map[string]any {
 }
 
 // perform applies action a to ticket t (locked, or just inserted) in tx.
-func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, f *Flow, a *Action, t Ticket, input map[string]any) (Ticket, error) {
+func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, f *Flow, a *Action, t ticket.Ticket, input map[string]any) (ticket.Ticket, error) {
 	if err := permitted(p, a, t); err != nil {
-		return Ticket{}, err
+		return ticket.Ticket{}, err
 	}
 	target := a.Target(t.State)
 	to, _ := f.State(target)
@@ -629,30 +373,30 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 			input = whole
 		}
 		res, err := a.Form.form.Check(ctx, input, form.Options{Require: a.Form.Required, Partial: to.Category == CategoryDraft,
-			Lookup: form.DBLookup{Q: tx}, Now: e.Now()})
+			Lookup: form.DBLookup{Q: tx}, Now: e.now()})
 		if err != nil {
-			return Ticket{}, form.AsGraphQL(err, "input")
+			return ticket.Ticket{}, form.AsGraphQL(err, "input")
 		}
 		input = res.Values
 		if err := a.Form.allowed(a.Label, input); err != nil {
-			return Ticket{}, err
+			return ticket.Ticket{}, err
 		}
 	} else if len(input) > 0 && len(a.From) != 0 {
 		// Nothing would check it, and nothing would show it: an action
 		// without a form takes no input.
-		return Ticket{}, gql.FieldError("input", "“%s”无需填写内容", a.Label)
+		return ticket.Ticket{}, gql.FieldError("input", "“%s”无需填写内容", a.Label)
 	}
 	env := e.env(p, t, input)
 	g, err := a.refusing(env, false)
 	if err != nil {
-		return Ticket{}, err
+		return ticket.Ticket{}, err
 	}
 	if g != nil {
 		field := "action"
 		if g.Field != "" {
 			field = "input." + g.Field
 		}
-		return Ticket{}, &gql.Error{Code: gql.BadUserInput, Field: field, Message: g.Message, Extra: map[string]any{"action": a.Name}}
+		return ticket.Ticket{}, &gql.Error{Code: gql.BadUserInput, Field: field, Message: g.Message, Extra: map[string]any{"action": a.Name}}
 	}
 	// Whatever a ticket is created with (a draft too), and a content
 	// action's input, is the ticket's content: it is kept in the ticket's
@@ -677,7 +421,7 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	for _, eff := range a.Effects {
 		n, err := e.apply(ctx, tx, f, &t, env, eff)
 		if err != nil {
-			return Ticket{}, fmt.Errorf("action %s: %w", a.Name, err)
+			return ticket.Ticket{}, fmt.Errorf("action %s: %w", a.Name, err)
 		}
 		if n != nil {
 			notices = append(notices, n)
@@ -685,13 +429,13 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	}
 	for _, h := range a.Hooks {
 		if err := e.hook(ctx, f, &t, env, h); err != nil {
-			return Ticket{}, err
+			return ticket.Ticket{}, err
 		}
 	}
 	t.State = target
 	t.Counts[a.Name]++
 	t.Version++
-	now := e.Now()
+	now := e.now()
 	// The step's clock starts when the ticket enters a state with a limit
 	// or, in it, passes to another unit (handed down, each level signs
 	// for it in its own time).
@@ -717,18 +461,18 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 		var path string
 		if err := tx.QueryRow(ctx, `SELECT us.id, un.path FROM users us JOIN units un ON un.id = us.unit_id WHERE us.username = $1`,
 			t.HolderUser).Scan(&id, &path); err != nil {
-			return Ticket{}, gql.FieldError("input", "承办人 %s 不存在", t.HolderUser)
+			return ticket.Ticket{}, gql.FieldError("input", "承办人 %s 不存在", t.HolderUser)
 		}
 		// A ticket held by a unit is held by one of its people: handing it
 		// to someone elsewhere would take it out of the unit's sight.
 		if t.HolderUnit != nil && !strings.HasPrefix(path, t.HolderUnit.Path) {
-			return Ticket{}, gql.FieldError("input", "承办人 %s 不属于承办单位%s", t.HolderUser, t.HolderUnit.Name)
+			return ticket.Ticket{}, gql.FieldError("input", "承办人 %s 不属于承办单位%s", t.HolderUser, t.HolderUnit.Name)
 		}
 		holderUser = &id
 	}
 	inputJSON, err := json.Marshal(orEmpty(input))
 	if err != nil {
-		return Ticket{}, gql.FieldError("input", "无法保存输入：%v", err)
+		return ticket.Ticket{}, gql.FieldError("input", "无法保存输入：%v", err)
 	}
 	// Every write of the action goes to the server in one round trip: the
 	// ticket, its event, its timers and its outbox rows.
@@ -748,11 +492,11 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	if clockOf(t) != clockBefore {
 		e.schedule(b, f, t)
 	}
-	row, err := e.IndexSpec().BuildIndexRow(ctx, t, DBUnitNames(tx))
+	row, err := e.Store.IndexSpec().BuildIndexRow(ctx, t, ticket.DBUnitNames(tx))
 	if err != nil {
-		return Ticket{}, fmt.Errorf("indexing ticket %s: %w", t.Number, err)
+		return ticket.Ticket{}, fmt.Errorf("indexing ticket %s: %w", t.Number, err)
 	}
-	queueIndex(b, row)
+	ticket.QueueIndex(b, row)
 	changed := map[string]any{"ticket": t.ID, "number": t.Number, "action": a.Name, "from": from, "to": t.State, "version": t.Version}
 	b.Queue(`INSERT INTO outbox (topic, ticket_id, payload) VALUES ('ticket.changed', $1, $2)`, t.ID, changed)
 	for _, n := range notices {
@@ -760,10 +504,10 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 		b.Queue(`INSERT INTO outbox (topic, ticket_id, payload) VALUES ('notice', $1, $2)`, t.ID, n)
 	}
 	if err := sendWrites(ctx, tx, b, t.Number); err != nil {
-		return Ticket{}, err
+		return ticket.Ticket{}, err
 	}
 	if err := e.runCalls(ctx, tx, p, f, a, t, env); err != nil {
-		return Ticket{}, err
+		return ticket.Ticket{}, err
 	}
 	return t, nil
 }
@@ -776,7 +520,7 @@ type clock struct {
 	closed   bool
 }
 
-func clockOf(t Ticket) clock {
+func clockOf(t ticket.Ticket) clock {
 	c := clock{paused: t.PausedRemaining != nil, closed: t.ClosedAt != nil}
 	if t.Deadline != nil {
 		c.deadline = t.Deadline.UnixNano()
@@ -812,9 +556,9 @@ func orEmpty(m map[string]any) map[string]any {
 }
 
 // apply performs one effect on t, returning a notice to queue if any.
-func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env Env, eff Effect) (map[string]any, error) {
+func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *ticket.Ticket, env Env, eff Effect) (map[string]any, error) {
 	cal := f.Calendar()
-	now := e.Now()
+	now := e.now()
 	switch {
 	case eff.Assign != nil:
 		return nil, e.assign(ctx, tx, f, t, env, eff.Assign)
@@ -866,7 +610,7 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env E
 		if tag.RowsAffected() == 0 {
 			return nil, gql.Errorf(gql.Forbidden, "您的单位没有待办的协办分支")
 		}
-		return nil, e.branches(ctx, tx, t)
+		return nil, ticket.Branches(ctx, tx, t)
 	}
 	return nil, nil
 }
@@ -900,53 +644,10 @@ func (f *Flow) DeadlineDays(env Env, d *DeadlineEffect) (int, error) {
 	return int(n), nil
 }
 
-// MoveClock applies a deadline effect's op to t's clock at now: set and
-// extend by days working days, pause, resume, clear. The engine and the
-// demo generator move clocks by it alike.
-func (t *Ticket) MoveClock(cal *calendar.Calendar, now time.Time, op string, days int) {
-	switch op {
-	case "set", "extend":
-		base := now
-		if op == "extend" && t.Deadline != nil {
-			base = t.Deadline.Add(-time.Nanosecond)
-		}
-		dl := cal.Deadline(base, days)
-		t.Deadline, t.PausedRemaining = &dl, nil
-	case "pause":
-		if t.Deadline != nil && t.PausedRemaining == nil {
-			// Whole working days left after today; -1 marks a ticket
-			// already overdue, which a pause does not forgive.
-			left := -1
-			if now.Before(*t.Deadline) {
-				left = cal.WorkdaysBetween(now, t.Deadline.Add(-time.Nanosecond))
-			}
-			t.PausedRemaining = &left
-		}
-	case "resume":
-		if t.PausedRemaining != nil {
-			switch left := *t.PausedRemaining; {
-			case left < 0:
-				// Overdue before the pause: the old deadline stands.
-			case left == 0 && !cal.IsWorkday(now):
-				// Paused during its last day, resumed on a day off: the
-				// last day is the next working day.
-				dl := cal.Deadline(now, 1)
-				t.Deadline = &dl
-			default:
-				dl := cal.Deadline(now, left)
-				t.Deadline = &dl
-			}
-			t.PausedRemaining = nil
-		}
-	case "clear":
-		t.Deadline, t.PausedRemaining = nil, nil
-	}
-}
-
-func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env Env, as *Assign) error {
+func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *ticket.Ticket, env Env, as *Assign) error {
 	switch as.To {
 	case "creator":
-		u, err := scanUnit(tx.QueryRow(ctx, unitSelect+` FROM users us JOIN units un ON un.id = us.unit_id`+unitParentJoin+` WHERE us.id = $1`, t.CreatorID))
+		u, err := ticket.ScanUnit(tx.QueryRow(ctx, ticket.UnitSelect+` FROM users us JOIN units un ON un.id = us.unit_id`+ticket.UnitParentJoin+` WHERE us.id = $1`, t.CreatorID))
 		if err != nil {
 			return fmt.Errorf("reading the creator's unit: %w", err)
 		}
@@ -956,8 +657,8 @@ func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env 
 		t.HolderUnit, t.HolderUser = nil, ""
 		return nil
 	case "previous":
-		u, err := scanUnit(tx.QueryRow(ctx, unitSelect+` FROM ticket_events ev
-			JOIN units un ON un.code = ev.input->>'unit'`+unitParentJoin+`
+		u, err := ticket.ScanUnit(tx.QueryRow(ctx, ticket.UnitSelect+` FROM ticket_events ev
+			JOIN units un ON un.code = ev.input->>'unit'`+ticket.UnitParentJoin+`
 			WHERE ev.ticket_id = $1 AND ev.input ? 'unit' ORDER BY ev.id DESC LIMIT 1 OFFSET 1`, t.ID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return gql.Errorf(gql.BadUserInput, "工单 %s 没有上一个承办单位", t.Number)
@@ -973,7 +674,7 @@ func (e *Engine) assign(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env 
 		if err != nil {
 			return err
 		}
-		u, err := scanUnit(tx.QueryRow(ctx, unitSelect+` FROM units un`+unitParentJoin+` WHERE un.code = $1 AND un.active`, code))
+		u, err := ticket.ScanUnit(tx.QueryRow(ctx, ticket.UnitSelect+` FROM units un`+ticket.UnitParentJoin+` WHERE un.code = $1 AND un.active`, code))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return gql.FieldError("input.unit", "承办单位 %q 不存在或已停用", code)
 		}
@@ -1010,7 +711,7 @@ func (f *Flow) evalString(ex rules.Expr, env Env) (string, error) {
 
 // openBranches opens a co-handling branch for every unit the expression
 // lists (other than the lead, who holds the ticket itself).
-func (e *Engine) openBranches(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket, env Env, br *Branch) error {
+func (e *Engine) openBranches(ctx context.Context, tx pgx.Tx, f *Flow, t *ticket.Ticket, env Env, br *Branch) error {
 	v, err := f.program(br.Units).Run(env)
 	if err != nil {
 		return gql.Wrap(gql.BadUserInput, err, fmt.Sprintf("无法计算协办单位：%v", err))
@@ -1044,25 +745,25 @@ func (e *Engine) openBranches(ctx context.Context, tx pgx.Tx, f *Flow, t *Ticket
 			return gql.FieldError("input", "协办单位 %q 不存在或已停用", code)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO ticket_branches (ticket_id, unit_id, deadline, created_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (ticket_id, unit_id) WHERE state = 'open' DO NOTHING`, t.ID, unitID, t.Deadline, e.Now()); err != nil {
+			ON CONFLICT (ticket_id, unit_id) WHERE state = 'open' DO NOTHING`, t.ID, unitID, t.Deadline, e.now()); err != nil {
 			return fmt.Errorf("opening branch for %s: %w", code, err)
 		}
 	}
-	return e.branches(ctx, tx, t)
+	return ticket.Branches(ctx, tx, t)
 }
 
 // hook calls a Lua function of the flow with the ticket, the action's input
 // and the actor. A table it returns is merged into the ticket's fields
 // (a computed value, a normalised phone number); error("…") in the script
 // refuses the action with that message.
-func (e *Engine) hook(ctx context.Context, f *Flow, t *Ticket, env Env, h Hook) error {
+func (e *Engine) hook(ctx context.Context, f *Flow, t *ticket.Ticket, env Env, h Hook) error {
 	s, ok := registry.Model[*script.Script](e.config.Current(), script.KindScript, h.Script.Name)
 	if !ok {
 		return fmt.Errorf("hook: script %s is not loaded", h.Script.Name)
 	}
-	ticket := map[string]any{"id": t.ID, "number": t.Number, "state": t.State, "fields": t.Fields, "holder_unit": env.Ticket.HolderUnit}
+	tk := map[string]any{"id": t.ID, "number": t.Number, "state": t.State, "fields": t.Fields, "holder_unit": env.Ticket.HolderUnit}
 	actor := map[string]any{"username": env.Actor.Username, "roles": env.Actor.Roles, "unit": env.Actor.Unit}
-	out, err := e.Scripts.Call(ctx, s, h.Function, ticket, env.Input, actor)
+	out, err := e.Scripts.Call(ctx, s, h.Function, tk, env.Input, actor)
 	if err != nil {
 		var rerr *script.RuntimeError
 		if errors.As(err, &rerr) {

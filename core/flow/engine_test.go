@@ -60,7 +60,7 @@ func newWorld(t *testing.T) *world {
 	require.NoError(t, err)
 	w.runtime = runtime
 	w.eng = flow.NewEngine(w.pool, runtime)
-	w.eng.Now = func() time.Time { return w.now }
+	w.eng.Store.Now = func() time.Time { return w.now }
 	return w
 }
 

@@ -1,5 +1,7 @@
 package flow
 
+import "github.com/hotline12345/hotline/core/ticket"
+
 // MatchWindows lets tests shrink the search windows so that small corpora
 // cross them.
 var MatchWindows = &matchWindows
@@ -9,4 +11,4 @@ var SmallScope = &smallScope
 
 // Small buckets in this package's tests, so that corpora of a few
 // thousand tickets span many and searches cross windows.
-func init() { bucketSize = 64 }
+func init() { ticket.BucketSize = 64 }

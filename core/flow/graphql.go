@@ -11,6 +11,7 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // Module is the tickets part of the GraphQL API.
@@ -59,35 +60,6 @@ func (e *Engine) Events(ctx context.Context, ticketID int64) ([]Event, error) {
 			ev.OnTime = &on
 		}
 		out = append(out, ev)
-	}
-	return out, rows.Err()
-}
-
-// List returns tickets in the principal's scope, newest first.
-func (e *Engine) List(ctx context.Context, p *identity.Principal, state string, beforeID int64, limit int) ([]Ticket, error) {
-	args := []any{}
-	where := e.visible(p, &args)
-	if state != "" {
-		args = append(args, state)
-		where += fmt.Sprintf(" AND t.state = $%d", len(args))
-	}
-	if beforeID > 0 {
-		args = append(args, beforeID)
-		where += fmt.Sprintf(" AND t.id < $%d", len(args))
-	}
-	args = append(args, min(max(limit, 1), 1001))
-	rows, err := e.pool.Query(ctx, ticketSelect+` WHERE `+where+fmt.Sprintf(` ORDER BY t.id DESC LIMIT $%d`, len(args)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing tickets: %w", err)
-	}
-	defer rows.Close()
-	var out []Ticket
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing tickets: %w", err)
-		}
-		out = append(out, t)
 	}
 	return out, rows.Err()
 }
@@ -215,8 +187,8 @@ func (m Module) Register(b *gql.Builder) error {
 		Description: "协办分支 (a co-handling branch held by a co-unit).",
 		Fields: graphql.Fields{
 			"id":       &graphql.Field{Type: gql.NonNull(graphql.ID)},
-			"unitCode": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(TicketBranch).Unit.Code, nil }},
-			"unitName": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(TicketBranch).Unit.Name, nil }},
+			"unitCode": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(ticket.Branch).Unit.Code, nil }},
+			"unitName": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(ticket.Branch).Unit.Name, nil }},
 			"state":    &graphql.Field{Type: gql.NonNull(graphql.String), Description: "open 或 done"},
 			"deadline": &graphql.Field{Type: gql.Time},
 			"doneAt":   &graphql.Field{Type: gql.Time},
@@ -234,7 +206,7 @@ func (m Module) Register(b *gql.Builder) error {
 			"version": &graphql.Field{Type: gql.NonNull(graphql.Int)},
 			"stateLabel": &graphql.Field{Type: gql.NonNull(graphql.String), Resolve: func(p graphql.ResolveParams) (any, error) {
 				// The label of the flow version the ticket follows.
-				t := p.Source.(Ticket)
+				t := p.Source.(ticket.Ticket)
 				if f, err := e.definition(p.Context, e.pool, t.Flow, t.FlowVersion); err == nil {
 					if s, ok := f.State(t.State); ok {
 						return s.Label, nil
@@ -245,7 +217,7 @@ func (m Module) Register(b *gql.Builder) error {
 			"deadline":     &graphql.Field{Type: gql.Time},
 			"stepDeadline": &graphql.Field{Type: gql.Time, Description: "当前环节时限（如签收时限）的截止时间；当前状态没有环节时限时为空"},
 			"stepLimit": &graphql.Field{Type: graphql.String, Description: "当前环节时限的名称（如“2 小时内签收”）", Resolve: func(p graphql.ResolveParams) (any, error) {
-				t := p.Source.(Ticket)
+				t := p.Source.(ticket.Ticket)
 				if f, err := e.definition(p.Context, e.pool, t.Flow, t.FlowVersion); err == nil {
 					if s, ok := f.State(t.State); ok && s.Limit != nil {
 						return s.Limit.Label, nil
@@ -258,16 +230,16 @@ func (m Module) Register(b *gql.Builder) error {
 			"creator":   &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"fields": &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "字段值；个人信息按表单的 personal 设置脱敏，有权查看完整信息的用户查看时记入审计日志",
 				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
-					t := src.(Ticket)
-					return e.Disclosure(pr).Fields(ctx, &t, "ticket")
+					t := src.(ticket.Ticket)
+					return e.Store.Disclosure(pr).Fields(ctx, &t, "ticket")
 				})},
 			"inputs": &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "各动作最近一次填写的内容（派单意见、办理结果及附件、回访意见……），按动作名；个人信息按表单脱敏",
 				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
-					t := src.(Ticket)
-					return e.Disclosure(pr).Inputs(ctx, &t, "ticket")
+					t := src.(ticket.Ticket)
+					return e.Store.Disclosure(pr).Inputs(ctx, &t, "ticket")
 				})},
 			"holder": &graphql.Field{Type: gql.NonNull(holderType), Resolve: func(p graphql.ResolveParams) (any, error) {
-				t := p.Source.(Ticket)
+				t := p.Source.(ticket.Ticket)
 				h := map[string]any{"user": gql.NilIfEmpty(t.HolderUser)}
 				if t.HolderUnit != nil {
 					h["unitId"], h["unitCode"], h["unitName"] = t.HolderUnit.ID, t.HolderUnit.Code, t.HolderUnit.Name
@@ -278,9 +250,9 @@ func (m Module) Register(b *gql.Builder) error {
 				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
 					// A branch's result is the input of the action that
 					// closed it: masked as events' input is.
-					t := src.(Ticket)
-					d := e.Disclosure(pr)
-					out := make([]TicketBranch, len(t.Branches))
+					t := src.(ticket.Ticket)
+					d := e.Store.Disclosure(pr)
+					out := make([]ticket.Branch, len(t.Branches))
 					for i, b := range t.Branches {
 						var err error
 						if b.Result, err = d.Input(ctx, &t, b.Result, "branches"); err != nil {
@@ -292,12 +264,12 @@ func (m Module) Register(b *gql.Builder) error {
 				})},
 			"events": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(eventType))),
 				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
-					t := src.(Ticket)
+					t := src.(ticket.Ticket)
 					evs, err := e.Events(ctx, t.ID)
 					if err != nil {
 						return nil, err
 					}
-					d := e.Disclosure(pr)
+					d := e.Store.Disclosure(pr)
 					for i := range evs {
 						if evs[i].Input, err = d.Input(ctx, &t, evs[i].Input, "events"); err != nil {
 							return nil, err
@@ -309,7 +281,7 @@ func (m Module) Register(b *gql.Builder) error {
 				Description: "当前用户现在可以执行的动作：状态、角色、承办关系和不依赖输入的守卫都允许；refused 为真时也列出守卫拒绝的动作及其原因（供界面置灰显示）",
 				Args:        graphql.FieldConfigArgument{"refused": {Type: graphql.Boolean, DefaultValue: false}},
 				Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, args map[string]any, src any) (any, error) {
-					offers, err := e.Offers(ctx, pr, src.(Ticket))
+					offers, err := e.Offers(ctx, pr, src.(ticket.Ticket))
 					if err != nil {
 						return nil, err
 					}
@@ -419,7 +391,7 @@ func (m Module) Register(b *gql.Builder) error {
 			if err != nil {
 				return nil, err
 			}
-			return e.Get(ctx, p, id)
+			return e.Store.Get(ctx, p, id)
 		})})
 	listArgs := graphql.FieldConfigArgument{"state": {Type: graphql.String}}
 	for k, v := range gql.PageArgs {
@@ -433,11 +405,11 @@ func (m Module) Register(b *gql.Builder) error {
 				return nil, err
 			}
 			state, _ := args["state"].(string)
-			list, err := e.List(ctx, p, state, page.After, page.First+1)
+			list, err := e.Store.List(ctx, p, state, page.After, page.First+1)
 			if err != nil {
 				return nil, err
 			}
-			return gql.ConnectionOf(list, page, func(t Ticket) int64 { return t.ID }), nil
+			return gql.ConnectionOf(list, page, func(t ticket.Ticket) int64 { return t.ID }), nil
 		})})
 	b.Mutation("createTicket", &graphql.Field{Type: gql.NonNull(ticketType),
 		Description: "以表单登记工单；draft 为真时暂存（只检查已填内容）；action 指定创建动作（如直接答复），缺省为使用该表单的第一个创建动作",
@@ -492,21 +464,21 @@ func (m Module) Register(b *gql.Builder) error {
 }
 
 // createFromForm registers a ticket with a form, as createTicket does.
-func (e *Engine) createFromForm(ctx context.Context, p *identity.Principal, formName string, input map[string]any, draft bool, action string) (Ticket, error) {
+func (e *Engine) createFromForm(ctx context.Context, p *identity.Principal, formName string, input map[string]any, draft bool, action string) (ticket.Ticket, error) {
 	f, a, err := e.creating(formName, draft, action)
 	if err != nil {
-		return Ticket{}, err
+		return ticket.Ticket{}, err
 	}
 	if draft && (a.Form == nil || a.Form.form == nil) {
 		// A draft action without a form of its own keeps what the
 		// agent entered in the named form, checked as far as it goes.
 		fm, err := form.Running(e.config, formName)
 		if err != nil {
-			return Ticket{}, err
+			return ticket.Ticket{}, err
 		}
-		res, err := fm.Check(ctx, input, form.Options{Partial: true, Lookup: form.DBLookup{Q: e.pool}, Now: e.Now()})
+		res, err := fm.Check(ctx, input, form.Options{Partial: true, Lookup: form.DBLookup{Q: e.pool}, Now: e.now()})
 		if err != nil {
-			return Ticket{}, form.AsGraphQL(err, "input")
+			return ticket.Ticket{}, form.AsGraphQL(err, "input")
 		}
 		input = res.Values
 	}

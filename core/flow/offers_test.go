@@ -194,7 +194,7 @@ func TestEveryOfferedActionSucceeds(t *testing.T) {
 	for _, start := range tickets {
 		id := start.ID
 		for step := 0; step < 12; step++ {
-			tk, err := g.Engine.Get(ctx, as("admin"), id)
+			tk, err := g.Engine.Store.Get(ctx, as("admin"), id)
 			require.NoError(t, err)
 			if tk.ClosedAt != nil {
 				break

@@ -23,6 +23,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/demo"
 )
 
@@ -308,10 +309,10 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 	}
 	now := sc.Start.Time
 	eng := NewEngine(pool, runtime)
-	eng.Now = func() time.Time { return now }
-	ids.Now = eng.Now
+	eng.Store.Now = func() time.Time { return now }
+	ids.Now = eng.Store.Now
 	var diags diag.List
-	var t Ticket
+	var t ticket.Ticket
 	for i, st := range sc.Steps {
 		if st.At != nil {
 			now = st.At.Time
@@ -320,7 +321,7 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 		if err != nil {
 			return nil, err
 		}
-		var next Ticket
+		var next ticket.Ticket
 		var stepErr error
 		before, err := snapshot(ctx, pool, t.ID)
 		if err != nil {
@@ -333,7 +334,7 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 		case st.Do != "":
 			next, stepErr = eng.Perform(ctx, res.Principal, t.ID, st.Do, input, nil)
 		default:
-			next, stepErr = eng.Get(ctx, res.Principal, t.ID)
+			next, stepErr = eng.Store.Get(ctx, res.Principal, t.ID)
 		}
 		fail := func(format string, args ...any) {
 			diags.Addf(st.Pos, "scenario %s, step %d (%s %s%s): %s", sc.Name, i+1, st.As, st.Create, st.Do, fmt.Sprintf(format, args...))
@@ -448,7 +449,7 @@ func withUsers(in map[string]any, users map[string]string) map[string]any {
 
 // checkOffersAndHistory checks what expect says of the actions offered to
 // p, the actions performed so far and whether the last came in time.
-func (r Runner) checkOffersAndHistory(ctx context.Context, eng *Engine, p *identity.Principal, t Ticket, e *Expect, fail func(string, ...any)) error {
+func (r Runner) checkOffersAndHistory(ctx context.Context, eng *Engine, p *identity.Principal, t ticket.Ticket, e *Expect, fail func(string, ...any)) error {
 	if e.Actions != nil {
 		offers, err := eng.Offers(ctx, p, t)
 		if err != nil {
@@ -517,7 +518,7 @@ func snapshot(ctx context.Context, pool *pgxpool.Pool, id int64) (stored, error)
 	return s, nil
 }
 
-func formatTime(t *time.Time, tk Ticket) string {
+func formatTime(t *time.Time, tk ticket.Ticket) string {
 	if t == nil {
 		return "none"
 	}

@@ -37,7 +37,7 @@ func TestMovingAUnitMovesTheScopeOfItsTickets(t *testing.T) {
 	sees := func(user string) bool {
 		t.Helper()
 		p := w.as(t, user)
-		_, err := w.eng.Get(ctx, p, tk.ID)
+		_, err := w.eng.Store.Get(ctx, p, tk.ID)
 		if err != nil {
 			require.Equal(t, gql.NotFound, codeOf(err), "%s: %v", user, err)
 		}

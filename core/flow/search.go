@@ -18,6 +18,7 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/store"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // Filter narrows ticket lists, searches and exports. Entries of one facet
@@ -114,7 +115,7 @@ func parseQuery(text string) (q fulltext.Query, none bool, err error) {
 
 // Hit is a found ticket with fragments of its matching fields.
 type Hit struct {
-	Ticket
+	ticket.Ticket
 	Highlights []Highlight `json:"highlights"`
 }
 
@@ -189,13 +190,13 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 	}
 	// Whether the reader sees a ticket's callers whole, as SQL: written
 	// into the query (with its arguments) only where a condition needs it.
-	d := e.Disclosure(p)
+	d := e.Store.Disclosure(p)
 	var whole string
 	wholeSQL := func() string {
 		if whole == "" {
 			whole = "TRUE"
-			if len(d.spec.Personal) > 0 {
-				whole = d.wholeSQL(args)
+			if len(d.Spec().Personal) > 0 {
+				whole = d.WholeSQL(args)
 			}
 		}
 		return whole
@@ -204,10 +205,10 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 	case !q.Empty():
 		tags := make([]string, len(buckets))
 		for i, b := range buckets {
-			tags[i] = bucketTag(b)
+			tags[i] = ticket.BucketTag(b)
 		}
 		full := "s.doc @@ " + arg(q.Within(0, tags)) + "::tsquery"
-		if public := d.spec.publicWeights(); public != weightsAll && wholeSQL() != "TRUE" {
+		if public := d.Spec().PublicWeights(); public != ticket.WeightsAll && wholeSQL() != "TRUE" {
 			// A ticket the reader sees masked is found by its other text
 			// only. Without exclusions those matches are a subset of the
 			// full query's, so the index is searched once; an excluded
@@ -224,27 +225,27 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 	case len(buckets) > 0:
 		entries := make([]string, len(buckets))
 		for i, b := range buckets {
-			entries[i] = bucketFacet(b)
+			entries[i] = ticket.BucketFacet(b)
 		}
 		conds = append(conds, "s.facets && "+arg(entries)+"::text[]")
 	}
 	f := s.Filter
-	if _, named := f.Facets[FacetFlow]; !named {
+	if _, named := f.Facets[ticket.FacetFlow]; !named {
 		if separate := e.separateFlows(); len(separate) > 0 {
 			conds = append(conds, "NOT (s.facets && "+arg(separate)+"::text[])")
 		}
 	}
-	spec := e.IndexSpec()
+	spec := e.Store.IndexSpec()
 	facets := map[string][]string{}
 	for name, values := range f.Facets {
 		base, _, _ := strings.Cut(name, ".")
-		if _, ok := spec.Facet(base); !ok && name != FacetState && name != FacetUnit && name != FacetFlow {
+		if _, ok := spec.Facet(base); !ok && name != ticket.FacetState && name != ticket.FacetUnit && name != ticket.FacetFlow {
 			return "", q, gql.FieldError("filter.facets", "没有名为 %q 的筛选项", name)
 		}
 		facets[name] = values
 	}
 	if len(f.States) > 0 {
-		facets[FacetState] = append(facets[FacetState], f.States...)
+		facets[ticket.FacetState] = append(facets[ticket.FacetState], f.States...)
 	}
 	names := make([]string, 0, len(facets))
 	for name := range facets {
@@ -284,7 +285,7 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 		if !*f.Overdue {
 			op = ">="
 		}
-		conds = append(conds, fmt.Sprintf("(t.closed_at IS NULL AND t.deadline IS NOT NULL AND t.deadline %s %s)", op, arg(e.Now())))
+		conds = append(conds, fmt.Sprintf("(t.closed_at IS NULL AND t.deadline IS NOT NULL AND t.deadline %s %s)", op, arg(e.now())))
 	}
 	if a := f.Action; a != nil {
 		if a.Name == "" {
@@ -323,14 +324,14 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 		return nil, err
 	}
 	limit := min(max(s.First, 1), 1000) + 1
-	var tickets []Ticket
+	var tickets []ticket.Ticket
 	switch {
 	case (s.Sort == "" || s.Sort == SortNewest) && (!q.Empty() || s.Filter.indexed()):
 		ids, err := e.newestMatches(ctx, p, s, lk, s.After, limit)
 		if err != nil {
 			return nil, err
 		}
-		tickets, err = e.ticketsByID(ctx, ids)
+		tickets, err = e.Store.ByID(ctx, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -344,8 +345,8 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 		// A reader who sees some callers masked is ranked by the other
 		// text alone, or a name would lift its tickets.
 		rank := q.TSQuery(0)
-		if d := e.Disclosure(p); d.spec.PersonalWeights != "" && !d.wholeEverywhere() {
-			rank = q.TSQueryIn(d.spec.publicWeights())
+		if d := e.Store.Disclosure(p); d.Spec().PersonalWeights != "" && !d.WholeEverywhere() {
+			rank = q.TSQueryIn(d.Spec().PublicWeights())
 		}
 		rows, err := e.pool.Query(ctx, `SELECT ticket_id FROM ticket_search WHERE ticket_id = ANY($1)
 			ORDER BY ts_rank(doc, $2::tsquery) DESC, ticket_id DESC LIMIT $3 OFFSET $4`, ids, rank, limit, s.After)
@@ -356,7 +357,7 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 		if err != nil {
 			return nil, fmt.Errorf("ranking tickets: %w", err)
 		}
-		tickets, err = e.ticketsByID(ctx, ranked)
+		tickets, err = e.Store.ByID(ctx, ranked)
 		if err != nil {
 			return nil, err
 		}
@@ -379,7 +380,7 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 		default:
 			return nil, gql.FieldError("sort", "未知的排序 %q", s.Sort)
 		}
-		tickets, err = e.queryTickets(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+
+		tickets, err = e.Store.Query(ctx, ticket.Select+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+
 			fmt.Sprintf(` ORDER BY %s LIMIT %d OFFSET %d`, order, limit, offset), args...)
 		if err != nil {
 			return nil, err
@@ -400,7 +401,7 @@ func (e *Engine) separateFlows() []string {
 	}
 	for _, d := range e.config.Current().All(Kind) {
 		if f := d.Model.(*Flow); f.Separate {
-			out = append(out, FacetFlow+"="+f.Name)
+			out = append(out, ticket.FacetFlow+"="+f.Name)
 		}
 	}
 	return out
@@ -429,7 +430,7 @@ func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Sea
 			return nil, fmt.Errorf("searching tickets: %w", err)
 		}
 	}
-	top := bucket(upper - 1)
+	top := ticket.Bucket(upper - 1)
 	for _, w := range matchWindows {
 		var buckets []int64
 		for b := top; w > 0 && b > top-w && b >= 0; b-- {
@@ -461,52 +462,13 @@ func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Sea
 	return nil, nil
 }
 
-// ticketsByID reads tickets in the order of ids.
-func (e *Engine) ticketsByID(ctx context.Context, ids []int64) ([]Ticket, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	found, err := e.queryTickets(ctx, ticketSelect+` WHERE t.id = ANY($1)`, ids)
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[int64]Ticket, len(found))
-	for _, t := range found {
-		byID[t.ID] = t
-	}
-	out := make([]Ticket, 0, len(ids))
-	for _, id := range ids {
-		if t, ok := byID[id]; ok {
-			out = append(out, t)
-		}
-	}
-	return out, nil
-}
-
-func (e *Engine) queryTickets(ctx context.Context, sql string, args ...any) ([]Ticket, error) {
-	rows, err := e.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading tickets: %w", err)
-	}
-	defer rows.Close()
-	var out []Ticket
-	for rows.Next() {
-		t, err := scanTicket(rows)
-		if err != nil {
-			return nil, fmt.Errorf("reading tickets: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
 // highlights are fragments of the ticket's full-text fields that match.
-func (e *Engine) highlights(t Ticket, q fulltext.Query) []Highlight {
+func (e *Engine) highlights(t ticket.Ticket, q fulltext.Query) []Highlight {
 	if q.Empty() {
 		return nil
 	}
 	var out []Highlight
-	for _, fl := range e.IndexSpec().Text {
+	for _, fl := range e.Store.IndexSpec().Text {
 		text, ok := t.Fields[fl.Name].(string)
 		if !ok {
 			if a, isAddr := t.Fields[fl.Name].(map[string]any); isAddr {
@@ -515,6 +477,19 @@ func (e *Engine) highlights(t Ticket, q fulltext.Query) []Highlight {
 		}
 		if frag := q.Highlight(text, 80); frag != "" {
 			out = append(out, Highlight{Field: fl.Name, Label: fl.Label, Fragment: frag})
+		}
+	}
+	return out
+}
+
+// disclosed are a hit's highlights as the reader may see them: a
+// personal field the reader sees masked is not highlighted at all, since
+// a highlight says that the field holds the words searched for.
+func disclosed(d *ticket.Disclosure, t *ticket.Ticket, hs []Highlight) []Highlight {
+	out := make([]Highlight, 0, len(hs))
+	for _, h := range hs {
+		if !d.Personal(t, h.Field) {
+			out = append(out, h)
 		}
 	}
 	return out
@@ -563,8 +538,8 @@ type Facet struct {
 // the named facets (all of them when names is empty), most frequent
 // first: exact up to CountCap matches, the recent distribution beyond.
 func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Search, names []string) ([]Facet, error) {
-	spec := e.IndexSpec()
-	labels := map[string]string{FacetState: "状态", FacetUnit: "承办单位"}
+	spec := e.Store.IndexSpec()
+	labels := map[string]string{ticket.FacetState: "状态", ticket.FacetUnit: "承办单位"}
 	fields := map[string]*form.Field{}
 	for _, fl := range spec.Facets {
 		if fl.Type == form.Address {
@@ -621,7 +596,7 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 		if fl, ok := fields[name]; ok {
 			label = fl.OptionLabel(value)
 		}
-		if name == FacetUnit || strings.Contains(name, ".") {
+		if name == ticket.FacetUnit || strings.Contains(name, ".") {
 			unitCodes = append(unitCodes, value)
 		}
 		fc.Values = append(fc.Values, FacetCount{Value: value, Label: label, Count: n})
@@ -629,7 +604,7 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	unitNames, err := DBUnitNames(e.pool)(ctx, unitCodes)
+	unitNames, err := ticket.DBUnitNames(e.pool)(ctx, unitCodes)
 	if err != nil {
 		return nil, err
 	}
@@ -641,10 +616,10 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 		}
 		for i := range fc.Values {
 			v := &fc.Values[i]
-			if n, ok := unitNames[v.Value]; ok && (name == FacetUnit || strings.Contains(name, ".")) {
+			if n, ok := unitNames[v.Value]; ok && (name == ticket.FacetUnit || strings.Contains(name, ".")) {
 				v.Label = n
 			}
-			if name == FacetState {
+			if name == ticket.FacetState {
 				v.Label = e.StateLabel(v.Value)
 			}
 		}
@@ -684,8 +659,8 @@ func callerKeys(phone, name string) []string {
 
 // InTransitHit is an open ticket of the same caller.
 type InTransitHit struct {
-	Ticket    Ticket   `json:"ticket"`
-	MatchedBy []string `json:"matchedBy"`
+	Ticket    ticket.Ticket `json:"ticket"`
+	MatchedBy []string      `json:"matchedBy"`
 }
 
 // InTransit finds open tickets in p's scope whose caller has the phone
@@ -693,14 +668,14 @@ type InTransitHit struct {
 // an agent sees at once that a caller already has a ticket running.
 func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, name, address string) ([]InTransitHit, error) {
 	args := []any{}
-	conds := []string{"s.open", e.visible(p, &args)}
+	conds := []string{"s.open", e.Store.Visible(p, &args)}
 	var either []string
-	d := e.Disclosure(p)
+	d := e.Store.Disclosure(p)
 	keys := callerKeys(phone, name)
-	personalAddress := strings.ContainsRune(d.spec.PersonalWeights, rune(weightAddress)) && strings.TrimSpace(address) != ""
+	personalAddress := strings.ContainsRune(d.Spec().PersonalWeights, rune(ticket.WeightAddress)) && strings.TrimSpace(address) != ""
 	whole := "TRUE"
-	if len(d.spec.Personal) > 0 && (len(keys) > 0 || personalAddress) {
-		whole = d.wholeSQL(&args)
+	if len(d.Spec().Personal) > 0 && (len(keys) > 0 || personalAddress) {
+		whole = d.WholeSQL(&args)
 	}
 	if len(keys) > 0 {
 		args = append(args, keys)
@@ -716,7 +691,7 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 		return nil, &gql.Error{Code: ge.Code, Field: "address", Extra: ge.Extra, Message: "地址" + strings.TrimPrefix(ge.Message, "搜索词")}
 	}
 	if !addr.Empty() {
-		args = append(args, addr.TSQuery(weightAddress))
+		args = append(args, addr.TSQuery(ticket.WeightAddress))
 		cond := fmt.Sprintf("s.doc @@ $%d::tsquery", len(args))
 		if personalAddress {
 			cond = "(" + cond + " AND " + whole + ")"
@@ -727,20 +702,20 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 		return nil, gql.FieldError("phone", "请至少提供电话、姓名或地址之一")
 	}
 	conds = append(conds, "("+strings.Join(either, " OR ")+")")
-	found, err := e.queryTickets(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
+	found, err := e.Store.Query(ctx, ticket.Select+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY t.id DESC LIMIT 20`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("finding tickets in transit: %w", err)
 	}
-	spec := e.IndexSpec()
+	spec := e.Store.IndexSpec()
 	// The unit names of every hit's address, in one query.
 	var names map[string]string
 	if !addr.Empty() {
 		var codes []string
 		for _, t := range found {
-			codes = append(codes, addressCodes(spec.Caller["address"], t.Fields)...)
+			codes = append(codes, ticket.AddressCodes(spec.Caller["address"], t.Fields)...)
 		}
-		if names, err = DBUnitNames(e.pool)(ctx, codes); err != nil {
+		if names, err = ticket.DBUnitNames(e.pool)(ctx, codes); err != nil {
 			return nil, err
 		}
 	}
@@ -763,7 +738,7 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 			match("name", func(_ *form.Field, v any) bool { s, _ := v.(string); return strings.TrimSpace(s) == n })
 		}
 		if !addr.Empty() {
-			match("address", func(fl *form.Field, v any) bool { return addr.Contains(addressText(fl, v, names)) })
+			match("address", func(fl *form.Field, v any) bool { return addr.Contains(ticket.AddressText(fl, v, names)) })
 		}
 		out = append(out, h)
 	}
@@ -776,7 +751,7 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 // hold only those: PostgreSQL picks them out of the stored document, so a
 // million-row export does not decode every ticket's whole JSON (that was
 // half of its time).
-func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search, fields []string, fn func(Ticket) error) error {
+func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search, fields []string, fn func(ticket.Ticket) error) error {
 	args := []any{}
 	where, _, err := e.where(ctx, p, s, &args)
 	if err != nil {
@@ -786,7 +761,7 @@ func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search
 	if fields != nil {
 		// Whether a ticket is confidential decides what its reader sees of
 		// the personal fields, so those flags come along.
-		for _, name := range e.IndexSpec().Confidential {
+		for _, name := range e.Store.IndexSpec().Confidential {
 			if !slices.Contains(fields, name) {
 				fields = append(slices.Clip(fields), name)
 			}
@@ -800,14 +775,14 @@ func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search
 	}
 	rows, err := e.pool.Query(ctx, `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
 		t.deadline, t.paused_remaining, t.created_at, t.closed_at,
-		hu.id, hu.code, hu.name, hu.kind, COALESCE(hpu.code, ''), COALESCE(hpu.kind, ''), hu.path, COALESCE(husr.username, ''), `+cols+ticketJoins+`
+		hu.id, hu.code, hu.name, hu.kind, COALESCE(hpu.code, ''), COALESCE(hpu.kind, ''), hu.path, COALESCE(husr.username, ''), `+cols+ticket.Joins+`
 		JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+` ORDER BY t.id`, args...)
 	if err != nil {
 		return fmt.Errorf("reading tickets: %w", err)
 	}
 	defer rows.Close()
 	var (
-		t                                        Ticket
+		t                                        ticket.Ticket
 		unitID                                   *int64
 		code, name, kind, parentCode, parentKind *string
 		path                                     *string
@@ -820,12 +795,12 @@ func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search
 		dest = append(dest, &raw[i])
 	}
 	for rows.Next() {
-		t = Ticket{}
+		t = ticket.Ticket{}
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("reading tickets: %w", err)
 		}
 		if unitID != nil {
-			t.HolderUnit = &UnitRef{ID: *unitID, Code: *code, Name: *name, Kind: *kind, ParentCode: *parentCode, ParentKind: *parentKind, Path: *path}
+			t.HolderUnit = &ticket.UnitRef{ID: *unitID, Code: *code, Name: *name, Kind: *kind, ParentCode: *parentCode, ParentKind: *parentKind, Path: *path}
 		}
 		if t.Fields == nil {
 			t.Fields = make(map[string]any, len(fields))
@@ -866,10 +841,10 @@ func jsonValue(b []byte) (any, error) {
 // AttachmentVisible reports whether an attachment is on a ticket in p's
 // scope.
 func (e *Engine) AttachmentVisible(ctx context.Context, p *identity.Principal, id string) (bool, error) {
-	args := []any{[]string{FacetAttachment + "=" + id}}
+	args := []any{[]string{ticket.FacetAttachment + "=" + id}}
 	var ok bool
 	err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
-		WHERE s.facets @> $1::text[] AND `+e.visible(p, &args)+`)`, args...).Scan(&ok)
+		WHERE s.facets @> $1::text[] AND `+e.Store.Visible(p, &args)+`)`, args...).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("looking for attachment %s on tickets: %w", id, err)
 	}
@@ -878,8 +853,8 @@ func (e *Engine) AttachmentVisible(ctx context.Context, p *identity.Principal, i
 
 // SimilarHit is an open ticket like the one being registered.
 type SimilarHit struct {
-	Ticket Ticket  `json:"ticket"`
-	Score  float64 `json:"score"`
+	Ticket ticket.Ticket `json:"ticket"`
+	Score  float64       `json:"score"`
 	// Shared are the facet entries (name=value) it shares.
 	Shared []string `json:"shared"`
 }
@@ -904,23 +879,23 @@ func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string
 	}
 	slices.Sort(entries)
 	args := []any{}
-	conds := []string{"s.open", e.visible(p, &args)}
+	conds := []string{"s.open", e.Store.Visible(p, &args)}
 	if len(entries) > 0 {
 		args = append(args, entries)
 		conds = append(conds, fmt.Sprintf("s.facets && $%d::text[]", len(args)))
 	}
-	args = append(args, e.Now().AddDate(0, 0, -max(days, 1)))
+	args = append(args, e.now().AddDate(0, 0, -max(days, 1)))
 	conds = append(conds, fmt.Sprintf("s.created_at >= $%d", len(args)))
-	candidates, err := e.queryTickets(ctx, ticketSelect+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
+	candidates, err := e.Store.Query(ctx, ticket.Select+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
 		fmt.Sprintf(` ORDER BY t.id DESC LIMIT %d`, similarCandidates), args...)
 	if err != nil {
 		return nil, fmt.Errorf("finding similar tickets: %w", err)
 	}
-	d := e.Disclosure(p)
+	d := e.Store.Disclosure(p)
 	var out []SimilarHit
 	for _, t := range candidates {
 		var parts []string
-		for _, fl := range d.spec.Text {
+		for _, fl := range d.Spec().Text {
 			if s, ok := t.Fields[fl.Name].(string); ok && !d.Personal(&t, fl.Name) {
 				parts = append(parts, s)
 			}
@@ -930,7 +905,7 @@ func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string
 			continue
 		}
 		h := SimilarHit{Ticket: t, Score: score, Shared: []string{}}
-		for _, f := range d.spec.facetEntries(t) {
+		for _, f := range d.Spec().FacetEntries(t) {
 			if slices.Contains(entries, f) {
 				h.Shared = append(h.Shared, f)
 			}
@@ -939,4 +914,71 @@ func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
 	return out[:min(len(out), max(first, 1))], nil
+}
+
+// visibleSet is visible for lists and searches: the tickets in scope as a
+// set built from indexes (the scope's holder paths, the principal's own
+// tickets, branches held in scope). A single ticket is checked with
+// visible.
+func visibleSet(p *identity.Principal, args *[]any) string {
+	if p.Scope == identity.ScopeAll {
+		return "TRUE"
+	}
+	return "t.id IN (" + scopeIDs(p, args) + ")"
+}
+
+func scopeIDs(p *identity.Principal, args *[]any) string {
+	scope := p.ScopeSQL("vt.scope_path", args)
+	branchScope := p.ScopeSQL("bu.path", args)
+	*args = append(*args, p.UserID)
+	return fmt.Sprintf(`SELECT vt.id FROM tickets vt WHERE %s
+		UNION SELECT vc.id FROM tickets vc WHERE vc.creator_id = $%d
+		UNION SELECT b.ticket_id FROM ticket_branches b JOIN units bu ON bu.id = b.unit_id WHERE %s`, scope, len(*args), branchScope)
+}
+
+// smallScope is how many tickets a scope may hold to be searched as a
+// list of ids.
+var smallScope = 5000
+
+// smallScopeIDs reads the tickets in p's scope when they are few (a
+// street or a bureau holding a few thousand of a million tickets); nil
+// when the scope is everything or too large for a list.
+func (e *Engine) smallScopeIDs(ctx context.Context, p *identity.Principal) ([]int64, error) {
+	if p.Scope == identity.ScopeAll {
+		return nil, nil
+	}
+	var a []any
+	rows, err := e.pool.Query(ctx, scopeIDs(p, &a)+fmt.Sprintf(" LIMIT %d", smallScope+1), a...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tickets in scope: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("reading the tickets in scope: %w", err)
+	}
+	if len(ids) > smallScope {
+		return nil, nil
+	}
+	if ids == nil {
+		ids = []int64{} // a scope holding nothing is small, not large
+	}
+	return ids, nil
+}
+
+// scopeCondition limits a list or search to p's scope: a small scope as
+// the list of its ticket ids (from smallScopeIDs), so PostgreSQL looks at
+// those rows and never at every match of a common word; a large one as a
+// subquery.
+func (e *Engine) scopeCondition(p *identity.Principal, small []int64, args *[]any) string {
+	var cond string
+	if small == nil {
+		cond = visibleSet(p, args)
+	} else {
+		*args = append(*args, small)
+		cond = fmt.Sprintf("t.id = ANY($%d::bigint[]) AND s.ticket_id = ANY($%d::bigint[])", len(*args), len(*args))
+	}
+	if r := e.Store.ReadScope(p, args); r != "" {
+		cond += " AND " + r
+	}
+	return cond
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
@@ -127,7 +128,7 @@ func TestSymbolsOnlySearchFindsNothing(t *testing.T) {
 			n, err := g.Engine.CountTickets(ctx, p, s, 0)
 			require.NoError(t, err)
 			assert.Zero(t, n, "%q", q)
-			facets, err := g.Engine.FacetTickets(ctx, p, s, []string{flow.FacetState})
+			facets, err := g.Engine.FacetTickets(ctx, p, s, []string{ticket.FacetState})
 			require.NoError(t, err)
 			for _, f := range facets {
 				assert.Empty(t, f.Values, "%q", q)

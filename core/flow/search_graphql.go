@@ -222,9 +222,9 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 			if err != nil {
 				return nil, err
 			}
-			d := e.Disclosure(p)
+			d := e.Store.Disclosure(p)
 			for i := range hits {
-				hits[i].Highlights = d.Highlights(&hits[i].Ticket, hits[i].Highlights)
+				hits[i].Highlights = disclosed(d, &hits[i].Ticket, hits[i].Highlights)
 			}
 			r := &result{principal: p, search: s, hasNext: len(hits) > s.First}
 			var once sync.Once

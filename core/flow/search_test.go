@@ -17,6 +17,7 @@ import (
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
@@ -26,7 +27,7 @@ import (
 type corpus struct {
 	*world
 	set     *registry.Set
-	tickets map[int64]flow.Ticket
+	tickets map[int64]ticket.Ticket
 	text    map[int64]string
 }
 
@@ -47,17 +48,17 @@ func newCorpus(t *testing.T, n int, tweak ...func(*gen.Options)) *corpus {
 func (c *corpus) load(t *testing.T) {
 	ctx := context.Background()
 	admin := c.as(t, "admin")
-	names, err := flow.AllUnitNames(ctx, c.pool)
+	names, err := ticket.AllUnitNames(ctx, c.pool)
 	require.NoError(t, err)
-	spec := flow.SpecOf(c.set)
+	spec := ticket.SpecOf(c.set)
 	var textFields []*form.Field
 	textFields = append(textFields, spec.Text...)
 	textFields = append(textFields, spec.Caller["name"]...)
 	textFields = append(textFields, spec.Caller["address"]...)
-	c.tickets, c.text = map[int64]flow.Ticket{}, map[int64]string{}
+	c.tickets, c.text = map[int64]ticket.Ticket{}, map[int64]string{}
 	var after int64
 	for {
-		list, err := c.eng.List(ctx, admin, "", after, 1000)
+		list, err := c.eng.Store.List(ctx, admin, "", after, 1000)
 		require.NoError(t, err)
 		if len(list) == 0 {
 			break
@@ -96,7 +97,7 @@ func (c *corpus) load(t *testing.T) {
 }
 
 // bruteForce is every ticket whose text contains the query.
-func (c *corpus) bruteForce(query string, keep func(flow.Ticket) bool) []int64 {
+func (c *corpus) bruteForce(query string, keep func(ticket.Ticket) bool) []int64 {
 	q := fulltext.ParseQuery(query)
 	var ids []int64
 	for id, text := range c.text {
@@ -203,7 +204,7 @@ func TestSearchKeepsToTheUsersScope(t *testing.T) {
 	for _, small := range []int{5000, 0} {
 		*flow.SmallScope = small
 		for _, q := range []string{"", "供暖", "物业"} {
-			want := c.bruteForce(q, func(tk flow.Ticket) bool { return strings.HasPrefix(tk.ScopePath, unitPath) })
+			want := c.bruteForce(q, func(tk ticket.Ticket) bool { return strings.HasPrefix(tk.ScopePath, unitPath) })
 			got := c.searchAll(t, clerk, flow.Search{Query: q})
 			require.Equal(t, want, got, "query %q, small scopes up to %d", q, small)
 			if q == "" {
@@ -219,8 +220,8 @@ func TestSearchFiltersAndFacets(t *testing.T) {
 	admin := c.as(t, "admin")
 	from, to := genNow.AddDate(-1, 0, 0), genNow.AddDate(0, -1, 0)
 	open := true
-	inFacet := func(name, value string) func(flow.Ticket) bool {
-		return func(tk flow.Ticket) bool {
+	inFacet := func(name, value string) func(ticket.Ticket) bool {
+		return func(tk ticket.Ticket) bool {
 			switch name {
 			case "state":
 				return tk.State == value
@@ -235,18 +236,18 @@ func TestSearchFiltersAndFacets(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		filter flow.Filter
-		keep   func(flow.Ticket) bool
+		keep   func(ticket.Ticket) bool
 	}{
 		{"category tree", flow.Filter{Facets: map[string][]string{"category": {"01"}}}, inFacet("category", "01")},
 		{"district", flow.Filter{Facets: map[string][]string{"address.district": {"150105"}}}, inFacet("address.district", "150105")},
-		{"state", flow.Filter{States: []string{"dept_handling", "final_review"}}, func(tk flow.Ticket) bool {
+		{"state", flow.Filter{States: []string{"dept_handling", "final_review"}}, func(tk ticket.Ticket) bool {
 			return tk.State == "dept_handling" || tk.State == "final_review"
 		}},
-		{"time range", flow.Filter{CreatedFrom: &from, CreatedTo: &to}, func(tk flow.Ticket) bool {
+		{"time range", flow.Filter{CreatedFrom: &from, CreatedTo: &to}, func(tk ticket.Ticket) bool {
 			return !tk.CreatedAt.Before(from) && tk.CreatedAt.Before(to)
 		}},
-		{"open", flow.Filter{Open: &open}, func(tk flow.Ticket) bool { return tk.ClosedAt == nil }},
-		{"channel", flow.Filter{Facets: map[string][]string{"channel": {"微信", "网站"}}}, func(tk flow.Ticket) bool {
+		{"open", flow.Filter{Open: &open}, func(tk ticket.Ticket) bool { return tk.ClosedAt == nil }},
+		{"channel", flow.Filter{Facets: map[string][]string{"channel": {"微信", "网站"}}}, func(tk ticket.Ticket) bool {
 			return tk.Fields["channel"] == "微信" || tk.Fields["channel"] == "网站"
 		}},
 	} {
@@ -303,7 +304,7 @@ func TestSearchFiltersAndFacets(t *testing.T) {
 	slices.Sort(want)
 	assert.Equal(t, want, got)
 	twice := c.searchAll(t, admin, flow.Search{Filter: flow.Filter{Action: &flow.ActionFilter{Name: "reply", AtLeast: 2}}})
-	assert.Equal(t, c.bruteForce("", func(tk flow.Ticket) bool { return tk.Counts["reply"] >= 2 }), twice)
+	assert.Equal(t, c.bruteForce("", func(tk ticket.Ticket) bool { return tk.Counts["reply"] >= 2 }), twice)
 
 	// Bad filters name the field.
 	_, err = c.eng.SearchTickets(ctx, admin, flow.Search{Filter: flow.Filter{Facets: map[string][]string{"colour": {"red"}}}})
@@ -377,13 +378,13 @@ func TestReindexRebuildsWhatTheFormsSay(t *testing.T) {
 	before := c.searchAll(t, admin, flow.Search{Query: "物业"})
 	require.NotEmpty(t, before)
 
-	stale, err := c.eng.IndexStale(ctx)
+	stale, err := c.eng.Store.IndexStale(ctx)
 	require.NoError(t, err)
 	assert.False(t, stale, "generated into an empty database under the running spec")
 	// An older build: other fields, and the rows say nothing.
 	_, err = c.pool.Exec(ctx, `UPDATE search_index_state SET fingerprint = 'v0'`)
 	require.NoError(t, err)
-	stale, err = c.eng.IndexStale(ctx)
+	stale, err = c.eng.Store.IndexStale(ctx)
 	require.NoError(t, err)
 	assert.True(t, stale)
 	_, err = c.pool.Exec(ctx, `UPDATE ticket_search SET doc = ''::tsvector, facets = '{}'`)
@@ -391,12 +392,12 @@ func TestReindexRebuildsWhatTheFormsSay(t *testing.T) {
 	assert.Empty(t, c.searchAll(t, admin, flow.Search{Query: "物业"}))
 
 	done := 0
-	n, err := c.eng.Reindex(ctx, 128, func(d int) { done = d })
+	n, err := c.eng.Store.Reindex(ctx, 128, func(d int) { done = d })
 	require.NoError(t, err)
 	assert.Equal(t, len(c.tickets), n)
 	assert.Equal(t, n, done)
 	assert.Equal(t, before, c.searchAll(t, admin, flow.Search{Query: "物业"}))
-	stale, err = c.eng.IndexStale(ctx)
+	stale, err = c.eng.Store.IndexStale(ctx)
 	require.NoError(t, err)
 	assert.False(t, stale)
 }
@@ -451,7 +452,7 @@ func TestGeneratedTicketsAreValidAndRepeatable(t *testing.T) {
 	}
 }
 
-func minID(m map[int64]flow.Ticket) int64 {
+func minID(m map[int64]ticket.Ticket) int64 {
 	first := true
 	var out int64
 	for id := range m {
@@ -477,7 +478,7 @@ func TestEachTicketPicksFieldsAsStored(t *testing.T) {
 
 	picks := []string{"title", "content", "caller", "address", "confidential", "attachments", "no_such_field"}
 	seen := 0
-	require.NoError(t, c.eng.EachTicket(ctx, admin, flow.Search{}, picks, func(got flow.Ticket) error {
+	require.NoError(t, c.eng.EachTicket(ctx, admin, flow.Search{}, picks, func(got ticket.Ticket) error {
 		seen++
 		want, ok := c.tickets[got.ID]
 		require.True(t, ok, "ticket %d", got.ID)
@@ -542,7 +543,7 @@ func TestNewestMatchesAreLookedForInTheirIDBucket(t *testing.T) {
 		slices.Sort(got)
 		assert.Equal(t, want, got)
 	}
-	search(flow.Search{Filter: flow.Filter{Facets: map[string][]string{flow.FacetFlow: {"ticket"}}}}, inBucket(all))
+	search(flow.Search{Filter: flow.Filter{Facets: map[string][]string{ticket.FacetFlow: {"ticket"}}}}, inBucket(all))
 	for _, q := range []string{"反映", "小区", "供暖", "物业"} {
 		want := inBucket(c.bruteForce(q, nil))
 		if len(want) >= 2 && len(want) < size {

@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // schedule queues the replacement of the ticket's pending timers: while
 // its clock runs, one per timer of the flow, relative to the deadline; none
 // while it is paused, cleared or closed.
-func (e *Engine) schedule(b *pgx.Batch, f *Flow, t Ticket) {
+func (e *Engine) schedule(b *pgx.Batch, f *Flow, t ticket.Ticket) {
 	b.Queue(`DELETE FROM ticket_timers WHERE ticket_id = $1 AND fired_at IS NULL`, t.ID)
 	// The step's own limit (sign within hours) warns once when it runs
 	// out, whatever the ticket's clock does.
@@ -61,7 +63,7 @@ func (e *Engine) FireDue(ctx context.Context, limit int) (int, error) {
 		// to another unit since the timer was scheduled.
 		rows, err := tx.Query(ctx, `SELECT tt.id, tt.ticket_id, t.number, tt.payload, COALESCE(hu.code, '') FROM ticket_timers tt
 			JOIN tickets t ON t.id = tt.ticket_id LEFT JOIN units hu ON hu.id = t.holder_unit_id
-			WHERE tt.fired_at IS NULL AND tt.due_at <= $1 ORDER BY tt.due_at LIMIT $2 FOR UPDATE OF tt SKIP LOCKED`, e.Now(), limit)
+			WHERE tt.fired_at IS NULL AND tt.due_at <= $1 ORDER BY tt.due_at LIMIT $2 FOR UPDATE OF tt SKIP LOCKED`, e.now(), limit)
 		if err != nil {
 			return fmt.Errorf("claiming due timers: %w", err)
 		}
@@ -88,7 +90,7 @@ func (e *Engine) FireDue(ctx context.Context, limit int) (int, error) {
 			if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, ticket_id, payload) VALUES ('notice', $1, $2)`, d.ticket, d.payload); err != nil {
 				return fmt.Errorf("firing timer %d: %w", d.id, err)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE ticket_timers SET fired_at = $2 WHERE id = $1`, d.id, e.Now()); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE ticket_timers SET fired_at = $2 WHERE id = $1`, d.id, e.now()); err != nil {
 				return fmt.Errorf("firing timer %d: %w", d.id, err)
 			}
 		}

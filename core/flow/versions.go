@@ -10,13 +10,14 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // definition returns the flow as it was at version: the running one, or an
 // earlier version rebuilt from its stored text beside the running versions
 // of everything it refers to. A ticket keeps the version it started on
 // until it is migrated.
-func (e *Engine) definition(ctx context.Context, q querier, name string, version int) (*Flow, error) {
+func (e *Engine) definition(ctx context.Context, q ticket.Querier, name string, version int) (*Flow, error) {
 	active, err := e.activeVersion(ctx, q, name)
 	if err != nil {
 		return nil, err
@@ -62,7 +63,7 @@ type older struct {
 // activeVersion is the configuration version of the running flow. The
 // versions are read once per running configuration: they change only when
 // the configuration does, and an action should not pay a query for them.
-func (e *Engine) activeVersion(ctx context.Context, q querier, name string) (int, error) {
+func (e *Engine) activeVersion(ctx context.Context, q ticket.Querier, name string) (int, error) {
 	base := e.config.Current()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -128,7 +129,7 @@ func (e *Engine) Migrate(ctx context.Context, p *identity.Principal, name string
 			return fmt.Errorf("selecting tickets to migrate: %w", err)
 		}
 		for _, id := range ids {
-			t, err := e.get(ctx, tx, p, id, false)
+			t, err := e.Store.Read(ctx, tx, p, id, false)
 			if err != nil {
 				return fmt.Errorf("migrating ticket %d: %w", id, err)
 			}
@@ -144,13 +145,13 @@ func (e *Engine) Migrate(ctx context.Context, p *identity.Principal, name string
 			t.State, t.FlowVersion = to, active
 			t.Version++
 			if _, err := tx.Exec(ctx, `UPDATE tickets SET state = $2, flow_version = $3, version = $4, updated_at = $5 WHERE id = $1`,
-				t.ID, t.State, t.FlowVersion, t.Version, e.Now()); err != nil {
+				t.ID, t.State, t.FlowVersion, t.Version, e.now()); err != nil {
 				return fmt.Errorf("migrating ticket %s: %w", t.Number, err)
 			}
 			input := map[string]any{"fromVersion": from, "toVersion": active}
 			b := &pgx.Batch{}
 			b.Queue(`INSERT INTO ticket_events (ticket_id, ticket_version, flow_version, action, actor_id, actor, from_state, to_state, input, at)
-				VALUES ($1, $2, $3, 'migrate', $4, $5, $6, $7, $8, $9)`, t.ID, t.Version, active, p.UserID, p.Username, fromState, t.State, input, e.Now())
+				VALUES ($1, $2, $3, 'migrate', $4, $5, $6, $7, $8, $9)`, t.ID, t.Version, active, p.UserID, p.Username, fromState, t.State, input, e.now())
 			e.schedule(b, f, t)
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return fmt.Errorf("migrating ticket %s: %w", t.Number, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // A user's to-do list (我的待办) is the open tickets whose state names
@@ -174,11 +175,11 @@ func (e *Engine) MyWork(ctx context.Context, p *identity.Principal) (Work, error
 	if todo == "" {
 		return w, nil
 	}
-	now := e.Now()
+	now := e.now()
 	overdue, near, step := overdueSQL(now, &args), e.nearSQL(now, &args), stepSQL(now, &args)
 	rows, err := e.pool.Query(ctx, `SELECT t.flow, t.state, count(*), count(*) FILTER (WHERE `+overdue+`),
 		count(*) FILTER (WHERE `+near+`), count(*) FILTER (WHERE `+step+`)
-		FROM tickets t WHERE t.closed_at IS NULL AND `+todo+` AND `+e.visible(p, &args)+` GROUP BY t.flow, t.state`, args...)
+		FROM tickets t WHERE t.closed_at IS NULL AND `+todo+` AND `+e.Store.Visible(p, &args)+` GROUP BY t.flow, t.state`, args...)
 	if err != nil {
 		return w, fmt.Errorf("counting the to-do list of %s: %w", p.Username, err)
 	}
@@ -221,26 +222,26 @@ func (e *Engine) MyWork(ctx context.Context, p *identity.Principal) (Work, error
 // WorkList lists the tickets waiting on p, most urgent first (the
 // earliest step limit, then the earliest deadline), optionally of one
 // flow and state and one urgency; after is the offset of the page.
-func (e *Engine) WorkList(ctx context.Context, p *identity.Principal, flowName, state, due string, after, limit int) ([]Ticket, error) {
+func (e *Engine) WorkList(ctx context.Context, p *identity.Principal, flowName, state, due string, after, limit int) ([]ticket.Ticket, error) {
 	args := []any{}
 	todo := e.todoCondition(p, flowName, state, &args)
 	if todo == "" {
-		return []Ticket{}, nil
+		return []ticket.Ticket{}, nil
 	}
-	where := "t.closed_at IS NULL AND " + todo + " AND " + e.visible(p, &args)
+	where := "t.closed_at IS NULL AND " + todo + " AND " + e.Store.Visible(p, &args)
 	switch due {
 	case "":
 	case DueOverdue:
-		where += " AND " + overdueSQL(e.Now(), &args)
+		where += " AND " + overdueSQL(e.now(), &args)
 	case DueNear:
-		where += " AND " + e.nearSQL(e.Now(), &args)
+		where += " AND " + e.nearSQL(e.now(), &args)
 	case DueStepOverdue:
-		where += " AND " + stepSQL(e.Now(), &args)
+		where += " AND " + stepSQL(e.now(), &args)
 	default:
 		return nil, fmt.Errorf("unknown urgency %q", due)
 	}
 	args = append(args, min(max(limit, 1), 1001), max(after, 0))
-	return e.queryTickets(ctx, ticketSelect+` WHERE `+where+
+	return e.Store.Query(ctx, ticket.Select+` WHERE `+where+
 		fmt.Sprintf(` ORDER BY t.step_deadline NULLS LAST, t.deadline NULLS LAST, t.id LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
 }
 
@@ -301,6 +302,6 @@ func (m Module) registerWork(b *gql.Builder, ticketType *graphql.Object) {
 			for i, t := range list {
 				pos[t.ID] = page.After + int64(i) + 1
 			}
-			return gql.ConnectionOf(list, page, func(t Ticket) int64 { return pos[t.ID] }), nil
+			return gql.ConnectionOf(list, page, func(t ticket.Ticket) int64 { return pos[t.ID] }), nil
 		})})
 }

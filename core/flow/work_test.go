@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
@@ -28,9 +29,9 @@ func TestMyWorkFollowsTheTicketFromDeskToDesk(t *testing.T) {
 	t.Parallel()
 	w := gentest.New(t, 0)
 	ctx := context.Background()
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, w.Engine.Now().Location())
-	w.Engine.Now = func() time.Time { return now }
-	act := func(user, action string, id int64, input map[string]any) flow.Ticket {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, w.Engine.Store.Now().Location())
+	w.Engine.Store.Now = func() time.Time { return now }
+	act := func(user, action string, id int64, input map[string]any) ticket.Ticket {
 		t.Helper()
 		tk, err := w.Engine.Perform(ctx, w.As(t, user), id, action, input, nil)
 		require.NoError(t, err, "%s %s", user, action)
@@ -77,7 +78,7 @@ func TestMyWorkFollowsTheTicketFromDeskToDesk(t *testing.T) {
 	assert.Equal(t, 1, auditor["final_review"], "a reply waits on the auditors")
 
 	// Near its deadline (the last working day), and past it.
-	tk, err = w.Engine.Get(ctx, w.As(t, "auditor"), tk.ID)
+	tk, err = w.Engine.Store.Get(ctx, w.As(t, "auditor"), tk.ID)
 	require.NoError(t, err)
 	now = tk.Deadline.Add(-2 * time.Hour)
 	work, _ = workOf(t, w, "auditor")

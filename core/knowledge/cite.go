@@ -85,7 +85,7 @@ type Citation struct {
 
 // Citations lists the articles cited in a ticket p may see.
 func (s *Service) Citations(ctx context.Context, p *identity.Principal, ticket int64) ([]Citation, error) {
-	if _, err := s.Tickets.Get(ctx, p, ticket); err != nil {
+	if _, err := s.Tickets.Store.Get(ctx, p, ticket); err != nil {
 		return nil, err
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT article_id, version, cited_by FROM kb_citations WHERE ticket_id = $1 ORDER BY cited_at, article_id`, ticket)

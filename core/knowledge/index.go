@@ -22,6 +22,7 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 // Index fields. Text fields are analysed into CJK bigrams (with positions,
@@ -206,7 +207,7 @@ func document(set *registry.Set, r row, files string) map[string]any {
 		}
 		if fl.Facet {
 			var values []string
-			for _, e := range flow.FacetValues(fl, v) {
+			for _, e := range ticket.FacetValues(fl, v) {
 				name, value, _ := strings.Cut(e, "=")
 				if name == fl.Name {
 					values = append(values, value)

@@ -33,6 +33,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/pgtest"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
@@ -620,7 +621,7 @@ func TestImportFromTheTemplate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, res.Imported)
 	for _, id := range res.IDs {
-		tk, err := k.w.Engine.Get(ctx, editor, id)
+		tk, err := k.w.Engine.Store.Get(ctx, editor, id)
 		require.NoError(t, err)
 		assert.Equal(t, "reviewing", tk.State)
 		assert.Equal(t, "zjj", tk.HolderUnit.Code, "drafts of the importing editor's unit")
@@ -817,7 +818,7 @@ func TestImportExternalKnowledge(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res.Problems)
 	require.Equal(t, 2, res.Imported)
-	tk, err := k.w.Engine.Get(ctx, editor, res.IDs[0])
+	tk, err := k.w.Engine.Store.Get(ctx, editor, res.IDs[0])
 	require.NoError(t, err)
 	assert.Equal(t, "draft", tk.State)
 	assert.Equal(t, "内蒙古政务服务知识库 #zw-1", tk.Fields["source"])
@@ -841,7 +842,7 @@ func TestImportExternalKnowledge(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res.Problems)
 	assert.Equal(t, []int64{id}, res.IDs, "only the changed article")
-	tk, err = k.w.Engine.Get(ctx, editor, id)
+	tk, err = k.w.Engine.Store.Get(ctx, editor, id)
 	require.NoError(t, err)
 	assert.Equal(t, "reviewing", tk.State)
 	assert.Contains(t, tk.Fields["body"], "邮寄到家")
@@ -1000,7 +1001,7 @@ func TestArticlesStayOutOfTicketSearchUnlessAskedFor(t *testing.T) {
 	for _, h := range hits {
 		assert.NotEqual(t, "kb_article", h.Flow, "the flow is separate")
 	}
-	named := flow.Search{Query: "办理", First: 100, Filter: flow.Filter{Facets: map[string][]string{flow.FacetFlow: {"kb_article"}}}}
+	named := flow.Search{Query: "办理", First: 100, Filter: flow.Filter{Facets: map[string][]string{ticket.FacetFlow: {"kb_article"}}}}
 	hits, err = k.w.Engine.SearchTickets(ctx, k.w.As(t, "kbreviewer"), named)
 	require.NoError(t, err)
 	assert.Equal(t, k.bruteForce("办理", true), sortedIDs(hits), "named, its tickets are found")
@@ -1019,7 +1020,7 @@ func TestDraftsAreSeenByTheirUnitsEditorsAndReviewersOnly(t *testing.T) {
 	draft, err := k.w.Engine.Create(ctx, k.w.As(t, "kbeditor.zjj"), "kb_article", "create", map[string]any{
 		"title": "住建局内部草稿：老旧小区改造补贴", "body": "<p>尚未审核的老旧小区改造补贴标准和申请条件</p>", "topic": "0101", "kind": "政策法规"})
 	require.NoError(t, err)
-	named := flow.Search{Query: "老旧小区改造补贴", First: 10, Filter: flow.Filter{Facets: map[string][]string{flow.FacetFlow: {"kb_article"}}}}
+	named := flow.Search{Query: "老旧小区改造补贴", First: 10, Filter: flow.Filter{Facets: map[string][]string{ticket.FacetFlow: {"kb_article"}}}}
 	for _, tc := range []struct {
 		user string
 		sees bool
@@ -1031,7 +1032,7 @@ func TestDraftsAreSeenByTheirUnitsEditorsAndReviewersOnly(t *testing.T) {
 		{"dispatcher", false},
 	} {
 		p := k.w.As(t, tc.user)
-		_, err := k.w.Engine.Get(ctx, p, draft.ID)
+		_, err := k.w.Engine.Store.Get(ctx, p, draft.ID)
 		if tc.sees {
 			assert.NoError(t, err, tc.user)
 		} else {

@@ -47,7 +47,7 @@ func (s *Server) Dial(ctx context.Context, p *identity.Principal, number string,
 		return 0, gql.FieldError("number", "没有可拨打 %s 的中继（见 flows/ 中 kind: trunk 的 outbound.numbers）", number)
 	}
 	if ticket != 0 && s.Tickets != nil {
-		if _, err := s.Tickets.Get(ctx, p, ticket); err != nil {
+		if _, err := s.Tickets.Store.Get(ctx, p, ticket); err != nil {
 			return 0, err
 		}
 	}

@@ -469,7 +469,7 @@ func TestACallbackRequestBecomesATicket(t *testing.T) {
 	assert.Equal(t, "agent", boundBy, "the intake account")
 	assert.True(t, boundWithTicket, "written by the transaction that created the ticket")
 	assert.Contains(t, callEventKinds(t, w, id), "ticket", "the call's record notes its ticket")
-	tk, err := w.Engine.Get(ctx, w.As(t, "agent"), ticket)
+	tk, err := w.Engine.Store.Get(ctx, w.As(t, "agent"), ticket)
 	require.NoError(t, err)
 	assert.Equal(t, "omni_pending", tk.State, "waits in the omnichannel intake for an agent to accept")
 	assert.Equal(t, "预约回拨", tk.Fields["title"])

@@ -33,6 +33,7 @@ import (
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
+	"github.com/hotline12345/hotline/core/ticket"
 )
 
 //go:embed hohhot.yaml
@@ -153,8 +154,8 @@ type unitInfo struct {
 	parent, parentKind string
 }
 
-func (u unitInfo) ref() *flow.UnitRef {
-	return &flow.UnitRef{ID: u.id, Code: u.code, Name: u.name, Kind: u.kind, ParentCode: u.parent, ParentKind: u.parentKind, Path: u.path}
+func (u unitInfo) ref() *ticket.UnitRef {
+	return &ticket.UnitRef{ID: u.id, Code: u.code, Name: u.name, Kind: u.kind, ParentCode: u.parent, ParentKind: u.parentKind, Path: u.path}
 }
 
 // world is what the generator reads from the database and configuration
@@ -164,7 +165,7 @@ type world struct {
 	paths       *Paths
 	flow        *flow.Flow
 	flowVersion int
-	spec        *flow.IndexSpec
+	spec        *ticket.IndexSpec
 	units       map[string]unitInfo
 	places      []place
 	agents      []actor             // the centre's agents, who register
@@ -245,7 +246,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, set *registry.Set, opts O
 	var prevNumber string
 	for from := 0; from < opts.Tickets; from += opts.Batch {
 		to := min(from+opts.Batch, opts.Tickets)
-		batch := make([]ticket, 0, to-from)
+		batch := make([]generated, 0, to-from)
 		for i := from; i < to; i++ {
 			created := start.Add(time.Duration(i)*step + time.Duration(rand.New(rand.NewPCG(opts.Seed, uint64(i)^0x5eed)).Int64N(int64(step)+1)))
 			var stop *Stop
@@ -266,7 +267,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, set *registry.Set, opts O
 		}
 	}
 	if !had {
-		return flow.RecordIndexSpec(ctx, pool, w.spec)
+		return ticket.RecordIndexSpec(ctx, pool, w.spec)
 	}
 	return nil
 }
@@ -283,7 +284,7 @@ func prepare(ctx context.Context, pool *pgxpool.Pool, set *registry.Set) (*world
 		return nil, fmt.Errorf("deploy/gen/paths.yaml: flow %q is not in the running configuration", paths.Flow)
 	}
 	w.flow = f
-	w.spec = flow.SpecOf(set)
+	w.spec = ticket.SpecOf(set)
 	if err := pool.QueryRow(ctx, `SELECT version FROM config_active WHERE kind = $1 AND name = $2`, flow.Kind, f.Name).Scan(&w.flowVersion); err != nil {
 		return nil, fmt.Errorf("reading the running version of flow %s: %w", f.Name, err)
 	}
@@ -536,9 +537,9 @@ func pick(r *rand.Rand, cdf []float64) int {
 
 func one[T any](r *rand.Rand, list []T) T { return list[r.IntN(len(list))] }
 
-// ticket is one generated ticket with its history.
-type ticket struct {
-	flow.Ticket
+// generated is one generated ticket with its history.
+type generated struct {
+	ticket.Ticket
 	events []event
 	unit   string // the topic's unit, for the numbers of the batch
 	links  []link
@@ -616,7 +617,7 @@ var channelCDF = func() []float64 {
 	return cdf(w)
 }()
 
-func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, stop *Stop) (ticket, error) {
+func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, stop *Stop) (generated, error) {
 	r := rand.New(rand.NewPCG(seed, uint64(i)))
 	// Three in ten tickets come from a small set of frequent callers.
 	var ci int
@@ -636,7 +637,7 @@ func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, stop
 	c := w.caller(seed, ci)
 	for n := 0; !w.fits(c, pi, stop); n++ {
 		if n == 10_000 {
-			return ticket{}, fmt.Errorf("deploy/gen/paths.yaml: paths[%d]: no caller lives where the path needs (a street with communities, or district %s)", pi, w.paths.Showcase.District)
+			return generated{}, fmt.Errorf("deploy/gen/paths.yaml: paths[%d]: no caller lives where the path needs (a street with communities, or district %s)", pi, w.paths.Showcase.District)
 		}
 		ci++
 		c = w.caller(seed, ci)
@@ -644,7 +645,7 @@ func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, stop
 	topic := w.voc.Topics[pick(r, w.topicCDF[int(created.Month())-1])]
 	for n := 0; path.Unit == "city" && (topic.Unit == "street" || topic.Unit == "district"); n++ {
 		if n == 1000 {
-			return ticket{}, fmt.Errorf("deploy/gen/paths.yaml: paths[%d]: no topic is handled by a unit under the city", pi)
+			return generated{}, fmt.Errorf("deploy/gen/paths.yaml: paths[%d]: no topic is handled by a unit under the city", pi)
 		}
 		topic = w.voc.Topics[pick(r, w.topicCDF[int(created.Month())-1])]
 	}
@@ -703,8 +704,8 @@ func (w *world) ticket(seed uint64, i, callers int, created, now time.Time, stop
 	settle := time.Duration(w.paths.SettleDays) * 24 * time.Hour
 	agent := one(r, w.agents)
 	center := w.units[w.paths.Center]
-	t := ticket{unit: unit}
-	t.Ticket = flow.Ticket{Flow: w.flow.Name, FlowVersion: w.flowVersion, Fields: fields, Inputs: map[string]map[string]any{}, Counts: map[string]int{}, CreatedAt: created}
+	t := generated{unit: unit}
+	t.Ticket = ticket.Ticket{Flow: w.flow.Name, FlowVersion: w.flowVersion, Fields: fields, Inputs: map[string]map[string]any{}, Counts: map[string]int{}, CreatedAt: created}
 	at := created
 	state := ""
 	// The ticket as the engine would hold it: its unit and user change by
@@ -950,7 +951,7 @@ func inputsEnv(in map[string]map[string]any) map[string]any {
 // apply performs one effect on t as the engine does (core/flow/engine.go
 // apply and assign): holders, fields and the deadline's clock. Notices,
 // links and procedure calls leave nothing on the ticket.
-func (w *world) apply(t *ticket, eff flow.Effect, env flow.Env, now time.Time, creator actor, center unitInfo, holder **unitInfo, holderUser *string) error {
+func (w *world) apply(t *generated, eff flow.Effect, env flow.Env, now time.Time, creator actor, center unitInfo, holder **unitInfo, holderUser *string) error {
 	run := func(e rules.Expr) (any, error) { return w.programs[e.Source].Run(env) }
 	switch {
 	case eff.Assign != nil:
@@ -1073,7 +1074,7 @@ func fillSlots(s string, slots map[string]string) string {
 // write stores a batch in one transaction: numbers from the day counters,
 // ids from the tickets sequence, then COPY of tickets (through a staging
 // table, since ids are generated always), events and index rows.
-func (w *world) write(ctx context.Context, pool *pgxpool.Pool, batch []ticket, prevNumber *string) error {
+func (w *world) write(ctx context.Context, pool *pgxpool.Pool, batch []generated, prevNumber *string) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		// Numbers continue each stem's counter (the day's, by default),
 		// reserved for the whole batch in one statement.

@@ -15,6 +15,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
@@ -155,7 +156,7 @@ func TestDemoTicketsReachEveryStateWithTheirHistory(t *testing.T) {
 	// 赛罕区's clerk sees open tickets held by the district, one of its
 	// streets and one of its communities.
 	clerk := g.As(t, "clerk")
-	list, err := g.Engine.List(ctx, clerk, "", 0, 1000)
+	list, err := g.Engine.Store.List(ctx, clerk, "", 0, 1000)
 	require.NoError(t, err)
 	open := map[string]int{}
 	for _, tk := range list {
@@ -185,8 +186,8 @@ func TestDemoTicketsReachEveryStateWithTheirHistory(t *testing.T) {
 		var id int64
 		for i, e := range tk.events {
 			at := e.at
-			g.Engine.Now = func() time.Time { return at }
-			var got flow.Ticket
+			g.Engine.Store.Now = func() time.Time { return at }
+			var got ticket.Ticket
 			var err error
 			if i == 0 {
 				got, err = g.Engine.Create(ctx, as(e.actor), "ticket", e.action, e.input)

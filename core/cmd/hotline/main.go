@@ -393,7 +393,7 @@ func reindexCmd(args []string) error {
 	}
 	return withTools(app.Options{}, func(t app.Tools) error {
 		start := time.Now()
-		n, err := t.Tickets.Reindex(context.Background(), 1000, func(done int) { fmt.Fprintf(os.Stderr, "\r%d tickets", done) })
+		n, err := t.Tickets.Store.Reindex(context.Background(), 1000, func(done int) { fmt.Fprintf(os.Stderr, "\r%d tickets", done) })
 		fmt.Fprintln(os.Stderr)
 		if err != nil {
 			return err

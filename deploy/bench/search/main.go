@@ -26,6 +26,7 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/bench/timing"
 )
 
@@ -94,9 +95,9 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 		"违章建筑", "垃圾", "退费", "井盖", "漏水", "社保", "出租车", "户口", "养老", "培训", "施工", "油烟", "水压", "异味", "停车", "信号灯"}
 	places := []string{"赛罕区", "新城区", "回民区", "玉泉区", "大学东街", "昭乌达路", "中山西路", "锡林郭勒南路", "民族小区", "金桥小区", "如意小区", "海拉尔东路", "成吉思汗大街", "托克托县"}
 	var qs []string
-	randomTicket := func() (flow.Ticket, error) {
+	randomTicket := func() (ticket.Ticket, error) {
 		for {
-			tk, err := eng.Get(ctx, admin, minID+r.Int64N(maxID-minID+1))
+			tk, err := eng.Store.Get(ctx, admin, minID+r.Int64N(maxID-minID+1))
 			if err == nil {
 				return tk, nil
 			}
@@ -209,7 +210,7 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	all.Report("1,000-row list, all filters above")
 
 	ts, err = timing.Run(2000, func(int) error {
-		_, err := eng.Get(ctx, admin, minID+r.Int64N(maxID-minID+1))
+		_, err := eng.Store.Get(ctx, admin, minID+r.Int64N(maxID-minID+1))
 		return err
 	})
 	if err != nil {
@@ -261,7 +262,7 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 }
 
 func exports(ctx context.Context, t app.Tools, eng *flow.Engine, admin *identity.Principal, full bool) error {
-	units, err := flow.AllUnitNames(ctx, t.Pool)
+	units, err := ticket.AllUnitNames(ctx, t.Pool)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func New(t testing.TB, n int, tweak ...func(*gen.Options)) *World {
 	_, _, err = w.IDs.LoadSeed(ctx, sd, Password)
 	require.NoError(t, err)
 	w.Engine = flow.NewEngine(w.Pool, w.Runtime)
-	w.Engine.Now = func() time.Time { return Now }
+	w.Engine.Store.Now = func() time.Time { return Now }
 	opts := gen.Options{Tickets: n, Seed: 7, Now: Now, Batch: 700}
 	for _, f := range tweak {
 		f(&opts)

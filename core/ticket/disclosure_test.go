@@ -1,4 +1,4 @@
-package flow_test
+package ticket_test
 
 import (
 	"bytes"
@@ -18,9 +18,13 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticket"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // Callers' personal data is whole for the centre's staff and, unless the
 // ticket is confidential (保密), for the department handling it; masked
@@ -141,7 +145,7 @@ func TestPersonalDataIsMaskedUnlessEntitled(t *testing.T) {
 	// is highlighted masked.
 	_, err = g.Pool.Exec(ctx, `UPDATE tickets SET fields = fields || jsonb_build_object('content', $2::text) WHERE id = $1`, id, "来电人"+name+"反映小区供暖不热")
 	require.NoError(t, err)
-	_, err = g.Engine.Reindex(ctx, 500, nil)
+	_, err = g.Engine.Store.Reindex(ctx, 500, nil)
 	require.NoError(t, err)
 	var highlights []any
 	found, highlights = finds("clerk", name, nil)
@@ -203,7 +207,7 @@ fields:
 `), 0o644))
 	set, diags := registry.Load(context.Background(), []string{dir}, registry.LoadOptions{})
 	require.Empty(t, diags)
-	spec := flow.SpecOf(set)
+	spec := ticket.SpecOf(set)
 	var text []string
 	for _, fl := range spec.Text {
 		text = append(text, fl.Name)

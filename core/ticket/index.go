@@ -1,4 +1,4 @@
-package flow
+package ticket
 
 import (
 	"context"
@@ -26,15 +26,16 @@ import (
 
 // Weights in a ticket's document: caller names and addresses get their
 // own, so the in-transit hint can look for an address in addresses only.
+// The ticket's number has WeightNumber, other searched text WeightText.
 const (
-	weightNumber  = fulltext.WeightA
-	weightName    = fulltext.WeightB
-	weightAddress = fulltext.WeightC
-	weightText    = fulltext.WeightD
+	WeightNumber  = fulltext.WeightA
+	WeightName    = fulltext.WeightB
+	WeightAddress = fulltext.WeightC
+	WeightText    = fulltext.WeightD
 )
 
 // callerWeights are the document weights of the caller fields' text.
-var callerWeights = map[string]byte{"name": weightName, "address": weightAddress}
+var callerWeights = map[string]byte{"name": WeightName, "address": WeightAddress}
 
 // IndexSpec is what the forms of a configuration put in the index.
 type IndexSpec struct {
@@ -58,18 +59,18 @@ type IndexSpec struct {
 	PersonalWeights string
 }
 
-// weightsAll are every weight of the search document.
-const weightsAll = string(weightNumber) + string(weightName) + string(weightAddress) + string(weightText)
+// WeightsAll are every weight of the search document.
+const WeightsAll = string(WeightNumber) + string(WeightName) + string(WeightAddress) + string(WeightText)
 
-// publicWeights are the weights a reader who sees a ticket masked may
+// PublicWeights are the weights a reader who sees a ticket masked may
 // search in.
-func (s *IndexSpec) publicWeights() string {
+func (s *IndexSpec) PublicWeights() string {
 	return strings.Map(func(r rune) rune {
 		if strings.ContainsRune(s.PersonalWeights, r) {
 			return -1
 		}
 		return r
-	}, weightsAll)
+	}, WeightsAll)
 }
 
 // Facet names beside the forms' facet fields.
@@ -143,14 +144,14 @@ func (s *IndexSpec) Facet(name string) (*form.Field, bool) {
 }
 
 // IndexSpec is SpecOf the running configuration, kept while it runs.
-func (e *Engine) IndexSpec() *IndexSpec {
-	set := e.config.Current()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.specBase != set {
-		e.spec, e.specBase = SpecOf(set), set
+func (s *Store) IndexSpec() *IndexSpec {
+	set := s.config.Current()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.specBase != set {
+		s.spec, s.specBase = SpecOf(set), set
 	}
-	return e.spec
+	return s.spec
 }
 
 // IndexRow is a ticket's row of ticket_search.
@@ -168,7 +169,7 @@ type IndexRow struct {
 type UnitNames func(ctx context.Context, codes []string) (map[string]string, error)
 
 // DBUnitNames resolves unit codes with q.
-func DBUnitNames(q querier) UnitNames {
+func DBUnitNames(q Querier) UnitNames {
 	return func(ctx context.Context, codes []string) (map[string]string, error) {
 		if len(codes) == 0 {
 			return map[string]string{}, nil
@@ -177,7 +178,7 @@ func DBUnitNames(q querier) UnitNames {
 	}
 }
 
-func readUnitNames(ctx context.Context, q querier, sql string, args ...any) (map[string]string, error) {
+func readUnitNames(ctx context.Context, q Querier, sql string, args ...any) (map[string]string, error) {
 	out := map[string]string{}
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
@@ -197,19 +198,19 @@ func readUnitNames(ctx context.Context, q querier, sql string, args ...any) (map
 // BuildIndexRow computes a ticket's index row from its fields.
 func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames) (IndexRow, error) {
 	row := IndexRow{TicketID: t.ID, Version: t.Version, CreatedAt: t.CreatedAt, Open: t.ClosedAt == nil,
-		Facets: s.facetEntries(t), Callers: []string{}}
+		Facets: s.FacetEntries(t), Callers: []string{}}
 	// Unit codes of addresses, resolved in one query.
-	unitNames, err := names(ctx, addressCodes(s.addressFields(), t.Fields))
+	unitNames, err := names(ctx, AddressCodes(s.addressFields(), t.Fields))
 	if err != nil {
 		return row, err
 	}
 	var doc fulltext.Document
-	doc.Tag(bucketTag(bucket(t.ID)))
-	doc.Add(t.Number, weightNumber)
+	doc.Tag(BucketTag(Bucket(t.ID)))
+	doc.Add(t.Number, WeightNumber)
 	for _, fl := range s.Caller["name"] {
 		for _, v := range t.values(fl.Name) {
 			if v, ok := v.(string); ok && strings.TrimSpace(v) != "" {
-				doc.Add(v, weightName)
+				doc.Add(v, WeightName)
 				row.Callers = append(row.Callers, "n:"+strings.TrimSpace(v))
 			}
 		}
@@ -223,7 +224,7 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 	}
 	for _, fl := range s.Caller["address"] {
 		for _, v := range t.values(fl.Name) {
-			doc.Add(addressText(fl, v, unitNames), weightAddress)
+			doc.Add(AddressText(fl, v, unitNames), WeightAddress)
 		}
 	}
 	for _, fl := range s.Text {
@@ -236,9 +237,9 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 				if fl.Type == form.RichText {
 					v = form.PlainText(v)
 				}
-				doc.Add(v, weightText)
+				doc.Add(v, WeightText)
 			case map[string]any:
-				doc.Add(addressText(fl, v, unitNames), weightText)
+				doc.Add(AddressText(fl, v, unitNames), WeightText)
 			}
 		}
 	}
@@ -248,14 +249,14 @@ func (s *IndexSpec) BuildIndexRow(ctx context.Context, t Ticket, names UnitNames
 	return row, nil
 }
 
-// facetEntries are a ticket's name=value facet entries: its flow, state,
+// FacetEntries are a ticket's name=value facet entries: its flow, state,
 // holder unit and id bucket, the forms' facet fields, its attachments.
-func (s *IndexSpec) facetEntries(t Ticket) []string {
+func (s *IndexSpec) FacetEntries(t Ticket) []string {
 	out := []string{FacetFlow + "=" + t.Flow, FacetState + "=" + t.State}
 	if t.HolderUnit != nil {
 		out = append(out, FacetUnit+"="+t.HolderUnit.Code)
 	}
-	out = append(out, bucketFacet(bucket(t.ID)))
+	out = append(out, BucketFacet(Bucket(t.ID)))
 	for _, fl := range s.Facets {
 		for _, v := range t.values(fl.Name) {
 			out = append(out, FacetValues(fl, v)...)
@@ -263,7 +264,8 @@ func (s *IndexSpec) facetEntries(t Ticket) []string {
 	}
 	for _, fl := range s.Attachments {
 		for _, v := range t.values(fl.Name) {
-			for _, id := range asList(v) {
+			ids, _ := v.([]any)
+			for _, id := range ids {
 				if id, ok := id.(string); ok {
 					out = append(out, FacetAttachment+"="+id)
 				}
@@ -295,8 +297,8 @@ func (t *Ticket) values(name string) []any {
 	return out
 }
 
-// addressCodes are the unit codes in the address fields of values.
-func addressCodes(fields []*form.Field, values map[string]any) []string {
+// AddressCodes are the unit codes in the address fields of values.
+func AddressCodes(fields []*form.Field, values map[string]any) []string {
 	var codes []string
 	for _, fl := range fields {
 		codes = append(codes, fl.AddressDivision().Codes(values[fl.Name])...)
@@ -314,9 +316,9 @@ func (s *IndexSpec) addressFields() []*form.Field {
 	return out
 }
 
-// addressText is an address as people say it: the unit names, then the
+// AddressText is an address as people say it: the unit names, then the
 // detail (a text field's value is itself).
-func addressText(fl *form.Field, v any, names map[string]string) string {
+func AddressText(fl *form.Field, v any, names map[string]string) string {
 	return fl.AddressDivision().Text(v, names, " ")
 }
 
@@ -355,25 +357,28 @@ func FacetValues(fl *form.Field, v any) []string {
 	return out
 }
 
-// bucketSize is how many consecutive ticket ids share a bucket. Each
+// BucketSize is how many consecutive ticket ids share a bucket. Each
 // ticket's document and facets carry its bucket, so a search for the
 // newest matches can look in the newest buckets inside the index itself
 // (see matchWindows).
-var bucketSize int64 = 20_000
+// It is a variable so that tests of small corpora can shrink it before
+// any ticket is written.
+var BucketSize int64 = 20_000
 
-func bucket(id int64) int64 { return id / bucketSize }
+// Bucket is the bucket of ticket id.
+func Bucket(id int64) int64 { return id / BucketSize }
 
-// bucketTag and bucketFacet name bucket b (not a ticket id) in documents
+// BucketTag and BucketFacet name bucket b (not a ticket id) in documents
 // and in facets.
-func bucketTag(b int64) string   { return "b" + strconv.FormatInt(b, 10) }
-func bucketFacet(b int64) string { return "#bucket=" + strconv.FormatInt(b, 10) }
+func BucketTag(b int64) string   { return "b" + strconv.FormatInt(b, 10) }
+func BucketFacet(b int64) string { return "#bucket=" + strconv.FormatInt(b, 10) }
 
-// queueIndex adds the upsert of a ticket's index row to b. A row whose
+// QueueIndex adds the upsert of a ticket's index row to b. A row whose
 // content did not change is left alone: every new row version adds all
 // its terms to the GIN indexes again, and actions such as urging change
 // nothing that is searched. Its version then stays behind the ticket's,
 // which a rebuild (writing the same content) may overwrite harmlessly.
-func queueIndex(b *pgx.Batch, row IndexRow) {
+func QueueIndex(b *pgx.Batch, row IndexRow) {
 	b.Queue(`INSERT INTO ticket_search (ticket_id, version, created_at, open, doc, facets, callers) VALUES ($1, $2, $3, $4, $5::tsvector, $6, $7)
 		ON CONFLICT (ticket_id) DO UPDATE SET version = EXCLUDED.version, open = EXCLUDED.open, doc = EXCLUDED.doc,
 			facets = EXCLUDED.facets, callers = EXCLUDED.callers
@@ -388,7 +393,7 @@ func queueIndex(b *pgx.Batch, row IndexRow) {
 // old spec are stale and the index is rebuilt.
 func (s *IndexSpec) Fingerprint() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "v3|bucket:%d", bucketSize)
+	fmt.Fprintf(&b, "v3|bucket:%d", BucketSize)
 	write := func(tag string, fields []*form.Field) {
 		for _, f := range fields {
 			fmt.Fprintf(&b, "|%s:%s:%s", tag, f.Name, f.Type)
@@ -411,18 +416,18 @@ func (s *IndexSpec) Fingerprint() string {
 // Reindex rebuilds every ticket's index row from the tickets, in batches
 // of batch tickets, calling progress after each. Tickets written while it
 // runs index themselves, so it is safe while serving.
-func (e *Engine) Reindex(ctx context.Context, batch int, progress func(done int)) (int, error) {
-	spec := e.IndexSpec()
+func (s *Store) Reindex(ctx context.Context, batch int, progress func(done int)) (int, error) {
+	spec := s.IndexSpec()
 	var last int64
 	done := 0
 	for {
-		rows, err := e.pool.Query(ctx, ticketSelect+` WHERE t.id > $1 ORDER BY t.id LIMIT $2`, last, batch)
+		rows, err := s.pool.Query(ctx, Select+` WHERE t.id > $1 ORDER BY t.id LIMIT $2`, last, batch)
 		if err != nil {
 			return done, fmt.Errorf("reindexing after ticket %d: %w", last, err)
 		}
 		var tickets []Ticket
 		for rows.Next() {
-			t, err := scanTicket(rows)
+			t, err := Scan(rows)
 			if err != nil {
 				rows.Close()
 				return done, fmt.Errorf("reindexing after ticket %d: %w", last, err)
@@ -436,7 +441,7 @@ func (e *Engine) Reindex(ctx context.Context, batch int, progress func(done int)
 		if len(tickets) == 0 {
 			break
 		}
-		names, err := e.unitNameCache(ctx)
+		names, err := s.unitNameCache(ctx)
 		if err != nil {
 			return done, err
 		}
@@ -446,9 +451,9 @@ func (e *Engine) Reindex(ctx context.Context, batch int, progress func(done int)
 			if err != nil {
 				return done, err
 			}
-			queueIndex(b, row)
+			QueueIndex(b, row)
 		}
-		if err := e.pool.SendBatch(ctx, b).Close(); err != nil {
+		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 			return done, fmt.Errorf("reindexing after ticket %d: %w", last, err)
 		}
 		last = tickets[len(tickets)-1].ID
@@ -457,7 +462,7 @@ func (e *Engine) Reindex(ctx context.Context, batch int, progress func(done int)
 			progress(done)
 		}
 	}
-	return done, RecordIndexSpec(ctx, e.pool, spec)
+	return done, RecordIndexSpec(ctx, s.pool, spec)
 }
 
 // RecordIndexSpec records that every ticket's index row follows spec.
@@ -472,21 +477,21 @@ func RecordIndexSpec(ctx context.Context, pool *pgxpool.Pool, spec *IndexSpec) e
 
 // IndexStale reports whether the index was built under another spec than
 // the running configuration's (or never recorded).
-func (e *Engine) IndexStale(ctx context.Context) (bool, error) {
+func (s *Store) IndexStale(ctx context.Context) (bool, error) {
 	var fp string
-	err := e.pool.QueryRow(ctx, `SELECT fingerprint FROM search_index_state WHERE name = 'tickets'`).Scan(&fp)
+	err := s.pool.QueryRow(ctx, `SELECT fingerprint FROM search_index_state WHERE name = 'tickets'`).Scan(&fp)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return true, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("reading the index spec: %w", err)
 	}
-	return fp != e.IndexSpec().Fingerprint(), nil
+	return fp != s.IndexSpec().Fingerprint(), nil
 }
 
 // unitNameCache reads every unit's name once, for bulk indexing.
-func (e *Engine) unitNameCache(ctx context.Context) (UnitNames, error) {
-	all, err := AllUnitNames(ctx, e.pool)
+func (s *Store) unitNameCache(ctx context.Context) (UnitNames, error) {
+	all, err := AllUnitNames(ctx, s.pool)
 	return func(context.Context, []string) (map[string]string, error) { return all, nil }, err
 }
 
@@ -499,11 +504,11 @@ func AllUnitNames(ctx context.Context, pool *pgxpool.Pool) (map[string]string, e
 // another spec than the running configuration's: at start after an
 // upgrade or a restore, and after a publish that changes which fields are
 // searched. One node rebuilds (an advisory lock); the others skip.
-func (e *Engine) KeepIndexCurrent(ctx context.Context, interval time.Duration, log *slog.Logger) {
+func (s *Store) KeepIndexCurrent(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		if err := e.reindexIfStale(ctx, log); err != nil && ctx.Err() == nil {
+		if err := s.reindexIfStale(ctx, log); err != nil && ctx.Err() == nil {
 			log.Error("rebuilding the search index", "err", err)
 		}
 		select {
@@ -517,12 +522,12 @@ func (e *Engine) KeepIndexCurrent(ctx context.Context, interval time.Duration, l
 // reindexLock is the advisory lock key of the search index rebuild.
 const reindexLock = 0x7365617263 // "search"
 
-func (e *Engine) reindexIfStale(ctx context.Context, log *slog.Logger) error {
-	stale, err := e.IndexStale(ctx)
+func (s *Store) reindexIfStale(ctx context.Context, log *slog.Logger) error {
+	stale, err := s.IndexStale(ctx)
 	if err != nil || !stale {
 		return err
 	}
-	conn, err := e.pool.Acquire(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
@@ -534,7 +539,7 @@ func (e *Engine) reindexIfStale(ctx context.Context, log *slog.Logger) error {
 	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, reindexLock) //nolint:errcheck
 	start := time.Now()
 	log.Info("search index built under another configuration; rebuilding")
-	n, err := e.Reindex(ctx, 1000, nil)
+	n, err := s.Reindex(ctx, 1000, nil)
 	if err != nil {
 		return err
 	}

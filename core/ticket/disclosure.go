@@ -1,4 +1,4 @@
-package flow
+package ticket
 
 import (
 	"context"
@@ -23,11 +23,11 @@ var (
 )
 
 // Disclosure is what one reader may see of tickets' personal data. Every
-// path that hands ticket data out of the engine goes through one: the
-// GraphQL Ticket type (fields, events, search highlights) and exports.
+// path that hands ticket data out of the store goes through one: the
+// GraphQL Ticket type (fields, events), search highlights and exports.
 // Everyone else gets the personal fields masked as their forms say.
 type Disclosure struct {
-	e    *Engine
+	s    *Store
 	p    *identity.Principal
 	spec *IndexSpec
 	// view and conf are the reader narrowed to the scopes in which it
@@ -36,8 +36,8 @@ type Disclosure struct {
 }
 
 // Disclosure returns p's disclosure under the running configuration.
-func (e *Engine) Disclosure(p *identity.Principal) *Disclosure {
-	d := &Disclosure{e: e, p: p, spec: e.IndexSpec()}
+func (s *Store) Disclosure(p *identity.Principal) *Disclosure {
+	d := &Disclosure{s: s, p: p, spec: s.IndexSpec()}
 	d.view, _ = p.For(PermPersonalView)
 	d.conf, _ = p.For(PermPersonalConfidential)
 	return d
@@ -45,7 +45,7 @@ func (e *Engine) Disclosure(p *identity.Principal) *Disclosure {
 
 // covers reports whether t lies in q's scope, judged by the unit scoping
 // the ticket (its holder's, or its creator's while unassigned), as
-// identity.Principal.ScopeSQL judges it in wholeSQL.
+// identity.Principal.ScopeSQL judges it in WholeSQL.
 func covers(q *identity.Principal, t *Ticket) bool {
 	if q == nil {
 		return false
@@ -60,20 +60,20 @@ func covers(q *identity.Principal, t *Ticket) bool {
 	}
 }
 
-// wholeEverywhere reports whether the reader sees every ticket whole.
-func (d *Disclosure) wholeEverywhere() bool {
+// WholeEverywhere reports whether the reader sees every ticket whole.
+func (d *Disclosure) WholeEverywhere() bool {
 	return d.view != nil && d.view.Scope == identity.ScopeAll &&
 		(len(d.spec.Confidential) == 0 || d.conf != nil && d.conf.Scope == identity.ScopeAll)
 }
 
-// wholeSQL is Whole as a predicate over tickets t, for searches: what the
+// WholeSQL is Whole as a predicate over tickets t, for searches: what the
 // reader sees masked must not be found by its personal data either. It is
 // "TRUE" for a reader who sees everything whole.
-func (d *Disclosure) wholeSQL(args *[]any) string {
+func (d *Disclosure) WholeSQL(args *[]any) string {
 	if d.view == nil {
 		return "FALSE"
 	}
-	if d.wholeEverywhere() {
+	if d.WholeEverywhere() {
 		return "TRUE"
 	}
 	view := d.view.ScopeSQL("t.scope_path", args)
@@ -192,24 +192,13 @@ func (d *Disclosure) Inputs(ctx context.Context, t *Ticket, via string) (map[str
 	return out, nil
 }
 
-// Highlights returns t's search highlights as the reader may see them: a
-// personal field the reader sees masked is not highlighted at all, since
-// a highlight says that the field holds the words searched for.
-func (d *Disclosure) Highlights(t *Ticket, hs []Highlight) []Highlight {
-	if d.Whole(t) {
-		return hs
-	}
-	out := make([]Highlight, 0, len(hs))
-	for _, h := range hs {
-		if _, personal := d.spec.Personal[h.Field]; !personal {
-			out = append(out, h)
-		}
-	}
-	return out
-}
+// Spec is the index spec the disclosure judges by: which fields are
+// personal, which make a ticket confidential.
+func (d *Disclosure) Spec() *IndexSpec { return d.spec }
 
 // Personal reports whether the reader sees field of t masked: such a
-// field must not be matched, scored or highlighted for the reader.
+// field must not be matched, scored or highlighted for the reader (a
+// highlight would say that the field holds the words searched for).
 func (d *Disclosure) Personal(t *Ticket, field string) bool {
 	_, personal := d.spec.Personal[field]
 	return personal && !d.Whole(t)
@@ -228,7 +217,7 @@ func (d *Disclosure) Reveal(ctx context.Context, via string, ts ...*Ticket) erro
 		for _, in := range t.Inputs {
 			names = append(names, d.personal(in)...)
 		}
-		if len(names) == 0 || !d.Whole(t) || !d.e.views.first(d.p.UserID, t.ID, d.e.Now()) {
+		if len(names) == 0 || !d.Whole(t) || !d.s.views.first(d.p.UserID, t.ID, d.s.Now()) {
 			continue
 		}
 		ids = append(ids, t.ID)
@@ -246,8 +235,8 @@ func (d *Disclosure) Reveal(ctx context.Context, via string, ts ...*Ticket) erro
 		// A list spans units: the row belongs to the reader's own.
 		entry.UnitPath = d.p.UnitPath
 	}
-	if err := d.e.writeView(ctx, entry); err != nil {
-		d.e.views.forget(d.p.UserID, ids)
+	if err := d.s.writeView(ctx, entry); err != nil {
+		d.s.views.forget(d.p.UserID, ids)
 		return err
 	}
 	return nil
@@ -257,8 +246,8 @@ func (d *Disclosure) Reveal(ctx context.Context, via string, ts ...*Ticket) erro
 // read is not a change, and making every first look at a ticket wait for
 // a WAL flush would slow lists for everyone; a crash loses at most the
 // rows of the last fraction of a second.
-func (e *Engine) writeView(ctx context.Context, entry audit.Entry) error {
-	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+func (s *Store) writeView(ctx context.Context, entry audit.Entry) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO off`); err != nil {
 			return err
 		}
@@ -279,7 +268,7 @@ func (d *Disclosure) RevealCount(ctx context.Context, via string, n int64) error
 	}
 	entry := audit.Entry{Actor: d.p.Actor(), Action: "personal.view", TargetType: "ticket", UnitPath: d.p.UnitPath,
 		Details: map[string]any{"via": via, "count": n}}
-	return d.e.writeView(ctx, entry)
+	return d.s.writeView(ctx, entry)
 }
 
 func dedupe(names []string) []string {
