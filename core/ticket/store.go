@@ -171,18 +171,5 @@ func (s *Store) List(ctx context.Context, p *identity.Principal, state string, b
 		where += fmt.Sprintf(" AND t.id < $%d", len(args))
 	}
 	args = append(args, min(max(limit, 1), 1001))
-	rows, err := s.pool.Query(ctx, Select+` WHERE `+where+fmt.Sprintf(` ORDER BY t.id DESC LIMIT $%d`, len(args)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing tickets: %w", err)
-	}
-	defer rows.Close()
-	var out []Ticket
-	for rows.Next() {
-		t, err := Scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing tickets: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return s.Query(ctx, Select+` WHERE `+where+fmt.Sprintf(` ORDER BY t.id DESC LIMIT $%d`, len(args)), args...)
 }
