@@ -1,8 +1,14 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,4 +108,71 @@ func TestTwoNodesAgreeOnAPublishAndARestartKeepsIt(t *testing.T) {
 	r = query(t, a, login(t, a, "admin"), `{ configVersions(kind: "role", name: "callback") { version active } }`, nil)
 	require.Empty(t, r.Errors)
 	assert.Equal(t, map[string]any{"version": float64(2), "active": true}, r.Data["configVersions"].([]any)[0])
+}
+
+// TestAnyNodeServesTheFilesAnotherMade: two nodes, each with its own data
+// folder, share the database and HOTLINE_FILES_DIR; what one stores (an
+// attachment, an export) the other serves.
+func TestAnyNodeServesTheFilesAnotherMade(t *testing.T) {
+	db, shared := pgtest.URL(t), t.TempDir()
+	cfgA, cfgB := nodeConfig(t, db), nodeConfig(t, db)
+	cfgA.FilesDir, cfgB.FilesDir = shared, shared
+	a, _ := stoppable(t, cfgA, app.Options{Demo: true}, slog.New(slog.DiscardHandler))
+	b, _ := stoppable(t, cfgB, app.Options{Demo: true}, slog.New(slog.DiscardHandler))
+	agentOnA, agentOnB := login(t, a, "agent"), login(t, b, "agent")
+	get := func(url, token string) (int, string) {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+
+	// An attachment uploaded to a is downloaded from b.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("file", "说明.txt")
+	require.NoError(t, err)
+	_, err = io.WriteString(fw, "暖气不热，已持续三天。")
+	require.NoError(t, err)
+	require.NoError(t, mw.Close())
+	req, err := http.NewRequest(http.MethodPost, a+"/attachments", &body)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+agentOnA)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var uploaded struct{ ID string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&uploaded))
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	code, text := get(b+"/attachments/"+uploaded.ID, agentOnB)
+	require.Equal(t, http.StatusOK, code, text)
+	assert.Equal(t, "暖气不热，已持续三天。", text)
+
+	// An export run on a is downloaded from b.
+	r := query(t, a, agentOnA, `mutation($in: JSON!) { createTicket(form: "ticket-register", input: $in) { number } }`,
+		map[string]any{"in": map[string]any{"caller_phone": "13804711234", "title": "小区供暖不热", "content": "家中暖气不热已有三天。", "type": "投诉"}})
+	require.Empty(t, r.Errors)
+	number := r.Data["createTicket"].(map[string]any)["number"].(string)
+	r = query(t, a, agentOnA, `mutation { startExport(format: "csv", form: "ticket-register", columns: ["number", "title"]) { id } }`, nil)
+	require.Empty(t, r.Errors)
+	id := r.Data["startExport"].(map[string]any)["id"]
+	var url string
+	require.Eventually(t, func() bool {
+		r = query(t, b, agentOnB, `query($id: ID!) { exportJob(id: $id) { state downloadUrl } }`, map[string]any{"id": id})
+		u, _ := r.Data["exportJob"].(map[string]any)["downloadUrl"].(string)
+		url = u
+		return u != ""
+	}, 30*time.Second, 50*time.Millisecond, "the job finishes: %v", r.Data)
+	code, text = get(b+url, agentOnB)
+	require.Equal(t, http.StatusOK, code, text)
+	assert.Contains(t, text, number)
+	assert.Contains(t, text, "小区供暖不热")
+	_, err = os.Stat(filepath.Join(shared, "exports", fmt.Sprint(id)))
+	assert.NoError(t, err, "the file is in the shared folder")
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -106,4 +107,32 @@ func TestWriteStoresAllOrNothing(t *testing.T) {
 		return err
 	})
 	assert.Error(t, err)
+}
+
+// A node's spool is on its own disk and the store on a shared one: Move
+// copies across file systems where it cannot rename.
+func TestMoveCopiesAcrossFileSystems(t *testing.T) {
+	spool, err := os.MkdirTemp("/dev/shm", "filestore-")
+	if err != nil {
+		t.Skip("no /dev/shm here:", err)
+	}
+	defer os.RemoveAll(spool)
+	s := filestore.Dir{Root: t.TempDir()}
+	if sameDevice(t, spool, s.Root) {
+		t.Skip("/dev/shm is on the same file system as the test's folder")
+	}
+	local := filepath.Join(spool, "vm-1.wav")
+	require.NoError(t, os.WriteFile(local, []byte("RIFF....WAVE"), 0o600))
+	require.NoError(t, s.Move(context.Background(), "recordings/2026/12/02/vm-1.wav", local))
+	assert.NoFileExists(t, local)
+	assert.Equal(t, "RIFF....WAVE", read(t, s, "recordings/2026/12/02/vm-1.wav"))
+}
+
+func sameDevice(t *testing.T, a, b string) bool {
+	t.Helper()
+	sa, err := os.Stat(a)
+	require.NoError(t, err)
+	sb, err := os.Stat(b)
+	require.NoError(t, err)
+	return sa.Sys().(*syscall.Stat_t).Dev == sb.Sys().(*syscall.Stat_t).Dev
 }
