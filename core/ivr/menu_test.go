@@ -19,6 +19,7 @@ import (
 	_ "github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/registry"
 	_ "github.com/hotline12345/hotline/core/telephony" // telephony.bind_call, called by the ticket flow
+	_ "github.com/hotline12345/hotline/core/workbench" // kind workbench, in flows/workbench
 )
 
 var configDirs = []string{"../../flows", "../../forms", "../../scripts"}

@@ -29,6 +29,7 @@ import (
 	_ "github.com/hotline12345/hotline/core/ivr"
 	_ "github.com/hotline12345/hotline/core/knowledge"
 	_ "github.com/hotline12345/hotline/core/telephony" // telephony.bind_call, called by the ticket flow
+	_ "github.com/hotline12345/hotline/core/workbench" // kind workbench, in flows/workbench
 )
 
 // Password of every account.
