@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -199,3 +201,84 @@ func (s *Server) finishRecording(ctx context.Context, rec *callRecord, r *stereo
 }
 
 func (s *Server) recordings() recordings { return recordings{files: s.Files, spool: s.Cfg.Spool} }
+
+// wavHeader is the size of the header diago's WavWriter writes; the RIFF
+// and data sizes in it are set when the writer closes.
+const wavHeader = 44
+
+// salvageRecordings keeps what a stop left in the spool: the recordings
+// of calls this node had open when it stopped (their records closed by
+// reconcile just before), or finished but not stored. A WAV's header
+// gets its sizes only when its call ends, so they are set from the
+// file's; the file then goes to the store and onto its call's row, as it
+// would have. A file no call of this node is waiting for is left where it
+// is, and logged.
+func (s *Server) salvageRecordings(ctx context.Context) error {
+	entries, err := os.ReadDir(s.Cfg.Spool)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the recordings spool: %w", err)
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".wav")
+		if e.IsDir() || !ok {
+			continue
+		}
+		path := filepath.Join(s.Cfg.Spool, e.Name())
+		rec, started, ok, err := s.records.spooled(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			s.Log.Warn("a recording in the spool belongs to no call of this node waiting for one; left there", "file", path)
+			continue
+		}
+		size, err := fixWAVSizes(path)
+		if err != nil {
+			return fmt.Errorf("salvaging recording %s: %w", path, err)
+		}
+		if size == 0 { // no audio came: nothing to keep
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("removing empty recording %s: %w", path, err)
+			}
+			continue
+		}
+		key, err := s.recordings().keep(ctx, path, started)
+		if err != nil {
+			return err
+		}
+		s.records.write(ctx, rec, "recorded", map[string]any{"bytes": size, "salvaged": true}, "recording = $2, recording_bytes = $3", key, size)
+		s.Log.Warn("kept a recording a stop left in the spool", "call", rec.id, "recording", key, "bytes", size)
+	}
+	return nil
+}
+
+// fixWAVSizes sets the RIFF and data sizes of the WAV at path from its
+// length and returns the length; a file without a whole header gives 0.
+func fixWAVSizes(path string) (int64, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := st.Size()
+	if size < wavHeader {
+		return 0, nil
+	}
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(size-8))
+	if _, err := f.WriteAt(b[:], 4); err != nil {
+		return 0, err
+	}
+	binary.LittleEndian.PutUint32(b[:], uint32(size-wavHeader))
+	if _, err := f.WriteAt(b[:], 40); err != nil {
+		return 0, err
+	}
+	return size, f.Close()
+}

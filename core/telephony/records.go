@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -224,6 +226,37 @@ func (r *records) menuDone(ctx context.Context, rec *callRecord, out ivr.Outcome
 func (r *records) ended(ctx context.Context, rec *callRecord, reason string) {
 	r.write(ctx, rec, "ended", map[string]any{"reason": reason},
 		"ended_at = clock_timestamp(), end_reason = $2, outcome = COALESCE(outcome, 'abandoned')", reason)
+}
+
+// spooled finds the call a recording left in the spool belongs to: one of
+// this node's, ended, without a recording. name is the file's, less .wav:
+// call-<id> (a conversation) or vm-<its Call-ID as safeName writes it> (a
+// voice message).
+func (r *records) spooled(ctx context.Context, name string) (*callRecord, time.Time, bool, error) {
+	q := `SELECT id, started_at, (SELECT COALESCE(max(seq), 0) FROM call_events e WHERE e.call_id = c.id) FROM calls c
+		WHERE node = $1 AND ended_at IS NOT NULL AND recording IS NULL AND `
+	var arg any
+	if id, ok := strings.CutPrefix(name, "call-"); ok {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			return nil, time.Time{}, false, nil
+		}
+		q, arg = q+`id = $2`, n
+	} else if sipID, ok := strings.CutPrefix(name, "vm-"); ok {
+		q, arg = q+`regexp_replace(sip_call_id, '[^A-Za-z0-9._-]', '_', 'g') = $2 ORDER BY id DESC LIMIT 1`, sipID
+	} else {
+		return nil, time.Time{}, false, nil
+	}
+	rec := &callRecord{}
+	var started time.Time
+	err := r.pool.QueryRow(ctx, q, r.node, arg).Scan(&rec.id, &started, &rec.seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, time.Time{}, false, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("finding the call of spooled recording %s: %w", name, err)
+	}
+	return rec, started, true, nil
 }
 
 // reconcile closes the records of calls this node had open when it

@@ -157,6 +157,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.records.reconcile(ctx); err != nil {
 		return err
 	}
+	if err := s.salvageRecordings(ctx); err != nil {
+		s.Log.Error("salvaging the recordings a stop left in the spool", "err", err)
+	}
 
 	// UDP and TCP share one port. With port 0 the kernel picks a free UDP
 	// port, which another process may hold for TCP: then another pick.

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/diago/audio"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -273,26 +274,63 @@ func TestCallerHangsUpInTheMenuAndJunkIsIgnored(t *testing.T) {
 	assert.Zero(t, open, "no call is left open")
 }
 
-func TestCallsLeftOpenByARestartAreClosed(t *testing.T) {
+// spooledWAV writes what a recording in progress leaves in the spool when
+// its node stops: audio after a header whose sizes were never set.
+func spooledWAV(t *testing.T, path string, channels, samples int) {
+	t.Helper()
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	wav := audio.NewWavWriter(f)
+	wav.NumChans = channels
+	_, err = wav.Write(make([]byte, 2*channels*samples))
+	require.NoError(t, err)
+	require.NoError(t, f.Close()) // no wav.Close: the node stopped
+}
+
+func TestCallsLeftOpenByARestartAreClosedAndTheirRecordingsKept(t *testing.T) {
 	t.Parallel()
 	w := gentest.New(t, 0)
 	ctx := context.Background()
-	var id int64
-	require.NoError(t, w.Pool.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node) VALUES ('x', 'inbound', '1', '12345', 'node-r') RETURNING id`).Scan(&id))
-	_, err := w.Pool.Exec(ctx, `INSERT INTO call_events (call_id, seq, at, kind) VALUES ($1, 1, now(), 'offered')`, id)
+	var talk, message int64
+	require.NoError(t, w.Pool.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node) VALUES ('x', 'inbound', '1', '12345', 'node-r') RETURNING id`).Scan(&talk))
+	_, err := w.Pool.Exec(ctx, `INSERT INTO call_events (call_id, seq, at, kind) VALUES ($1, 1, now(), 'offered')`, talk)
 	require.NoError(t, err)
+	require.NoError(t, w.Pool.QueryRow(ctx, `INSERT INTO calls (sip_call_id, direction, caller, called, node) VALUES ('vm@10.0.0.1:5060', 'inbound', '2', '12345', 'node-r') RETURNING id`).Scan(&message))
+	spool := t.TempDir()
+	spooledWAV(t, filepath.Join(spool, fmt.Sprintf("call-%d.wav", talk)), 2, 8000)
+	spooledWAV(t, filepath.Join(spool, "vm-vm_10.0.0.1_5060.wav"), 1, 4000)
+	spooledWAV(t, filepath.Join(spool, "call-99999999.wav"), 2, 10) // no such call
 	s := &telephony.Server{Config: w.Runtime, Pool: w.Pool, Runner: &ivr.Runner{},
 		Files: filestore.Dir{Root: t.TempDir()},
-		Cfg:   telephony.Config{Addr: "127.0.0.1:0", Prompts: t.TempDir(), Spool: t.TempDir(), Node: "node-r"}}
+		Cfg:   telephony.Config{Addr: "127.0.0.1:0", Prompts: t.TempDir(), Spool: spool, Node: "node-r"}}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	require.NoError(t, s.Start(sctx))
 	defer s.Stop()
 	var outcome, reason string
-	var events int
-	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT outcome, end_reason, (SELECT count(*) FROM call_events WHERE call_id = $1) FROM calls WHERE id = $1`, id).
-		Scan(&outcome, &reason, &events))
-	assert.Equal(t, []any{"abandoned", "server restarted", 2}, []any{outcome, reason, events})
+	require.NoError(t, w.Pool.QueryRow(ctx, `SELECT outcome, end_reason FROM calls WHERE id = $1`, talk).Scan(&outcome, &reason))
+	assert.Equal(t, []any{"abandoned", "server restarted"}, []any{outcome, reason})
+	assert.Equal(t, []string{"offered", "ended", "recorded"}, callEventKinds(t, w, talk))
+
+	// The recordings the stop left are kept, their WAV headers made whole.
+	for _, c := range []struct {
+		call     int64
+		channels int
+		samples  int
+	}{{talk, 2, 8000}, {message, 1, 4000}} {
+		var key string
+		var size int64
+		require.NoError(t, w.Pool.QueryRow(ctx, `SELECT recording, recording_bytes FROM calls WHERE id = $1`, c.call).Scan(&key, &size))
+		data := stored(t, s, key)
+		require.Len(t, data, 44+2*c.channels*c.samples)
+		assert.Equal(t, int64(len(data)), size)
+		assert.Equal(t, uint32(len(data)-8), binary.LittleEndian.Uint32(data[4:8]), "RIFF size")
+		assert.Equal(t, uint32(2*c.channels*c.samples), binary.LittleEndian.Uint32(data[40:44]), "data size")
+	}
+	left, err := os.ReadDir(spool)
+	require.NoError(t, err)
+	require.Len(t, left, 1, "a recording no call waits for stays in the spool")
+	assert.Equal(t, "call-99999999.wav", left[0].Name())
 }
 
 // agentPhone makes username an agent with extension ext, signs it in and
