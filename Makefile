@@ -7,7 +7,7 @@ GOFILES := $(shell find . -name '*.go' -not -path './ui/node_modules/*')
 
 all: build
 
-$(BIN): $(GOFILES) go.mod go.sum ui/dist/index.html $(shell find schema deploy ui -type f -not -path '*/node_modules/*' -not -path 'ui/e2e/*')
+$(BIN): $(GOFILES) go.mod go.sum ui/dist/index.html $(shell find schema deploy ui -type f -not -path '*/node_modules/*' -not -path 'ui/e2e/*' -not -path 'ui/dist/*')
 	$(GO) build -o $(BIN) ./core/cmd/hotline
 
 # The web workstations (ui/, Vue + Vite), built into ui/dist, which the
