@@ -43,6 +43,7 @@ import (
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
 	"github.com/hotline12345/hotline/core/telephony"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/core/workbench"
 	"github.com/hotline12345/hotline/deploy/demo"
 	"github.com/hotline12345/hotline/deploy/gen"
@@ -111,9 +112,10 @@ func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engi
 		_, err := tickets.Store.Get(ctx, p, id)
 		return err
 	}}
-	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets},
+	search := &ticketsearch.Searcher{Pool: pool, Config: cfg.Runtime, Tickets: tickets.Store}
+	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, ticketsearch.Module{Searcher: search},
 		dispatch.Module{Suggester: &dispatch.Suggester{Pool: pool, Config: cfg.Runtime, Tickets: tickets.Store}}, forms, export.Module{Service: exports},
-		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip, Agents: agents, Tickets: tickets}, callstats.Module{Pool: pool},
+		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip, Agents: agents, Tickets: search}, callstats.Module{Pool: pool},
 		notices, workbench.Module{Config: cfg.Runtime}}
 }
 
@@ -450,6 +452,7 @@ type kernel struct {
 	cfg         *configstore.Manager
 	ids         *identity.Service
 	tickets     *flow.Engine
+	search      *ticketsearch.Searcher
 	exports     *export.Service
 	attachments *attachment.Service
 	knowledge   *knowledge.Service // opened by Serve (one process holds its index)
@@ -540,10 +543,11 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 
 	k.ids = identity.NewService(k.pool, runtime, cfg.Policy, log)
 	k.tickets = flow.NewEngine(k.pool, runtime)
+	k.search = &ticketsearch.Searcher{Pool: k.pool, Config: runtime, Tickets: k.tickets.Store}
 	node, _ := os.Hostname()
 	k.node = node
 	files := cfg.Files()
-	k.exports = &export.Service{Pool: k.pool, Tickets: k.tickets, Config: runtime, Files: files, Node: node, Log: log}
+	k.exports = &export.Service{Pool: k.pool, Search: k.search, Config: runtime, Files: files, Node: node, Log: log}
 	if err := k.exports.Recover(ctx); err != nil {
 		return k, err
 	}
@@ -551,7 +555,7 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	// Uploads are checked beside the store's folder, so storing one is a
 	// rename.
 	k.attachments = &attachment.Service{Pool: k.pool, Files: files, TempDir: filepath.Join(files.Root, "attachments", "incoming"),
-		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: anyOf(k.tickets.AttachmentVisible, k.knowledge.AttachmentPublished)}
+		MaxBytes: int64(cfg.AttachmentMaxMB) << 20, Log: log, CanSee: anyOf(k.search.AttachmentVisible, k.knowledge.AttachmentPublished)}
 	k.agents = &acd.Service{Pool: k.pool, Config: runtime, Log: log}
 	k.acd = &acd.Distributor{Agents: k.agents, Config: runtime, Log: log.With("part", "acd")}
 	adminPassword := cfg.AdminPassword

@@ -129,7 +129,7 @@ func TestUploadStoresOnceAndOnlyWhole(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	svc := &attachment.Service{Pool: w.Pool, Files: filestore.Dir{Root: dir}, TempDir: filepath.Join(dir, "incoming"),
-		MaxBytes: 64 << 10, Log: slog.New(slog.DiscardHandler), CanSee: w.Engine.AttachmentVisible}
+		MaxBytes: 64 << 10, Log: slog.New(slog.DiscardHandler), CanSee: w.Search.AttachmentVisible}
 	agent := w.As(t, "agent")
 	count := func() int {
 		var n int
@@ -231,7 +231,7 @@ func TestSameBytesFromTwoUsersAreTwoUploads(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	svc := &attachment.Service{Pool: w.Pool, Files: filestore.Dir{Root: dir}, TempDir: filepath.Join(dir, "incoming"),
-		MaxBytes: 64 << 10, Log: slog.New(slog.DiscardHandler), CanSee: w.Engine.AttachmentVisible}
+		MaxBytes: 64 << 10, Log: slog.New(slog.DiscardHandler), CanSee: w.Search.AttachmentVisible}
 	as := map[string]*identity.Principal{"agent": w.As(t, "agent"), "clerk": w.As(t, "clerk"), "admin": w.As(t, "admin")}
 	mux := http.NewServeMux()
 	svc.Handlers(mux, func(r *http.Request) (*identity.Principal, error) { return as[r.Header.Get("X-User")], nil })

@@ -21,6 +21,7 @@ import (
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/ticket"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 )
 
 // A banner region picks addresses in four levels (旗 → 苏木 → 嘎查 → 网格)
@@ -48,6 +49,7 @@ func TestAnotherDivisionNeedsOnlyConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	agent := login.Principal
 	eng := flow.NewEngine(pool, runtime)
+	search := &ticketsearch.Searcher{Pool: pool, Config: runtime, Tickets: eng.Store}
 
 	grid := map[string]any{"banner": "152530", "sumu": "152530201", "gaqa": "152530201201", "grid": "152530201201002", "detail": "3号草场"}
 	tk, err := eng.Create(ctx, agent, "request", "register", map[string]any{"unit": "152530", "title": "草场被围栏圈占", "place": grid})
@@ -74,20 +76,20 @@ func TestAnotherDivisionNeedsOnlyConfiguration(t *testing.T) {
 	// Indexing: the names of the units are searched, each level is a
 	// facet with the level's label.
 	for _, q := range []string{"那日图苏木", "乌兰沟第二网格"} {
-		hits, err := eng.SearchTickets(ctx, agent, flow.Search{Query: q})
+		hits, err := search.SearchTickets(ctx, agent, ticketsearch.Search{Query: q})
 		require.NoError(t, err)
 		require.Len(t, hits, 1, "query %s", q)
 		assert.Equal(t, tk.ID, hits[0].Ticket.ID)
 	}
 	for level, code := range map[string]string{"place.gaqa": "152530201201", "place.grid": "152530201201002"} {
-		hits, err := eng.SearchTickets(ctx, agent, flow.Search{Filter: flow.Filter{Facets: map[string][]string{level: {code}}}})
+		hits, err := search.SearchTickets(ctx, agent, ticketsearch.Search{Filter: ticketsearch.Filter{Facets: map[string][]string{level: {code}}}})
 		require.NoError(t, err)
 		require.Len(t, hits, 1, "facet %s", level)
 	}
-	hits, err := eng.SearchTickets(ctx, agent, flow.Search{Filter: flow.Filter{Facets: map[string][]string{"place.grid": {"152530201201001"}}}})
+	hits, err := search.SearchTickets(ctx, agent, ticketsearch.Search{Filter: ticketsearch.Filter{Facets: map[string][]string{"place.grid": {"152530201201001"}}}})
 	require.NoError(t, err)
 	assert.Empty(t, hits, "the other grid")
-	facets, err := eng.FacetTickets(ctx, agent, flow.Search{}, []string{"place.sumu", "place.grid"})
+	facets, err := search.FacetTickets(ctx, agent, ticketsearch.Search{}, []string{"place.sumu", "place.grid"})
 	require.NoError(t, err)
 	require.Len(t, facets, 2)
 	labels := map[string]string{}
@@ -117,7 +119,7 @@ func TestAnotherDivisionNeedsOnlyConfiguration(t *testing.T) {
 	units, err := ticket.AllUnitNames(ctx, pool)
 	require.NoError(t, err)
 	var buf bytes.Buffer
-	_, err = export.Write(ctx, eng, set, units, agent, export.Request{Format: export.CSV, Form: "register", Columns: []string{"number", "place"}}, &buf, nil)
+	_, err = export.Write(ctx, search, set, units, agent, export.Request{Format: export.CSV, Form: "register", Columns: []string{"number", "place"}}, &buf, nil)
 	require.NoError(t, err)
 	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(buf.Bytes(), []byte("\uFEFF")))).ReadAll()
 	require.NoError(t, err)

@@ -23,6 +23,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/ticket"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 )
 
 // Formats.
@@ -316,16 +317,16 @@ func (x *xlsxWriter) Close() error {
 
 // Request is what to export.
 type Request struct {
-	Format  string      `json:"format"`
-	Form    string      `json:"form"`
-	Columns []string    `json:"columns"`
-	Query   string      `json:"query"`
-	Filter  flow.Filter `json:"filter"`
+	Format  string              `json:"format"`
+	Form    string              `json:"form"`
+	Columns []string            `json:"columns"`
+	Query   string              `json:"query"`
+	Filter  ticketsearch.Filter `json:"filter"`
 }
 
 // Write exports the tickets of req visible to p to w, calling progress
 // with the rows written so far; it returns how many.
-func Write(ctx context.Context, eng *flow.Engine, set *registry.Set, units map[string]string, p *identity.Principal, req Request, w io.Writer, progress func(int64)) (int64, error) {
+func Write(ctx context.Context, search *ticketsearch.Searcher, set *registry.Set, units map[string]string, p *identity.Principal, req Request, w io.Writer, progress func(int64)) (int64, error) {
 	all, err := Columns(set, req.Form)
 	if err != nil {
 		return 0, err
@@ -351,11 +352,11 @@ func Write(ctx context.Context, eng *flow.Engine, set *registry.Set, units map[s
 			fields = append(fields, c.Key)
 		}
 	}
-	r := &renderer{columns: cols, units: units, state: eng.StateLabel, loc: flow.Zone(set)} // times in a file have no zone: written as the centre reads them
-	d := eng.Store.Disclosure(p)
+	r := &renderer{columns: cols, units: units, state: func(s string) string { return flow.StateLabel(set, s) }, loc: flow.Zone(set)} // times in a file have no zone: written as the centre reads them
+	d := search.Tickets.Disclosure(p)
 	var whole int64
 	n, err := pipe(ctx, func(ctx context.Context, emit func([]string) error) error {
-		return eng.EachTicket(ctx, p, flow.Search{Query: req.Query, Filter: req.Filter}, fields, func(t ticket.Ticket) error {
+		return search.EachTicket(ctx, p, ticketsearch.Search{Query: req.Query, Filter: req.Filter}, fields, func(t ticket.Ticket) error {
 			masked, shown := d.Mask(&t)
 			if shown {
 				whole++

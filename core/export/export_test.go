@@ -23,6 +23,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/ticket"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
@@ -34,13 +35,13 @@ func expected(t *testing.T, w *gentest.World, tk ticket.Ticket) map[string]strin
 	a, _ := tk.Fields["address"].(map[string]any)
 	require.NoError(t, w.Pool.QueryRow(context.Background(), `SELECT name FROM units WHERE code = $1`, a["street"]).Scan(&street))
 	return map[string]string{"工单编号": tk.Number, "标题": tk.Fields["title"].(string), "诉求内容": tk.Fields["content"].(string),
-		"来电号码": tk.Fields["caller_phone"].(string), "地址": street, "状态": w.Engine.StateLabel(tk.State), "归口分类": "/"}
+		"来电号码": tk.Fields["caller_phone"].(string), "地址": street, "状态": flow.StateLabel(w.Set, tk.State), "归口分类": "/"}
 }
 
-func checkRows(t *testing.T, w *gentest.World, reader *identity.Principal, rows [][]string, s flow.Search) {
+func checkRows(t *testing.T, w *gentest.World, reader *identity.Principal, rows [][]string, s ticketsearch.Search) {
 	t.Helper()
 	var tickets []ticket.Ticket
-	require.NoError(t, w.Engine.EachTicket(context.Background(), reader, s, nil, func(tk ticket.Ticket) error {
+	require.NoError(t, w.Search.EachTicket(context.Background(), reader, s, nil, func(tk ticket.Ticket) error {
 		tickets = append(tickets, tk)
 		return nil
 	}))
@@ -74,14 +75,14 @@ func TestExportsOpenBackRowByRow(t *testing.T) {
 	reader := w.As(t, "auditor")
 	units, err := ticket.AllUnitNames(ctx, w.Pool)
 	require.NoError(t, err)
-	req := export.Request{Form: "ticket-register", Query: "供暖", Filter: flow.Filter{Facets: map[string][]string{"address.district": {"150105", "150102"}}}}
-	s := flow.Search{Query: req.Query, Filter: req.Filter}
+	req := export.Request{Form: "ticket-register", Query: "供暖", Filter: ticketsearch.Filter{Facets: map[string][]string{"address.district": {"150105", "150102"}}}}
+	s := ticketsearch.Search{Query: req.Query, Filter: req.Filter}
 
 	t.Run("xlsx", func(t *testing.T) {
 		req := req
 		req.Format = export.XLSX
 		var buf bytes.Buffer
-		n, err := export.Write(ctx, w.Engine, w.Set, units, reader, req, &buf, nil)
+		n, err := export.Write(ctx, w.Search, w.Set, units, reader, req, &buf, nil)
 		require.NoError(t, err)
 		f, err := excelize.OpenReader(&buf)
 		require.NoError(t, err)
@@ -103,7 +104,7 @@ func TestExportsOpenBackRowByRow(t *testing.T) {
 		req := req
 		req.Format = export.CSV
 		var buf bytes.Buffer
-		_, err := export.Write(ctx, w.Engine, w.Set, units, reader, req, &buf, nil)
+		_, err := export.Write(ctx, w.Search, w.Set, units, reader, req, &buf, nil)
 		require.NoError(t, err)
 		require.True(t, bytes.HasPrefix(buf.Bytes(), []byte("\uFEFF")), "a BOM so Excel reads UTF-8")
 		got, err := csv.NewReader(bytes.NewReader(buf.Bytes()[3:])).ReadAll()
@@ -114,12 +115,12 @@ func TestExportsOpenBackRowByRow(t *testing.T) {
 		req := req
 		req.Format, req.Columns = export.CSV, []string{"number", "title"}
 		var buf bytes.Buffer
-		_, err := export.Write(ctx, w.Engine, w.Set, units, reader, req, &buf, nil)
+		_, err := export.Write(ctx, w.Search, w.Set, units, reader, req, &buf, nil)
 		require.NoError(t, err)
 		header, _, _ := strings.Cut(strings.TrimPrefix(buf.String(), "\uFEFF"), "\n")
 		assert.Equal(t, "工单编号,标题", header)
 		req.Columns = []string{"number", "titel"}
-		_, err = export.Write(ctx, w.Engine, w.Set, units, reader, req, &buf, nil)
+		_, err = export.Write(ctx, w.Search, w.Set, units, reader, req, &buf, nil)
 		assert.ErrorContains(t, err, "titel")
 		assert.ErrorContains(t, err, "title", "suggests the near name")
 	})
@@ -132,7 +133,7 @@ func TestExportJobRunsAndIsDownloadedByItsOwnerFromAnyNode(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	node := func(name string) *export.Service {
-		return &export.Service{Pool: w.Pool, Tickets: w.Engine, Config: w.Runtime, Files: filestore.Dir{Root: dir}, Node: name, Log: slog.New(slog.DiscardHandler)}
+		return &export.Service{Pool: w.Pool, Search: w.Search, Config: w.Runtime, Files: filestore.Dir{Root: dir}, Node: name, Log: slog.New(slog.DiscardHandler)}
 	}
 	svc, other := node("node-a"), node("node-b")
 	admin := w.As(t, "admin")

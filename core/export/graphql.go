@@ -5,9 +5,9 @@ import (
 
 	"github.com/graphql-go/graphql"
 
-	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 )
 
 // Module is the exports part of the GraphQL API.
@@ -73,7 +73,7 @@ func (m Module) Register(b *gql.Builder) error {
 			"form":    {Type: gql.NonNull(graphql.String), Description: "决定可导出列的表单，如 ticket-register"},
 			"columns": {Type: graphql.NewList(gql.NonNull(graphql.String)), Description: "列（见 exportColumns），缺省为全部"},
 			"query":   {Type: graphql.String, Description: "检索词，同 searchTickets"},
-			"filter":  {Type: flow.FilterInput},
+			"filter":  {Type: ticketsearch.FilterInput},
 		},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			req := Request{Format: args["format"].(string), Form: args["form"].(string)}
@@ -84,7 +84,7 @@ func (m Module) Register(b *gql.Builder) error {
 				}
 			}
 			var err error
-			if req.Filter, err = flow.FilterFrom(args["filter"]); err != nil {
+			if req.Filter, err = ticketsearch.FilterFrom(args["filter"]); err != nil {
 				return nil, err
 			}
 			return s.Start(ctx, p, req)

@@ -19,11 +19,11 @@ import (
 
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/filestore"
-	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/ticket"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 )
 
 // Job is an export job as its owner sees it.
@@ -41,9 +41,9 @@ type Job struct {
 
 // Service runs export jobs and serves their files.
 type Service struct {
-	Pool    *pgxpool.Pool
-	Tickets *flow.Engine
-	Config  *registry.Runtime
+	Pool   *pgxpool.Pool
+	Search *ticketsearch.Searcher
+	Config *registry.Runtime
 	// Files holds the finished files, where every node serves them.
 	Files filestore.Store
 	// Node names this server in the jobs it runs: a job left running by a
@@ -88,7 +88,7 @@ func (s *Service) Start(ctx context.Context, p *identity.Principal, req Request)
 	if _, err := NewWriter(req.Format, io.Discard); err != nil {
 		return Job{}, err
 	}
-	total, err := s.Tickets.CountTickets(ctx, p, flow.Search{Query: req.Query, Filter: req.Filter}, 0)
+	total, err := s.Search.CountTickets(ctx, p, ticketsearch.Search{Query: req.Query, Filter: req.Filter}, 0)
 	if err != nil {
 		return Job{}, err
 	}
@@ -128,7 +128,7 @@ func (s *Service) run(p *identity.Principal, id int64, req Request) {
 	var n, size int64
 	if err == nil {
 		size, err = filestore.Write(ctx, s.Files, fileKey(id), func(w io.Writer) error {
-			n, err = Write(ctx, s.Tickets, s.Config.Current(), units, p, req, w, func(done int64) {
+			n, err = Write(ctx, s.Search, s.Config.Current(), units, p, req, w, func(done int64) {
 				if _, err := s.Pool.Exec(ctx, `UPDATE export_jobs SET done = $2 WHERE id = $1`, id, done); err != nil {
 					s.Log.Warn("recording export progress", "job", id, "err", err)
 				}

@@ -317,6 +317,18 @@ func (f *Flow) StateLabel(name string) string {
 	return name
 }
 
+// StateLabel is the label of a state in the flows of set (a state name
+// shared by flows is taken to mean the same); the name itself when no
+// flow has it.
+func StateLabel(set *registry.Set, state string) string {
+	for _, d := range set.All(Kind) {
+		if st, ok := d.Model.(*Flow).State(state); ok {
+			return st.Label
+		}
+	}
+	return state
+}
+
 // Action returns an action by name.
 func (f *Flow) Action(name string) (*Action, bool) {
 	a, ok := f.actions[name]

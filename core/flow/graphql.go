@@ -374,8 +374,12 @@ func (m Module) Register(b *gql.Builder) error {
 	for _, c := range []string{"Mutation.createTicket(input:)", "Mutation.performAction(input:)"} {
 		b.MaxLength(c, MaxFormTextLength)
 	}
-	m.registerSearch(b, ticketType)
-	m.registerSimilar(b, ticketType)
+	// Ticket search (core/ticketsearch) returns tickets of this type.
+	b.Type(ticketType)
+	// Every time the API returns is written in the zone of the running
+	// flow calendar (gql.Time), which this module owns: a deadline the
+	// engine computed reads the same as the one search read back.
+	gql.SetZone(func() *time.Location { return calendarZone(e.config.Current()) })
 	b.Query("flows", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(flowType))), Description: "正在运行的流程定义",
 		Resolve: identity.Resolve(func(context.Context, *identity.Principal, map[string]any, any) (any, error) {
 			var out []*Flow
@@ -460,6 +464,24 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return e.Perform(ctx, p, id, args["action"].(string), input, expected)
 		})})
+	return nil
+}
+
+// MaxFormTextLength bounds each string of a form's input at the
+// transport; each field's own max (forms/) is checked after it.
+const MaxFormTextLength = 100_000
+
+// calendarZone is the running flows' calendar zone; nil before any flow
+// is loaded (gql.Zone then keeps its default).
+func calendarZone(set *registry.Set) *time.Location {
+	if set == nil {
+		return nil
+	}
+	for _, d := range set.All(Kind) {
+		if c := d.Model.(*Flow).Calendar(); c != nil && c.Location() != nil {
+			return c.Location()
+		}
+	}
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 )
 
 func TestTicketsOverGraphQL(t *testing.T) {
@@ -94,11 +95,17 @@ func TestFlowGraphForTheDesigner(t *testing.T) {
 	assert.Contains(t, f["mermaid"], "handling --> returned: 申请退回")
 }
 
+type gqlAnswer struct {
+	Data   map[string]any      `json:"data"`
+	Errors []gql.ResponseError `json:"errors"`
+}
+
 // apiAs answers GraphQL as user through the server's handler, with its
 // limits and serialisation.
 func apiAs(t *testing.T, w *world, user string) func(query string, vars map[string]any) gqlAnswer {
 	t.Helper()
-	schema, err := gql.NewBuilder().Build(identity.Module{Svc: w.ids}, flow.Module{Engine: w.eng})
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: w.ids}, flow.Module{Engine: w.eng},
+		ticketsearch.Module{Searcher: &ticketsearch.Searcher{Pool: w.pool, Config: w.runtime, Tickets: w.eng.Store}})
 	require.NoError(t, err)
 	p := w.as(t, user)
 	h := gql.NewHandler(schema, gql.HandlerOptions{Authenticate: func(ctx context.Context, _ *http.Request) (context.Context, error) {

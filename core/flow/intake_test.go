@@ -12,6 +12,7 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
@@ -21,7 +22,7 @@ import (
 // creating a duplicate, all through GraphQL on the default configuration.
 func TestIntakeFromEachSource(t *testing.T) {
 	g := gentest.New(t, 200)
-	schema, err := gql.NewBuilder().Build(identity.Module{Svc: g.IDs}, flow.Module{Engine: g.Engine})
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: g.IDs}, flow.Module{Engine: g.Engine}, ticketsearch.Module{Searcher: g.Search})
 	require.NoError(t, err)
 	agent := g.As(t, "agent")
 	run := func(query string, vars map[string]any) (map[string]any, []map[string]any) {

@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/demo"
 )
 
@@ -41,7 +41,8 @@ func TestMovingAUnitMovesTheScopeOfItsTickets(t *testing.T) {
 		if err != nil {
 			require.Equal(t, gql.NotFound, codeOf(err), "%s: %v", user, err)
 		}
-		hits, serr := w.eng.SearchTickets(ctx, p, flow.Search{First: 50})
+		search := &ticketsearch.Searcher{Pool: w.pool, Config: w.runtime, Tickets: w.eng.Store}
+		hits, serr := search.SearchTickets(ctx, p, ticketsearch.Search{First: 50})
 		require.NoError(t, serr)
 		listed := false
 		for _, h := range hits {

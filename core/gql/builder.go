@@ -147,6 +147,21 @@ func (b *Builder) Type(t graphql.Type) {
 	b.types = append(b.types, et)
 }
 
+// Object returns the object type called name that a module registered
+// earlier with Type, for a module whose fields return another module's
+// objects (ticket search returns the flow module's Ticket). Without one,
+// Build fails naming the module that asked, and the stand-in returned
+// keeps the asking module's own declarations from failing first.
+func (b *Builder) Object(name string) *graphql.Object {
+	if et, ok := b.typeOwner[name]; ok {
+		if o, ok := et.typ.(*graphql.Object); ok {
+			return o
+		}
+	}
+	b.errs = append(b.errs, fmt.Errorf("module %q: no object type %s was registered by a module before it", b.current, name))
+	return graphql.NewObject(graphql.ObjectConfig{Name: name, Fields: graphql.Fields{"missing": &graphql.Field{Type: graphql.Boolean}}})
+}
+
 // Build registers the modules in order and assembles the schema. All
 // conflicts are reported together so one run of the server shows every
 // clash between modules.

@@ -152,3 +152,31 @@ func TestBuilderBuildsSubscriptionRoot(t *testing.T) {
 	}
 	assert.Equal(t, []any{1, 2}, got)
 }
+
+// A module's fields may return an object another module registered
+// before it; asking for one nobody registered, or asking too early, fails
+// the build naming the module that asked.
+func TestBuilderLendsObjectsToLaterModules(t *testing.T) {
+	ticket := graphql.NewObject(graphql.ObjectConfig{Name: "Ticket", Fields: graphql.Fields{"number": strField("12345")}})
+	owner := funcModule{"flow", func(b *Builder) error {
+		b.Type(ticket)
+		b.Query("ticket", &graphql.Field{Type: ticket, Resolve: func(graphql.ResolveParams) (any, error) { return struct{}{}, nil }})
+		return nil
+	}}
+	var lent *graphql.Object
+	borrower := funcModule{"search", func(b *Builder) error {
+		lent = b.Object("Ticket")
+		b.Query("found", &graphql.Field{Type: graphql.NewList(lent), Resolve: func(graphql.ResolveParams) (any, error) { return []any{struct{}{}}, nil }})
+		return nil
+	}}
+	s, err := NewBuilder().Build(owner, borrower)
+	require.NoError(t, err)
+	assert.Same(t, ticket, lent)
+	r := graphql.Do(graphql.Params{Schema: s, RequestString: `{ found { number } }`})
+	require.Empty(t, r.Errors)
+	assert.Equal(t, map[string]any{"found": []any{map[string]any{"number": "12345"}}}, r.Data)
+
+	_, err = NewBuilder().Build(borrower, owner)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `module "search": no object type Ticket was registered by a module before it`)
+}

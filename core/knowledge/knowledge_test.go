@@ -26,7 +26,6 @@ import (
 
 	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/filestore"
-	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/gql"
@@ -34,6 +33,7 @@ import (
 	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/ticket"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
@@ -996,16 +996,16 @@ func TestArticlesStayOutOfTicketSearchUnlessAskedFor(t *testing.T) {
 	k := newKB(t, 30)
 	ctx := context.Background()
 	agent := k.w.As(t, "agent")
-	hits, err := k.w.Engine.SearchTickets(ctx, agent, flow.Search{Query: "办理", First: 100})
+	hits, err := k.w.Search.SearchTickets(ctx, agent, ticketsearch.Search{Query: "办理", First: 100})
 	require.NoError(t, err)
 	for _, h := range hits {
 		assert.NotEqual(t, "kb_article", h.Flow, "the flow is separate")
 	}
-	named := flow.Search{Query: "办理", First: 100, Filter: flow.Filter{Facets: map[string][]string{ticket.FacetFlow: {"kb_article"}}}}
-	hits, err = k.w.Engine.SearchTickets(ctx, k.w.As(t, "kbreviewer"), named)
+	named := ticketsearch.Search{Query: "办理", First: 100, Filter: ticketsearch.Filter{Facets: map[string][]string{ticket.FacetFlow: {"kb_article"}}}}
+	hits, err = k.w.Search.SearchTickets(ctx, k.w.As(t, "kbreviewer"), named)
 	require.NoError(t, err)
 	assert.Equal(t, k.bruteForce("办理", true), sortedIDs(hits), "named, its tickets are found")
-	hits, err = k.w.Engine.SearchTickets(ctx, agent, named)
+	hits, err = k.w.Search.SearchTickets(ctx, agent, named)
 	require.NoError(t, err)
 	assert.Empty(t, hits, "an agent reads articles through knowledge search, not their tickets")
 }
@@ -1020,7 +1020,7 @@ func TestDraftsAreSeenByTheirUnitsEditorsAndReviewersOnly(t *testing.T) {
 	draft, err := k.w.Engine.Create(ctx, k.w.As(t, "kbeditor.zjj"), "kb_article", "create", map[string]any{
 		"title": "住建局内部草稿：老旧小区改造补贴", "body": "<p>尚未审核的老旧小区改造补贴标准和申请条件</p>", "topic": "0101", "kind": "政策法规"})
 	require.NoError(t, err)
-	named := flow.Search{Query: "老旧小区改造补贴", First: 10, Filter: flow.Filter{Facets: map[string][]string{ticket.FacetFlow: {"kb_article"}}}}
+	named := ticketsearch.Search{Query: "老旧小区改造补贴", First: 10, Filter: ticketsearch.Filter{Facets: map[string][]string{ticket.FacetFlow: {"kb_article"}}}}
 	for _, tc := range []struct {
 		user string
 		sees bool
@@ -1040,13 +1040,13 @@ func TestDraftsAreSeenByTheirUnitsEditorsAndReviewersOnly(t *testing.T) {
 			require.True(t, ok, "%s: %v", tc.user, err)
 			assert.Equal(t, gql.NotFound, ge.Code, tc.user)
 		}
-		hits, err := k.w.Engine.SearchTickets(ctx, p, named)
+		hits, err := k.w.Search.SearchTickets(ctx, p, named)
 		require.NoError(t, err)
-		assert.Equal(t, tc.sees, slices.ContainsFunc(hits, func(h flow.Hit) bool { return h.ID == draft.ID }), tc.user)
+		assert.Equal(t, tc.sees, slices.ContainsFunc(hits, func(h ticketsearch.Hit) bool { return h.ID == draft.ID }), tc.user)
 	}
 }
 
-func sortedIDs(hits []flow.Hit) []int64 {
+func sortedIDs(hits []ticketsearch.Hit) []int64 {
 	out := make([]int64, len(hits))
 	for i, h := range hits {
 		out[i] = h.ID

@@ -16,9 +16,9 @@ import (
 
 	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/filestore"
-	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 )
 
 // PermRecords lets quality inspectors and team leaders search every call
@@ -129,10 +129,12 @@ func callEvents(ctx context.Context, pool *pgxpool.Pool, callID int64) ([]CallEv
 // their recordings and tickets, agents' screen pops, and a team leader's
 // controls over live calls. Server is nil on a node that serves no SIP.
 type Module struct {
-	Pool    *pgxpool.Pool
-	Server  *Server
-	Agents  *acd.Service
-	Tickets *flow.Engine
+	Pool   *pgxpool.Pool
+	Server *Server
+	Agents *acd.Service
+	// Tickets finds the caller's open tickets for the screen pop (the
+	// in-transit hint).
+	Tickets *ticketsearch.Searcher
 }
 
 // Name implements gql.Module.

@@ -383,7 +383,7 @@ func TestACallReachesAnAgentPhoneAndTheAgentWrapsUp(t *testing.T) {
 	require.NoError(t, err)
 	popCtx, stopPops := context.WithCancel(ctx)
 	defer stopPops()
-	m := telephony.Module{Pool: w.Pool, Server: s, Agents: s.Agents, Tickets: w.Engine}
+	m := telephony.Module{Pool: w.Pool, Server: s, Agents: s.Agents, Tickets: w.Search}
 	pops, err := m.ScreenPops(popCtx, w.As(t, "agent"))
 	require.NoError(t, err)
 	var popMu sync.Mutex

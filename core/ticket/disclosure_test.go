@@ -21,6 +21,7 @@ import (
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/ticket"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func TestPersonalDataIsMaskedUnlessEntitled(t *testing.T) {
 	g := gentest.New(t, 300)
 	ctx := context.Background()
-	schema, err := gql.NewBuilder().Build(identity.Module{Svc: g.IDs}, flow.Module{Engine: g.Engine})
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: g.IDs}, flow.Module{Engine: g.Engine}, ticketsearch.Module{Searcher: g.Search})
 	require.NoError(t, err)
 
 	// A ticket with a caller named and a phone, held by 赛罕区.
@@ -157,7 +158,7 @@ func TestPersonalDataIsMaskedUnlessEntitled(t *testing.T) {
 	// Exports: the same rule, row by row.
 	exportFor := func(p *identity.Principal) string {
 		var buf bytes.Buffer
-		_, err := export.Write(ctx, g.Engine, g.Set, map[string]string{}, p, export.Request{Format: export.CSV, Form: "ticket-register",
+		_, err := export.Write(ctx, g.Search, g.Set, map[string]string{}, p, export.Request{Format: export.CSV, Form: "ticket-register",
 			Columns: []string{"number", "caller_phone"}}, &buf, func(int64) {})
 		require.NoError(t, err)
 		rows, err := csv.NewReader(&buf).ReadAll()

@@ -23,10 +23,10 @@ import (
 
 	"github.com/hotline12345/hotline/core/app"
 	"github.com/hotline12345/hotline/core/export"
-	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ticket"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/bench/timing"
 )
 
@@ -64,6 +64,7 @@ func main() {
 func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	ctx := context.Background()
 	eng := t.Tickets
+	searcher := &ticketsearch.Searcher{Pool: t.Pool, Config: t.Config, Tickets: eng.Store}
 	login := func(user string) (*identity.Principal, error) { return t.SignIn(ctx, user, "Hotline@12345") }
 	admin, err := login("agent")
 	if err != nil {
@@ -86,7 +87,7 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	fmt.Printf("index: ticket_search table %s, GIN doc %s, facets %s, callers %s\n", table, docIdx, facetIdx, callerIdx)
 
 	if exportsOnly {
-		return exports(ctx, t, eng, admin, full)
+		return exports(ctx, t, searcher, admin, full)
 	}
 	// Queries: words agents type, places, phrases and substrings cut from
 	// random tickets, two-word ANDs.
@@ -124,21 +125,21 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 			qs = append(qs, words[r.IntN(len(words))]+" "+places[r.IntN(len(places))])
 		}
 	}
-	search := func(p *identity.Principal, sort flow.Sort) func(int) error {
+	search := func(p *identity.Principal, sort ticketsearch.Sort) func(int) error {
 		return func(i int) error {
-			_, err := eng.SearchTickets(ctx, p, flow.Search{Query: qs[i], First: 20, Sort: sort})
+			_, err := searcher.SearchTickets(ctx, p, ticketsearch.Search{Query: qs[i], First: 20, Sort: sort})
 			return err
 		}
 	}
 	for _, c := range []struct {
 		what string
 		p    *identity.Principal
-		sort flow.Sort
+		sort ticketsearch.Sort
 		n    int
 	}{
-		{"full-text, newest 20 with highlights (agent, all tickets)", admin, flow.SortNewest, nq},
-		{"full-text, newest 20 (clerk of 赛罕区, own scope)", clerk, flow.SortNewest, nq},
-		{"full-text, 20 by relevance", admin, flow.SortRelevance, min(nq, 200)},
+		{"full-text, newest 20 with highlights (agent, all tickets)", admin, ticketsearch.SortNewest, nq},
+		{"full-text, newest 20 (clerk of 赛罕区, own scope)", clerk, ticketsearch.SortNewest, nq},
+		{"full-text, 20 by relevance", admin, ticketsearch.SortRelevance, min(nq, 200)},
 	} {
 		ts, err := timing.Run(c.n, search(c.p, c.sort))
 		if err != nil {
@@ -151,7 +152,7 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 		return words[i%len(words)]
 	}
 	ts, err := timing.Run(100, func(i int) error {
-		_, err := eng.SearchTickets(ctx, admin, flow.Search{Query: short(i), First: 20})
+		_, err := searcher.SearchTickets(ctx, admin, ticketsearch.Search{Query: short(i), First: 20})
 		return err
 	})
 	if err != nil {
@@ -159,7 +160,7 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	}
 	ts.Report("full-text, common 2–4 character words only")
 	ts, err = timing.Run(min(nq, 100), func(i int) error {
-		_, err := eng.CountTickets(ctx, admin, flow.Search{Query: qs[i]}, flow.CountCap+1)
+		_, err := searcher.CountTickets(ctx, admin, ticketsearch.Search{Query: qs[i]}, ticketsearch.CountCap+1)
 		return err
 	})
 	if err != nil {
@@ -167,7 +168,7 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	}
 	ts.Report("totalCount of a query (counted up to 10,000)")
 	ts, err = timing.Run(min(nq, 30), func(i int) error {
-		_, err := eng.CountTickets(ctx, admin, flow.Search{Query: qs[i]}, 0)
+		_, err := searcher.CountTickets(ctx, admin, ticketsearch.Search{Query: qs[i]}, 0)
 		return err
 	})
 	if err != nil {
@@ -175,7 +176,7 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	}
 	ts.Report("exact count of a query")
 	ts, err = timing.Run(min(nq, 50), func(i int) error {
-		_, err := eng.FacetTickets(ctx, admin, flow.Search{Query: qs[i]}, []string{"state", "category", "address.district", "channel"})
+		_, err := searcher.FacetTickets(ctx, admin, ticketsearch.Search{Query: qs[i]}, []string{"state", "category", "address.district", "channel"})
 		return err
 	})
 	if err != nil {
@@ -186,19 +187,19 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	// Lists of 1,000 rows, the filters auditors use.
 	open := true
 	year := time.Now().AddDate(-1, 0, 0)
-	filters := []flow.Filter{
+	filters := []ticketsearch.Filter{
 		{},
 		{Open: &open},
 		{Facets: map[string][]string{"category": {"01"}}},
 		{Facets: map[string][]string{"address.district": {"150105"}}, CreatedFrom: &year},
 		{States: []string{"completed"}, Facets: map[string][]string{"channel": {"微信"}}},
-		{Action: &flow.ActionFilter{Name: "reply", AtLeast: 2}},
+		{Action: &ticketsearch.ActionFilter{Name: "reply", AtLeast: 2}},
 	}
 	names := []string{"none", "open", "category 城乡建设", "district 赛罕区 last year", "completed via 微信", "replied twice or more"}
 	var all timing.Timings
 	for f := range filters {
 		ts, err = timing.Run(10, func(int) error {
-			_, err := eng.SearchTickets(ctx, admin, flow.Search{Filter: filters[f], First: 1000})
+			_, err := searcher.SearchTickets(ctx, admin, ticketsearch.Search{Filter: filters[f], First: 1000})
 			return err
 		})
 		if err != nil {
@@ -242,7 +243,7 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 		return fmt.Errorf("no ticket of the 500 drawn has an address with a building number (gen's tickets do)")
 	}
 	ts, err = timing.Run(len(phones), func(i int) error {
-		_, err := eng.InTransit(ctx, admin, phones[i], "", "")
+		_, err := searcher.InTransit(ctx, admin, phones[i], "", "")
 		return err
 	})
 	if err != nil {
@@ -250,7 +251,7 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	}
 	ts.Report("in-transit hint by phone")
 	ts, err = timing.Run(200, func(i int) error {
-		_, err := eng.InTransit(ctx, admin, phones[i], "", addresses[i%len(addresses)])
+		_, err := searcher.InTransit(ctx, admin, phones[i], "", addresses[i%len(addresses)])
 		return err
 	})
 	if err != nil {
@@ -258,10 +259,10 @@ func run(t app.Tools, log *slog.Logger, nq int, full, exportsOnly bool) error {
 	}
 	ts.Report("in-transit hint by phone or address")
 
-	return exports(ctx, t, eng, admin, full)
+	return exports(ctx, t, searcher, admin, full)
 }
 
-func exports(ctx context.Context, t app.Tools, eng *flow.Engine, admin *identity.Principal, full bool) error {
+func exports(ctx context.Context, t app.Tools, searcher *ticketsearch.Searcher, admin *identity.Principal, full bool) error {
 	units, err := ticket.AllUnitNames(ctx, t.Pool)
 	if err != nil {
 		return err
@@ -275,21 +276,21 @@ func exports(ctx context.Context, t app.Tools, eng *flow.Engine, admin *identity
 	exports := []struct {
 		what   string
 		format string
-		filter flow.Filter
+		filter ticketsearch.Filter
 	}{
-		{"export 10,000 rows to XLSX", export.XLSX, flow.Filter{CreatedFrom: &from}},
-		{"export 10,000 rows to CSV", export.CSV, flow.Filter{CreatedFrom: &from}},
+		{"export 10,000 rows to XLSX", export.XLSX, ticketsearch.Filter{CreatedFrom: &from}},
+		{"export 10,000 rows to CSV", export.CSV, ticketsearch.Filter{CreatedFrom: &from}},
 	}
 	if full {
 		exports = append(exports, struct {
 			what   string
 			format string
-			filter flow.Filter
-		}{"export every ticket to CSV", export.CSV, flow.Filter{}}, struct {
+			filter ticketsearch.Filter
+		}{"export every ticket to CSV", export.CSV, ticketsearch.Filter{}}, struct {
 			what   string
 			format string
-			filter flow.Filter
-		}{"export every ticket to XLSX", export.XLSX, flow.Filter{}})
+			filter ticketsearch.Filter
+		}{"export every ticket to XLSX", export.XLSX, ticketsearch.Filter{}})
 	}
 	for _, x := range exports {
 		start := time.Now()
@@ -303,7 +304,7 @@ func exports(ctx context.Context, t app.Tools, eng *flow.Engine, admin *identity
 			defer f.Close()
 			out = io.MultiWriter(f, cw)
 		}
-		rows, err := export.Write(ctx, eng, t.Config.Current(), units, admin, export.Request{Format: x.format, Form: "ticket-register", Filter: x.filter}, out, nil)
+		rows, err := export.Write(ctx, searcher, t.Config.Current(), units, admin, export.Request{Format: x.format, Form: "ticket-register", Filter: x.filter}, out, nil)
 		if err != nil {
 			return err
 		}

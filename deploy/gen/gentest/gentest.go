@@ -21,6 +21,7 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/demo"
 	"github.com/hotline12345/hotline/deploy/gen"
 
@@ -45,6 +46,7 @@ type World struct {
 	Pool    *pgxpool.Pool
 	IDs     *identity.Service
 	Engine  *flow.Engine
+	Search  *ticketsearch.Searcher
 }
 
 // Root is the repository root.
@@ -80,6 +82,7 @@ func New(t testing.TB, n int, tweak ...func(*gen.Options)) *World {
 	require.NoError(t, err)
 	w.Engine = flow.NewEngine(w.Pool, w.Runtime)
 	w.Engine.Store.Now = func() time.Time { return Now }
+	w.Search = &ticketsearch.Searcher{Pool: w.Pool, Config: w.Runtime, Tickets: w.Engine.Store}
 	opts := gen.Options{Tickets: n, Seed: 7, Now: Now, Batch: 700}
 	for _, f := range tweak {
 		f(&opts)

@@ -1,4 +1,9 @@
-package flow
+// Package ticketsearch finds tickets: full text, filters and facets over
+// the search index (ticket_search) that core/ticket writes with every
+// change, the in-transit hint, similar tickets, and the stream exports
+// read. Every query keeps to the reader's scope and to what the reader
+// may see of personal data (ticket.Disclosure).
+package ticketsearch
 
 import (
 	"bytes"
@@ -12,14 +17,28 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
 	"github.com/hotline12345/hotline/core/ticket"
 )
+
+// Searcher answers ticket searches over the index.
+type Searcher struct {
+	Pool *pgxpool.Pool
+	// Config is the running configuration: its flows (which are kept out
+	// of lists, their states' labels) and, through Tickets, its forms.
+	Config *registry.Runtime
+	// Tickets reads the tickets found, in the reader's scope, and decides
+	// what the reader sees of their personal data.
+	Tickets *ticket.Store
+}
 
 // Filter narrows ticket lists, searches and exports. Entries of one facet
 // are alternatives; everything else must all hold.
@@ -90,9 +109,6 @@ const (
 	MaxQueryLength = 200
 	// MaxQueryTerms bounds its words, included and excluded.
 	MaxQueryTerms = 16
-	// MaxFormTextLength bounds each string of a form's input at the
-	// transport; each field's own max (forms/) is checked after it.
-	MaxFormTextLength = 100_000
 )
 
 // parseQuery reads a search query within the bounds; none reports that
@@ -133,16 +149,16 @@ type lookups struct {
 	unitPaths []string // LIKE patterns of the filter's units
 }
 
-func (e *Engine) lookup(ctx context.Context, p *identity.Principal, s Search) (lookups, error) {
+func (sr *Searcher) lookup(ctx context.Context, p *identity.Principal, s Search) (lookups, error) {
 	var lk lookups
 	var err error
-	if lk.scopeIDs, err = e.smallScopeIDs(ctx, p); err != nil {
+	if lk.scopeIDs, err = sr.smallScopeIDs(ctx, p); err != nil {
 		return lk, err
 	}
 	if len(s.Filter.Units) == 0 {
 		return lk, nil
 	}
-	rows, err := e.pool.Query(ctx, `SELECT path FROM units WHERE code = ANY($1)`, s.Filter.Units)
+	rows, err := sr.Pool.Query(ctx, `SELECT path FROM units WHERE code = ANY($1)`, s.Filter.Units)
 	if err != nil {
 		return lk, fmt.Errorf("reading filter units: %w", err)
 	}
@@ -161,19 +177,19 @@ func (e *Engine) lookup(ctx context.Context, p *identity.Principal, s Search) (l
 
 // where looks up what it needs (lookup) and builds the conditions of a
 // search for p; see buildWhere.
-func (e *Engine) where(ctx context.Context, p *identity.Principal, s Search, args *[]any) (string, fulltext.Query, error) {
-	lk, err := e.lookup(ctx, p, s)
+func (sr *Searcher) where(ctx context.Context, p *identity.Principal, s Search, args *[]any) (string, fulltext.Query, error) {
+	lk, err := sr.lookup(ctx, p, s)
 	if err != nil {
 		return "", fulltext.Query{}, err
 	}
-	return e.buildWhere(p, s, lk, nil, args)
+	return sr.buildWhere(p, s, lk, nil, args)
 }
 
 // buildWhere builds the conditions of a search for p: text, filters and
 // scope. Placeholders are numbered after args. buckets, when given, limit
 // the search to those id buckets inside the index (see matchWindows).
-func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets []int64, args *[]any) (string, fulltext.Query, error) {
-	conds := []string{e.scopeCondition(p, lk.scopeIDs, args)}
+func (sr *Searcher) buildWhere(p *identity.Principal, s Search, lk lookups, buckets []int64, args *[]any) (string, fulltext.Query, error) {
+	conds := []string{sr.scopeCondition(p, lk.scopeIDs, args)}
 	arg := func(v any) string {
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))
@@ -190,7 +206,7 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 	}
 	// Whether the reader sees a ticket's callers whole, as SQL: written
 	// into the query (with its arguments) only where a condition needs it.
-	d := e.Store.Disclosure(p)
+	d := sr.Tickets.Disclosure(p)
 	var whole string
 	wholeSQL := func() string {
 		if whole == "" {
@@ -231,11 +247,11 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 	}
 	f := s.Filter
 	if _, named := f.Facets[ticket.FacetFlow]; !named {
-		if separate := e.separateFlows(); len(separate) > 0 {
+		if separate := sr.separateFlows(); len(separate) > 0 {
 			conds = append(conds, "NOT (s.facets && "+arg(separate)+"::text[])")
 		}
 	}
-	spec := e.Store.IndexSpec()
+	spec := sr.Tickets.IndexSpec()
 	facets := map[string][]string{}
 	for name, values := range f.Facets {
 		base, _, _ := strings.Cut(name, ".")
@@ -285,7 +301,7 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 		if !*f.Overdue {
 			op = ">="
 		}
-		conds = append(conds, fmt.Sprintf("(t.closed_at IS NULL AND t.deadline IS NOT NULL AND t.deadline %s %s)", op, arg(e.now())))
+		conds = append(conds, fmt.Sprintf("(t.closed_at IS NULL AND t.deadline IS NOT NULL AND t.deadline %s %s)", op, arg(sr.Tickets.Now())))
 	}
 	if a := f.Action; a != nil {
 		if a.Name == "" {
@@ -313,13 +329,13 @@ func (e *Engine) buildWhere(p *identity.Principal, s Search, lk lookups, buckets
 
 // SearchTickets returns one page of tickets in p's scope matching s, and
 // one more when there is a next page.
-func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Search) ([]Hit, error) {
-	lk, err := e.lookup(ctx, p, s)
+func (sr *Searcher) SearchTickets(ctx context.Context, p *identity.Principal, s Search) ([]Hit, error) {
+	lk, err := sr.lookup(ctx, p, s)
 	if err != nil {
 		return nil, err
 	}
 	args := []any{}
-	where, q, err := e.buildWhere(p, s, lk, nil, &args)
+	where, q, err := sr.buildWhere(p, s, lk, nil, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -327,28 +343,28 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 	var tickets []ticket.Ticket
 	switch {
 	case (s.Sort == "" || s.Sort == SortNewest) && (!q.Empty() || s.Filter.indexed()):
-		ids, err := e.newestMatches(ctx, p, s, lk, s.After, limit)
+		ids, err := sr.newestMatches(ctx, p, s, lk, s.After, limit)
 		if err != nil {
 			return nil, err
 		}
-		tickets, err = e.Store.ByID(ctx, ids)
+		tickets, err = sr.Tickets.ByID(ctx, ids)
 		if err != nil {
 			return nil, err
 		}
 	case s.Sort == SortRelevance && !q.Empty():
 		// Ranked among the newest matches: ranking every match of a common
 		// word would read them all, and an agent wants recent tickets.
-		ids, err := e.newestMatches(ctx, p, s, lk, 0, RelevancePool)
+		ids, err := sr.newestMatches(ctx, p, s, lk, 0, RelevancePool)
 		if err != nil {
 			return nil, err
 		}
 		// A reader who sees some callers masked is ranked by the other
 		// text alone, or a name would lift its tickets.
 		rank := q.TSQuery(0)
-		if d := e.Store.Disclosure(p); d.Spec().PersonalWeights != "" && !d.WholeEverywhere() {
+		if d := sr.Tickets.Disclosure(p); d.Spec().PersonalWeights != "" && !d.WholeEverywhere() {
 			rank = q.TSQueryIn(d.Spec().PublicWeights())
 		}
-		rows, err := e.pool.Query(ctx, `SELECT ticket_id FROM ticket_search WHERE ticket_id = ANY($1)
+		rows, err := sr.Pool.Query(ctx, `SELECT ticket_id FROM ticket_search WHERE ticket_id = ANY($1)
 			ORDER BY ts_rank(doc, $2::tsquery) DESC, ticket_id DESC LIMIT $3 OFFSET $4`, ids, rank, limit, s.After)
 		if err != nil {
 			return nil, fmt.Errorf("ranking tickets: %w", err)
@@ -357,7 +373,7 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 		if err != nil {
 			return nil, fmt.Errorf("ranking tickets: %w", err)
 		}
-		tickets, err = e.Store.ByID(ctx, ranked)
+		tickets, err = sr.Tickets.ByID(ctx, ranked)
 		if err != nil {
 			return nil, err
 		}
@@ -380,7 +396,7 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 		default:
 			return nil, gql.FieldError("sort", "未知的排序 %q", s.Sort)
 		}
-		tickets, err = e.Store.Query(ctx, ticket.Select+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+
+		tickets, err = sr.Tickets.Query(ctx, ticket.Select+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+
 			fmt.Sprintf(` ORDER BY %s LIMIT %d OFFSET %d`, order, limit, offset), args...)
 		if err != nil {
 			return nil, err
@@ -388,19 +404,19 @@ func (e *Engine) SearchTickets(ctx context.Context, p *identity.Principal, s Sea
 	}
 	out := make([]Hit, len(tickets))
 	for i, t := range tickets {
-		out[i] = Hit{Ticket: t, Highlights: e.highlights(t, q)}
+		out[i] = Hit{Ticket: t, Highlights: sr.highlights(t, q)}
 	}
 	return out, nil
 }
 
 // separateFlows are the facet entries of flows kept out of ticket lists.
-func (e *Engine) separateFlows() []string {
+func (sr *Searcher) separateFlows() []string {
 	var out []string
-	if e.config == nil || e.config.Current() == nil {
+	if sr.Config == nil || sr.Config.Current() == nil {
 		return nil
 	}
-	for _, d := range e.config.Current().All(Kind) {
-		if f := d.Model.(*Flow); f.Separate {
+	for _, d := range sr.Config.Current().All(flow.Kind) {
+		if f := d.Model.(*flow.Flow); f.Separate {
 			out = append(out, ticket.FacetFlow+"="+f.Name)
 		}
 	}
@@ -423,10 +439,10 @@ var matchWindows = []int64{2, 10, 0}
 
 // newestMatches returns the ids of the newest n tickets in p's scope
 // matching s below after (0: from the newest ticket).
-func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Search, lk lookups, after int64, n int) ([]int64, error) {
+func (sr *Searcher) newestMatches(ctx context.Context, p *identity.Principal, s Search, lk lookups, after int64, n int) ([]int64, error) {
 	upper := after
 	if upper <= 0 {
-		if err := e.pool.QueryRow(ctx, `SELECT COALESCE(max(ticket_id), 0) + 1 FROM ticket_search`).Scan(&upper); err != nil {
+		if err := sr.Pool.QueryRow(ctx, `SELECT COALESCE(max(ticket_id), 0) + 1 FROM ticket_search`).Scan(&upper); err != nil {
 			return nil, fmt.Errorf("searching tickets: %w", err)
 		}
 	}
@@ -437,7 +453,7 @@ func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Sea
 			buckets = append(buckets, b)
 		}
 		args := []any{}
-		where, _, err := e.buildWhere(p, s, lk, buckets, &args)
+		where, _, err := sr.buildWhere(p, s, lk, buckets, &args)
 		if err != nil {
 			return nil, err
 		}
@@ -446,7 +462,7 @@ func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Sea
 		// PostgreSQL picks when it thinks matches are dense, and it reads
 		// the whole table when they are not; the window bounds the other
 		// plan.
-		rows, err := e.pool.Query(ctx, fmt.Sprintf(`SELECT s.ticket_id FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
+		rows, err := sr.Pool.Query(ctx, fmt.Sprintf(`SELECT s.ticket_id FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
 			WHERE %s AND s.ticket_id < $%d ORDER BY s.ticket_id + 0 DESC LIMIT %d`, where, len(args), n), args...)
 		if err != nil {
 			return nil, fmt.Errorf("searching tickets: %w", err)
@@ -463,12 +479,12 @@ func (e *Engine) newestMatches(ctx context.Context, p *identity.Principal, s Sea
 }
 
 // highlights are fragments of the ticket's full-text fields that match.
-func (e *Engine) highlights(t ticket.Ticket, q fulltext.Query) []Highlight {
+func (sr *Searcher) highlights(t ticket.Ticket, q fulltext.Query) []Highlight {
 	if q.Empty() {
 		return nil
 	}
 	var out []Highlight
-	for _, fl := range e.Store.IndexSpec().Text {
+	for _, fl := range sr.Tickets.IndexSpec().Text {
 		text, ok := t.Fields[fl.Name].(string)
 		if !ok {
 			if a, isAddr := t.Fields[fl.Name].(map[string]any); isAddr {
@@ -502,9 +518,9 @@ const CountCap = 10_000
 
 // CountTickets counts the tickets in p's scope matching s, up to limit
 // (0: all of them).
-func (e *Engine) CountTickets(ctx context.Context, p *identity.Principal, s Search, limit int64) (int64, error) {
+func (sr *Searcher) CountTickets(ctx context.Context, p *identity.Principal, s Search, limit int64) (int64, error) {
 	args := []any{}
-	where, _, err := e.where(ctx, p, s, &args)
+	where, _, err := sr.where(ctx, p, s, &args)
 	if err != nil {
 		return 0, err
 	}
@@ -513,7 +529,7 @@ func (e *Engine) CountTickets(ctx context.Context, p *identity.Principal, s Sear
 		sql = fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id WHERE %s LIMIT %d) capped`, where, limit)
 	}
 	var n int64
-	err = e.pool.QueryRow(ctx, sql, args...).Scan(&n)
+	err = sr.Pool.QueryRow(ctx, sql, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("counting tickets: %w", err)
 	}
@@ -537,8 +553,8 @@ type Facet struct {
 // FacetTickets counts the newest CountCap matches of s by each value of
 // the named facets (all of them when names is empty), most frequent
 // first: exact up to CountCap matches, the recent distribution beyond.
-func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Search, names []string) ([]Facet, error) {
-	spec := e.Store.IndexSpec()
+func (sr *Searcher) FacetTickets(ctx context.Context, p *identity.Principal, s Search, names []string) ([]Facet, error) {
+	spec := sr.Tickets.IndexSpec()
 	labels := map[string]string{ticket.FacetState: "状态", ticket.FacetUnit: "承办单位"}
 	fields := map[string]*form.Field{}
 	for _, fl := range spec.Facets {
@@ -563,7 +579,7 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 		}
 	}
 	args := []any{}
-	where, _, err := e.where(ctx, p, s, &args)
+	where, _, err := sr.where(ctx, p, s, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -572,7 +588,7 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 		prefixes[i] = n + "="
 	}
 	args = append(args, prefixes)
-	rows, err := e.pool.Query(ctx, fmt.Sprintf(`SELECT f, count(*) FROM (SELECT s.facets FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
+	rows, err := sr.Pool.Query(ctx, fmt.Sprintf(`SELECT f, count(*) FROM (SELECT s.facets FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
 		WHERE %s ORDER BY s.ticket_id DESC LIMIT %d) m, unnest(m.facets) f WHERE split_part(f, '=', 1) || '=' = ANY($%d) GROUP BY f`, where, CountCap, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("counting facets: %w", err)
@@ -604,7 +620,7 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	unitNames, err := ticket.DBUnitNames(e.pool)(ctx, unitCodes)
+	unitNames, err := ticket.DBUnitNames(sr.Pool)(ctx, unitCodes)
 	if err != nil {
 		return nil, err
 	}
@@ -620,7 +636,7 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 				v.Label = n
 			}
 			if name == ticket.FacetState {
-				v.Label = e.StateLabel(v.Value)
+				v.Label = flow.StateLabel(sr.Config.Current(), v.Value)
 			}
 		}
 		sort.SliceStable(fc.Values, func(i, j int) bool {
@@ -632,17 +648,6 @@ func (e *Engine) FacetTickets(ctx context.Context, p *identity.Principal, s Sear
 		out = append(out, *fc)
 	}
 	return out, nil
-}
-
-// StateLabel is the label of a state in the running flows (a state name
-// shared by flows is taken to mean the same).
-func (e *Engine) StateLabel(state string) string {
-	for _, d := range e.config.Current().All(Kind) {
-		if st, ok := d.Model.(*Flow).State(state); ok {
-			return st.Label
-		}
-	}
-	return state
 }
 
 // callerKeys are the callers entries of a phone number and a name.
@@ -666,11 +671,11 @@ type InTransitHit struct {
 // InTransit finds open tickets in p's scope whose caller has the phone
 // number or name, or whose caller address contains address (在途提示), so
 // an agent sees at once that a caller already has a ticket running.
-func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, name, address string) ([]InTransitHit, error) {
+func (sr *Searcher) InTransit(ctx context.Context, p *identity.Principal, phone, name, address string) ([]InTransitHit, error) {
 	args := []any{}
-	conds := []string{"s.open", e.Store.Visible(p, &args)}
+	conds := []string{"s.open", sr.Tickets.Visible(p, &args)}
 	var either []string
-	d := e.Store.Disclosure(p)
+	d := sr.Tickets.Disclosure(p)
 	keys := callerKeys(phone, name)
 	personalAddress := strings.ContainsRune(d.Spec().PersonalWeights, rune(ticket.WeightAddress)) && strings.TrimSpace(address) != ""
 	whole := "TRUE"
@@ -702,12 +707,12 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 		return nil, gql.FieldError("phone", "请至少提供电话、姓名或地址之一")
 	}
 	conds = append(conds, "("+strings.Join(either, " OR ")+")")
-	found, err := e.Store.Query(ctx, ticket.Select+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
+	found, err := sr.Tickets.Query(ctx, ticket.Select+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
 		` ORDER BY t.id DESC LIMIT 20`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("finding tickets in transit: %w", err)
 	}
-	spec := e.Store.IndexSpec()
+	spec := sr.Tickets.IndexSpec()
 	// The unit names of every hit's address, in one query.
 	var names map[string]string
 	if !addr.Empty() {
@@ -715,7 +720,7 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 		for _, t := range found {
 			codes = append(codes, ticket.AddressCodes(spec.Caller["address"], t.Fields)...)
 		}
-		if names, err = ticket.DBUnitNames(e.pool)(ctx, codes); err != nil {
+		if names, err = ticket.DBUnitNames(sr.Pool)(ctx, codes); err != nil {
 			return nil, err
 		}
 	}
@@ -751,9 +756,9 @@ func (e *Engine) InTransit(ctx context.Context, p *identity.Principal, phone, na
 // hold only those: PostgreSQL picks them out of the stored document, so a
 // million-row export does not decode every ticket's whole JSON (that was
 // half of its time).
-func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search, fields []string, fn func(ticket.Ticket) error) error {
+func (sr *Searcher) EachTicket(ctx context.Context, p *identity.Principal, s Search, fields []string, fn func(ticket.Ticket) error) error {
 	args := []any{}
-	where, _, err := e.where(ctx, p, s, &args)
+	where, _, err := sr.where(ctx, p, s, &args)
 	if err != nil {
 		return err
 	}
@@ -761,7 +766,7 @@ func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search
 	if fields != nil {
 		// Whether a ticket is confidential decides what its reader sees of
 		// the personal fields, so those flags come along.
-		for _, name := range e.Store.IndexSpec().Confidential {
+		for _, name := range sr.Tickets.IndexSpec().Confidential {
 			if !slices.Contains(fields, name) {
 				fields = append(slices.Clip(fields), name)
 			}
@@ -773,7 +778,7 @@ func (e *Engine) EachTicket(ctx context.Context, p *identity.Principal, s Search
 		}
 		cols = strings.Join(append([]string{"NULL::jsonb"}, picks...), ", ")
 	}
-	rows, err := e.pool.Query(ctx, `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
+	rows, err := sr.Pool.Query(ctx, `SELECT t.id, t.number, t.flow, t.flow_version, t.state, t.version, t.scope_path, t.creator_id, cu.username,
 		t.deadline, t.paused_remaining, t.created_at, t.closed_at,
 		hu.id, hu.code, hu.name, hu.kind, COALESCE(hpu.code, ''), COALESCE(hpu.kind, ''), hu.path, COALESCE(husr.username, ''), `+cols+ticket.Joins+`
 		JOIN ticket_search s ON s.ticket_id = t.id WHERE `+where+` ORDER BY t.id`, args...)
@@ -840,11 +845,11 @@ func jsonValue(b []byte) (any, error) {
 
 // AttachmentVisible reports whether an attachment is on a ticket in p's
 // scope.
-func (e *Engine) AttachmentVisible(ctx context.Context, p *identity.Principal, id string) (bool, error) {
+func (sr *Searcher) AttachmentVisible(ctx context.Context, p *identity.Principal, id string) (bool, error) {
 	args := []any{[]string{ticket.FacetAttachment + "=" + id}}
 	var ok bool
-	err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
-		WHERE s.facets @> $1::text[] AND `+e.Store.Visible(p, &args)+`)`, args...).Scan(&ok)
+	err := sr.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id
+		WHERE s.facets @> $1::text[] AND `+sr.Tickets.Visible(p, &args)+`)`, args...).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("looking for attachment %s on tickets: %w", id, err)
 	}
@@ -866,7 +871,7 @@ const similarCandidates = 300
 // to merge, or a cluster of complaints, 群诉): tickets sharing any of the
 // given facet values (the same street, the same category) registered in
 // the last days, ranked by how much of their text they share with text.
-func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string, facets map[string]string, days, first int) ([]SimilarHit, error) {
+func (sr *Searcher) Similar(ctx context.Context, p *identity.Principal, text string, facets map[string]string, days, first int) ([]SimilarHit, error) {
 	want := fulltext.Bigrams(text)
 	if len(want) == 0 {
 		return nil, gql.FieldError("text", "请提供诉求内容")
@@ -879,19 +884,19 @@ func (e *Engine) Similar(ctx context.Context, p *identity.Principal, text string
 	}
 	slices.Sort(entries)
 	args := []any{}
-	conds := []string{"s.open", e.Store.Visible(p, &args)}
+	conds := []string{"s.open", sr.Tickets.Visible(p, &args)}
 	if len(entries) > 0 {
 		args = append(args, entries)
 		conds = append(conds, fmt.Sprintf("s.facets && $%d::text[]", len(args)))
 	}
-	args = append(args, e.now().AddDate(0, 0, -max(days, 1)))
+	args = append(args, sr.Tickets.Now().AddDate(0, 0, -max(days, 1)))
 	conds = append(conds, fmt.Sprintf("s.created_at >= $%d", len(args)))
-	candidates, err := e.Store.Query(ctx, ticket.Select+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
+	candidates, err := sr.Tickets.Query(ctx, ticket.Select+` JOIN ticket_search s ON s.ticket_id = t.id WHERE `+strings.Join(conds, " AND ")+
 		fmt.Sprintf(` ORDER BY t.id DESC LIMIT %d`, similarCandidates), args...)
 	if err != nil {
 		return nil, fmt.Errorf("finding similar tickets: %w", err)
 	}
-	d := e.Store.Disclosure(p)
+	d := sr.Tickets.Disclosure(p)
 	var out []SimilarHit
 	for _, t := range candidates {
 		var parts []string
@@ -943,12 +948,12 @@ var smallScope = 5000
 // smallScopeIDs reads the tickets in p's scope when they are few (a
 // street or a bureau holding a few thousand of a million tickets); nil
 // when the scope is everything or too large for a list.
-func (e *Engine) smallScopeIDs(ctx context.Context, p *identity.Principal) ([]int64, error) {
+func (sr *Searcher) smallScopeIDs(ctx context.Context, p *identity.Principal) ([]int64, error) {
 	if p.Scope == identity.ScopeAll {
 		return nil, nil
 	}
 	var a []any
-	rows, err := e.pool.Query(ctx, scopeIDs(p, &a)+fmt.Sprintf(" LIMIT %d", smallScope+1), a...)
+	rows, err := sr.Pool.Query(ctx, scopeIDs(p, &a)+fmt.Sprintf(" LIMIT %d", smallScope+1), a...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the tickets in scope: %w", err)
 	}
@@ -969,7 +974,7 @@ func (e *Engine) smallScopeIDs(ctx context.Context, p *identity.Principal) ([]in
 // the list of its ticket ids (from smallScopeIDs), so PostgreSQL looks at
 // those rows and never at every match of a common word; a large one as a
 // subquery.
-func (e *Engine) scopeCondition(p *identity.Principal, small []int64, args *[]any) string {
+func (sr *Searcher) scopeCondition(p *identity.Principal, small []int64, args *[]any) string {
 	var cond string
 	if small == nil {
 		cond = visibleSet(p, args)
@@ -977,7 +982,7 @@ func (e *Engine) scopeCondition(p *identity.Principal, small []int64, args *[]an
 		*args = append(*args, small)
 		cond = fmt.Sprintf("t.id = ANY($%d::bigint[]) AND s.ticket_id = ANY($%d::bigint[])", len(*args), len(*args))
 	}
-	if r := e.Store.ReadScope(p, args); r != "" {
+	if r := sr.Tickets.ReadScope(p, args); r != "" {
 		cond += " AND " + r
 	}
 	return cond

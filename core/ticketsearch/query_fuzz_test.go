@@ -1,4 +1,4 @@
-package flow
+package ticketsearch
 
 import (
 	"strings"

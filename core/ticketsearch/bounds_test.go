@@ -1,4 +1,4 @@
-package flow_test
+package ticketsearch_test
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ticket"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
 
@@ -28,7 +29,7 @@ type gqlAnswer struct {
 // ticketAPI answers GraphQL requests as user through the server's handler.
 func ticketAPI(t *testing.T, g *gentest.World, user string) func(query string, vars map[string]any) gqlAnswer {
 	t.Helper()
-	schema, err := gql.NewBuilder().Build(identity.Module{Svc: g.IDs}, flow.Module{Engine: g.Engine})
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: g.IDs}, flow.Module{Engine: g.Engine}, ticketsearch.Module{Searcher: g.Search})
 	require.NoError(t, err)
 	p := g.As(t, user)
 	h := gql.NewHandler(schema, gql.HandlerOptions{Authenticate: func(ctx context.Context, _ *http.Request) (context.Context, error) {
@@ -71,13 +72,13 @@ func TestTicketSearchQueryIsBounded(t *testing.T) {
 	}
 	run := strings.Repeat("暖气不热", 5_000)
 	refused(do(searchQuery, map[string]any{"q": run}), "maxLength")
-	refused(do(searchQuery, map[string]any{"q": strings.Repeat("暖", flow.MaxQueryLength+1)}), "maxLength")
-	words := strings.TrimSpace(strings.Repeat("暖气 ", flow.MaxQueryTerms))
+	refused(do(searchQuery, map[string]any{"q": strings.Repeat("暖", ticketsearch.MaxQueryLength+1)}), "maxLength")
+	words := strings.TrimSpace(strings.Repeat("暖气 ", ticketsearch.MaxQueryTerms))
 	refused(do(searchQuery, map[string]any{"q": words + " -物业"}), "maxTerms")
 
 	// At the bounds: the longest phrase, the most words, each sort.
-	longest := []rune(strings.Repeat("暖气不热物业不管", 30))[:flow.MaxQueryLength]
-	manyLong := strings.TrimSpace(strings.Repeat(string(longest[:flow.MaxQueryLength/flow.MaxQueryTerms-1])+" ", flow.MaxQueryTerms))
+	longest := []rune(strings.Repeat("暖气不热物业不管", 30))[:ticketsearch.MaxQueryLength]
+	manyLong := strings.TrimSpace(strings.Repeat(string(longest[:ticketsearch.MaxQueryLength/ticketsearch.MaxQueryTerms-1])+" ", ticketsearch.MaxQueryTerms))
 	for _, q := range []string{string(longest), words, manyLong} {
 		for _, sort := range []string{"NEWEST", "RELEVANCE", "DEADLINE"} {
 			res := do(searchQuery, map[string]any{"q": q, "s": sort, "f": map[string]any{"states": []string{"待受理", "办理中"}}})
@@ -92,13 +93,13 @@ func TestTicketSearchQueryIsBounded(t *testing.T) {
 	assert.Equal(t, "address", res.Errors[0].Extensions["field"])
 	assert.Equal(t, "BAD_USER_INPUT", res.Errors[0].Extensions["code"])
 	require.Empty(t, do(inTransit, map[string]any{"a": string(longest)}).Errors)
-	_, err := g.Engine.InTransit(context.Background(), g.As(t, "dispatcher"), "", "", strings.Repeat("暖", flow.MaxQueryLength+1))
+	_, err := g.Search.InTransit(context.Background(), g.As(t, "dispatcher"), "", "", strings.Repeat("暖", ticketsearch.MaxQueryLength+1))
 	ge, ok := gql.AsError(err)
 	require.True(t, ok, "%v", err)
 	assert.Equal(t, "address", ge.Field)
 
 	// The engine refuses it for callers that bypass GraphQL (exports).
-	_, err = g.Engine.SearchTickets(context.Background(), g.As(t, "dispatcher"), flow.Search{Query: run})
+	_, err = g.Search.SearchTickets(context.Background(), g.As(t, "dispatcher"), ticketsearch.Search{Query: run})
 	ge, ok = gql.AsError(err)
 	require.True(t, ok, "%v", err)
 	assert.Equal(t, "query", ge.Field)
@@ -112,23 +113,23 @@ func TestSymbolsOnlySearchFindsNothing(t *testing.T) {
 	g := gentest.New(t, 200)
 	ctx := context.Background()
 	p := g.As(t, "dispatcher")
-	all, err := g.Engine.CountTickets(ctx, p, flow.Search{}, 0)
+	all, err := g.Search.CountTickets(ctx, p, ticketsearch.Search{}, 0)
 	require.NoError(t, err)
 	require.NotZero(t, all, "an empty query lists the tickets")
 	for _, q := range []string{"%", "?", "😀", "% ? 😀", "\x00", "%\x00", "-%", `"%"`, "。，！", "_"} {
-		for _, s := range []flow.Search{
+		for _, s := range []ticketsearch.Search{
 			{Query: q, First: 20},
-			{Query: q, First: 20, Sort: flow.SortRelevance},
-			{Query: q, First: 20, Sort: flow.SortOldest},
-			{Query: q, First: 20, Filter: flow.Filter{States: []string{"待受理", "办理中", "已办结"}}},
+			{Query: q, First: 20, Sort: ticketsearch.SortRelevance},
+			{Query: q, First: 20, Sort: ticketsearch.SortOldest},
+			{Query: q, First: 20, Filter: ticketsearch.Filter{States: []string{"待受理", "办理中", "已办结"}}},
 		} {
-			hits, err := g.Engine.SearchTickets(ctx, p, s)
+			hits, err := g.Search.SearchTickets(ctx, p, s)
 			require.NoError(t, err, "%q", q)
 			assert.Empty(t, hits, "%q %+v", q, s)
-			n, err := g.Engine.CountTickets(ctx, p, s, 0)
+			n, err := g.Search.CountTickets(ctx, p, s, 0)
 			require.NoError(t, err)
 			assert.Zero(t, n, "%q", q)
-			facets, err := g.Engine.FacetTickets(ctx, p, s, []string{ticket.FacetState})
+			facets, err := g.Search.FacetTickets(ctx, p, s, []string{ticket.FacetState})
 			require.NoError(t, err)
 			for _, f := range facets {
 				assert.Empty(t, f.Values, "%q", q)
@@ -136,7 +137,7 @@ func TestSymbolsOnlySearchFindsNothing(t *testing.T) {
 		}
 	}
 	for _, q := range []string{"", " ", "\t"} {
-		n, err := g.Engine.CountTickets(ctx, p, flow.Search{Query: q}, 0)
+		n, err := g.Search.CountTickets(ctx, p, ticketsearch.Search{Query: q}, 0)
 		require.NoError(t, err)
 		assert.Equal(t, all, n, "%q is blank: it lists", q)
 	}

@@ -1,4 +1,4 @@
-package flow
+package ticketsearch
 
 import "github.com/hotline12345/hotline/core/ticket"
 

@@ -1,4 +1,4 @@
-package flow
+package ticketsearch
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
-	"github.com/hotline12345/hotline/core/registry"
 )
 
 // FilterInput is the TicketFilter input shared by lists, searches and
@@ -118,14 +117,26 @@ func searchFrom(args map[string]any) (Search, error) {
 	return s, err
 }
 
+// Module is ticket search's part of the GraphQL API: searchTickets,
+// inTransit and similarTickets, returning the flow module's Ticket type.
+type Module struct{ Searcher *Searcher }
+
+// Name implements gql.Module.
+func (Module) Name() string { return "ticketsearch" }
+
+// Register implements gql.Module. It follows the flow module, whose
+// Ticket type its results hold.
+func (m Module) Register(b *gql.Builder) error {
+	ticketType := b.Object("Ticket")
+	m.registerSearch(b, ticketType)
+	m.registerSimilar(b, ticketType)
+	return nil
+}
+
 // registerSearch adds ticket search, the filtered list, and the
 // in-transit hint.
 func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
-	e := m.Engine
-	// Every time the API returns is written in the zone of the running
-	// flow calendar (gql.Time), which this module owns: a deadline the
-	// engine computed reads the same as the one search read back.
-	gql.SetZone(func() *time.Location { return calendarZone(e.config.Current()) })
+	sr := m.Searcher
 	highlightType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "TicketHighlight",
 		Description: "命中片段：匹配处以 <mark></mark> 标出，其余已做 HTML 转义",
@@ -198,7 +209,7 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 					for _, n := range asList(p.Args["names"]) {
 						names = append(names, n.(string))
 					}
-					return e.FacetTickets(p.Context, r.principal, r.search, names)
+					return sr.FacetTickets(p.Context, r.principal, r.search, names)
 				}},
 		},
 	})
@@ -218,11 +229,11 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 			if err != nil {
 				return nil, err
 			}
-			hits, err := e.SearchTickets(ctx, p, s)
+			hits, err := sr.SearchTickets(ctx, p, s)
 			if err != nil {
 				return nil, err
 			}
-			d := e.Store.Disclosure(p)
+			d := sr.Tickets.Disclosure(p)
 			for i := range hits {
 				hits[i].Highlights = disclosed(d, &hits[i].Ticket, hits[i].Highlights)
 			}
@@ -231,7 +242,7 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 			var n int64
 			var countErr error
 			r.count = func(ctx context.Context) (int64, error) {
-				once.Do(func() { n, countErr = e.CountTickets(ctx, p, s, CountCap+1) })
+				once.Do(func() { n, countErr = sr.CountTickets(ctx, p, s, CountCap+1) })
 				return n, countErr
 			}
 			if r.hasNext {
@@ -266,12 +277,12 @@ func (m Module) registerSearch(b *gql.Builder, ticketType *graphql.Object) {
 		Args:        graphql.FieldConfigArgument{"phone": {Type: graphql.String}, "name": {Type: graphql.String}, "address": {Type: graphql.String}},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			str := func(k string) string { v, _ := args[k].(string); return v }
-			return e.InTransit(ctx, p, str("phone"), str("name"), str("address"))
+			return sr.InTransit(ctx, p, str("phone"), str("name"), str("address"))
 		})})
 }
 
 func (m Module) registerSimilar(b *gql.Builder, ticketType *graphql.Object) {
-	e := m.Engine
+	sr := m.Searcher
 	similarType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "SimilarTicket",
 		Description: "相似的在途工单（可能重复，或同一地点同类诉求聚集）",
@@ -300,22 +311,8 @@ func (m Module) registerSimilar(b *gql.Builder, ticketType *graphql.Object) {
 					facets[k] = s
 				}
 			}
-			return e.Similar(ctx, p, args["text"].(string), facets, args["days"].(int), min(args["first"].(int), 50))
+			return sr.Similar(ctx, p, args["text"].(string), facets, args["days"].(int), min(args["first"].(int), 50))
 		})})
-}
-
-// calendarZone is the running flows' calendar zone; nil before any flow
-// is loaded (gql.Zone then keeps its default).
-func calendarZone(set *registry.Set) *time.Location {
-	if set == nil {
-		return nil
-	}
-	for _, d := range set.All(Kind) {
-		if c := d.Model.(*Flow).Calendar(); c != nil && c.Location() != nil {
-			return c.Location()
-		}
-	}
-	return nil
 }
 
 func orEmptyList[T any](s []T) []T {

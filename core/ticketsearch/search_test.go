@@ -1,4 +1,4 @@
-package flow_test
+package ticketsearch_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -16,11 +17,25 @@ import (
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/fulltext"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/ticket"
+	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// world is a gentest world as these tests use it.
+type world struct {
+	g      *gentest.World
+	pool   *pgxpool.Pool
+	eng    *flow.Engine
+	search *ticketsearch.Searcher
+}
+
+func (w *world) as(t *testing.T, user string) *identity.Principal { return w.g.As(t, user) }
 
 // corpus is the default configuration with generated tickets, and every
 // ticket as brute-force search sees it.
@@ -36,7 +51,7 @@ var genNow = gentest.Now
 func newCorpus(t *testing.T, n int, tweak ...func(*gen.Options)) *corpus {
 	t.Helper()
 	g := gentest.New(t, n, tweak...)
-	w := &world{runtime: g.Runtime, pool: g.Pool, ids: g.IDs, eng: g.Engine, now: genNow}
+	w := &world{g: g, pool: g.Pool, eng: g.Engine, search: g.Search}
 	c := &corpus{world: w, set: g.Set}
 	c.load(t)
 	return c
@@ -110,12 +125,12 @@ func (c *corpus) bruteForce(query string, keep func(ticket.Ticket) bool) []int64
 }
 
 // searchAll pages through every hit.
-func (c *corpus) searchAll(t *testing.T, p *identity.Principal, s flow.Search) []int64 {
+func (c *corpus) searchAll(t *testing.T, p *identity.Principal, s ticketsearch.Search) []int64 {
 	t.Helper()
 	var ids []int64
 	s.First = 500
 	for {
-		hits, err := c.eng.SearchTickets(context.Background(), p, s)
+		hits, err := c.search.SearchTickets(context.Background(), p, s)
 		require.NoError(t, err)
 		more := len(hits) > s.First
 		if more {
@@ -127,7 +142,7 @@ func (c *corpus) searchAll(t *testing.T, p *identity.Principal, s flow.Search) [
 		if !more {
 			break
 		}
-		if s.Sort == flow.SortRelevance || s.Sort == flow.SortDeadline {
+		if s.Sort == ticketsearch.SortRelevance || s.Sort == ticketsearch.SortDeadline {
 			s.After += int64(len(hits)) // an offset
 		} else {
 			s.After = hits[len(hits)-1].ID
@@ -160,17 +175,17 @@ func TestSearchFindsWhatSubstringSearchFinds(t *testing.T) {
 	}
 	found := 0
 	// Small windows too, so that a page is filled across several.
-	defer func(w []int64) { *flow.MatchWindows = w }(*flow.MatchWindows)
+	defer func(w []int64) { *ticketsearch.MatchWindows = w }(*ticketsearch.MatchWindows)
 	for i, q := range queries {
-		*flow.MatchWindows = [][]int64{{2, 10, 0}, {1, 3, 0}}[i%2]
+		*ticketsearch.MatchWindows = [][]int64{{2, 10, 0}, {1, 3, 0}}[i%2]
 		want := c.bruteForce(q, nil)
-		got := c.searchAll(t, admin, flow.Search{Query: q})
+		got := c.searchAll(t, admin, ticketsearch.Search{Query: q})
 		require.Equal(t, want, got, "query %q", q)
-		ranked := c.searchAll(t, admin, flow.Search{Query: q, Sort: flow.SortRelevance})
-		if len(want) <= flow.RelevancePool {
+		ranked := c.searchAll(t, admin, ticketsearch.Search{Query: q, Sort: ticketsearch.SortRelevance})
+		if len(want) <= ticketsearch.RelevancePool {
 			require.Equal(t, want, ranked, "ranked query %q", q)
 		}
-		n, err := c.eng.CountTickets(context.Background(), admin, flow.Search{Query: q}, 0)
+		n, err := c.search.CountTickets(context.Background(), admin, ticketsearch.Search{Query: q}, 0)
 		require.NoError(t, err)
 		require.Equal(t, int64(len(want)), n, "count of %q", q)
 		if len(want) > 0 {
@@ -200,12 +215,12 @@ func TestSearchKeepsToTheUsersScope(t *testing.T) {
 	require.NoError(t, c.pool.QueryRow(context.Background(), `SELECT path FROM units WHERE code = '150105'`).Scan(&unitPath))
 	// Both ways of limiting to a scope: as a list of ids, and as a
 	// subquery for scopes too large for a list.
-	defer func(n int) { *flow.SmallScope = n }(*flow.SmallScope)
+	defer func(n int) { *ticketsearch.SmallScope = n }(*ticketsearch.SmallScope)
 	for _, small := range []int{5000, 0} {
-		*flow.SmallScope = small
+		*ticketsearch.SmallScope = small
 		for _, q := range []string{"", "供暖", "物业"} {
 			want := c.bruteForce(q, func(tk ticket.Ticket) bool { return strings.HasPrefix(tk.ScopePath, unitPath) })
-			got := c.searchAll(t, clerk, flow.Search{Query: q})
+			got := c.searchAll(t, clerk, ticketsearch.Search{Query: q})
 			require.Equal(t, want, got, "query %q, small scopes up to %d", q, small)
 			if q == "" {
 				require.NotEmpty(t, want, "the scope holds tickets")
@@ -235,26 +250,26 @@ func TestSearchFiltersAndFacets(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		filter flow.Filter
+		filter ticketsearch.Filter
 		keep   func(ticket.Ticket) bool
 	}{
-		{"category tree", flow.Filter{Facets: map[string][]string{"category": {"01"}}}, inFacet("category", "01")},
-		{"district", flow.Filter{Facets: map[string][]string{"address.district": {"150105"}}}, inFacet("address.district", "150105")},
-		{"state", flow.Filter{States: []string{"dept_handling", "final_review"}}, func(tk ticket.Ticket) bool {
+		{"category tree", ticketsearch.Filter{Facets: map[string][]string{"category": {"01"}}}, inFacet("category", "01")},
+		{"district", ticketsearch.Filter{Facets: map[string][]string{"address.district": {"150105"}}}, inFacet("address.district", "150105")},
+		{"state", ticketsearch.Filter{States: []string{"dept_handling", "final_review"}}, func(tk ticket.Ticket) bool {
 			return tk.State == "dept_handling" || tk.State == "final_review"
 		}},
-		{"time range", flow.Filter{CreatedFrom: &from, CreatedTo: &to}, func(tk ticket.Ticket) bool {
+		{"time range", ticketsearch.Filter{CreatedFrom: &from, CreatedTo: &to}, func(tk ticket.Ticket) bool {
 			return !tk.CreatedAt.Before(from) && tk.CreatedAt.Before(to)
 		}},
-		{"open", flow.Filter{Open: &open}, func(tk ticket.Ticket) bool { return tk.ClosedAt == nil }},
-		{"channel", flow.Filter{Facets: map[string][]string{"channel": {"微信", "网站"}}}, func(tk ticket.Ticket) bool {
+		{"open", ticketsearch.Filter{Open: &open}, func(tk ticket.Ticket) bool { return tk.ClosedAt == nil }},
+		{"channel", ticketsearch.Filter{Facets: map[string][]string{"channel": {"微信", "网站"}}}, func(tk ticket.Ticket) bool {
 			return tk.Fields["channel"] == "微信" || tk.Fields["channel"] == "网站"
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, q := range []string{"", "供暖"} {
 				want := c.bruteForce(q, tc.keep)
-				got := c.searchAll(t, admin, flow.Search{Query: q, Filter: tc.filter})
+				got := c.searchAll(t, admin, ticketsearch.Search{Query: q, Filter: tc.filter})
 				require.Equal(t, want, got, "query %q", q)
 				require.NotEmpty(t, c.bruteForce("", tc.keep), "the filter keeps some tickets")
 			}
@@ -262,7 +277,7 @@ func TestSearchFiltersAndFacets(t *testing.T) {
 	}
 
 	// Facet counts agree with counting by hand.
-	facets, err := c.eng.FacetTickets(ctx, admin, flow.Search{Query: "物业"}, []string{"state", "channel", "address.district"})
+	facets, err := c.search.FacetTickets(ctx, admin, ticketsearch.Search{Query: "物业"}, []string{"state", "channel", "address.district"})
 	require.NoError(t, err)
 	require.Len(t, facets, 3)
 	for _, f := range facets {
@@ -289,7 +304,7 @@ func TestSearchFiltersAndFacets(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, dispatcher)
-	got := c.searchAll(t, admin, flow.Search{Filter: flow.Filter{Action: &flow.ActionFilter{Name: "dispatch", Actor: dispatcher}}})
+	got := c.searchAll(t, admin, ticketsearch.Search{Filter: ticketsearch.Filter{Action: &ticketsearch.ActionFilter{Name: "dispatch", Actor: dispatcher}}})
 	var want []int64
 	for id, tk := range c.tickets {
 		events, err := c.eng.Events(ctx, id)
@@ -303,13 +318,13 @@ func TestSearchFiltersAndFacets(t *testing.T) {
 	}
 	slices.Sort(want)
 	assert.Equal(t, want, got)
-	twice := c.searchAll(t, admin, flow.Search{Filter: flow.Filter{Action: &flow.ActionFilter{Name: "reply", AtLeast: 2}}})
+	twice := c.searchAll(t, admin, ticketsearch.Search{Filter: ticketsearch.Filter{Action: &ticketsearch.ActionFilter{Name: "reply", AtLeast: 2}}})
 	assert.Equal(t, c.bruteForce("", func(tk ticket.Ticket) bool { return tk.Counts["reply"] >= 2 }), twice)
 
 	// Bad filters name the field.
-	_, err = c.eng.SearchTickets(ctx, admin, flow.Search{Filter: flow.Filter{Facets: map[string][]string{"colour": {"red"}}}})
+	_, err = c.search.SearchTickets(ctx, admin, ticketsearch.Search{Filter: ticketsearch.Filter{Facets: map[string][]string{"colour": {"red"}}}})
 	assert.ErrorContains(t, err, "colour")
-	_, err = c.eng.SearchTickets(ctx, admin, flow.Search{Filter: flow.Filter{CreatedFrom: &to, CreatedTo: &from}})
+	_, err = c.search.SearchTickets(ctx, admin, ticketsearch.Search{Filter: ticketsearch.Filter{CreatedFrom: &to, CreatedTo: &from}})
 	assert.ErrorContains(t, err, "结束须晚于开始")
 }
 
@@ -325,7 +340,7 @@ func TestNewTicketIsFoundAndInTransitAtOnce(t *testing.T) {
 	tk, err := c.eng.Create(ctx, agent, "ticket", "register", input)
 	require.NoError(t, err)
 
-	hits, err := c.eng.SearchTickets(ctx, admin, flow.Search{Query: "暖气片漏水", First: 10})
+	hits, err := c.search.SearchTickets(ctx, admin, ticketsearch.Search{Query: "暖气片漏水", First: 10})
 	require.NoError(t, err)
 	require.Len(t, hits, 1)
 	assert.Equal(t, tk.ID, hits[0].ID)
@@ -342,9 +357,9 @@ func TestNewTicketIsFoundAndInTransitAtOnce(t *testing.T) {
 		{address: "锦绣社区", matched: []string{"address"}},
 		{phone: phone, name: "乌云其其格", matched: []string{"phone", "name"}},
 	} {
-		found, err := c.eng.InTransit(ctx, agent, tc.phone, tc.name, tc.address)
+		found, err := c.search.InTransit(ctx, agent, tc.phone, tc.name, tc.address)
 		require.NoError(t, err)
-		var mine *flow.InTransitHit
+		var mine *ticketsearch.InTransitHit
 		for i := range found {
 			if found[i].Ticket.ID == tk.ID {
 				mine = &found[i]
@@ -356,18 +371,18 @@ func TestNewTicketIsFoundAndInTransitAtOnce(t *testing.T) {
 			assert.Nil(t, h.Ticket.ClosedAt, "in transit means open")
 		}
 	}
-	_, err = c.eng.InTransit(ctx, agent, "", "", "")
+	_, err = c.search.InTransit(ctx, agent, "", "", "")
 	assert.Error(t, err)
 
 	// Closed, it is history, not in transit.
 	_, err = c.eng.Perform(ctx, agent, tk.ID, "withdraw", map[string]any{"reason": "来电人已自行解决"}, nil)
 	require.NoError(t, err)
-	found, err := c.eng.InTransit(ctx, agent, phone, "", "")
+	found, err := c.search.InTransit(ctx, agent, phone, "", "")
 	require.NoError(t, err)
 	for _, h := range found {
 		assert.NotEqual(t, tk.ID, h.Ticket.ID)
 	}
-	history := c.searchAll(t, agent, flow.Search{Filter: flow.Filter{Phone: phone}})
+	history := c.searchAll(t, agent, ticketsearch.Search{Filter: ticketsearch.Filter{Phone: phone}})
 	assert.Contains(t, history, tk.ID)
 }
 
@@ -375,7 +390,7 @@ func TestReindexRebuildsWhatTheFormsSay(t *testing.T) {
 	c := newCorpus(t, 400)
 	ctx := context.Background()
 	admin := c.as(t, "admin")
-	before := c.searchAll(t, admin, flow.Search{Query: "物业"})
+	before := c.searchAll(t, admin, ticketsearch.Search{Query: "物业"})
 	require.NotEmpty(t, before)
 
 	stale, err := c.eng.Store.IndexStale(ctx)
@@ -389,14 +404,14 @@ func TestReindexRebuildsWhatTheFormsSay(t *testing.T) {
 	assert.True(t, stale)
 	_, err = c.pool.Exec(ctx, `UPDATE ticket_search SET doc = ''::tsvector, facets = '{}'`)
 	require.NoError(t, err)
-	assert.Empty(t, c.searchAll(t, admin, flow.Search{Query: "物业"}))
+	assert.Empty(t, c.searchAll(t, admin, ticketsearch.Search{Query: "物业"}))
 
 	done := 0
 	n, err := c.eng.Store.Reindex(ctx, 128, func(d int) { done = d })
 	require.NoError(t, err)
 	assert.Equal(t, len(c.tickets), n)
 	assert.Equal(t, n, done)
-	assert.Equal(t, before, c.searchAll(t, admin, flow.Search{Query: "物业"}))
+	assert.Equal(t, before, c.searchAll(t, admin, ticketsearch.Search{Query: "物业"}))
 	stale, err = c.eng.Store.IndexStale(ctx)
 	require.NoError(t, err)
 	assert.False(t, stale)
@@ -442,7 +457,7 @@ func TestGeneratedTicketsAreValidAndRepeatable(t *testing.T) {
 	require.NoError(t, other.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE tablename = 'ticket_search' AND indexdef LIKE '%USING gin%'`).Scan(&gin))
 	assert.Equal(t, 3, gin)
 	admin := c.as(t, "admin")
-	assert.Len(t, other.searchAll(t, other.as(t, "admin"), flow.Search{Query: "物业"}), len(c.searchAll(t, admin, flow.Search{Query: "物业"})))
+	assert.Len(t, other.searchAll(t, other.as(t, "admin"), ticketsearch.Search{Query: "物业"}), len(c.searchAll(t, admin, ticketsearch.Search{Query: "物业"})))
 	for id, tk := range c.tickets {
 		o, ok := other.tickets[id-minID(c.tickets)+minID(other.tickets)]
 		require.True(t, ok)
@@ -478,7 +493,7 @@ func TestEachTicketPicksFieldsAsStored(t *testing.T) {
 
 	picks := []string{"title", "content", "caller", "address", "confidential", "attachments", "no_such_field"}
 	seen := 0
-	require.NoError(t, c.eng.EachTicket(ctx, admin, flow.Search{}, picks, func(got ticket.Ticket) error {
+	require.NoError(t, c.search.EachTicket(ctx, admin, ticketsearch.Search{}, picks, func(got ticket.Ticket) error {
 		seen++
 		want, ok := c.tickets[got.ID]
 		require.True(t, ok, "ticket %d", got.ID)
@@ -512,9 +527,9 @@ func TestNewestMatchesAreLookedForInTheirIDBucket(t *testing.T) {
 
 	// Searching one window and no fallback finds exactly the matches in
 	// that bucket: ids 192-255 below After 256.
-	old := *flow.MatchWindows
-	*flow.MatchWindows = []int64{1}
-	t.Cleanup(func() { *flow.MatchWindows = old })
+	old := *ticketsearch.MatchWindows
+	*ticketsearch.MatchWindows = []int64{1}
+	t.Cleanup(func() { *ticketsearch.MatchWindows = old })
 	inBucket := func(ids []int64) []int64 {
 		var out []int64
 		for _, id := range ids {
@@ -530,11 +545,11 @@ func TestNewestMatchesAreLookedForInTheirIDBucket(t *testing.T) {
 		all = append(all, id)
 	}
 	require.Len(t, inBucket(all), size, "the corpus fills bucket 3")
-	search := func(s flow.Search, want []int64) {
+	search := func(s ticketsearch.Search, want []int64) {
 		t.Helper()
 		require.GreaterOrEqual(t, len(want), 2)
 		s.After, s.First = 4*size, len(want)-1 // SearchTickets asks for one more
-		hits, err := c.eng.SearchTickets(ctx, admin, s)
+		hits, err := c.search.SearchTickets(ctx, admin, s)
 		require.NoError(t, err)
 		var got []int64
 		for _, h := range hits {
@@ -543,11 +558,11 @@ func TestNewestMatchesAreLookedForInTheirIDBucket(t *testing.T) {
 		slices.Sort(got)
 		assert.Equal(t, want, got)
 	}
-	search(flow.Search{Filter: flow.Filter{Facets: map[string][]string{ticket.FacetFlow: {"ticket"}}}}, inBucket(all))
+	search(ticketsearch.Search{Filter: ticketsearch.Filter{Facets: map[string][]string{ticket.FacetFlow: {"ticket"}}}}, inBucket(all))
 	for _, q := range []string{"反映", "小区", "供暖", "物业"} {
 		want := inBucket(c.bruteForce(q, nil))
 		if len(want) >= 2 && len(want) < size {
-			search(flow.Search{Query: q}, want)
+			search(ticketsearch.Search{Query: q}, want)
 			return
 		}
 	}
