@@ -57,14 +57,15 @@ run: deps build
 FUZZTIME ?= 5s
 GOTESTFLAGS ?= -race -parallel 8
 #
-# Then the web UI: its unit tests (vitest, about 5 s) and the end-to-end
+# Then the web UI: its type check (vue-tsc, about 15 s), its unit tests
+# (vitest, about 5 s) and the end-to-end
 # test (ui/e2e/run.mjs: Debian chromium driven by playwright-core against
 # a real `hotline serve --demo` on a free port, under a minute), which
 # saves its screenshots in ui/e2e/screenshots/.
 test: deps build
 	$(BIN) testdb -- sh -c '$(GO) test -count=1 $(GOTESTFLAGS) ./... && GO="$(GO)" FUZZTIME="$(FUZZTIME)" deploy/fuzz.sh'
 	deploy/bench/quick.sh
-	cd ui && npx vitest run
+	cd ui && npm run --silent typecheck && npx vitest run
 	cd ui && node e2e/run.mjs ../$(BIN)
 
 fuzz: build

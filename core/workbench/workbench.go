@@ -25,8 +25,21 @@ func init() {
 		Dir:         "flows",
 		Description: "A role's web workstation: the menu of pages its holders see, each ticket list a saved search over their to-do list.",
 		New:         func() any { return &Workbench{} },
+		Spec:        registry.Spec{Examples: examples},
 	})
 }
+
+var examples = []registry.Example{{Title: "A department clerk's workstation: lists by state and by deadline", YAML: `kind: workbench
+name: example-desk
+label: 承办单位工作台
+roles: [clerk]
+order: 30
+menu:
+  - {name: sign, label: 待签收, page: tickets, flow: ticket, state: dept_pending_sign, form: ticket-register, columns: [title, type]}
+  - {name: overdue, label: 已超期, page: tickets, due: overdue, form: ticket-register, columns: [title, type]}
+  - {name: todo, label: 全部待办, page: tickets}
+  - {name: notices, label: 通知, page: notices}
+`}}
 
 // Pages are the pages of the UI a menu entry may open. A new page of the
 // UI is added here, so a workbench naming a page the UI lacks is a lint
