@@ -159,6 +159,17 @@ func (d *Distributor) Serve(ctx context.Context, t *Task) (Agent, error) {
 	}
 }
 
+// ConfigChanged follows a change of the running configuration: a round
+// runs at once, so waiting tasks meet their queues as they now read (a
+// removed queue gives its calls back, a new strategy or overflow applies)
+// rather than at the next tick.
+func (d *Distributor) ConfigChanged(context.Context, *registry.Set) {
+	d.mu.Lock()
+	d.init()
+	d.mu.Unlock()
+	d.poke()
+}
+
 // Done ends an accepted task: the agent goes to wrap-up.
 func (d *Distributor) Done(ctx context.Context, a Agent, t *Task) {
 	if _, err := d.Agents.taskEnded(ctx, a.UserID, t.ID); err != nil && !errors.Is(err, ErrConflict) {

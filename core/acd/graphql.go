@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/module"
 )
 
 // Module is the ACD's part of the GraphQL API: an agent's own state
@@ -19,6 +20,10 @@ import (
 type Module struct {
 	Agents      *Service
 	Distributor *Distributor
+	// Tick is how often Start's distributor runs a round unasked (states
+	// that end by themselves, agents whose skills changed).
+	Tick time.Duration
+	jobs *module.Jobs
 }
 
 // Name implements gql.Module.

@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,24 +26,21 @@ import (
 	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/audit"
-	"github.com/hotline12345/hotline/core/callstats"
 	"github.com/hotline12345/hotline/core/configstore"
-	"github.com/hotline12345/hotline/core/dispatch"
 	"github.com/hotline12345/hotline/core/export"
 	"github.com/hotline12345/hotline/core/flow"
-	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ivr"
 	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/lograte"
+	"github.com/hotline12345/hotline/core/module"
 	"github.com/hotline12345/hotline/core/outbox"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/store"
 	"github.com/hotline12345/hotline/core/telephony"
 	"github.com/hotline12345/hotline/core/ticketsearch"
-	"github.com/hotline12345/hotline/core/workbench"
 	"github.com/hotline12345/hotline/deploy/demo"
 	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/schema"
@@ -101,22 +97,6 @@ func WithTools(ctx context.Context, cfg Config, opts Options, log *slog.Logger, 
 	}
 	defer k.close(log)
 	return fn(Tools{Pool: k.pool, Config: k.cfg.Runtime, Tickets: k.tickets, Knowledge: k.knowledge, Identity: k.ids})
-}
-
-// Modules lists the GraphQL modules of the kernel, in schema order. Later
-// parts of the platform add theirs here.
-func Modules(ids *identity.Service, cfg *configstore.Manager, tickets *flow.Engine, pool *pgxpool.Pool, exports *export.Service, kb *knowledge.Service,
-	agents *acd.Service, dist *acd.Distributor, sip *telephony.Server, feed *outbox.Feed) []gql.Module {
-	forms := form.Module{Config: cfg.Runtime, Lookup: func() form.Lookup { return form.DBLookup{Q: pool} }}
-	notices := outbox.Module{Store: outbox.Store{Pool: pool}, Feed: feed, Visible: func(ctx context.Context, p *identity.Principal, id int64) error {
-		_, err := tickets.Store.Get(ctx, p, id)
-		return err
-	}}
-	search := &ticketsearch.Searcher{Pool: pool, Config: cfg.Runtime, Tickets: tickets.Store}
-	return []gql.Module{identity.Module{Svc: ids}, configstore.Module{Manager: cfg}, flow.Module{Engine: tickets}, ticketsearch.Module{Searcher: search},
-		dispatch.Module{Suggester: &dispatch.Suggester{Pool: pool, Config: cfg.Runtime, Tickets: tickets.Store}}, forms, export.Module{Service: exports},
-		knowledge.Module{Service: kb}, acd.Module{Agents: agents, Distributor: dist}, telephony.Module{Pool: pool, Server: sip, Agents: agents, Tickets: search}, callstats.Module{Pool: pool},
-		notices, workbench.Module{Config: cfg.Runtime}}
 }
 
 // Dispatcher is the outbox dispatcher of a node, with the kernel's
@@ -206,34 +186,26 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		}
 		(*h).ServeHTTP(w, r)
 	})
-	// Handlers that need the kernel: answered with 503 until it is up.
-	var files atomic.Pointer[http.Handler]
-	later := func(w http.ResponseWriter, r *http.Request) {
-		h := files.Load()
-		if h == nil {
+	// The modules' routes (uploads, downloads), answered with 503 until
+	// the modules are up; everything else is the web workstations, which
+	// never answer the server's prefixes (ui.Reserved). The patterns are
+	// known before the kernel starts: the modules of a node not yet
+	// running declare the same routes.
+	var routes atomic.Pointer[http.ServeMux]
+	declared := moduleRoutes(Modules(), nil)
+	web := ui.App()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if m := routes.Load(); m != nil {
+			if _, pattern := m.Handler(r); pattern != "" {
+				m.ServeHTTP(w, r)
+				return
+			}
+		} else if _, pattern := declared.Handler(r); pattern != "" {
 			http.Error(w, "服务正在启动，请稍后重试", http.StatusServiceUnavailable)
 			return
 		}
-		(*h).ServeHTTP(w, r)
-	}
-	mux.HandleFunc("POST /attachments", later)
-	mux.HandleFunc("GET /attachments/{id}", later)
-	mux.HandleFunc("GET /knowledge/template.xlsx", later)
-	mux.HandleFunc("POST /knowledge/import", later)
-	mux.HandleFunc("GET /knowledge/imports/{id}", later)
-	mux.HandleFunc("GET /recordings/{id}", later)
-	var downloads atomic.Pointer[http.Handler]
-	mux.HandleFunc("GET /exports/{id}", func(w http.ResponseWriter, r *http.Request) {
-		h := downloads.Load()
-		if h == nil {
-			http.Error(w, "服务正在启动，请稍后重试", http.StatusServiceUnavailable)
-			return
-		}
-		(*h).ServeHTTP(w, r)
+		web.ServeHTTP(w, r)
 	})
-	// The web workstations; the routes above win over it, and it never
-	// answers their prefixes (ui.Reserved).
-	mux.Handle("/", ui.App())
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -259,15 +231,6 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		return err
 	}
 	defer k.close(log)
-	if err := k.knowledge.Open(ctx); err != nil {
-		shutdown()
-		return fmt.Errorf("opening the knowledge base: %w", err)
-	}
-	defer func() {
-		if err := k.knowledge.Close(context.Background()); err != nil {
-			log.Warn("closing the knowledge base", "err", err)
-		}
-	}()
 
 	var sip *telephony.Server
 	if cfg.SIPAddr != "" {
@@ -283,17 +246,11 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 				MaxMessage:         cfg.SIPMaxMessage, MaxHeaders: cfg.SIPMaxHeaders, Rate: cfg.SIPRate}}
 	}
 	// The outbox: one LISTEN connection per node (wake-ups, notices and
-	// ticket changes for subscribers) and the dispatcher, both stopped
-	// and waited for before storage closes.
+	// ticket changes for subscribers), run by the outbox module.
 	feed := &outbox.Feed{Pool: k.pool, Log: log.With("part", "outbox")}
-	outboxCtx, stopOutbox := context.WithCancel(ctx)
-	var outboxDone sync.WaitGroup
-	defer func() {
-		stopOutbox()
-		outboxDone.Wait()
-	}()
+	modules := k.modules(cfg, sip, feed, log)
 	live, err := newLiveAPI(k.cfg.Runtime.Current, func() (http.Handler, error) {
-		schemaDef, err := BuildSchema(Modules(k.ids, k.cfg, k.tickets, k.pool, k.exports, k.knowledge, k.agents, k.acd, sip, feed))
+		schemaDef, err := BuildSchema(graphQL(modules))
 		if err != nil {
 			return nil, err
 		}
@@ -333,46 +290,34 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		shutdown()
 		return err
 	}
+	// The modules start in the list's order (and stop in reverse): the
+	// knowledge index opens, SIP listens, timers, the distributor and the
+	// outbox dispatcher run, and each follows configuration changes.
+	node := &module.Node{Modules: modules, Config: k.cfg.Runtime, Log: log}
+	if err := node.Start(ctx); err != nil {
+		shutdown()
+		return err
+	}
+	defer func() {
+		if err := node.Stop(context.Background()); err != nil {
+			log.Warn("stopping the modules", "err", err)
+		}
+	}()
 	var h http.Handler = live
 	api.Store(&h)
-	// Downloads and uploads sign in as GraphQL does.
-	signIn := func(r *http.Request) (*identity.Principal, error) {
+	routes.Store(moduleRoutes(modules, func(r *http.Request) (*identity.Principal, error) {
+		// Downloads and uploads sign in as GraphQL does.
 		ctx, err := Authenticate(r.Context(), k.ids, r)
 		if err != nil {
 			return nil, err
 		}
 		p, _ := identity.FromContext(ctx)
 		return p, nil
-	}
-	dl := k.exports.Handler(signIn)
-	downloads.Store(&dl)
-	fileMux := http.NewServeMux()
-	k.attachments.Handlers(fileMux, signIn)
-	k.knowledge.Handlers(fileMux, signIn)
-	fileMux.Handle("GET /recordings/{id}", telephony.RecordingHandler(k.pool, cfg.Files(), signIn))
-	var fh http.Handler = fileMux
-	files.Store(&fh)
-	if sip != nil {
-		if err := sip.Start(ctx); err != nil {
-			shutdown()
-			return fmt.Errorf("starting telephony: %w", err)
-		}
-		defer sip.Stop()
-	}
-	kbCtx, stopKB := context.WithCancel(ctx)
-	defer stopKB() // before the deferred Close above, which waits for Run
-	go k.knowledge.Run(kbCtx, 2*time.Second)
-	go k.tickets.RunTimers(ctx, 15*time.Second, log)
-	dispatcher := Dispatcher(cfg, k.pool, k.cfg.Runtime, feed, log)
-	outboxDone.Add(2)
-	go func() { defer outboxDone.Done(); feed.Run(outboxCtx) }()
-	go func() { defer outboxDone.Done(); dispatcher.Run(outboxCtx) }()
-	go k.acd.Run(ctx, time.Second)
+	}))
 	go k.cfg.Follow(ctx, cfg.ConfigPoll)
 	if opts.Watch {
 		go k.cfg.Watch(ctx, WatchInterval, audit.System)
 	}
-	go k.tickets.Store.KeepIndexCurrent(ctx, 30*time.Second, log)
 	probe.Store(&store.Probe{DB: k.pool, Timeout: ReadyPingTimeout, CacheFor: ReadyPingCacheFor})
 	ready.Store(true)
 	if opts.Listening != nil {
@@ -455,9 +400,9 @@ type kernel struct {
 	search      *ticketsearch.Searcher
 	exports     *export.Service
 	attachments *attachment.Service
-	knowledge   *knowledge.Service // opened by Serve (one process holds its index)
+	knowledge   *knowledge.Service // opened by its module in Serve (one process holds its index)
 	agents      *acd.Service
-	acd         *acd.Distributor // run by Serve
+	acd         *acd.Distributor // run by its module in Serve
 	// node names this process in jobs and call records.
 	node string
 }

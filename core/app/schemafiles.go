@@ -3,16 +3,10 @@ package app
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/hotline12345/hotline/core/acd"
 	"os"
 	"path/filepath"
 
-	"github.com/hotline12345/hotline/core/configstore"
-	"github.com/hotline12345/hotline/core/export"
-	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
-	"github.com/hotline12345/hotline/core/identity"
-	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/registry"
 )
 
@@ -27,7 +21,7 @@ const ConfigSchemaDir = "schema/config"
 // the JSON Schemas of the configuration kinds and the registry's reference. `hotline schema` writes
 // them; a test fails when the committed files drift from the code.
 func SchemaFiles() (map[string]string, error) {
-	s, err := BuildSchema(Modules(&identity.Service{}, &configstore.Manager{}, &flow.Engine{}, nil, &export.Service{}, &knowledge.Service{}, &acd.Service{}, nil, nil, nil))
+	s, err := BuildSchema(graphQL(Modules()))
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -10,12 +11,21 @@ import (
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/module"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/ticket"
 )
 
-// Module is the tickets part of the GraphQL API.
-type Module struct{ Engine *Engine }
+// Module is the tickets part of the platform: its GraphQL API, and the
+// timers and index keeper it runs (module.go).
+type Module struct {
+	Engine *Engine
+	// Log, TimerTick and IndexTick are for Start: how often due timers
+	// fire and the search index catches up.
+	Log                  *slog.Logger
+	TimerTick, IndexTick time.Duration
+	jobs                 *module.Jobs
+}
 
 // Name implements gql.Module.
 func (Module) Name() string { return "flow" }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/graphql-go/graphql"
@@ -11,12 +12,20 @@ import (
 
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/module"
 )
 
 // Module is the knowledge base's part of the GraphQL API. Writing,
 // reviewing and archiving articles are actions of the article flow
-// (createTicket / performAction on flow kb_article); this is reading.
-type Module struct{ Service *Service }
+// (createTicket / performAction on flow kb_article); this is reading. The
+// module also serves imports over HTTP and runs the node's index
+// (module.go).
+type Module struct {
+	Service *Service
+	// Tick is how often Start's catch-up runs.
+	Tick time.Duration
+	jobs *module.Jobs
+}
 
 // Name implements gql.Module.
 func (Module) Name() string { return "knowledge" }

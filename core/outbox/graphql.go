@@ -8,10 +8,12 @@ import (
 
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/module"
 )
 
-// Module is the GraphQL module of notices, ticket changes and dead
-// letters.
+// Module is the outbox's part of the platform: notices, ticket changes
+// and dead letters in GraphQL, and the feed and dispatcher it runs
+// (module.go).
 type Module struct {
 	Store Store
 	// Feed streams the subscriptions; nil leaves them refusing.
@@ -19,6 +21,9 @@ type Module struct {
 	// Visible refuses (NOT_FOUND) a ticket the principal may not see;
 	// ticketChanged checks it before it streams.
 	Visible func(ctx context.Context, p *identity.Principal, ticket int64) error
+	// Dispatcher, when set, is run by Start beside the Feed.
+	Dispatcher *Dispatcher
+	jobs       *module.Jobs
 }
 
 // Name implements gql.Module.

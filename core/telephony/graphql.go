@@ -135,6 +135,9 @@ type Module struct {
 	// Tickets finds the caller's open tickets for the screen pop (the
 	// in-transit hint).
 	Tickets *ticketsearch.Searcher
+	// Files keeps the recordings served by Routes (the server's Files;
+	// set too on a node that takes no calls).
+	Files filestore.Store
 }
 
 // Name implements gql.Module.

@@ -4,13 +4,17 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/hotline12345/hotline/core/registry"
 )
 
 // TrunkStatus is a trunk as an administrator watches it.
@@ -78,20 +82,76 @@ func (s *Server) Trunks(ctx context.Context) ([]TrunkStatus, error) {
 	return out, rows.Err()
 }
 
-// registerTrunks keeps this node registered with every trunk that asks
-// for it, until ctx ends.
-func (s *Server) registerTrunks(ctx context.Context) {
-	for _, d := range s.Config.Current().All(KindTrunk) {
-		t := d.Model.(*Trunk)
-		if t.Register == nil {
+// trunkLoop is this node's registration with one trunk: the loop of
+// keepRegistered for the trunk's document as it read when the loop began.
+type trunkLoop struct {
+	digest string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// registerTrunks makes this node's registrations match set: it keeps
+// registered with every trunk that asks for it, and a trunk whose document
+// changed (another carrier, other credentials), that stopped asking or
+// went away is unregistered first, then registered again as it now reads.
+// It runs at Start and after every configuration change; registrations
+// live until Stop, not until ctx ends.
+func (s *Server) registerTrunks(ctx context.Context, set *registry.Set) {
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	if s.loopsClosed {
+		return
+	}
+	want := map[string]*registry.Document{}
+	for _, d := range set.All(KindTrunk) {
+		if d.Model.(*Trunk).Register != nil {
+			want[d.Name] = d
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.loops)) {
+		l := s.loops[name]
+		if d, ok := want[name]; ok && d.Digest == l.digest {
 			continue
 		}
+		s.Log.InfoContext(ctx, "trunk changed: unregistering before registering as it now reads", "trunk", name)
+		l.cancel()
+		<-l.done // unregistered (or given up after its timeout)
+		delete(s.loops, name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := s.loops[name]; ok {
+			continue
+		}
+		d := want[name]
+		lctx, cancel := context.WithCancel(s.ctx)
+		l := &trunkLoop{digest: d.Digest, cancel: cancel, done: make(chan struct{})}
+		s.loops[name] = l
+		t := d.Model.(*Trunk)
 		s.registering.Add(1)
 		goSafe(s.Log, "registering with a trunk", func() {
 			defer s.registering.Done()
-			s.keepRegistered(ctx, t)
+			defer close(l.done)
+			s.keepRegistered(lctx, t)
 		})
 	}
+}
+
+// closeTrunks stops registerTrunks from starting loops, once the server
+// stops, and waits for those running to unregister.
+func (s *Server) closeTrunks() {
+	s.loopsMu.Lock()
+	s.loopsClosed = true
+	s.loopsMu.Unlock()
+	s.registering.Wait()
+}
+
+// ConfigChanged follows a change of the running configuration: trunks
+// that changed register again (see registerTrunks).
+func (s *Server) ConfigChanged(ctx context.Context, set *registry.Set) {
+	if !s.ready.Load() {
+		return
+	}
+	s.registerTrunks(ctx, set)
 }
 
 // keepRegistered registers with t's proxy, refreshes the registration

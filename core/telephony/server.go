@@ -104,6 +104,9 @@ type Server struct {
 	tcp           net.Listener
 	registrations trunkRegistrations
 	registering   sync.WaitGroup // keepRegistered loops
+	loopsMu       sync.Mutex     // registerTrunks, one at a time
+	loops         map[string]*trunkLoop
+	loopsClosed   bool
 	// ready is set once Start has made the SIP side; the API reads it
 	// before touching the fields Start sets.
 	ready   atomic.Bool
@@ -247,7 +250,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	goSafe(s.Log, "closing the SIP sockets", func() {
 		<-ctx.Done()
-		s.registering.Wait() // trunks unregister through the socket
+		s.closeTrunks() // trunks unregister through the socket
 		udp.Close()
 		tcp.Close()
 	})
@@ -258,7 +261,8 @@ func (s *Server) Start(ctx context.Context) error {
 			s.reconcile(ctx)
 		})
 	}
-	s.registerTrunks(ctx)
+	s.loops, s.loopsClosed = map[string]*trunkLoop{}, false
+	s.registerTrunks(ctx, s.Config.Current())
 	if s.Cfg.RecordingRetention > 0 {
 		s.wg.Add(1)
 		goSafe(s.Log, "expiring recordings", func() {

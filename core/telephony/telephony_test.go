@@ -30,6 +30,7 @@ import (
 	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ivr"
+	"github.com/hotline12345/hotline/core/module"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/telephony"
@@ -51,19 +52,26 @@ func startWith(t *testing.T, node string, files map[string]string) (*telephony.S
 	t.Helper()
 	w := gentest.New(t, 0)
 	if len(files) > 0 {
-		root := gentest.Root()
-		overrides := map[string]string{}
-		for path, text := range files {
-			overrides[filepath.Join(root, path)] = text
-		}
-		set, diags := registry.Load(context.Background(), []string{filepath.Join(root, "flows"), filepath.Join(root, "forms"), filepath.Join(root, "scripts")},
-			registry.LoadOptions{Overrides: overrides})
-		require.Empty(t, diags)
-		w.Runtime.Swap(set)
+		w.Runtime.Swap(loadWith(t, files))
 	}
 	s := newServer(t, w, node)
 	run(t, s)
 	return s, w
+}
+
+// loadWith loads the repository's configuration with files replaced, as
+// startWith takes them.
+func loadWith(t *testing.T, files map[string]string) *registry.Set {
+	t.Helper()
+	root := gentest.Root()
+	overrides := map[string]string{}
+	for path, text := range files {
+		overrides[filepath.Join(root, path)] = text
+	}
+	set, diags := registry.Load(context.Background(), []string{filepath.Join(root, "flows"), filepath.Join(root, "forms"), filepath.Join(root, "scripts")},
+		registry.LoadOptions{Overrides: overrides})
+	require.Empty(t, diags)
+	return set
 }
 
 // newServer is a server with agents and a distributor over w, on a free
@@ -833,6 +841,54 @@ register: {username: "047112345", password_env: %s, expires: 60s}
 		require.NoError(t, err)
 		return len(trunks) == 1 && trunks[0].Registered
 	}, 10*time.Second, 50*time.Millisecond)
+}
+
+// A publish that moves a trunk to another carrier with other credentials
+// reaches the running server through the configuration's change
+// notification, as in hotline serve (the server started as a node starts
+// its modules): it registers with the new carrier without a restart.
+func TestAReloadedTrunkRegistersAgain(t *testing.T) {
+	t.Parallel()
+	registrar := func(user, pass string) (port int, wait func() error) {
+		port = freePort(t)
+		cmd := sippCmd(t, "127.0.0.1:1", "trunk_registrar.xml", "x", port, "-key", "user", user, "-key", "pass", pass)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		return port, func() error {
+			if err := cmd.Wait(); err != nil {
+				return fmt.Errorf("%w:\n%s", err, tail(out.String(), 30))
+			}
+			return nil
+		}
+	}
+	trunk := func(port int, user, pass string) *registry.Set {
+		env := fmt.Sprintf("HOTLINE_TEST_TRUNK_PW_%d", port)
+		require.NoError(t, os.Setenv(env, pass))
+		return loadWith(t, trunks(fmt.Sprintf("kind: trunk\nname: carrier\nlabel: 运营商\nproxy: 127.0.0.1:%d\nregister: {username: %q, password_env: %s, expires: 60s}\n", port, user, env)))
+	}
+	registeredSince := func(s *telephony.Server, since time.Time) bool {
+		trunks, err := s.Trunks(context.Background())
+		require.NoError(t, err)
+		return len(trunks) == 1 && trunks[0].Registered && trunks[0].RegisteredAt.After(since)
+	}
+
+	first, firstDone := registrar("047112345", "s3cret")
+	w := gentest.New(t, 0)
+	w.Runtime.Swap(trunk(first, "047112345", "s3cret"))
+	s := newServer(t, w, "node-reregister")
+	node := &module.Node{Modules: []module.Module{telephony.Module{Pool: w.Pool, Server: s}}, Config: w.Runtime}
+	require.NoError(t, node.Start(context.Background()))
+	t.Cleanup(func() { assert.NoError(t, node.Stop(context.Background())) })
+	require.NoError(t, firstDone(), "the first carrier accepts the digest")
+	require.Eventually(t, func() bool { return registeredSince(s, time.Time{}) }, 10*time.Second, 50*time.Millisecond)
+
+	second, secondDone := registrar("047154321", "n3w-secret")
+	published := time.Now()
+	w.Runtime.Swap(trunk(second, "047154321", "n3w-secret"))
+	require.NoError(t, secondDone(), "the second carrier accepts the new credentials")
+	require.Eventually(t, func() bool { return registeredSince(s, published) }, 10*time.Second, 50*time.Millisecond)
 }
 
 func TestALongWaitGoesBackToTheMenu(t *testing.T) {

@@ -10,8 +10,11 @@ import (
 	"github.com/hotline12345/hotline/core/flow"
 )
 
+// procBindCall is the procedure flows bind a call to a ticket with.
+const procBindCall = "telephony.bind_call"
+
 func init() {
-	flow.RegisterProcedure("telephony.bind_call", flow.Procedure{
+	flow.RegisterProcedure(procBindCall, flow.Procedure{
 		Doc: "Binds a call to the ticket, so the call's recording and events are found from the ticket and the ticket from the call. " +
 			"call is the call's SIP Call-ID (a form's session field); when it is empty, the call the acting agent is answering or wrapping up is bound. " +
 			"A session that is not a call (web chat, WeChat, SMS) and a ticket registered off the phone bind nothing.",

@@ -1,0 +1,9 @@
+package identity
+
+import "github.com/hotline12345/hotline/core/module"
+
+// Declares names the role kind and the organisation's permissions
+// (module.Declarer).
+func (Module) Declares() module.Declarations {
+	return module.Declarations{Kinds: []string{KindRole}, Permissions: []string{PermOrgManage, PermUserRead, PermUserManage, PermSessionManage, PermAuditRead}}
+}
