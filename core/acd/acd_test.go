@@ -16,6 +16,7 @@ import (
 	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/module"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/deploy/gen/gentest"
@@ -445,15 +446,10 @@ overflow:
 	}
 }
 
-func TestAPlaceCountsOverflowRaises(t *testing.T) {
-	f := newFloor(t)
-	f.queues(t, `kind: queue
-name: general
-label: 综合
-members: "'hotline' in agent.skills"
-overflow:
-  - {after: 300ms, priority: 10}
----
+// withOtherQueues is general, as given, with the shipped configuration's
+// other queues, which its menus name.
+func withOtherQueues(general string) string {
+	return general + `---
 kind: queue
 name: enterprise
 label: 企业
@@ -463,7 +459,18 @@ kind: queue
 name: mongolian
 label: 蒙古语
 members: "'mn' in agent.languages"
-`)
+`
+}
+
+func TestAPlaceCountsOverflowRaises(t *testing.T) {
+	f := newFloor(t)
+	f.queues(t, withOtherQueues(`kind: queue
+name: general
+label: 综合
+members: "'hotline' in agent.skills"
+overflow:
+  - {after: 300ms, priority: 10}
+`))
 	ph := &phones{answer: map[string]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -478,4 +485,41 @@ members: "'mn' in agent.languages"
 	assert.Equal(t, 1, pos, "raised to 10 by its wait, ahead of an urgent call (5) that just came")
 	// Once the urgent call has waited as long, it is raised too (15).
 	require.Eventually(t, func() bool { pos, _, _ := f.acd.Position("early"); return pos == 2 }, 2*time.Second, 10*time.Millisecond)
+}
+
+// A publish reaches the calls already waiting at once: the distributor,
+// run as a node runs its modules and with no tick to wake it, follows the
+// change (module.Follower) and offers the waiting call to the agents the
+// queue now takes.
+func TestAWaitingCallFollowsAPublishedQueue(t *testing.T) {
+	w := gentest.New(t, 0)
+	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.Local)}
+	f := &floor{w: w, clock: c, agents: &acd.Service{Pool: w.Pool, Config: w.Runtime, Now: c.now}}
+	f.acd = &acd.Distributor{Agents: f.agents, Config: w.Runtime}
+	queues := func(generalMembers string) string {
+		return withOtherQueues(fmt.Sprintf("kind: queue\nname: general\nlabel: 综合\nmembers: %q\n", generalMembers))
+	}
+	f.queues(t, queues("'hotline' in agent.skills"))
+	node := &module.Node{Modules: []module.Module{&acd.Module{Agents: f.agents, Distributor: f.acd, Tick: time.Hour}}, Config: w.Runtime}
+	require.NoError(t, node.Start(context.Background()))
+	t.Cleanup(func() { assert.NoError(t, node.Stop(context.Background())) })
+	f.agent(t, "agent", "8001", map[string]int{"enterprise": 5})
+	ph := &phones{answer: map[string]bool{"8001": true}}
+
+	served := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		a, err := f.acd.Serve(ctx, task("call-1", "general", ph))
+		if err == nil && a.Extension != "8001" {
+			err = fmt.Errorf("served by %s", a.Extension)
+		}
+		served <- err
+	}()
+	require.Eventually(t, func() bool { return f.acd.Waiting()["general"] == 1 }, 10*time.Second, 10*time.Millisecond)
+	assert.Empty(t, ph.got(), "no agent of the queue as it reads")
+
+	f.queues(t, queues("'enterprise' in agent.skills || 'hotline' in agent.skills"))
+	require.NoError(t, <-served, "the waiting call reaches the agent the published queue takes")
+	assert.Equal(t, []string{"8001"}, ph.got())
 }
