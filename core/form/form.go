@@ -66,6 +66,9 @@ type Form struct {
 	// FreeFields allows 个性输入: extra name → text pairs beyond the
 	// template, kept under the key "extra".
 	FreeFields bool `yaml:"free_fields"`
+	// Summary names the field that sums a ticket up in a line where
+	// there is room for no more (the in-transit tickets of a screen pop).
+	Summary string `yaml:"summary" jsonschema:"description=the text field that sums a ticket up in one line (screen pops)"`
 
 	fields   map[string]*Field
 	programs map[diag.Pos]*rules.Program
@@ -277,6 +280,11 @@ func (f *Form) Provision(c *registry.Context) {
 		}
 		compile(fl.Visible, rules.Bool)
 		compile(fl.Compute, rules.Any)
+	}
+	if fl, ok := f.fields[f.Summary]; f.Summary != "" && !ok {
+		c.Errorf(c.At("summary"), "summary: form %s has no field %q%s", f.Name, f.Summary, registry.Suggest(f.Summary, f.fieldNames()))
+	} else if ok && fl.Type != Text && fl.Type != LongText {
+		c.Errorf(c.At("summary"), "summary: field %s is a %s field; a summary is text or longtext", f.Summary, fl.Type)
 	}
 	for i := range f.Rules {
 		r := &f.Rules[i]

@@ -136,6 +136,20 @@ label: A
 fields:
   - {name: u, label: 紧急程度, type: choice, options: {list: [一般, 紧急]}, default: 特急}
 `, `f.yaml:5:78: field u: default 特急: “特急”不是可选项`},
+		{"summary of no field", `kind: form
+name: a
+label: A
+summary: titel
+fields:
+  - {name: title, label: 标题, type: text}
+`, `f.yaml:4:10: summary: form a has no field "titel" (did you mean "title"?)`},
+		{"summary that is not text", `kind: form
+name: a
+label: A
+summary: n
+fields:
+  - {name: n, label: 数量, type: number}
+`, `f.yaml:4:10: summary: field n is a number field; a summary is text or longtext`},
 		{"address without a division", `kind: form
 name: a
 label: A

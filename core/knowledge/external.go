@@ -41,10 +41,6 @@ type ExternalArticle struct {
 	Fields map[string]any `json:"fields"`
 }
 
-// sourceField is the article form's field that keeps where an imported
-// article came from.
-const sourceField = "source"
-
 // ImportExternal imports an External file as p. Problems name the article
 // (its position and id) and the field.
 func (s *Service) ImportExternal(ctx context.Context, p *identity.Principal, r io.Reader, opts ImportOptions) (ImportResult, error) {
@@ -62,8 +58,9 @@ func (s *Service) ImportExternal(ctx context.Context, p *identity.Principal, r i
 	if err != nil {
 		return res, err
 	}
+	sourceField := s.settings().Source
 	if _, ok := fm.Field(sourceField); !ok {
-		return res, fmt.Errorf("the article form %s has no %q field to keep where imported articles come from", fm.Name, sourceField)
+		return res, fmt.Errorf("the article form %s has no field to keep where imported articles come from (source of the kind: knowledge document: %q)", fm.Name, sourceField)
 	}
 	units, err := s.unitCodes(ctx)
 	if err != nil {
@@ -224,7 +221,7 @@ func (s *Service) importOne(ctx context.Context, p *identity.Principal, fl *flow
 			return 0, err
 		}
 	default:
-		return 0, gql.Errorf(gql.Conflict, "%s 已导入过，内容有变化，但处于“%s”状态，不能修改", input[sourceField], state)
+		return 0, gql.Errorf(gql.Conflict, "%s 已导入过，内容有变化，但处于“%s”状态，不能修改", input[s.settings().Source], state)
 	}
 	if _, err := s.Tickets.Perform(ctx, p, id, opts.Save, input, nil); err != nil {
 		return 0, err

@@ -206,7 +206,7 @@ func (m Module) Register(b *gql.Builder) error {
 		Fields: graphql.Fields{
 			"user":    &graphql.Field{Type: gql.NonNull(graphql.String)},
 			"score":   &graphql.Field{Type: gql.NonNull(graphql.Float), Description: "各项评价标准的平均分"},
-			"input":   &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "按评价表单 kb-rating 填写的各项分数和意见"},
+			"input":   &graphql.Field{Type: gql.NonNull(gql.JSON), Description: "按评价表单（知识库配置的 rating_form）填写的各项分数和意见"},
 			"ratedAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
 		},
 	})
@@ -253,7 +253,7 @@ func (m Module) Register(b *gql.Builder) error {
 			}
 			return s.Ratings(ctx, id)
 		})})
-	b.Mutation("rateKnowledge", &graphql.Field{Type: gql.NonNull(articleType), Description: "按评价表单 kb-rating 评价知识；再次评价替换本人先前的评价",
+	b.Mutation("rateKnowledge", &graphql.Field{Type: gql.NonNull(articleType), Description: "按评价表单（知识库配置的 rating_form）评价知识；再次评价替换本人先前的评价",
 		Args: graphql.FieldConfigArgument{"id": {Type: gql.NonNull(graphql.ID)}, "input": {Type: gql.NonNull(gql.JSON)}},
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, args map[string]any, _ any) (any, error) {
 			id, err := gql.ID(args, "id")

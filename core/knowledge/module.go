@@ -35,8 +35,8 @@ func (m *Module) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Declares names the editors' permission and the knowledge flow's
-// procedures (module.Declarer).
+// Declares names the knowledge settings' kind, the editors' permission
+// and the knowledge flow's procedures (module.Declarer).
 func (Module) Declares() module.Declarations {
-	return module.Declarations{Permissions: []string{PermEdit}, Procedures: []string{"knowledge.publish", "knowledge.archive", "knowledge.cite"}}
+	return module.Declarations{Kinds: []string{Kind}, Permissions: []string{PermEdit}, Procedures: []string{"knowledge.publish", "knowledge.archive", "knowledge.cite"}}
 }

@@ -13,12 +13,7 @@ import (
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
-	"github.com/hotline12345/hotline/core/registry"
 )
-
-// RatingForm is the form readers rate in: its number fields are the
-// evaluation criteria, an article's score their mean.
-const RatingForm = "kb-rating"
 
 // Rating is one reader's rating of an article.
 type Rating struct {
@@ -31,9 +26,9 @@ type Rating struct {
 // Rate records p's rating of a published article (replacing an earlier
 // one) and returns the article with its new average.
 func (s *Service) Rate(ctx context.Context, p *identity.Principal, id int64, input map[string]any) (Article, error) {
-	fm, ok := registry.Model[*form.Form](s.Config.Current(), form.Kind, RatingForm)
-	if !ok {
-		return Article{}, fmt.Errorf("the rating form %s is not configured (forms/)", RatingForm)
+	fm := s.settings().rating
+	if fm == nil {
+		return Article{}, errors.New("no rating form is configured (rating_form of the kind: knowledge document)")
 	}
 	res, err := fm.Check(ctx, input, form.Options{Now: s.now()})
 	if err != nil {

@@ -491,7 +491,10 @@ func (s *Service) Get(ctx context.Context, id int64, click bool) (Article, error
 // Related are the articles an editor linked to a (its related field), then
 // articles like it (sharing words of its title and keywords), up to n.
 func (s *Service) Related(ctx context.Context, a Article, n int) ([]Article, error) {
-	explicit, _ := articleIDs(a.Fields["related"])
+	var explicit []int64
+	if name := s.settings().Related; name != "" {
+		explicit, _ = articleIDs(a.Fields[name])
+	}
 	found, err := s.articles(ctx, explicit)
 	if err != nil {
 		return nil, err

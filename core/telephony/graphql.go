@@ -302,7 +302,7 @@ func (m Module) Register(b *gql.Builder) error {
 		Fields: graphql.Fields{
 			"id":        &graphql.Field{Type: gql.NonNull(graphql.ID)},
 			"number":    &graphql.Field{Type: str},
-			"title":     &graphql.Field{Type: str},
+			"title":     &graphql.Field{Type: str, Description: "工单摘要：登记表单 summary 所指字段的内容"},
 			"state":     &graphql.Field{Type: str},
 			"createdAt": &graphql.Field{Type: gql.NonNull(gql.Time)},
 		},

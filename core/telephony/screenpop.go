@@ -31,7 +31,7 @@ type ScreenPop struct {
 type PopTicket struct {
 	ID        int64     `json:"id"`
 	Number    string    `json:"number"`
-	Title     string    `json:"title"`
+	Title     string    `json:"title"` // the ticket's summary (form's summary field)
 	State     string    `json:"state"`
 	CreatedAt time.Time `json:"createdAt"`
 }
@@ -123,8 +123,7 @@ func (m Module) screenPop(ctx context.Context, p *identity.Principal, sipID, sta
 			return pop, err
 		}
 		for _, h := range hits {
-			title, _ := h.Ticket.Fields["title"].(string)
-			pop.InTransit = append(pop.InTransit, PopTicket{ID: h.Ticket.ID, Number: h.Ticket.Number, Title: title, State: h.Ticket.State, CreatedAt: h.Ticket.CreatedAt})
+			pop.InTransit = append(pop.InTransit, PopTicket{ID: h.Ticket.ID, Number: h.Ticket.Number, Title: m.Tickets.Tickets.Summary(h.Ticket), State: h.Ticket.State, CreatedAt: h.Ticket.CreatedAt})
 		}
 	}
 	return pop, nil

@@ -417,6 +417,7 @@ func TestACallReachesAnAgentPhoneAndTheAgentWrapsUp(t *testing.T) {
 		assert.Equal(t, "咨询", pop.Vars["type"], "what the caller chose in the menu")
 		require.Len(t, pop.InTransit, 1)
 		assert.Equal(t, open.Number, pop.InTransit[0].Number)
+		assert.Equal(t, open.Fields["title"], pop.InTransit[0].Title, "the register form's summary field")
 	}
 	popMu.Unlock()
 	assert.Equal(t, []string{"ringing", "talking"}, states, "a pop when the phone rings and when it is answered")

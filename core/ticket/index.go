@@ -53,6 +53,8 @@ type IndexSpec struct {
 	// Confidential are the boolean fields whose true value makes a
 	// ticket confidential.
 	Confidential []string
+	// Summary are the forms' summary fields, by name, in the forms' order.
+	Summary []string
 	// PersonalWeights are the weights of the search document that hold
 	// personal text (callers' names, their addresses): a reader who sees
 	// a ticket masked must not find it by them either.
@@ -90,6 +92,9 @@ func SpecOf(set *registry.Set) *IndexSpec {
 	// Personal data is marked by name across the forms: a name one form
 	// marks is personal wherever it is indexed.
 	for _, d := range set.All(form.Kind) {
+		if s := d.Model.(*form.Form).Summary; s != "" && !slices.Contains(spec.Summary, s) {
+			spec.Summary = append(spec.Summary, s)
+		}
 		for i := range d.Model.(*form.Form).Fields {
 			fl := &d.Model.(*form.Form).Fields[i]
 			if _, ok := spec.Personal[fl.Name]; fl.Personal != nil && !ok {
@@ -131,6 +136,17 @@ func SpecOf(set *registry.Set) *IndexSpec {
 		}
 	}
 	return spec
+}
+
+// Summary is the line that sums t up: its first non-empty summary field
+// (forms/: `summary: title`), "" when its forms name none.
+func (s *Store) Summary(t Ticket) string {
+	for _, name := range s.IndexSpec().Summary {
+		if v, ok := t.Fields[name].(string); ok && v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // Facet returns the facet field called name.
