@@ -517,7 +517,7 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 		fmt.Fprintf(os.Stderr, "\n  first start: created account 'admin' with password %s (change it at first login)\n\n", generated)
 	}
 	if opts.Demo {
-		if err := loadDemo(ctx, k.ids, cfg.DemoPassword, log); err != nil {
+		if err := loadDemo(ctx, k.ids, runtime.Current(), cfg.DemoPassword, log); err != nil {
 			return k, err
 		}
 		if err := demoAgents(ctx, k.agents, cfg.DemoPassword, log); err != nil {
@@ -560,15 +560,22 @@ func ensureDatabase(ctx context.Context, admin, name string) error {
 	return nil
 }
 
-func loadDemo(ctx context.Context, ids *identity.Service, password string, log *slog.Logger) error {
-	for _, f := range []string{"org.yaml", "users.yaml"} {
-		data, err := fs.ReadFile(demo.Files, f)
-		if err != nil {
-			return fmt.Errorf("reading demo data %s: %w", f, err)
-		}
-		sd, err := identity.ParseSeed("deploy/demo/"+f, data)
-		if err != nil {
-			return err
+func loadDemo(ctx context.Context, ids *identity.Service, set *registry.Set, password string, log *slog.Logger) error {
+	org, ok := identity.OrganisationSeed(set, demo.Organisation)
+	if !ok {
+		log.Warn("no organisation " + demo.Organisation + " in the configuration: demo accounts not made")
+		return nil
+	}
+	for _, f := range []string{"organisation " + demo.Organisation, "users.yaml"} {
+		sd := org
+		if f == "users.yaml" {
+			data, err := fs.ReadFile(demo.Files, f)
+			if err != nil {
+				return fmt.Errorf("reading demo data %s: %w", f, err)
+			}
+			if sd, err = identity.ParseSeed("deploy/demo/"+f, data); err != nil {
+				return err
+			}
 		}
 		units, users, err := ids.LoadSeed(ctx, sd, password)
 		if err != nil {

@@ -258,6 +258,10 @@ func TestConfigurationVersionsAndPublishOverGraphQL(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Join(cfg.ConfigDir, "flows"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(cfg.ConfigDir, "flows/roles.yaml"), roles, 0o644))
+	// The demo accounts sit in the demo organisation, which is configuration.
+	org, err := os.ReadFile("../../flows/organisation.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(cfg.ConfigDir, "flows/organisation.yaml"), org, 0o644))
 	base := server(t, cfg, true)
 	admin := login(t, base, "admin")
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"log/slog"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,10 +36,8 @@ func TestAnotherDivisionNeedsOnlyConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	runtime := registry.NewRuntime(set)
 	ids := identity.NewService(pool, runtime, identity.DefaultPolicy(), slog.New(slog.DiscardHandler))
-	org, err := os.ReadFile("../../testdata/flows/orgs/xilingol.yaml")
-	require.NoError(t, err)
-	sd, err := identity.ParseSeed("xilingol.yaml", org)
-	require.NoError(t, err)
+	sd, ok := identity.OrganisationSeed(set, "xilingol")
+	require.True(t, ok)
 	const password = "Hotline@12345"
 	sd.Users = []identity.SeedUser{{Username: "agent", DisplayName: "话务员", Unit: "xl12345", Roles: []string{"agent"}}}
 	_, _, err = ids.LoadSeed(ctx, sd, password)

@@ -2,8 +2,8 @@ package flow_test
 
 import (
 	"context"
-	"io/fs"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +19,6 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
-	"github.com/hotline12345/hotline/deploy/demo"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -46,9 +45,9 @@ func newWorld(t *testing.T) *world {
 	require.NoError(t, err)
 	runtime := registry.NewRuntime(set)
 	w.ids = identity.NewService(w.pool, runtime, identity.DefaultPolicy(), slog.New(slog.DiscardHandler))
-	org, err := fs.ReadFile(demo.Files, "org.yaml")
+	org, err := os.ReadFile("../../flows/organisation.yaml") // the Hohhot organisation the shipped scenarios run in
 	require.NoError(t, err)
-	sd, err := identity.ParseSeed("org.yaml", org)
+	sd, err := identity.ParseSeed("flows/organisation.yaml", org)
 	require.NoError(t, err)
 	sd.Users = []identity.SeedUser{
 		{Username: "agent", DisplayName: "话务员", Unit: "12345", Roles: []string{"agent"}},

@@ -50,10 +50,17 @@ actions:
 var flowExamples = []registry.Example{{Title: "A request answered by the unit it is filed in", YAML: exampleRequestFlow}}
 
 var scenarioExamples = []registry.Example{{Title: "The request of the flow example, applied for and answered", YAML: exampleRequestFlow + `---
+kind: organisation
+name: example-org
+label: 示例机构
+units:
+  - {code: "12345", name: 示例热线中心, kind: center}
+---
 kind: flow-test
 name: example-request-answered
 label: 申请当日答复
 flow: example-request
+org: example-org
 start: 2026-03-02T09:00:00+08:00
 steps:
   - as: example-clerk@12345

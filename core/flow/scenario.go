@@ -3,13 +3,9 @@ package flow
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/invopop/jsonschema"
@@ -24,7 +20,6 @@ import (
 	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/rules"
 	"github.com/hotline12345/hotline/core/ticket"
-	"github.com/hotline12345/hotline/deploy/demo"
 )
 
 // KindScenario is the configuration kind of flow scenarios: the
@@ -48,6 +43,7 @@ func init() {
 //	kind: flow-test
 //	name: return-twice
 //	flow: request
+//	org: sample
 //	start: 2026-02-13T10:00:00+08:00
 //	steps:
 //	  - {as: agent@12345, create: register, input: {unit: "150105", title: 暖气不热}, expect: {state: handling}}
@@ -57,24 +53,13 @@ type Scenario struct {
 	Label string       `yaml:"label"`
 	Flow  registry.Ref `yaml:"flow" jsonschema:"required"`
 	Start Moment       `yaml:"start" jsonschema:"required,description=the clock when the scenario starts"`
-	// Org names a file of units (the format of deploy/demo/org.yaml),
-	// relative to the scenario's file, for a city whose organisation
-	// differs from the demo one.
-	Org   string `yaml:"org" jsonschema:"description=organisation file (units) relative to this file; the demo organisation when left out"`
-	Steps []Step `yaml:"steps" jsonschema:"required"`
+	// Org names the organisation (a `kind: organisation` document) whose
+	// units the scenario's users sit in.
+	Org   registry.Ref `yaml:"org" jsonschema:"required,description=the organisation (kind: organisation) the scenario runs in"`
+	Steps []Step       `yaml:"steps" jsonschema:"required"`
 
 	seed identity.Seed
 }
-
-// demoSeed is the organisation scenarios run in unless they name one,
-// parsed once for every scenario of every load.
-var demoSeed = sync.OnceValues(func() (identity.Seed, error) {
-	org, err := fs.ReadFile(demo.Files, "org.yaml")
-	if err != nil {
-		return identity.Seed{}, err
-	}
-	return identity.ParseSeed("deploy/demo/org.yaml", org)
-})
 
 // unitCodes lists the codes of a seed's units.
 func unitCodes(units []identity.SeedUnit, into map[string]bool) {
@@ -168,22 +153,9 @@ func (sc *Scenario) Validate(c *registry.Context) {
 		return
 	}
 	f := d.Model.(*Flow)
-	var err error
-	if sc.Org == "" {
-		sc.seed, err = demoSeed()
-	} else {
-		pos := c.At("org")
-		path := sc.Org
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(pos.File), path)
-		}
-		var data []byte
-		if data, err = os.ReadFile(path); err == nil {
-			sc.seed, err = identity.ParseSeed(path, data)
-		}
-		if err != nil {
-			c.Errorf(pos, "org: %v", err)
-		}
+	o, known := c.Resolve(identity.KindOrganisation, sc.Org)
+	if known {
+		sc.seed = o.Model.(*identity.Organisation).Seed()
 	}
 	codes := map[string]bool{identity.RootUnitCode: true}
 	unitCodes(sc.seed.Units, codes)
@@ -193,7 +165,7 @@ func (sc *Scenario) Validate(c *registry.Context) {
 			c.Errorf(c.At("steps", i, "as"), "step %d: as must be ROLE@UNITCODE, got %q", i+1, st.As)
 		} else {
 			c.Resolve(identity.KindRole, registry.Ref{Name: role, Pos: c.At("steps", i, "as")})
-			if err == nil && !codes[unit] {
+			if known && !codes[unit] {
 				c.Errorf(c.At("steps", i, "as"), "step %d: the organisation has no unit %q", i+1, unit)
 			}
 		}

@@ -2,7 +2,6 @@ package flow_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,13 +20,18 @@ func runner(t *testing.T) flow.Runner {
 	}}
 }
 
+// The sample scenarios run in the organisations they name (two of the
+// sample's own), the banner one in a league whose addresses have four
+// levels.
 func TestShippedSampleScenariosPass(t *testing.T) {
-	set, diags := registry.Load(context.Background(), []string{"../../testdata/flows/sample"}, registry.LoadOptions{})
-	require.Empty(t, diags)
-	require.Len(t, set.All(flow.KindScenario), 3)
-	failures, err := runner(t).Run(context.Background(), set)
-	require.NoError(t, err)
-	assert.Empty(t, failures)
+	for dir, n := range map[string]int{"../../testdata/flows/sample": 3, "../../testdata/flows/banner": 1} {
+		set, diags := registry.Load(context.Background(), []string{dir}, registry.LoadOptions{})
+		require.Empty(t, diags)
+		require.Len(t, set.All(flow.KindScenario), n)
+		failures, err := runner(t).Run(context.Background(), set)
+		require.NoError(t, err)
+		assert.Empty(t, failures, dir)
+	}
 }
 
 // The default 12345 flow ships with scenarios that pass and that, between
@@ -58,9 +62,11 @@ func TestFailingScenarioPointsAtTheStep(t *testing.T) {
 	writeFile(t, dir, "flows/base.yaml", readFile(t, "../../testdata/flows/sample/flows/base.yaml"))
 	writeFile(t, dir, "flows/request.yaml", readFile(t, "../../testdata/flows/sample/flows/request.yaml"))
 	writeFile(t, dir, "forms/request.yaml", readFile(t, "../../testdata/flows/sample/forms/request.yaml"))
+	writeFile(t, dir, "flows/organisation.yaml", readFile(t, "../../testdata/flows/sample/flows/organisation.yaml"))
 	writeFile(t, dir, "flows/wrong_test.yaml", `kind: flow-test
 name: wrong
 flow: request
+org: sample
 start: 2026-03-02T09:00:00+08:00
 steps:
   - {as: agent@12345, create: register, input: {unit: "150105", title: x, type: 咨询}, expect: {state: done, deadline: 2026-03-04T00:00:00+08:00}}
@@ -74,28 +80,29 @@ steps:
 	for _, f := range failures {
 		assert.Contains(t, f.Pos.File, "flows/wrong_test.yaml")
 	}
-	assert.Equal(t, 6, failures[0].Pos.Line)
+	assert.Equal(t, 7, failures[0].Pos.Line)
 	assert.Contains(t, failures[0].Message, "expected state done, got handling")
 	assert.Contains(t, failures[1].Message, "expected deadline 2026-03-04T00:00:00+08:00, got 2026-03-06T00:00:00+08:00")
-	assert.Equal(t, 7, failures[2].Pos.Line)
+	assert.Equal(t, 8, failures[2].Pos.Line)
 	assert.Contains(t, failures[2].Message, `expected a refusal containing "不能", but it succeeded`)
 }
 
-// A scenario's organisation file and the units its users sit in are
-// checked by lint, at the key that names them.
+// A scenario's organisation and the units its users sit in are checked by
+// lint, at the key that names them.
 func TestScenarioOrganisationIsLinted(t *testing.T) {
-	baotou, err := filepath.Abs("../../testdata/flows/orgs/baotou.yaml")
-	require.NoError(t, err)
 	tests := []struct {
 		name, org, as, want string
 	}{
-		{"missing file", "org: ../nowhere.yaml", "agent@12345", "wrong_test.yaml:4:6: org: open"},
-		{"unit not in the demo organisation", "", "agent@bt12345", `wrong_test.yaml:7:10: step 1: the organisation has no unit "bt12345"`},
-		{"unit not in the named organisation", "org: " + baotou, "agent@12345", `step 1: the organisation has no unit "12345"`},
+		{"unknown organisation", "org: baotu", "agent@12345", `wrong_test.yaml:4:6: unknown organisation "baotu" (did you mean "baotou"?)`},
+		{"no organisation", "", "agent@12345", `wrong_test.yaml:1:1: missing required key "org"`},
+		{"unit not in the organisation", "org: sample", "agent@bt12345", `wrong_test.yaml:7:10: step 1: the organisation has no unit "bt12345"`},
+		{"unit not in another organisation", "org: baotou", "agent@12345", `step 1: the organisation has no unit "12345"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
+			writeFile(t, dir, "flows/organisation.yaml", readFile(t, "../../testdata/flows/sample/flows/organisation.yaml"))
+			writeFile(t, dir, "flows/baotou.yaml", readFile(t, "../../testdata/flows/sample/flows/baotou.yaml"))
 			writeFile(t, dir, "flows/base.yaml", readFile(t, "../../testdata/flows/sample/flows/base.yaml"))
 			writeFile(t, dir, "flows/request.yaml", readFile(t, "../../testdata/flows/sample/flows/request.yaml"))
 			writeFile(t, dir, "forms/request.yaml", readFile(t, "../../testdata/flows/sample/forms/request.yaml"))

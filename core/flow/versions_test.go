@@ -27,11 +27,13 @@ func (w *world) publishV2(t *testing.T) {
 	v2 = strings.Replace(v2, "label: 部门退回", "label: 退回待派", 1)
 	writeFile(t, dir, "flows/request.yaml", v2)
 	writeFile(t, dir, "forms/request.yaml", readFile(t, "../../testdata/flows/sample/forms/request.yaml"))
+	writeFile(t, dir, "flows/organisation.yaml", readFile(t, "../../testdata/flows/sample/flows/organisation.yaml"))
 	// Its scenarios name the new state: they test version 2 and must not
 	// stop version 1 from being rebuilt for its tickets.
 	writeFile(t, dir, "flows/request_test.yaml", `kind: flow-test
 name: sent-back
 flow: request
+org: sample
 start: 2026-03-02T09:00:00+08:00
 steps:
   - {as: agent@12345, create: register, input: {unit: "150105", title: x}}

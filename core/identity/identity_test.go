@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -54,8 +55,11 @@ func newEnvWith(t *testing.T, policy identity.Policy) *env {
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Empty(t, generated)
-	for _, f := range []string{"org.yaml", "users.yaml"} {
+	for _, f := range []string{"../../flows/organisation.yaml", "users.yaml"} {
 		data, err := fs.ReadFile(demo.Files, f)
+		if f != "users.yaml" {
+			data, err = os.ReadFile(f) // the Hohhot organisation, which users.yaml places its users in
+		}
 		require.NoError(t, err)
 		sd, err := identity.ParseSeed(f, data)
 		require.NoError(t, err)

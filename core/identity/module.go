@@ -2,8 +2,8 @@ package identity
 
 import "github.com/hotline12345/hotline/core/module"
 
-// Declares names the role kind and the organisation's permissions
-// (module.Declarer).
+// Declares names the role and organisation kinds and the organisation's
+// permissions (module.Declarer).
 func (Module) Declares() module.Declarations {
-	return module.Declarations{Kinds: []string{KindRole}, Permissions: []string{PermOrgManage, PermUserRead, PermUserManage, PermSessionManage, PermAuditRead}}
+	return module.Declarations{Kinds: []string{KindRole, KindOrganisation}, Permissions: []string{PermOrgManage, PermUserRead, PermUserManage, PermSessionManage, PermAuditRead}}
 }

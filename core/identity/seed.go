@@ -120,14 +120,24 @@ type SeedUser struct {
 
 // ParseSeed decodes seed files, rejecting unknown keys so a typo in a data
 // file is not silently ignored.
+// A `kind: organisation` document is a seed file too: its kind, name
+// and label are read past.
 func ParseSeed(name string, data []byte) (Seed, error) {
-	var sd Seed
+	var doc struct {
+		Kind  string `yaml:"kind"`
+		Name  string `yaml:"name"`
+		Label string `yaml:"label"`
+		Seed  `yaml:",inline"`
+	}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&sd); err != nil {
+	if err := dec.Decode(&doc); err != nil {
 		return Seed{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return sd, nil
+	if doc.Kind != "" && doc.Kind != KindOrganisation {
+		return Seed{}, fmt.Errorf("%s: a seed file is units and users, or a kind: %s document, not kind: %s", name, KindOrganisation, doc.Kind)
+	}
+	return doc.Seed, nil
 }
 
 // LoadSeed creates what the seed lists and does not exist yet, as the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,7 +21,6 @@ import (
 	"github.com/hotline12345/hotline/core/outbox"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
-	"github.com/hotline12345/hotline/deploy/demo"
 
 	_ "github.com/hotline12345/hotline/core/calendar"
 	_ "github.com/hotline12345/hotline/core/form"
@@ -70,9 +68,9 @@ func newWorld(t *testing.T) *world {
 	require.Empty(t, diags)
 	w := &world{pool: pgtest.Pool(t), runtime: registry.NewRuntime(set), users: map[string]int64{}}
 	w.ids = identity.NewService(w.pool, w.runtime, identity.DefaultPolicy(), slog.New(slog.DiscardHandler))
-	org, err := fs.ReadFile(demo.Files, "org.yaml")
+	org, err := os.ReadFile("../../flows/organisation.yaml") // the Hohhot organisation the shipped scenarios run in
 	require.NoError(t, err)
-	sd, err := identity.ParseSeed("org.yaml", org)
+	sd, err := identity.ParseSeed("flows/organisation.yaml", org)
 	require.NoError(t, err)
 	sd.Users = []identity.SeedUser{
 		{Username: "agent", DisplayName: "话务员", Unit: "12345", Roles: []string{"agent"}},

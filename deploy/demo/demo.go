@@ -1,10 +1,16 @@
-// Package demo embeds the demo organisation and accounts loaded by
-// `hotline serve --demo`. The data lives in the YAML files beside this one.
+// Package demo embeds the demo accounts loaded by `hotline serve --demo`.
+// The data lives in the YAML files beside this one; the organisation they
+// sit in is configuration (flows/organisation.yaml), which the flow
+// scenarios run in too.
 package demo
 
 import "embed"
 
-// Files holds org.yaml and users.yaml.
+// Files holds users.yaml and agents.yaml.
 //
 //go:embed *.yaml
 var Files embed.FS
+
+// Organisation names the `kind: organisation` document of the shipped
+// configuration that the demo accounts sit in.
+const Organisation = "hohhot"

@@ -20,7 +20,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -101,13 +100,9 @@ const password = "Bench-Pass-1"
 
 func bench(ctx context.Context, t app.Tools, cfg app.Config, log *slog.Logger, n, users, rate int, duration time.Duration) error {
 	pool, ids := t.Pool, t.Identity
-	org, err := fs.ReadFile(demo.Files, "org.yaml")
-	if err != nil {
-		return err
-	}
-	seed, err := identity.ParseSeed("org.yaml", org)
-	if err != nil {
-		return err
+	seed, ok := identity.OrganisationSeed(t.Config.Current(), demo.Organisation)
+	if !ok {
+		return fmt.Errorf("the configuration has no organisation %s", demo.Organisation)
 	}
 	for i := 0; i < users; i++ {
 		seed.Users = append(seed.Users, identity.SeedUser{Username: fmt.Sprintf("agent%03d", i), DisplayName: "话务员", Unit: "12345", Roles: []string{"agent"}})

@@ -68,15 +68,13 @@ func New(t testing.TB, n int, tweak ...func(*gen.Options)) *World {
 	require.NoError(t, err)
 	w.Runtime = registry.NewRuntime(set)
 	w.IDs = identity.NewService(w.Pool, w.Runtime, identity.DefaultPolicy(), slog.New(slog.DiscardHandler))
-	var sd identity.Seed
-	for _, f := range []string{"org.yaml", "users.yaml"} {
-		data, err := fs.ReadFile(demo.Files, f)
-		require.NoError(t, err)
-		part, err := identity.ParseSeed(f, data)
-		require.NoError(t, err)
-		sd.Units = append(sd.Units, part.Units...)
-		sd.Users = append(sd.Users, part.Users...)
-	}
+	sd, ok := identity.OrganisationSeed(set, demo.Organisation)
+	require.True(t, ok, "the configuration has the demo organisation %s", demo.Organisation)
+	data, err := fs.ReadFile(demo.Files, "users.yaml")
+	require.NoError(t, err)
+	users, err := identity.ParseSeed("users.yaml", data)
+	require.NoError(t, err)
+	sd.Users = users.Users
 	sd.Users = append(sd.Users, identity.SeedUser{Username: "admin", DisplayName: "管理员", Unit: "12345", Roles: []string{"admin"}})
 	_, _, err = w.IDs.LoadSeed(ctx, sd, Password)
 	require.NoError(t, err)
