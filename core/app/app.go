@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"gopkg.in/yaml.v3"
 
 	"github.com/hotline12345/hotline/core/acd"
 	"github.com/hotline12345/hotline/core/attachment"
@@ -42,7 +40,6 @@ import (
 	"github.com/hotline12345/hotline/core/telephony"
 	"github.com/hotline12345/hotline/core/ticketsearch"
 	"github.com/hotline12345/hotline/deploy/demo"
-	"github.com/hotline12345/hotline/deploy/gen"
 	"github.com/hotline12345/hotline/schema"
 	"github.com/hotline12345/hotline/ui"
 )
@@ -517,16 +514,8 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 		fmt.Fprintf(os.Stderr, "\n  first start: created account 'admin' with password %s (change it at first login)\n\n", generated)
 	}
 	if opts.Demo {
-		if err := loadDemo(ctx, k.ids, runtime.Current(), cfg.DemoPassword, log); err != nil {
-			return k, err
-		}
-		if err := demoAgents(ctx, k.agents, cfg.DemoPassword, log); err != nil {
-			return k, err
-		}
-		if err := demoTickets(ctx, k.pool, runtime.Current(), opts.DemoTickets, log); err != nil {
-			return k, err
-		}
-		if err := demoArticles(ctx, k.pool, k.ids, k.tickets, cfg.DemoPassword, opts.DemoArticles, log); err != nil {
+		if err := demo.Load(ctx, demo.Services{Pool: k.pool, Identity: k.ids, Agents: k.agents, Tickets: k.tickets, Config: runtime.Current()},
+			demo.Options{Password: cfg.DemoPassword, Tickets: opts.DemoTickets, Articles: opts.DemoArticles}, log); err != nil {
 			return k, err
 		}
 	}
@@ -560,58 +549,6 @@ func ensureDatabase(ctx context.Context, admin, name string) error {
 	return nil
 }
 
-func loadDemo(ctx context.Context, ids *identity.Service, set *registry.Set, password string, log *slog.Logger) error {
-	org, ok := identity.OrganisationSeed(set, demo.Organisation)
-	if !ok {
-		log.Warn("no organisation " + demo.Organisation + " in the configuration: demo accounts not made")
-		return nil
-	}
-	for _, f := range []string{"organisation " + demo.Organisation, "users.yaml"} {
-		sd := org
-		if f == "users.yaml" {
-			data, err := fs.ReadFile(demo.Files, f)
-			if err != nil {
-				return fmt.Errorf("reading demo data %s: %w", f, err)
-			}
-			if sd, err = identity.ParseSeed("deploy/demo/"+f, data); err != nil {
-				return err
-			}
-		}
-		units, users, err := ids.LoadSeed(ctx, sd, password)
-		if err != nil {
-			return fmt.Errorf("loading demo data %s: %w", f, err)
-		}
-		if units+users > 0 {
-			log.Info("demo data loaded", "file", f, "units", units, "users", users)
-		}
-	}
-	return nil
-}
-
-// demoAgents makes the demo agents of deploy/demo/agents.yaml.
-func demoAgents(ctx context.Context, agents *acd.Service, password string, log *slog.Logger) error {
-	if _, ok := acd.Model(agents.Config.Current()); !ok {
-		log.Warn("no agent-states document in the configuration: demo agents not made")
-		return nil
-	}
-	data, err := fs.ReadFile(demo.Files, "agents.yaml")
-	if err != nil {
-		return fmt.Errorf("reading demo agents: %w", err)
-	}
-	var sd acd.Seed
-	if err := yaml.Unmarshal(data, &sd); err != nil {
-		return fmt.Errorf("deploy/demo/agents.yaml: %w", err)
-	}
-	n, err := agents.LoadSeed(ctx, sd, password)
-	if err != nil {
-		return fmt.Errorf("loading demo agents: %w", err)
-	}
-	if n > 0 {
-		log.Info("demo agents loaded", "agents", n)
-	}
-	return nil
-}
-
 // anyOf allows a download when any of the checks does: a file on a ticket
 // in the reader's scope, or of a published knowledge article.
 func anyOf(checks ...func(context.Context, *identity.Principal, string) (bool, error)) func(context.Context, *identity.Principal, string) (bool, error) {
@@ -623,67 +560,4 @@ func anyOf(checks ...func(context.Context, *identity.Principal, string) (bool, e
 		}
 		return false, nil
 	}
-}
-
-// demoArticles publishes n generated articles into a knowledge base that
-// has none, written by the demo knowledge editor and approved by the demo
-// reviewer.
-func demoArticles(ctx context.Context, pool *pgxpool.Pool, ids *identity.Service, eng *flow.Engine, password string, n int, log *slog.Logger) error {
-	if n <= 0 {
-		return nil
-	}
-	var have bool
-	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kb_articles)`).Scan(&have); err != nil {
-		return fmt.Errorf("looking for knowledge articles: %w", err)
-	}
-	if have {
-		return nil
-	}
-	v, err := gen.LoadKnowledgeVocabulary()
-	if err != nil {
-		return err
-	}
-	as := func(user string) (*identity.Principal, error) {
-		res, err := ids.Login(ctx, user, password)
-		if err != nil {
-			return nil, fmt.Errorf("signing in demo account %s to publish demo knowledge: %w", user, err)
-		}
-		return res.Principal, nil
-	}
-	editor, err := as("kbeditor")
-	if err != nil {
-		return err
-	}
-	reviewer, err := as("kbreviewer")
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	y, m, d := eng.Store.Now().Date()
-	if _, err := gen.PublishArticles(ctx, eng, editor, reviewer, gen.Articles(v, 1, n, time.Date(y, m, d, 0, 0, 0, 0, time.UTC))); err != nil {
-		return fmt.Errorf("publishing demo knowledge: %w", err)
-	}
-	log.Info("published demo knowledge articles", "count", n, "took", time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
-// demoTickets fills an empty demo database with n generated tickets, so a
-// first `make run` has lists, searches and reports to look at.
-func demoTickets(ctx context.Context, pool *pgxpool.Pool, set *registry.Set, n int, log *slog.Logger) error {
-	if n <= 0 {
-		return nil
-	}
-	var have bool
-	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets)`).Scan(&have); err != nil {
-		return fmt.Errorf("looking for tickets: %w", err)
-	}
-	if have {
-		return nil
-	}
-	start := time.Now()
-	if err := gen.Generate(ctx, pool, set, gen.Options{Tickets: n, Seed: 1}); err != nil {
-		return fmt.Errorf("generating demo tickets: %w", err)
-	}
-	log.Info("generated demo tickets", "count", n, "took", time.Since(start).Round(time.Millisecond))
-	return nil
 }
