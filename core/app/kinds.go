@@ -7,7 +7,8 @@ import (
 	_ "github.com/hotline12345/hotline/core/acd"       // queue
 	_ "github.com/hotline12345/hotline/core/calendar"  // calendar
 	_ "github.com/hotline12345/hotline/core/dispatch"  // responsibility-list
-	_ "github.com/hotline12345/hotline/core/flow"      // flow, flow-test
+	_ "github.com/hotline12345/hotline/core/flow"      // flow
+	_ "github.com/hotline12345/hotline/core/flowtest"  // flow-test
 	_ "github.com/hotline12345/hotline/core/form"      // form, dictionary
 	_ "github.com/hotline12345/hotline/core/identity"  // role
 	_ "github.com/hotline12345/hotline/core/ivr"       // ivr, ivr-test

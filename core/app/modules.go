@@ -13,6 +13,7 @@ import (
 	"github.com/hotline12345/hotline/core/dispatch"
 	"github.com/hotline12345/hotline/core/export"
 	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/flowtest"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
@@ -41,6 +42,7 @@ func (k *kernel) modules(cfg Config, sip *telephony.Server, feed *outbox.Feed, l
 		identity.Module{Svc: k.ids},
 		configstore.Module{Manager: k.cfg},
 		&flow.Module{Engine: k.tickets, Log: log, TimerTick: 15 * time.Second, IndexTick: 30 * time.Second},
+		flowtest.Module{},
 		ticketsearch.Module{Searcher: k.search},
 		dispatch.Module{Suggester: &dispatch.Suggester{Pool: k.pool, Config: k.cfg.Runtime, Tickets: k.tickets.Store}},
 		forms,

@@ -19,6 +19,8 @@ import (
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
+
+	_ "github.com/hotline12345/hotline/core/flowtest" // kind flow-test: the sample flow has scenarios
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -2,9 +2,10 @@ package flow
 
 import "github.com/hotline12345/hotline/core/registry"
 
-// exampleRequestFlow is a whole small flow with the role and calendar it
-// names, so its example lints on its own.
-const exampleRequestFlow = `kind: role
+// ExampleRequestFlow is a whole small flow with the role and calendar it
+// names, so its example lints on its own; the scenario kind's example
+// (core/flowtest) walks it.
+const ExampleRequestFlow = `kind: role
 name: example-clerk
 label: 示例承办人
 scope: unit
@@ -47,26 +48,4 @@ actions:
       - notify: {to: creator, message: 您的申请已答复}
 `
 
-var flowExamples = []registry.Example{{Title: "A request answered by the unit it is filed in", YAML: exampleRequestFlow}}
-
-var scenarioExamples = []registry.Example{{Title: "The request of the flow example, applied for and answered", YAML: exampleRequestFlow + `---
-kind: organisation
-name: example-org
-label: 示例机构
-units:
-  - {code: "12345", name: 示例热线中心, kind: center}
----
-kind: flow-test
-name: example-request-answered
-label: 申请当日答复
-flow: example-request
-org: example-org
-start: 2026-03-02T09:00:00+08:00
-steps:
-  - as: example-clerk@12345
-    create: apply
-    expect: {state: handling, holder: "12345"}
-  - as: example-clerk@12345
-    do: reply
-    expect: {state: done}
-`}}
+var flowExamples = []registry.Example{{Title: "A request answered by the unit it is filed in", YAML: ExampleRequestFlow}}

@@ -26,7 +26,7 @@ func (m *Module) Stop(ctx context.Context) error { return m.jobs.Stop(ctx) }
 // scripts), and the tickets' personal-data permissions (module.Declarer).
 func (Module) Declares() module.Declarations {
 	return module.Declarations{
-		Kinds:       []string{Kind, KindScenario, rules.KindRule, calendar.Kind, script.KindScript, script.KindScriptTest},
+		Kinds:       []string{Kind, rules.KindRule, calendar.Kind, script.KindScript, script.KindScriptTest},
 		Permissions: []string{ticket.PermPersonalView, ticket.PermPersonalConfidential},
 	}
 }

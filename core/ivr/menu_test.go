@@ -13,6 +13,7 @@ import (
 	"github.com/hotline12345/hotline/core/acd"
 	_ "github.com/hotline12345/hotline/core/calendar"
 	_ "github.com/hotline12345/hotline/core/dispatch"
+	_ "github.com/hotline12345/hotline/core/flowtest"
 	_ "github.com/hotline12345/hotline/core/form"
 	_ "github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/ivr"

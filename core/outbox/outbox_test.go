@@ -23,6 +23,7 @@ import (
 	"github.com/hotline12345/hotline/core/registry"
 
 	_ "github.com/hotline12345/hotline/core/calendar"
+	_ "github.com/hotline12345/hotline/core/flowtest" // kind flow-test: the sample flow has scenarios
 	_ "github.com/hotline12345/hotline/core/form"
 	_ "github.com/hotline12345/hotline/core/script"
 )

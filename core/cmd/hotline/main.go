@@ -21,6 +21,7 @@ import (
 	"github.com/hotline12345/hotline/core/app"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/flowtest"
 	"github.com/hotline12345/hotline/core/knowledge"
 	"github.com/hotline12345/hotline/core/pgserver"
 	"github.com/hotline12345/hotline/core/registry"
@@ -295,7 +296,7 @@ func flowTest(out io.Writer, paths []string) error {
 		}
 		return fmt.Errorf("%d problems: fix them first (hotline lint)", len(problems))
 	}
-	scenarios := len(set.All(flow.KindScenario))
+	scenarios := len(set.All(flowtest.Kind))
 	if scenarios == 0 {
 		fmt.Fprintln(os.Stderr, "no flow scenarios (kind: flow-test) found")
 		return nil
@@ -332,7 +333,7 @@ func flowTest(out io.Writer, paths []string) error {
 		return err
 	}
 	n := 0
-	runner := flow.Runner{Database: func(ctx context.Context) (*pgxpool.Pool, func(), error) {
+	runner := flowtest.Runner{Database: func(ctx context.Context) (*pgxpool.Pool, func(), error) {
 		n++
 		name := fmt.Sprintf("scenario_%d", n)
 		if _, err := admin.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template_flowtest`); err != nil {

@@ -27,6 +27,7 @@ import (
 
 	// The configuration calls the knowledge base's procedures.
 	_ "github.com/hotline12345/hotline/core/dispatch" // kind responsibility-list
+	_ "github.com/hotline12345/hotline/core/flowtest" // kind flow-test, the flows' scenarios
 	_ "github.com/hotline12345/hotline/core/ivr"
 	_ "github.com/hotline12345/hotline/core/knowledge"
 	_ "github.com/hotline12345/hotline/core/telephony" // telephony.bind_call, called by the ticket flow

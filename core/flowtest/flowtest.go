@@ -1,4 +1,9 @@
-package flow
+// Package flowtest runs flow scenarios (kind flow-test): the
+// configuration's unit tests, a ticket walked through a flow's actions by
+// users of given roles on a throwaway database, with the expected states,
+// holders, deadlines and refusals. `hotline lint` checks their references,
+// `hotline flow test` runs them.
+package flowtest
 
 import (
 	"context"
@@ -8,13 +13,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/invopop/jsonschema"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"gopkg.in/yaml.v3"
 
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
 	"github.com/hotline12345/hotline/core/diag"
+	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
 	"github.com/hotline12345/hotline/core/registry"
@@ -22,21 +26,43 @@ import (
 	"github.com/hotline12345/hotline/core/ticket"
 )
 
-// KindScenario is the configuration kind of flow scenarios: the
+// Kind is the configuration kind of flow scenarios: the
 // configuration unit tests an administrator writes for a flow. `hotline
 // lint` checks their references; `hotline flow test` runs them on a real,
 // throwaway database.
-const KindScenario = "flow-test"
+const Kind = "flow-test"
 
 func init() {
 	registry.Register(registry.Kind{
-		Name:        KindScenario,
+		Name:        Kind,
 		Description: "A flow scenario: a ticket walked through actions by users of given roles, with the expected states, holders, deadlines and refusals.",
 		Dir:         "flows",
 		New:         func() any { return &Scenario{} },
 		Spec:        registry.Spec{Examples: scenarioExamples},
 	})
 }
+
+var scenarioExamples = []registry.Example{{Title: "The request of the flow example, applied for and answered", YAML: flow.ExampleRequestFlow + `---
+kind: organisation
+name: example-org
+label: 示例机构
+units:
+  - {code: "12345", name: 示例热线中心, kind: center}
+---
+kind: flow-test
+name: example-request-answered
+label: 申请当日答复
+flow: example-request
+org: example-org
+start: 2026-03-02T09:00:00+08:00
+steps:
+  - as: example-clerk@12345
+    create: apply
+    expect: {state: handling, holder: "12345"}
+  - as: example-clerk@12345
+    do: reply
+    expect: {state: done}
+`}}
 
 // Scenario is a `kind: flow-test` document:
 //
@@ -52,7 +78,7 @@ type Scenario struct {
 	Name  string       `yaml:"name" jsonschema:"required"`
 	Label string       `yaml:"label"`
 	Flow  registry.Ref `yaml:"flow" jsonschema:"required"`
-	Start Moment       `yaml:"start" jsonschema:"required,description=the clock when the scenario starts"`
+	Start flow.Moment  `yaml:"start" jsonschema:"required,description=the clock when the scenario starts"`
 	// Org names the organisation (a `kind: organisation` document) whose
 	// units the scenario's users sit in.
 	Org   registry.Ref `yaml:"org" jsonschema:"required,description=the organisation (kind: organisation) the scenario runs in"`
@@ -67,27 +93,6 @@ func unitCodes(units []identity.SeedUnit, into map[string]bool) {
 		into[u.Code] = true
 		unitCodes(u.Children, into)
 	}
-}
-
-// Moment is a point in time written in RFC 3339.
-type Moment struct {
-	time.Time
-	Pos diag.Pos
-}
-
-// DecodeNode implements registry.NodeDecoder.
-func (m *Moment) DecodeNode(n *yaml.Node, pos diag.Pos) error {
-	t, err := time.Parse(time.RFC3339, strings.TrimSpace(n.Value))
-	if n.Kind != yaml.ScalarNode || err != nil {
-		return fmt.Errorf("expected a time like 2026-02-13T10:00:00+08:00, got %q", n.Value)
-	}
-	m.Time, m.Pos = t, pos
-	return nil
-}
-
-// JSONSchema describes a moment as the string it is written as.
-func (Moment) JSONSchema() *jsonschema.Schema {
-	return &jsonschema.Schema{Type: "string", Format: "date-time"}
 }
 
 // Step is one action in a scenario. A step that creates a ticket makes it
@@ -107,7 +112,7 @@ type Step struct {
 	// (to hand a ticket to a named clerk).
 	Input map[string]any `yaml:"input"`
 	// At moves the clock before the step.
-	At *Moment `yaml:"at"`
+	At *flow.Moment `yaml:"at"`
 	// Expect checks the ticket after the step.
 	Expect *Expect `yaml:"expect"`
 	// Error expects the step to be refused with a message containing it.
@@ -116,10 +121,10 @@ type Step struct {
 
 // Expect is what a step should leave behind.
 type Expect struct {
-	State    string  `yaml:"state"`
-	Holder   *string `yaml:"holder" jsonschema:"description=unit code holding the ticket; empty for none"`
-	Deadline *Moment `yaml:"deadline"`
-	Paused   *bool   `yaml:"paused" jsonschema:"description=whether the deadline clock is paused"`
+	State    string       `yaml:"state"`
+	Holder   *string      `yaml:"holder" jsonschema:"description=unit code holding the ticket; empty for none"`
+	Deadline *flow.Moment `yaml:"deadline"`
+	Paused   *bool        `yaml:"paused" jsonschema:"description=whether the deadline clock is paused"`
 	// Fields lists ticket fields and the values they must have.
 	Fields map[string]any `yaml:"fields"`
 	// Inputs lists actions' latest inputs and values they must have.
@@ -129,8 +134,8 @@ type Expect struct {
 	User *string `yaml:"user" jsonschema:"description=holding user as ROLE@UNIT; empty for none"`
 	// StepDeadline is when the step's limit runs out; StepLimit says
 	// whether one runs at all.
-	StepDeadline *Moment `yaml:"step_deadline"`
-	StepLimit    *bool   `yaml:"step_limit" jsonschema:"description=whether a step limit runs (the state has one)"`
+	StepDeadline *flow.Moment `yaml:"step_deadline"`
+	StepLimit    *bool        `yaml:"step_limit" jsonschema:"description=whether a step limit runs (the state has one)"`
 	// OnTime says whether the step's action came within the step limit
 	// that was running (a timely sign-for).
 	OnTime *bool `yaml:"on_time" jsonschema:"description=whether the action came within the step limit then running"`
@@ -148,11 +153,11 @@ func (s Step) role() (string, string) {
 
 // Validate checks the scenario against its flow and the roles.
 func (sc *Scenario) Validate(c *registry.Context) {
-	d, ok := c.Resolve(Kind, sc.Flow)
+	d, ok := c.Resolve(flow.Kind, sc.Flow)
 	if !ok {
 		return
 	}
-	f := d.Model.(*Flow)
+	f := d.Model.(*flow.Flow)
 	o, known := c.Resolve(identity.KindOrganisation, sc.Org)
 	if known {
 		sc.seed = o.Model.(*identity.Organisation).Seed()
@@ -239,7 +244,7 @@ type Runner struct {
 // the failures as diagnostics at the failing step.
 func (r Runner) Run(ctx context.Context, set *registry.Set) (diag.List, error) {
 	var out diag.List
-	for _, d := range set.All(KindScenario) {
+	for _, d := range set.All(Kind) {
 		l, err := r.run(ctx, set, d)
 		if err != nil {
 			return out, fmt.Errorf("scenario %s: %w", d.Name, err)
@@ -280,7 +285,7 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 		return diag.List{{Pos: d.Pos, Message: fmt.Sprintf("scenario %s: setting up users: %v", sc.Name, err)}}, nil
 	}
 	now := sc.Start.Time
-	eng := NewEngine(pool, runtime)
+	eng := flow.NewEngine(pool, runtime)
 	eng.Store.Now = func() time.Time { return now }
 	ids.Now = eng.Store.Now
 	var diags diag.List
@@ -421,7 +426,7 @@ func withUsers(in map[string]any, users map[string]string) map[string]any {
 
 // checkOffersAndHistory checks what expect says of the actions offered to
 // p, the actions performed so far and whether the last came in time.
-func (r Runner) checkOffersAndHistory(ctx context.Context, eng *Engine, p *identity.Principal, t ticket.Ticket, e *Expect, fail func(string, ...any)) error {
+func (r Runner) checkOffersAndHistory(ctx context.Context, eng *flow.Engine, p *identity.Principal, t ticket.Ticket, e *Expect, fail func(string, ...any)) error {
 	if e.Actions != nil {
 		offers, err := eng.Offers(ctx, p, t)
 		if err != nil {

@@ -1,7 +1,9 @@
-package flow_test
+package flowtest_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -9,12 +11,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hotline12345/hotline/core/flow"
+	"github.com/hotline12345/hotline/core/flowtest"
 	"github.com/hotline12345/hotline/core/pgtest"
 	"github.com/hotline12345/hotline/core/registry"
+
+	_ "github.com/hotline12345/hotline/core/app" // every kind the shipped configuration uses (kinds.go)
 )
 
-func runner(t *testing.T) flow.Runner {
-	return flow.Runner{Database: func(ctx context.Context) (*pgxpool.Pool, func(), error) {
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func runner(t *testing.T) flowtest.Runner {
+	return flowtest.Runner{Database: func(ctx context.Context) (*pgxpool.Pool, func(), error) {
 		pool, err := pgxpool.New(ctx, pgtest.URL(t))
 		return pool, func() { pool.Close() }, err
 	}}
@@ -27,7 +34,7 @@ func TestShippedSampleScenariosPass(t *testing.T) {
 	for dir, n := range map[string]int{"../../testdata/flows/sample": 3, "../../testdata/flows/banner": 1} {
 		set, diags := registry.Load(context.Background(), []string{dir}, registry.LoadOptions{})
 		require.Empty(t, diags)
-		require.Len(t, set.All(flow.KindScenario), n)
+		require.Len(t, set.All(flowtest.Kind), n)
 		failures, err := runner(t).Run(context.Background(), set)
 		require.NoError(t, err)
 		assert.Empty(t, failures, dir)
@@ -112,4 +119,18 @@ func TestScenarioOrganisationIsLinted(t *testing.T) {
 			assert.Contains(t, diags[0].String(), tt.want)
 		})
 	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func writeFile(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 }
