@@ -19,6 +19,9 @@ trap cleanup EXIT
 start() {
   local t0 t1
   t0=$(date +%s.%N)
+  # The log exists before the server's shell opens it: sed below may read
+  # it first, and a failed read would end the script (set -e).
+  : >"$data.log"
   # Port 0: the system picks a free one, which the log names.
   HOTLINE_DATA_DIR=$data HOTLINE_HTTP_ADDR=127.0.0.1:0 HOTLINE_LOG_LEVEL=info $bin serve --demo >"$data.log" 2>&1 &
   pid=$!

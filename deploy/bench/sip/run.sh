@@ -23,6 +23,9 @@ ln -s "$root/testdata" "$conf/testdata"
 
 # Port 0 for HTTP and SIP: the system picks free ones, which the log names
 # (info level: nothing is logged per call).
+# The log exists before the server's shell opens it: logged may read it
+# first, and a failed read would end the script (set -e, pipefail).
+: >"$work/hotline.log"
 HOTLINE_DATA_DIR="$work/data" HOTLINE_CONFIG_DIR="$conf" HOTLINE_HTTP_ADDR=127.0.0.1:0 \
 HOTLINE_SIP_ADDR=127.0.0.1:0 HOTLINE_LOG_LEVEL=info \
   bin/hotline serve --demo --demo-tickets 0 --demo-articles 0 >"$work/hotline.log" 2>&1 &
