@@ -311,10 +311,6 @@ func Serve(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err
 		p, _ := identity.FromContext(ctx)
 		return p, nil
 	}))
-	go k.cfg.Follow(ctx, cfg.ConfigPoll)
-	if opts.Watch {
-		go k.cfg.Watch(ctx, WatchInterval, audit.System)
-	}
 	probe.Store(&store.Probe{DB: k.pool, Timeout: ReadyPingTimeout, CacheFor: ReadyPingCacheFor})
 	ready.Store(true)
 	if opts.Listening != nil {
@@ -389,9 +385,12 @@ func Authenticate(ctx context.Context, ids *identity.Service, r *http.Request) (
 
 // kernel is what start brings up and close takes down.
 type kernel struct {
-	pg          *pgserver.Server
-	pool        *pgxpool.Pool
-	cfg         *configstore.Manager
+	pg   *pgserver.Server
+	pool *pgxpool.Pool
+	cfg  *configstore.Manager
+	// watch is how often the configuration folders are looked at for
+	// edits (serve --watch); zero: not at all.
+	watch       time.Duration
 	ids         *identity.Service
 	tickets     *flow.Engine
 	search      *ticketsearch.Searcher
@@ -462,6 +461,9 @@ func start(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (k *
 	runtime := registry.NewRuntime(nil)
 	k.cfg = &configstore.Manager{Root: cfg.ConfigDir, Dirs: configstore.DefaultDirs, Store: configstore.New(k.pool), Runtime: runtime, Log: log,
 		WriteBack: opts.Watch}
+	if opts.Watch {
+		k.watch = WatchInterval
+	}
 	res, err := k.cfg.Start(ctx, audit.System)
 	if err != nil {
 		return k, err

@@ -40,7 +40,7 @@ func (k *kernel) modules(cfg Config, sip *telephony.Server, feed *outbox.Feed, l
 	}
 	return []module.Module{
 		identity.Module{Svc: k.ids},
-		configstore.Module{Manager: k.cfg},
+		&configstore.Module{Manager: k.cfg, Poll: cfg.ConfigPoll, Watch: k.watch},
 		&flow.Module{Engine: k.tickets, Log: log, TimerTick: 15 * time.Second, IndexTick: 30 * time.Second},
 		flowtest.Module{},
 		ticketsearch.Module{Searcher: k.search},

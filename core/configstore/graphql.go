@@ -3,21 +3,35 @@ package configstore
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/graphql-go/graphql"
 
 	"github.com/hotline12345/hotline/core/diag"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/module"
 	"github.com/hotline12345/hotline/core/registry"
 )
 
-// Module is the configuration part of the GraphQL API: what runs, its
-// versions and diffs, reload and publish (for the visual editors).
-type Module struct{ Manager *Manager }
+// Module is the configuration of a node: the GraphQL API of what runs,
+// its versions and diffs, reload and publish (for the visual editors); and,
+// started, the following of the database's active set (and with Watch, of
+// the folders' edits).
+type Module struct {
+	Manager *Manager
+	// Poll is how often the generation is checked without a notification
+	// (HOTLINE_CONFIG_POLL); zero does not follow (a node not running).
+	Poll time.Duration
+	// Watch, when set, is how often the folders are looked at for edits
+	// to publish (serve --watch).
+	Watch time.Duration
+
+	jobs *module.Jobs
+}
 
 // Name implements gql.Module.
-func (Module) Name() string { return "config" }
+func (*Module) Name() string { return "config" }
 
 func need(rp graphql.ResolveParams, perm string) (*identity.Principal, error) {
 	p, err := identity.PrincipalOf(rp)
@@ -28,7 +42,7 @@ func need(rp graphql.ResolveParams, perm string) (*identity.Principal, error) {
 }
 
 // Register implements gql.Module.
-func (m Module) Register(b *gql.Builder) error {
+func (m *Module) Register(b *gql.Builder) error {
 	problemType := graphql.NewObject(graphql.ObjectConfig{
 		Name:        "ConfigProblem",
 		Description: "配置问题：文件、行、列和说明 (a lint problem at file:line:col).",
