@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -86,11 +87,12 @@ func (m *Manager) Start(ctx context.Context, actor audit.Actor) (Result, error) 
 	m.Runtime.Swap(set)
 	m.gen = gen
 	m.disk = disk
-	if edits, err := m.unrecorded(ctx, disk); err != nil {
+	docs, _ := registry.Scan(disk, nil) // problems surface when they are published
+	if edits, err := m.unrecorded(ctx, docs); err != nil {
 		return Result{}, err
 	} else if len(edits) > 0 {
 		m.Log.Warn("configuration files differ from the running configuration with texts never published; they are not applied (hotline config push, or serve --watch, publishes them)",
-			"documents", len(edits), "first", edits[0].String(), "root", m.Root)
+			"documents", len(edits), "first", edits[0].Kind+"/"+edits[0].Name, "root", m.Root)
 	}
 	return Result{}, nil
 }
@@ -105,21 +107,17 @@ func (m *Manager) PublishEdits(ctx context.Context, actor audit.Actor) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
-	edits, err := m.unrecorded(ctx, disk)
+	docs, problems := registry.Scan(disk, nil)
+	edits, err := m.unrecorded(ctx, docs)
 	if err != nil || len(edits) == 0 {
 		return Result{}, err
 	}
-	docs, problems := registry.Scan(disk, nil)
 	if !problems.Empty() {
 		return Result{Problems: problems}, nil
 	}
 	replace := map[registry.Key]*registry.Document{}
-	for _, d := range docs {
-		for _, k := range edits {
-			if k == (registry.Key{Kind: d.Kind, Name: d.Name}) {
-				replace[k] = d
-			}
-		}
+	for _, d := range edits {
+		replace[registry.Key{Kind: d.Kind, Name: d.Name}] = d
 	}
 	res, err := m.change(ctx, actor, replace, nil, "edited files: "+m.Root)
 	if err == nil && res.Problems.Empty() {
@@ -128,18 +126,16 @@ func (m *Manager) PublishEdits(ctx context.Context, actor audit.Actor) (Result, 
 	return res, err
 }
 
-// unrecorded lists the documents on disk whose text no version holds.
-func (m *Manager) unrecorded(ctx context.Context, disk registry.Texts) ([]registry.Key, error) {
-	docs, _ := registry.Scan(disk, nil) // problems surface when they are published
+// unrecorded returns the documents whose text no version holds.
+func (m *Manager) unrecorded(ctx context.Context, docs []*registry.Document) ([]*registry.Document, error) {
 	known, err := m.Store.Digests(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []registry.Key
+	var out []*registry.Document
 	for _, d := range docs {
-		k := registry.Key{Kind: d.Kind, Name: d.Name}
-		if !known[k][d.Digest] {
-			out = append(out, k)
+		if !known[registry.Key{Kind: d.Kind, Name: d.Name}][d.Digest] {
+			out = append(out, d)
 		}
 	}
 	return out, nil
@@ -309,7 +305,7 @@ func (m *Manager) change(ctx context.Context, actor audit.Actor, replace map[reg
 		var docs []*registry.Document
 		for _, d := range m.Runtime.Current().Documents() {
 			k := registry.Key{Kind: d.Kind, Name: d.Name}
-			if _, replaced := replace[k]; !replaced && !containsKey(remove, k) {
+			if _, replaced := replace[k]; !replaced && !slices.Contains(remove, k) {
 				docs = append(docs, d)
 			}
 		}
@@ -324,15 +320,6 @@ func (m *Manager) change(ctx context.Context, actor audit.Actor, replace map[reg
 			return Result{}, err
 		}
 	}
-}
-
-func containsKey(keys []registry.Key, k registry.Key) bool {
-	for _, x := range keys {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // record lints texts (tests included) and, when clean, records them over
