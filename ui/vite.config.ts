@@ -54,5 +54,8 @@ export default defineConfig({
   test: {
     environment: 'happy-dom',
     include: ['src/**/*.test.ts'],
+    // Components import Element Plus with its CSS (see Components above);
+    // inlined, Vite handles that CSS instead of Node refusing it.
+    server: { deps: { inline: ['element-plus'] } },
   },
 })

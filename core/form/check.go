@@ -62,7 +62,8 @@ type Options struct {
 }
 
 // Result is a checked input: the values to store, and which fields the
-// form hides for them.
+// form hides for them. A failed check returns only Hidden: the fields the
+// valid values hide (none whose condition reads a wrong value).
 type Result struct {
 	Values map[string]any
 	Hidden []string
@@ -235,7 +236,9 @@ func (f *Form) Check(ctx context.Context, input map[string]any, opts Options) (R
 		}
 	}
 	if len(errs) > 0 {
-		return Result{}, f.sorted(errs)
+		// The fields hidden for the values that are right come back with
+		// the problems, for a form shown while it is being filled in.
+		return Result{Hidden: hidden}, f.sorted(errs)
 	}
 	return Result{Values: values, Hidden: hidden}, nil
 }

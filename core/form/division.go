@@ -50,6 +50,10 @@ type Level struct {
 	Pos   diag.Pos `yaml:"-"`
 	Key   string   `yaml:"key" json:"key" jsonschema:"required,pattern=^[a-z][a-z0-9_]*$"`
 	Label string   `yaml:"label" json:"label" jsonschema:"required"`
+	// Kinds narrows the units a form offers at this level to these unit
+	// kinds (a district level lists districts, banners and counties, not
+	// the city's bureaus); empty offers every unit under the level above.
+	Kinds []string `yaml:"kinds" json:"kinds,omitempty" jsonschema:"description=the unit kinds offered at this level (all when empty)"`
 }
 
 // DetailKey is the part of an address the caller words (门牌、楼栋),
@@ -78,6 +82,11 @@ func (d *Division) Provision(c *registry.Context) {
 		}
 		if l.Label == "" {
 			c.Errorf(l.Pos, "level %s needs a label", l.Key)
+		}
+		for j, k := range l.Kinds {
+			if strings.TrimSpace(k) == "" || slices.Contains(l.Kinds[:j], k) {
+				c.Errorf(c.At("levels", i, "kinds", j), "level %s: kinds[%d] %q is empty or listed twice", l.Key, j, k)
+			}
 		}
 		seen[l.Key] = l.Pos
 	}

@@ -180,6 +180,12 @@ levels:
   - {key: street, label: 街道}
   - {key: street, label: 社区}
 `, `f.yaml:6:11: level "street" is already defined at`},
+		{"division level kind twice", `kind: division
+name: d
+label: D
+levels:
+  - {key: district, label: 区县, kinds: [district, district]}
+`, `f.yaml:5:50: level district: kinds[1] "district" is empty or listed twice`},
 		{"division level named detail", `kind: division
 name: d
 label: D
@@ -221,7 +227,7 @@ kind: division
 name: admin
 label: 行政区划
 levels:
-  - {key: district, label: 区县}
+  - {key: district, label: 区县, kinds: [district, county]}
   - {key: street, label: 街道}
   - {key: community, label: 社区}
 ---
@@ -232,7 +238,7 @@ free_fields: true
 fields:
   - {name: caller_type, label: 诉求人类型, type: choice, options: {list: [个人, 企业]}, default: 个人}
   - {name: company, label: 企业名称, type: text, required: true, visible: "values.caller_type == '企业'"}
-  - {name: phone, label: 联系电话, type: phone}
+  - {name: phone, label: 联系电话, type: phone, caller: phone}
   - {name: id_card, label: 身份证号, type: idcard}
   - {name: title, label: 标题, type: text, max: 10, required: true}
   - {name: content, label: 诉求内容, type: longtext}

@@ -3,6 +3,7 @@ package form
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -105,6 +106,9 @@ func (m Module) Register(b *gql.Builder) error {
 			}},
 			"placeholder": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Field).Placeholder), nil }},
 			"help":        &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Field).Help), nil }},
+			"caller": &graphql.Field{Type: graphql.String, Description: "标识来电人的字段：phone 来电号码、name 姓名、address 地址（来电弹屏据此带出）", Resolve: func(p graphql.ResolveParams) (any, error) {
+				return gql.NilIfEmpty(p.Source.(*Field).Caller), nil
+			}},
 			"options": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(itemType))), Resolve: func(p graphql.ResolveParams) (any, error) {
 				return orNone(p.Source.(*Field).items), nil
 			}},
@@ -187,11 +191,59 @@ func (m Module) Register(b *gql.Builder) error {
 			var es Errors
 			switch {
 			case errors.As(err, &es):
-				return map[string]any{"valid": false, "errors": []FieldError(es), "hidden": []string{}}, nil
+				// Hidden still holds what the valid values decide, so a
+				// form does not show its conditional fields at every typo.
+				return map[string]any{"valid": false, "errors": []FieldError(es), "hidden": orNone(res.Hidden)}, nil
 			case err != nil:
 				return nil, err
 			}
 			return map[string]any{"valid": true, "errors": []FieldError{}, "hidden": orNone(res.Hidden), "values": res.Values}, nil
+		})})
+	optionType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "AddressOption",
+		Description: "地址某一级可选的单位",
+		Fields: graphql.Fields{
+			"code": &graphql.Field{Type: gql.NonNull(graphql.String), Description: "单位编码，即地址中这一级的值"},
+			"name": &graphql.Field{Type: gql.NonNull(graphql.String)},
+		},
+	})
+	b.Query("addressOptions", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(optionType))),
+		Description: "地址字段某一级可选的单位：上一级所选单位（parent，最上一级不填）的下级，限于该级配置的单位类型",
+		Args: graphql.FieldConfigArgument{
+			"form":   {Type: gql.NonNull(graphql.String)},
+			"field":  {Type: gql.NonNull(graphql.String)},
+			"level":  {Type: gql.NonNull(graphql.String), Description: "区划层级的键，如 street"},
+			"parent": {Type: graphql.String, Description: "上一级所选单位的编码"},
+		},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			f, err := Running(m.Config, args["form"].(string))
+			if err != nil {
+				return nil, err
+			}
+			fl, ok := f.Field(args["field"].(string))
+			if !ok || fl.Type != Address {
+				return nil, gql.FieldError("field", "表单 %s 没有名为 %s 的地址字段", f.Name, args["field"])
+			}
+			levels := fl.Levels()
+			i := slices.IndexFunc(levels, func(l Level) bool { return l.Key == args["level"].(string) })
+			if i < 0 {
+				return nil, gql.FieldError("level", "地址字段 %s 没有“%s”一级", fl.Name, args["level"])
+			}
+			parent, _ := args["parent"].(string)
+			if i > 0 && parent == "" {
+				return nil, gql.FieldError("parent", "请先选%s", levels[i-1].Label)
+			}
+			if i == 0 {
+				parent = ""
+			}
+			var l UnitLister
+			if m.Lookup != nil {
+				l, _ = m.Lookup().(UnitLister)
+			}
+			if l == nil {
+				return []UnitName{}, nil
+			}
+			return l.Children(ctx, parent, levels[i].Kinds)
 		})})
 	return nil
 }

@@ -3,6 +3,7 @@ package form
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -10,6 +11,41 @@ import (
 // Querier is a pool or a transaction.
 type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// UnitName is a unit as an address picker offers it.
+type UnitName struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// UnitLister lists the units an address level offers; a Lookup that is
+// one answers addressOptions.
+type UnitLister interface {
+	// Children returns the active units directly below the unit with
+	// code parent (below the organisation's top when parent is ""), of
+	// the given kinds when any, in the organisation's order.
+	Children(ctx context.Context, parent string, kinds []string) ([]UnitName, error)
+}
+
+// maxOptions bounds one level's list: a district has a few dozen streets.
+const maxOptions = 500
+
+// Children implements UnitLister.
+func (l DBLookup) Children(ctx context.Context, parent string, kinds []string) ([]UnitName, error) {
+	rows, err := l.Q.Query(ctx, `SELECT u.code, u.name FROM units u JOIN units p ON p.id = u.parent_id
+		WHERE u.active AND CASE WHEN $1 = '' THEN p.parent_id IS NULL ELSE p.code = $1 AND p.active END
+		  AND (COALESCE(cardinality($2::text[]), 0) = 0 OR u.kind = ANY($2))
+		ORDER BY u.sort, u.code LIMIT $3`, parent, kinds, maxOptions)
+	if err != nil {
+		return nil, fmt.Errorf("listing units below %q: %w", parent, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[UnitName])
+	if err != nil {
+		return nil, fmt.Errorf("listing units below %q: %w", parent, err)
+	}
+	return out, nil
 }
 
 // DBLookup answers Lookup from PostgreSQL, inside the caller's transaction

@@ -96,6 +96,13 @@ export function setAuth(a: Auth) {
   auth = a
 }
 
+// authHeaders are the headers that sign a plain HTTP request in (an
+// attachment's upload or download beside /graphql).
+export function authHeaders(): Record<string, string> {
+  const token = auth.token()
+  return token ? { Authorization: 'Bearer ' + token } : {}
+}
+
 export async function request<R, V>(document: Doc<R, V>, variables?: V): Promise<R> {
   const token = auth.token()
   const headers: Record<string, string> = { 'Content-Type': 'application/json' }

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { useNotices } from './notices'
 import type { Notice } from '../graphql/documents'
+import { fakeServer } from '../test/server'
 
 const n = (id: string, readAt: string | null = null, level = 'info'): Notice => ({
   id,
@@ -13,20 +14,6 @@ const n = (id: string, readAt: string | null = null, level = 'info'): Notice => 
   readAt,
 })
 
-function server(answers: Record<string, (vars: Record<string, unknown>) => unknown>) {
-  const calls: { op: string; variables: Record<string, unknown> }[] = []
-  vi.stubGlobal(
-    'fetch',
-    vi.fn(async (_u: string, init: RequestInit) => {
-      const body = JSON.parse(String(init.body))
-      const op = /^(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] ?? ''
-      calls.push({ op, variables: body.variables })
-      return new Response(JSON.stringify(answers[op]!(body.variables)), { headers: { 'Content-Type': 'application/json' } })
-    }),
-  )
-  return calls
-}
-
 beforeEach(() => {
   vi.unstubAllGlobals()
   setActivePinia(createPinia())
@@ -34,7 +21,7 @@ beforeEach(() => {
 
 describe('notices', () => {
   it('loads the unread count and the newest notices', async () => {
-    server({ Notices: () => ({ data: { unreadNotices: 1, notices: { edges: [{ node: n('2') }, { node: n('1', '2026-12-02T09:00:00+08:00') }], pageInfo: { endCursor: '1', hasNextPage: false } } } }) })
+    fakeServer({ Notices: () => ({ data: { unreadNotices: 1, notices: { edges: [{ node: n('2') }, { node: n('1', '2026-12-02T09:00:00+08:00') }], pageInfo: { endCursor: '1', hasNextPage: false } } } }) })
     const s = useNotices()
     await s.refresh()
     expect(s.unread).toBe(1)
@@ -54,7 +41,7 @@ describe('notices', () => {
   })
 
   it('marks only unread ones read and lowers the count by what the server marked', async () => {
-    const calls = server({ MarkNoticesRead: (v) => ({ data: { markNoticesRead: (v.ids as string[]).length } }) })
+    const calls = fakeServer({ MarkNoticesRead: (v) => ({ data: { markNoticesRead: (v.ids as string[]).length } }) })
     const s = useNotices()
     s.arrived(n('1'))
     s.arrived(n('2'))
@@ -68,7 +55,7 @@ describe('notices', () => {
   })
 
   it('marks all read', async () => {
-    const calls = server({ MarkNoticesRead: () => ({ data: { markNoticesRead: 2 } }) })
+    const calls = fakeServer({ MarkNoticesRead: () => ({ data: { markNoticesRead: 2 } }) })
     const s = useNotices()
     s.arrived(n('1'))
     s.arrived(n('2'))
