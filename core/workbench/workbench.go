@@ -47,6 +47,10 @@ menu:
 var Pages = map[string]string{
 	"tickets": "the user's to-do list (myWorkTickets), filtered by flow, state and due",
 	"notices": "the user's notices",
+	"users":   "accounts of the units in the user's scope: create, edit, disable, unlock, reset password (needs user.manage to change)",
+	"units":   "the organisation's units in the user's scope as a tree: edit, add below (needs org.manage to change)",
+	"config":  "the running configuration documents: versions, diff, edit and publish (needs config.read; config.publish to publish)",
+	"audit":   "the audit log in the user's scope, with filters (needs audit.read)",
 }
 
 // Dues are the due filters of myWorkTickets.

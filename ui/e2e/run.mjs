@@ -17,6 +17,7 @@ import { gql, launchChromium, login, startServer } from './server.mjs'
 
 const suites = {
   shell: () => import('./shell.mjs'),
+  admin: () => import('./admin.mjs'),
 }
 
 const here = dirname(fileURLToPath(import.meta.url))

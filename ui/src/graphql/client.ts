@@ -169,3 +169,9 @@ export function resetSubscriptions() {
   ws?.dispose()
   ws = null
 }
+
+// messageOf is the text to show for a failure: the server's message for a
+// GraphQL error, else the error itself.
+export function messageOf(e: unknown): string {
+  return e instanceof GqlError ? e.message : e instanceof Error ? e.message : String(e)
+}
