@@ -253,6 +253,9 @@ func TestHigherPriorityIsServedFirstAndRingAllTakesTheFirstAnswer(t *testing.T) 
 		time.Sleep(50 * time.Millisecond) // "low" waits first
 	}
 	require.Eventually(t, func() bool { return f.acd.Waiting()["general"] == 2 }, 5*time.Second, 10*time.Millisecond)
+	oldest, ok := f.acd.Oldest()["general"]
+	require.True(t, ok, "the longest wait is known")
+	assert.GreaterOrEqual(t, time.Since(oldest), 50*time.Millisecond, "since the first task, not the second")
 	_, err = f.agents.SetState(ctx, p, "idle", "")
 	require.NoError(t, err)
 	wg.Wait()

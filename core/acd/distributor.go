@@ -190,6 +190,20 @@ func (d *Distributor) Waiting() map[string]int {
 	return out
 }
 
+// Oldest tells, per queue, since when its longest-waiting task has been
+// waiting here (the wallboard's longest wait).
+func (d *Distributor) Oldest() map[string]time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]time.Time{}
+	for _, w := range d.waiting {
+		if t, ok := out[w.task.Queue]; !ok || w.since.Before(t) {
+			out[w.task.Queue] = w.since
+		}
+	}
+	return out
+}
+
 // Position tells where a waiting task stands in its queue (1: next) and
 // the estimated wait: its position times the time between the queue's
 // last answers (0 until the queue has answered a few). ok is false for a

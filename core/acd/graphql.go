@@ -39,27 +39,61 @@ type QueueStatus struct {
 	// Idle and SignedIn count the agents the queue's rule accepts.
 	Idle     int `json:"idle"`
 	SignedIn int `json:"signedIn"`
+	// WaitingSince is when the longest-waiting task entered the queue on
+	// this node (nil: none waits). A time rather than a duration, so a
+	// live view changes only when a task arrives or leaves and the
+	// screen counts the seconds itself.
+	WaitingSince *time.Time `json:"waitingSince"`
 }
 
 // Queues reports every queue with its waiting tasks and agents.
 func (m Module) Queues(ctx context.Context) ([]QueueStatus, error) {
-	set := m.Agents.Config.Current()
 	agents, err := m.Agents.Agents(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return m.queues(agents, nil)
+}
+
+// MyQueues reports the queues whose rule accepts agent userID (those
+// that may offer him their tasks), as Queues does: what an agent's phone
+// bar shows of the queues without the leaders' view of every agent.
+func (m Module) MyQueues(ctx context.Context, userID int64) ([]QueueStatus, error) {
+	me, err := m.Agents.Agent(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	agents, err := m.Agents.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.queues(agents, &me)
+}
+
+// queues counts agents into every queue, or only into those accepting
+// only when it is set.
+func (m Module) queues(agents []Agent, only *Agent) ([]QueueStatus, error) {
+	set := m.Agents.Config.Current()
 	states, err := m.Agents.model()
 	if err != nil {
 		return nil, err
 	}
-	waiting := map[string]int{}
+	waiting, oldest := map[string]int{}, map[string]time.Time{}
 	if m.Distributor != nil {
-		waiting = m.Distributor.Waiting()
+		waiting, oldest = m.Distributor.Waiting(), m.Distributor.Oldest()
 	}
-	var out []QueueStatus
+	out := []QueueStatus{}
 	for _, d := range set.All(KindQueue) {
 		q := d.Model.(*Queue)
+		if only != nil {
+			if ok, _ := q.accepts(*only, nil); !ok {
+				continue
+			}
+		}
 		qs := QueueStatus{Name: q.Name, Label: q.Label, Strategy: q.Strategy, Waiting: waiting[q.Name]}
+		if t, ok := oldest[q.Name]; ok {
+			qs.WaitingSince = &t
+		}
 		for _, a := range agents {
 			st, ok := states.State(a.State)
 			if !ok || st.Category == SignedOut {
@@ -170,12 +204,13 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "QueueStatus",
 		Description: "队列的实时情况",
 		Fields: graphql.Fields{
-			"name":     &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"label":    &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"strategy": &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"waiting":  &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "排队中的任务"},
-			"idle":     &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "可接续的空闲座席"},
-			"signedIn": &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "已签入的座席"},
+			"name":         &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label":        &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"strategy":     &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"waiting":      &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "排队中的任务"},
+			"idle":         &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "可接续的空闲座席"},
+			"signedIn":     &graphql.Field{Type: gql.NonNull(graphql.Int), Description: "已签入的座席"},
+			"waitingSince": &graphql.Field{Type: gql.Time, Description: "等待最久的任务的入队时间（无排队为空）；最长等待 = 现在 − 该时间"},
 		},
 	})
 	supervise := func(p *identity.Principal) error {
@@ -195,6 +230,14 @@ func (m Module) Register(b *gql.Builder) error {
 	b.Query("myAgent", &graphql.Field{Type: gql.NonNull(agentType), Description: "本人的座席状态",
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {
 			return s.Agent(ctx, p.UserID)
+		})})
+	b.Subscription("myAgentLive", &graphql.Field{Type: gql.NonNull(agentType),
+		Description: "本人的座席状态，变化即推送（座席话务条：班长强制示忙、振铃、通话、整理结束等）",
+		Subscribe: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {
+			if _, err := s.Agent(ctx, p.UserID); err != nil {
+				return nil, err
+			}
+			return m.live(ctx, func(ctx context.Context) (any, error) { return s.Agent(ctx, p.UserID) }), nil
 		})})
 	b.Query("agents", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(agentType))), Description: "全部座席及状态（班长）",
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {
@@ -225,6 +268,18 @@ func (m Module) Register(b *gql.Builder) error {
 				return nil, err
 			}
 			return m.live(ctx, func(ctx context.Context) (any, error) { return m.Queues(ctx) }), nil
+		})})
+	b.Query("myQueues", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(queueType))), Description: "本人可接续的队列（队列规则接受本座席）的排队数",
+		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {
+			return m.MyQueues(ctx, p.UserID)
+		})})
+	b.Subscription("myQueuesLive", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(queueType))),
+		Description: "本人可接续的队列的排队数，变化即推送（座席话务条）",
+		Subscribe: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {
+			if _, err := m.Agents.Agent(ctx, p.UserID); err != nil {
+				return nil, err
+			}
+			return m.live(ctx, func(ctx context.Context) (any, error) { return m.MyQueues(ctx, p.UserID) }), nil
 		})})
 	b.Mutation("agentSignIn", &graphql.Field{Type: gql.NonNull(agentType), Description: "签入",
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {

@@ -554,6 +554,28 @@ func TestAgentStatesAndTheLeadersViewOverGraphQL(t *testing.T) {
 	r = query(t, base, leader, `{ queues { name idle } }`, nil)
 	require.Empty(t, r.Errors)
 	assert.Contains(t, r.Data["queues"], map[string]any{"name": "general", "idle": float64(1)})
+	// An agent sees the queues that may offer him calls, not the leaders'
+	// view of every queue; a user who is no agent gets none.
+	// The agent's own bar hears a leader's forcing.
+	me := subscribe(t, base, agent, `subscription { myAgentLive { state reason } }`)
+	assert.Equal(t, map[string]any{"state": "idle", "reason": ""}, me()["myAgentLive"], "the leader made him idle")
+	r = query(t, base, leader, `mutation($id: ID!) { forceAgentState(userId: $id, state: "break") { state } }`, map[string]any{"id": agentID(t, base, leader, "agent")})
+	require.Empty(t, r.Errors)
+	assert.Equal(t, "break", me()["myAgentLive"].(map[string]any)["state"], "pushed at once")
+	r = query(t, base, agent, `mutation { setAgentState(state: "busy", reason: "会议") { state } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Equal(t, "busy", me()["myAgentLive"].(map[string]any)["state"])
+	r = query(t, base, agent, `{ queues { name } }`, nil)
+	require.NotEmpty(t, r.Errors, "queues stay the leaders'")
+	r = query(t, base, agent, `{ myQueues { name waiting waitingSince } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.Contains(t, r.Data["myQueues"], map[string]any{"name": "general", "waiting": float64(0), "waitingSince": nil})
+	assert.NotContains(t, r.Data["myQueues"], map[string]any{"name": "enterprise", "waiting": float64(0), "waitingSince": nil},
+		"the demo agent lacks the enterprise skill")
+	mine := subscribe(t, base, agent, `subscription { myQueuesLive { name waiting } }`)
+	assert.Contains(t, mine()["myQueuesLive"], map[string]any{"name": "general", "waiting": float64(0)})
+	r = query(t, base, login(t, base, "clerk"), `{ myQueues { name } }`, nil)
+	require.NotEmpty(t, r.Errors, "a clerk is no agent")
 	r = query(t, base, agent, `{ agentStates { name manual maxSeconds } }`, nil)
 	require.Empty(t, r.Errors)
 	assert.Contains(t, r.Data["agentStates"], map[string]any{"name": "wrapup", "manual": true, "maxSeconds": float64(30)})
