@@ -44,8 +44,8 @@ func TestBadWorkbenchesNameFileAndLine(t *testing.T) {
 	}{
 		{"unknown role", head + "roles: [agent, nobody]\nmenu:\n  - {name: a, label: 甲, page: notices}\n",
 			`zz_test.yaml:4:16: unknown role "nobody"`},
-		{"unknown page", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: wallboard}\n",
-			`zz_test.yaml:6:31: page: "wallboard" is not a page of the UI`},
+		{"unknown page", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: walboard}\n",
+			`zz_test.yaml:6:31: page: "walboard" is not a page of the UI (did you mean "wallboard"?)`},
 		{"unknown state", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, flow: ticket, state: nowhere}\n",
 			`zz_test.yaml:6:61: flow ticket has no state "nowhere"`},
 		{"state without flow", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, state: draft}\n",
