@@ -18,6 +18,7 @@ import { gql, launchChromium, login, startServer } from './server.mjs'
 const suites = {
   shell: () => import('./shell.mjs'),
   admin: () => import('./admin.mjs'),
+  phone: () => import('./phone.mjs'),
 }
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -29,7 +30,9 @@ mkdirSync(shots, { recursive: true })
 const password = process.env.HOTLINE_DEMO_PASSWORD || 'Hotline@12345'
 const wait = 20_000
 
-const server = await startServer(process.argv[2] || '../bin/hotline')
+// The server takes calls (SIP on a free port, t.server.sip) for the phone
+// suite's sipp peers; nothing calls it otherwise.
+const server = await startServer(process.argv[2] || '../bin/hotline', { sip: true })
 const browser = await launchChromium()
 const url = server.url
 let failed = false

@@ -1,6 +1,9 @@
 // Starts a real `hotline serve --demo` on a free port with a fresh data
 // folder, for the end-to-end test and the UI benchmark. The address comes
-// from the log line "hotline ready http=…".
+// from the log line "hotline ready http=…". With sip, it takes calls too,
+// on a port the system picks (UDP and TCP), named by the log line
+// "listening for SIP" and returned as sip (host:port). config is the
+// configuration folder (default: the repository's).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,11 +12,17 @@ import { fileURLToPath } from 'node:url'
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
-export async function startServer(bin, { tickets = 50 } = {}) {
+export async function startServer(bin, { tickets = 50, sip = false, config = repo } = {}) {
   const data = mkdtempSync(join(tmpdir(), 'hotline-ui-'))
   const child = spawn(resolve(bin), ['serve', '--demo', '--demo-tickets', String(tickets), '--demo-articles', '0'], {
     cwd: repo,
-    env: { ...process.env, HOTLINE_HTTP_ADDR: '127.0.0.1:0', HOTLINE_SIP_ADDR: '', HOTLINE_DATA_DIR: data, HOTLINE_CONFIG_DIR: repo },
+    env: {
+      ...process.env,
+      HOTLINE_HTTP_ADDR: '127.0.0.1:0',
+      HOTLINE_SIP_ADDR: sip ? '127.0.0.1:0' : '',
+      HOTLINE_DATA_DIR: data,
+      HOTLINE_CONFIG_DIR: config,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let log = ''
@@ -31,6 +40,8 @@ export async function startServer(bin, { tickets = 50 } = {}) {
     child.stderr.on('data', take)
     child.on('exit', (code) => fail(new Error(`hotline exited (${code}) before it was ready:\n` + log.slice(-4000))))
   })
+  const sipAddr = sip ? /msg="listening for SIP".* addr=([0-9.]+:\d+)/.exec(log)?.[1] : undefined
+  if (sip && !sipAddr) throw new Error('hotline did not say where it listens for SIP:\n' + log.slice(-4000))
   async function stop() {
     if (child.exitCode === null) {
       const gone = new Promise((r) => child.once('exit', r))
@@ -40,7 +51,7 @@ export async function startServer(bin, { tickets = 50 } = {}) {
     }
     rmSync(data, { recursive: true, force: true })
   }
-  return { url, stop, log: () => log }
+  return { url, sip: sipAddr, stop, log: () => log }
 }
 
 // gql runs one GraphQL operation as a user (token), throwing on errors.
