@@ -2,6 +2,7 @@ package workbench_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -86,4 +87,22 @@ func TestForGivesEachRolesMenusInOrder(t *testing.T) {
 	assert.Equal(t, []string{"aa-both", "agent", "clerk"}, names("clerk", "agent"), "a workbench listing two of the roles comes once")
 	assert.Equal(t, []string{"kb-editor"}, names("kb-editor"))
 	assert.Empty(t, names("no-such-role"))
+}
+
+// The schema editors check workbenches with (schema/config) lists every
+// page of the UI, no more: its enum is the field's tag, kept by hand.
+func TestThePageEnumListsEveryPage(t *testing.T) {
+	f, ok := reflect.TypeOf(workbench.Entry{}).FieldByName("Page")
+	require.True(t, ok)
+	var enum []string
+	for _, part := range strings.Split(f.Tag.Get("jsonschema"), ",") {
+		if v, ok := strings.CutPrefix(part, "enum="); ok {
+			enum = append(enum, v)
+		}
+	}
+	var pages []string
+	for p := range workbench.Pages {
+		pages = append(pages, p)
+	}
+	assert.ElementsMatch(t, pages, enum)
 }
