@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/announce"
 	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/audit"
 	"github.com/hotline12345/hotline/core/configstore"
@@ -100,8 +101,9 @@ func WithTools(ctx context.Context, cfg Config, opts Options, log *slog.Logger, 
 // handlers: users' notices and ticket changes.
 func Dispatcher(cfg Config, pool *pgxpool.Pool, config *registry.Runtime, feed *outbox.Feed, log *slog.Logger) *outbox.Dispatcher {
 	d := &outbox.Dispatcher{Pool: pool, Log: log.With("part", "outbox"), Retention: cfg.OutboxRetention, NoticeRetention: cfg.NoticeRetention,
-		Retry:    outbox.Retry{Base: outbox.DefaultRetry.Base, Max: cfg.OutboxRetryMax, Attempts: cfg.OutboxAttempts},
-		Handlers: map[string]outbox.Handler{"notice": outbox.NoticesFrom(config), "ticket.changed": outbox.TicketChanges()}}
+		Retry: outbox.Retry{Base: outbox.DefaultRetry.Base, Max: cfg.OutboxRetryMax, Attempts: cfg.OutboxAttempts},
+		Handlers: map[string]outbox.Handler{"notice": outbox.NoticesFrom(config), "ticket.changed": outbox.TicketChanges(),
+			announce.Topic: announce.Handler()}}
 	if feed != nil {
 		d.Wake = feed.Wake()
 	}

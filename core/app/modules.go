@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotline12345/hotline/core/acd"
+	"github.com/hotline12345/hotline/core/announce"
 	"github.com/hotline12345/hotline/core/attachment"
 	"github.com/hotline12345/hotline/core/callstats"
 	"github.com/hotline12345/hotline/core/configstore"
@@ -52,6 +53,7 @@ func (k *kernel) modules(cfg Config, sip *telephony.Server, feed *outbox.Feed, l
 		telephony.Module{Pool: k.pool, Server: sip, Agents: k.agents, Tickets: k.search, Files: cfg.Files()},
 		callstats.Module{Pool: k.pool},
 		notices,
+		announce.Module{Service: &announce.Service{Pool: k.pool, Role: announce.RolesFrom(k.cfg.Runtime)}},
 		workbench.Module{Config: k.cfg.Runtime},
 		attachment.Module{Service: k.attachments},
 	}

@@ -183,15 +183,38 @@ func (h Notices) Handle(ctx context.Context, tx pgx.Tx, m Message) error {
 	default:
 		return Permanent(fmt.Errorf("notice %d: unknown recipient %q (want holder, creator or role:NAME)", m.ID, p.To))
 	}
+	return storeNotices(ctx, tx, m.ID, recipients, args)
+}
+
+// storeNotices writes one notice of outbox row id to each user the query
+// recipients selects (a column id), with args' first seven parameters the
+// notice's (see Handle), and tells every node's feed once it commits.
+func storeNotices(ctx context.Context, tx pgx.Tx, id int64, recipients string, args []any) error {
 	_, err := tx.Exec(ctx, `WITH ins AS (
 			INSERT INTO notices (user_id, outbox_id, ticket_id, level, message, payload, created_at)
 			SELECT r.id, $1, $2, $3, $4, $5, $6 FROM (`+recipients+`) r
 			ON CONFLICT (user_id, outbox_id) DO NOTHING RETURNING 1)
 		SELECT pg_notify('`+channelNotice+`', $7) FROM (SELECT count(*) AS n FROM ins) c WHERE c.n > 0`, args...)
 	if err != nil {
-		return fmt.Errorf("storing notice %d: %w", m.ID, err)
+		return fmt.Errorf("storing notice %d: %w", id, err)
 	}
 	return nil
+}
+
+// StoreNotices is for the handlers of other topics that address users of
+// their own (an announcement's recipients): it writes message m as a
+// notice of level and message to each user the query recipients selects
+// (one column, id), and pushes them to the users' live subscriptions once
+// the delivery commits. The notice's payload is m's. recipients' own
+// parameters start at $8 (the first seven are the notice's) and come in
+// recipientArgs. Delivered twice, a row is stored once per user.
+func StoreNotices(ctx context.Context, tx pgx.Tx, m Message, level, message, recipients string, recipientArgs ...any) error {
+	var ticketID *int64
+	if m.TicketID != 0 {
+		ticketID = &m.TicketID
+	}
+	args := append([]any{m.ID, ticketID, level, message, m.Payload, m.CreatedAt, strconv.FormatInt(m.ID, 10)}, recipientArgs...)
+	return storeNotices(ctx, tx, m.ID, recipients, args)
 }
 
 // querier is what reads need: a pool or a transaction.

@@ -45,14 +45,15 @@ menu:
 // UI is added here, so a workbench naming a page the UI lacks is a lint
 // error rather than a dead menu entry.
 var Pages = map[string]string{
-	"tickets":   "the user's to-do list (myWorkTickets), filtered by flow, state and due",
-	"notices":   "the user's notices",
-	"users":     "accounts of the units in the user's scope: create, edit, disable, unlock, reset password (needs user.manage to change)",
-	"units":     "the organisation's units in the user's scope as a tree: edit, add below (needs org.manage to change)",
-	"config":    "the running configuration documents: versions, diff, edit and publish (needs config.read; config.publish to publish)",
-	"audit":     "the audit log in the user's scope, with filters (needs audit.read)",
-	"register":  "the registration form of a new ticket (pre-filled from a call by the screen pop)",
-	"wallboard": "the team leader's wallboard: every agent's state live, the queues, today's service level, and forcing, monitoring and releasing agents' calls",
+	"tickets":       "the user's to-do list (myWorkTickets), filtered by flow, state and due",
+	"notices":       "the user's notices",
+	"announcements": "announcements (公告) sent to the user, to read and acknowledge; with announcement.publish also publishing them and following who has acknowledged",
+	"users":         "accounts of the units in the user's scope: create, edit, disable, unlock, reset password (needs user.manage to change)",
+	"units":         "the organisation's units in the user's scope as a tree: edit, add below (needs org.manage to change)",
+	"config":        "the running configuration documents: versions, diff, edit and publish (needs config.read; config.publish to publish)",
+	"audit":         "the audit log in the user's scope, with filters (needs audit.read)",
+	"register":      "the registration form of a new ticket (pre-filled from a call by the screen pop)",
+	"wallboard":     "the team leader's wallboard: every agent's state live, the queues, today's service level, and forcing, monitoring and releasing agents' calls",
 }
 
 // Dues are the due filters of myWorkTickets.
@@ -80,7 +81,7 @@ type Workbench struct {
 type Entry struct {
 	Name  string `yaml:"name" jsonschema:"required,pattern=^[a-z][a-z0-9_-]*$,description=unique in the workbench; part of the page's address"`
 	Label string `yaml:"label" jsonschema:"required,description=shown in the menu (Chinese)"`
-	Page  string `yaml:"page" jsonschema:"required,enum=tickets,enum=notices,enum=users,enum=units,enum=config,enum=audit,enum=register,enum=wallboard"`
+	Page  string `yaml:"page" jsonschema:"required,enum=tickets,enum=notices,enum=users,enum=units,enum=config,enum=audit,enum=register,enum=wallboard,enum=announcements"`
 	// Flow and State narrow a ticket list to one flow, or one state of it.
 	Flow  registry.Ref `yaml:"flow" jsonschema:"description=tickets: only this flow's tickets"`
 	State string       `yaml:"state" jsonschema:"description=tickets: only tickets in this state of flow"`
