@@ -34,7 +34,7 @@ func (m Module) Register(b *gql.Builder) error {
 		Fields: graphql.Fields{
 			"name":  &graphql.Field{Type: str, Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Entry).Name, nil }},
 			"label": &graphql.Field{Type: str, Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Entry).Label, nil }},
-			"page":  &graphql.Field{Type: str, Description: "tickets 工单列表、notices 通知", Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Entry).Page, nil }},
+			"page":  &graphql.Field{Type: str, Description: "tickets 工单列表、notices 通知、search 工单查询", Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Entry).Page, nil }},
 			"flow":  opt("只列该流程的工单", func(e Entry) string { return e.Flow.Name }),
 			"state": opt("只列该流程中处于此状态的工单", func(e Entry) string { return e.State }),
 			"due":   opt("overdue 已超期、near 即将超期、step_overdue 超环节时限", func(e Entry) string { return e.Due }),
@@ -43,6 +43,13 @@ func (m Module) Register(b *gql.Builder) error {
 				Resolve: func(p graphql.ResolveParams) (any, error) {
 					if c := p.Source.(Entry).Columns; c != nil {
 						return c, nil
+					}
+					return []string{}, nil
+				}},
+			"facets": &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "search：提供的筛选项（searchTickets 的 facets 名），缺省为表单的全部筛选字段及状态、承办单位",
+				Resolve: func(p graphql.ResolveParams) (any, error) {
+					if f := EntryFacets(m.Config.Current(), p.Source.(Entry)); f != nil {
+						return f, nil
 					}
 					return []string{}, nil
 				}},

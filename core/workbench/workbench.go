@@ -38,6 +38,7 @@ menu:
   - {name: sign, label: 待签收, page: tickets, flow: ticket, state: dept_pending_sign, form: ticket-register, columns: [title, type]}
   - {name: overdue, label: 已超期, page: tickets, due: overdue, form: ticket-register, columns: [title, type]}
   - {name: todo, label: 全部待办, page: tickets}
+  - {name: search, label: 工单查询, page: search, form: ticket-register, columns: [title, type], facets: [state, type, address.street]}
   - {name: notices, label: 通知, page: notices}
 `}}
 
@@ -54,6 +55,7 @@ var Pages = map[string]string{
 	"audit":         "the audit log in the user's scope, with filters (needs audit.read)",
 	"register":      "the registration form of a new ticket (pre-filled from a call by the screen pop)",
 	"wallboard":     "the team leader's wallboard: every agent's state live, the queues, today's service level, and forcing, monitoring and releasing agents' calls",
+	"search":        "the query page (searchTickets): full text, filters, facet counts and export, columns and facets from the entry's form",
 }
 
 // Dues are the due filters of myWorkTickets.
@@ -81,16 +83,26 @@ type Workbench struct {
 type Entry struct {
 	Name  string `yaml:"name" jsonschema:"required,pattern=^[a-z][a-z0-9_-]*$,description=unique in the workbench; part of the page's address"`
 	Label string `yaml:"label" jsonschema:"required,description=shown in the menu (Chinese)"`
-	Page  string `yaml:"page" jsonschema:"required,enum=tickets,enum=notices,enum=users,enum=units,enum=config,enum=audit,enum=register,enum=wallboard,enum=announcements"`
+	Page  string `yaml:"page" jsonschema:"required,enum=tickets,enum=notices,enum=users,enum=units,enum=config,enum=audit,enum=register,enum=wallboard,enum=announcements,enum=search"`
 	// Flow and State narrow a ticket list to one flow, or one state of it.
 	Flow  registry.Ref `yaml:"flow" jsonschema:"description=tickets: only this flow's tickets"`
 	State string       `yaml:"state" jsonschema:"description=tickets: only tickets in this state of flow"`
 	Due   string       `yaml:"due" jsonschema:"enum=,enum=overdue,enum=near,enum=step_overdue,description=tickets: only overdue, near-due or step-overdue ones"`
 	// Form and Columns are the ticket fields a list shows beside number,
 	// state, holder and deadlines, labelled as the form labels them.
-	Form    registry.Ref `yaml:"form" jsonschema:"description=tickets: the form whose fields columns name"`
-	Columns []string     `yaml:"columns" jsonschema:"description=tickets: form fields shown as columns, the first as the ticket's title"`
+	Form    registry.Ref `yaml:"form" jsonschema:"description=tickets and search: the form whose fields columns name; search: also the form whose facet fields are the filters and whose columns are exported"`
+	Columns []string     `yaml:"columns" jsonschema:"description=tickets and search: form fields shown as columns, the first as the ticket's title"`
+	// Facets are the filters with counts a query page offers; empty, every
+	// facet of its form plus state and unit.
+	Facets []string `yaml:"facets" jsonschema:"description=search: the filters with counts offered, in order: state, unit or a facet field of form (an address field by its levels, e.g. address.district); empty offers state, unit and every facet field of form"`
 }
+
+// Facet names of the ticket search beside the form's own facet fields
+// (the same names core/ticket indexes).
+const (
+	facetState = "state"
+	facetUnit  = "unit"
+)
 
 // Provision checks the workbench on its own.
 func (w *Workbench) Provision(c *registry.Context) {
@@ -113,8 +125,22 @@ func (w *Workbench) Provision(c *registry.Context) {
 			c.Errorf(c.At("menu", i, "page"), "page: %q is not a page of the UI%s", e.Page, registry.Suggest(e.Page, pageNames()))
 			continue
 		}
-		if e.Page != "tickets" && (e.Flow.Name != "" || e.State != "" || e.Due != "" || e.Form.Name != "" || len(e.Columns) > 0) {
-			c.Errorf(c.At("menu", i, "page"), "page %s takes no flow, state, due, form or columns", e.Page)
+		switch e.Page {
+		case "tickets":
+			if len(e.Facets) > 0 {
+				c.Errorf(c.At("menu", i, "facets"), "facets: page tickets takes no facets (the query page, page: search, does)")
+			}
+		case "search":
+			if e.Flow.Name != "" || e.State != "" || e.Due != "" {
+				c.Errorf(c.At("menu", i, "page"), "page search takes no flow, state or due (its filters are the user's)")
+			}
+			if e.Form.Name == "" {
+				c.Errorf(c.At("menu", i, "page"), "page search needs form: (the form whose facet fields are its filters and whose fields are its columns)")
+			}
+		default:
+			if e.Flow.Name != "" || e.State != "" || e.Due != "" || e.Form.Name != "" || len(e.Columns) > 0 || len(e.Facets) > 0 {
+				c.Errorf(c.At("menu", i, "page"), "page %s takes no flow, state, due, form, columns or facets", e.Page)
+			}
 		}
 		if e.Due != "" && !slices.Contains(Dues, e.Due) {
 			c.Errorf(c.At("menu", i, "due"), "due: %q is not one of overdue, near, step_overdue", e.Due)
@@ -156,7 +182,51 @@ func (w *Workbench) Validate(c *registry.Context) {
 				c.Errorf(c.At("menu", i, "columns", j), "form %s has no field %q", fm.Name, col)
 			}
 		}
+		known := FacetsOf(fm)
+		for j, name := range e.Facets {
+			if !slices.Contains(known, name) {
+				c.Errorf(c.At("menu", i, "facets", j), "facets: form %s has no facet %q%s", fm.Name, name, registry.Suggest(name, known))
+			}
+		}
 	}
+}
+
+// FacetsOf lists the facets a query page over fm can offer: state, unit,
+// then each facet field of the form in its order, an address field by its
+// levels (address.district, address.street…), as the search indexes them.
+func FacetsOf(fm *form.Form) []string {
+	out := []string{facetState, facetUnit}
+	for i := range fm.Fields {
+		fl := &fm.Fields[i]
+		if !fl.Facet {
+			continue
+		}
+		if fl.Type == form.Address {
+			for _, l := range fl.Levels() {
+				out = append(out, fl.Name+"."+l.Key)
+			}
+			continue
+		}
+		out = append(out, fl.Name)
+	}
+	return out
+}
+
+// EntryFacets is what a query page entry offers: its facets, or every
+// facet of its form (none when the form is not in set).
+func EntryFacets(set *registry.Set, e Entry) []string {
+	if len(e.Facets) > 0 || e.Form.Name == "" {
+		return e.Facets
+	}
+	d, ok := set.Get(form.Kind, e.Form.Name)
+	if !ok {
+		return nil
+	}
+	fm, ok := d.Model.(*form.Form)
+	if !ok {
+		return nil
+	}
+	return FacetsOf(fm)
 }
 
 func hasState(f *flow.Flow, name string) bool {

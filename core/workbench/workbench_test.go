@@ -58,7 +58,17 @@ func TestBadWorkbenchesNameFileAndLine(t *testing.T) {
 		{"unknown due", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, due: soon}\n",
 			`zz_test.yaml:6:45: due: "soon" is not one of overdue, near, step_overdue`},
 		{"parameters on a page without them", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: notices, due: near}\n",
-			`page notices takes no flow, state, due, form or columns`},
+			`page notices takes no flow, state, due, form, columns or facets`},
+		{"search without form", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: search}\n",
+			`zz_test.yaml:6:31: page search needs form:`},
+		{"search with a state", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: search, flow: ticket, form: ticket-register}\n",
+			`page search takes no flow, state or due`},
+		{"unknown facet", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: search, form: ticket-register, facets: [state, adress.street]}\n",
+			`zz_test.yaml:6:78: facets: form ticket-register has no facet "adress.street" (did you mean "address.street"?)`},
+		{"facet that is no facet field", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: search, form: ticket-register, facets: [title]}\n",
+			`form ticket-register has no facet "title"`},
+		{"facets on a to-do list", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, facets: [state]}\n",
+			`facets: page tickets takes no facets`},
 		{"entry twice", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: notices}\n  - {name: a, label: 乙, page: notices}\n",
 			`zz_test.yaml:7:12: menu entry "a" listed twice`},
 		{"no roles", head + "menu:\n  - {name: a, label: 甲, page: notices}\n",
@@ -105,4 +115,26 @@ func TestThePageEnumListsEveryPage(t *testing.T) {
 		pages = append(pages, p)
 	}
 	assert.ElementsMatch(t, pages, enum)
+}
+
+func TestEntryFacetsDefaultToTheFormsFacets(t *testing.T) {
+	set, msgs := load(t, "")
+	require.Empty(t, msgs)
+	var auditor, clerk workbench.Entry
+	for _, w := range workbench.For(set, []string{"auditor", "clerk"}) {
+		for _, e := range w.Menu {
+			if e.Page == "search" && w.Name == "auditor" {
+				auditor = e
+			}
+			if e.Page == "search" && w.Name == "clerk" {
+				clerk = e
+			}
+		}
+	}
+	got := workbench.EntryFacets(set, auditor)
+	assert.Equal(t, []string{"state", "unit"}, got[:2])
+	assert.Contains(t, got, "address.district")
+	assert.Contains(t, got, "category")
+	assert.NotContains(t, got, "title", "only facet: true fields filter")
+	assert.Equal(t, clerk.Facets, workbench.EntryFacets(set, clerk), "an entry's own facets win")
 }

@@ -19,6 +19,7 @@ const suites = {
   shell: () => import('./shell.mjs'),
   admin: () => import('./admin.mjs'),
   phone: () => import('./phone.mjs'),
+  search: () => import('./search.mjs'),
 }
 
 const here = dirname(fileURLToPath(import.meta.url))

@@ -36,7 +36,7 @@ export default async function shell(t) {
     const first = myWorkbench[0].menu[0]
     await page.waitForURL(new RegExp(`/w/${myWorkbench[0].name}/${first.name}$`))
     await page.waitForSelector(`[data-test=list-title] >> text=${first.label}`)
-    await page.waitForSelector('[data-test=tickets] .el-table__body, [data-test=tickets] .el-table__empty-text')
+    await page.waitForSelector('[data-test=tickets] [data-test=ticket-row], [data-test=tickets] [data-test=tickets-empty]')
     await page.waitForTimeout(300) // let the loading mask fade for the screenshot
     await page.screenshot({ path: join(shots, 'shell.png') })
   })
@@ -46,7 +46,7 @@ export default async function shell(t) {
     for (const e of myWorkbench[0].menu.filter((e) => e.page === 'tickets')) {
       await page.click(`[data-test=menu-${myWorkbench[0].name}-${e.name}]`)
       await page.waitForSelector(`[data-test=list-title] >> text=${e.label}`)
-      await page.waitForSelector('[data-test=tickets] .el-table__row, [data-test=tickets] .el-table__empty-text')
+      await page.waitForSelector('[data-test=tickets] [data-test=ticket-row], [data-test=tickets] [data-test=tickets-empty]')
     }
   })
 
@@ -65,7 +65,7 @@ export default async function shell(t) {
     const e = w.menu.find((e) => e.state && work.some((s) => s.flow === e.flow && s.state === e.state && s.count > 0))
     assert.ok(e, 'the demo data leaves the clerk a to-do in one of the menu states')
     await clerk.click(`[data-test=menu-${w.name}-${e.name}]`)
-    await clerk.waitForSelector('[data-test=tickets] .el-table__row')
+    await clerk.waitForSelector('[data-test=tickets] [data-test=ticket-row]')
     const tickets = (await gql(url, token, 'query($f: String, $s: String) { myWorkTickets(flow: $f, state: $s, first: 20) { edges { node { number stateLabel } } } }', { f: e.flow, s: e.state })).myWorkTickets.edges
     const table = await clerk.textContent('[data-test=tickets]')
     assert.ok(table.includes(tickets[0].node.number) && table.includes(tickets[0].node.stateLabel), 'first row shown with its state label')
@@ -74,7 +74,7 @@ export default async function shell(t) {
     if (all) {
       await clerk.click(`[data-test=menu-${w.name}-${all.name}]`)
       await clerk.waitForSelector(`[data-test=list-title] >> text=${all.label}`)
-      await clerk.waitForSelector('[data-test=tickets] .el-table__row')
+      await clerk.waitForSelector('[data-test=tickets] [data-test=ticket-row]')
     }
     await clerk.waitForTimeout(300)
     await clerk.screenshot({ path: join(shots, 'list.png') })

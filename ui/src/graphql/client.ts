@@ -175,3 +175,43 @@ export function resetSubscriptions() {
 export function messageOf(e: unknown): string {
   return e instanceof GqlError ? e.message : e instanceof Error ? e.message : String(e)
 }
+
+// download fetches a file the server serves to the signed-in user (an
+// export, an attachment) with the session's token, which a plain link
+// cannot carry, and hands it to the browser as a download.
+export async function download(path: string, fallbackName: string): Promise<void> {
+  const token = auth.token()
+  let res: Response
+  try {
+    res = await fetch(path, { headers: token ? { Authorization: 'Bearer ' + token } : {} })
+  } catch {
+    throw new GqlError('NETWORK', networkMessage)
+  }
+  if (res.status === 401 && token) auth.expired()
+  if (!res.ok) throw new GqlError(res.status === 404 ? 'NOT_FOUND' : 'INTERNAL', res.status === 404 ? '文件不存在或已过期' : '下载失败（' + res.status + '）')
+  const blob = await res.blob()
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = fileName(res.headers.get('Content-Disposition')) || fallbackName
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}
+
+// fileName reads the name a Content-Disposition header gives (RFC 6266:
+// filename* in UTF-8 first, then filename).
+export function fileName(header: string | null): string {
+  if (!header) return ''
+  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header)
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim())
+    } catch {
+      // fall through to the plain name
+    }
+  }
+  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(header)
+  return plain ? plain[1].trim() : ''
+}

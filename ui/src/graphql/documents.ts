@@ -47,6 +47,8 @@ export interface WorkbenchEntry {
   due: string | null
   form: string | null
   columns: string[]
+  // facets: the query page's filters with counts (searchTickets' facet names).
+  facets?: string[]
 }
 
 export interface Workbench {
@@ -74,7 +76,7 @@ export interface Work {
 }
 
 export const MY_WORKBENCH = doc<{ myWorkbench: Workbench[]; myWork: Work }>(`query MyWorkbench {
-  myWorkbench { name label menu { name label page flow state due form columns } }
+  myWorkbench { name label menu { name label page flow state due form columns facets } }
   myWork { total overdue nearDue stepOverdue states { flow state label count overdue nearDue stepOverdue } }
 }`)
 

@@ -3,7 +3,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { useWorkbench } from './workbench'
 import type { WorkbenchEntry } from '../graphql/documents'
 
-const entry = (e: Partial<WorkbenchEntry>): WorkbenchEntry => ({ name: 'e', label: '列表', page: 'tickets', flow: null, state: null, due: null, form: null, columns: [], ...e })
+const entry = (e: Partial<WorkbenchEntry>): WorkbenchEntry => ({ name: 'e', label: '列表', page: 'tickets', flow: null, state: null, due: null, form: null, columns: [], facets: [], ...e })
 
 beforeEach(() => setActivePinia(createPinia()))
 
