@@ -34,3 +34,4 @@ run env HOTLINE_DATA_DIR="$TMPDIR/search" go run ./deploy/bench/search -queries 
 run env HOTLINE_DATA_DIR="$TMPDIR/kb" go run ./deploy/bench/knowledge -articles 100 -queries 20 -import 20 -rebuild
 run deploy/bench/sip/run.sh -cps 2 -duration 3s -agents 2 -talk 1500ms
 run node deploy/bench/ui/login.mjs -runs 2
+run node deploy/bench/ui/screenpop.mjs -calls 2

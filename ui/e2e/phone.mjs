@@ -98,6 +98,28 @@ export default async function phone(t) {
       await waitText(leader, '[data-test=wb-call-agent]', caller)
     })
 
+    await step('the leader listens to the call from the wallboard, then barges in', async () => {
+      // The leader's own desk phone rings and joins (monitorCall).
+      const { agents } = await gql(url, leaderToken, '{ agents { username extension } }')
+      const ext = agents.find((a) => a.username === 'leader').extension
+      const leaderPhone = await agentPhone(server.sip, ext, password)
+      peers.push(leaderPhone)
+      // The call's events, a monitor event with its mode (monitor:listen).
+      const kinds = async () =>
+        (await gql(url, leaderToken, '{ calls(live: true) { edges { node { caller events { kind data } } } } }')).calls.edges
+          .find((e) => e.node.caller === caller)?.node.events.map((e) => e.kind + (e.data?.mode ? ':' + e.data.mode : '')) ?? []
+      const until = async (kind) => {
+        for (let i = 0; i < 100 && !(await kinds()).includes(kind); i++) await new Promise((r) => setTimeout(r, 100))
+        const said = await leader.locator('.el-message').allTextContents()
+        assert.ok((await kinds()).includes(kind), `the call's events have ${kind}: ${(await kinds()).join(', ')}; the wallboard said ${said.join(' / ')}`)
+      }
+      t.track(leader)
+      await leader.click('[data-test=wb-listen-agent]')
+      await until('monitor:listen')
+      await leader.click('[data-test=wb-barge-agent]')
+      await until('monitor:barge')
+    })
+
     await step("the pop's register button opens the registration page with the caller's number", async () => {
       const { myWorkbench } = await menuOf(agentToken)
       const bench = myWorkbench.find((w) => w.menu.some((e) => e.page === 'register'))
@@ -114,9 +136,9 @@ export default async function phone(t) {
       await agent.waitForFunction((n) => [...document.querySelectorAll('input')].some((i) => i.value === n), caller, { timeout: wait })
     })
 
-    await step('the leader releases the call from the wallboard; both phones hang up', async () => {
+    await step('the leader releases the call from the wallboard; every phone hangs up', async () => {
       await leader.click('[data-test=wb-release-agent]')
-      await Promise.all([call.done, peers[0].done])
+      await Promise.all(peers.map((p) => p.done))
       const talking = states.find((s) => s.category === 'talking')
       await leader.waitForFunction((label) => !document.querySelector('[data-test=wb-state-agent]')?.textContent?.includes(label), talking.label)
       await agent.waitForFunction((label) => !document.querySelector('[data-test=phone-state]')?.textContent?.includes(label), talking.label)
