@@ -96,6 +96,10 @@ export default async function phone(t) {
       const talking = states.find((s) => s.category === 'talking')
       await waitText(leader, '[data-test=wb-state-agent]', talking.label)
       await waitText(leader, '[data-test=wb-call-agent]', caller)
+      // The day's figures count the answer (read again within seconds).
+      await leader.waitForFunction(() => /^\s*1\s*\//.test(document.querySelector('[data-test=wb-answered] .v')?.textContent ?? ''), null, { timeout: wait })
+      await leader.waitForTimeout(300)
+      await leader.screenshot({ path: join(shots, 'wallboard.png') })
     })
 
     await step('the leader listens to the call from the wallboard, then barges in', async () => {
@@ -151,10 +155,8 @@ export default async function phone(t) {
       await waitText(agent, '[data-test=phone-state]', busy.label)
       await waitText(leader, '[data-test=wb-state-agent]', busy.label)
       assert.equal((await me()).state, busy.name)
-      // The day's figures count the call; the messages have faded.
+      // The day's figures count the call once it ended.
       await leader.waitForFunction(() => document.querySelector('[data-test=wb-service-level]')?.textContent?.includes('%'), null, { timeout: wait })
-      await leader.waitForSelector('.el-message', { state: 'detached', timeout: wait })
-      await leader.screenshot({ path: join(shots, 'wallboard.png') })
     })
 
     await step('the agent signs out from the bar', async () => {
