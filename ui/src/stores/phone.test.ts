@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { choices, clock, elapsed, left, usePhone } from './phone'
 import type { Agent, AgentStateDef } from '../graphql/phone'
+import { fakeServer } from '../test/server'
 
 // States as a configuration might define them (names made up: the bar
 // reasons only about categories).
@@ -25,16 +26,6 @@ const agent = (state: string, since = '2026-12-02T10:00:00+08:00', reason = '', 
   since,
   task,
 })
-
-function server(answers: Record<string, () => unknown>) {
-  vi.stubGlobal(
-    'fetch',
-    vi.fn(async (_u: string, init: RequestInit) => {
-      const op = /^(?:query|mutation)\s+(\w+)/.exec(JSON.parse(String(init.body)).query)?.[1] ?? ''
-      return new Response(JSON.stringify(answers[op]!()), { headers: { 'Content-Type': 'application/json' } })
-    }),
-  )
-}
 
 beforeEach(() => {
   vi.unstubAllGlobals()
@@ -86,7 +77,7 @@ describe('the state timer', () => {
 
 describe('the phone store', () => {
   it('a user who is no agent gets no bar and no error', async () => {
-    server({ MyAgent: () => ({ errors: [{ message: '该用户不是座席（未设置分机）', extensions: { code: 'BAD_USER_INPUT', field: 'agent' } }] }) })
+    fakeServer({ MyAgent: () => ({ errors: [{ message: '该用户不是座席（未设置分机）', extensions: { code: 'BAD_USER_INPUT', field: 'agent' } }] }) })
     const p = usePhone()
     await p.start()
     expect(p.isAgent).toBe(false)
