@@ -237,6 +237,11 @@ func TestDeliverAndAcknowledge(t *testing.T) {
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[notice])
 	require.NoError(t, err)
 	assert.Equal(t, []notice{{"agent", "urgent", "公告：系统升级"}, {"agent.b", "urgent", "公告：系统升级"}, {"leader", "urgent", "公告：系统升级"}}, got)
+	// Urgent, it is relayed once for the channels outside the browser
+	// (SMS, phone); the info one before it is not.
+	var relays, relayed int
+	require.NoError(t, w.pool.QueryRow(ctx, `SELECT count(*), COALESCE(sum(jsonb_array_length(payload->'users')), 0) FROM outbox WHERE topic = $1`, outbox.RelayTopic).Scan(&relays, &relayed))
+	assert.Equal(t, [2]int{1, 3}, [2]int{relays, relayed})
 
 	// Mine: the unacknowledged first, newest first.
 	list, err := w.svc.Mine(ctx, agent, false, 10)

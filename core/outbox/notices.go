@@ -37,6 +37,20 @@ func (n Notice) Number() string {
 
 var errPayloadTooLarge = errors.New("payload too large to notify")
 
+// The seam for SMS and phone delivery. Every delivery of urgent notices
+// writes one outbox row of topic RelayTopic in the same transaction, its
+// payload {"notice": the outbox row the notices came from, "level",
+// "message", "users": [user ids]}: a channel plugin (SMS gateway, an
+// outbound call through telephony) registers a Handler for the topic with
+// the Dispatcher and reaches those users by their phone numbers, with the
+// outbox's retries and dead letters, and idempotent by the notice's id.
+// Until one is registered the rows are marked delivered unread, as every
+// topic without a handler is.
+const (
+	RelayTopic = "notice.relay"
+	RelayLevel = "urgent"
+)
+
 // Notices is the handler of topic notice: it resolves the payload's `to`
 // into users when the row is delivered and writes one notice per user.
 //
@@ -189,11 +203,18 @@ func (h Notices) Handle(ctx context.Context, tx pgx.Tx, m Message) error {
 // storeNotices writes one notice of outbox row id to each user the query
 // recipients selects (a column id), with args' first seven parameters the
 // notice's (see Handle), and tells every node's feed once it commits.
+//
+// Urgent notices are also relayed: one outbox row of topic RelayTopic
+// names the users who received them, for the channels outside the web UI.
 func storeNotices(ctx context.Context, tx pgx.Tx, id int64, recipients string, args []any) error {
 	_, err := tx.Exec(ctx, `WITH ins AS (
 			INSERT INTO notices (user_id, outbox_id, ticket_id, level, message, payload, created_at)
 			SELECT r.id, $1, $2, $3, $4, $5, $6 FROM (`+recipients+`) r
-			ON CONFLICT (user_id, outbox_id) DO NOTHING RETURNING 1)
+			ON CONFLICT (user_id, outbox_id) DO NOTHING RETURNING user_id),
+		relay AS (
+			INSERT INTO outbox (topic, ticket_id, payload)
+			SELECT '`+RelayTopic+`', $2, jsonb_build_object('notice', $1::bigint, 'level', $3::text, 'message', $4::text, 'users', jsonb_agg(user_id ORDER BY user_id))
+			FROM ins WHERE $3::text = '`+RelayLevel+`' HAVING count(*) > 0 RETURNING 1)
 		SELECT pg_notify('`+channelNotice+`', $7) FROM (SELECT count(*) AS n FROM ins) c WHERE c.n > 0`, args...)
 	if err != nil {
 		return fmt.Errorf("storing notice %d: %w", id, err)

@@ -20,6 +20,7 @@ const suites = {
   admin: () => import('./admin.mjs'),
   phone: () => import('./phone.mjs'),
   search: () => import('./search.mjs'),
+  notice: () => import('./notice.mjs'),
 }
 
 const here = dirname(fileURLToPath(import.meta.url))
