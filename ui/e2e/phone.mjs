@@ -1,6 +1,8 @@
 // The agent's soft-phone bar and screen pop, and the team leader's
 // wallboard, with real SIP peers: sipp registers as the demo agent's desk
-// phone and answers, a second sipp calls the hotline through the menu.
+// phone and answers, a second sipp calls the hotline through the menu;
+// a colleague's and the leader's phones join for the transfer and the
+// monitoring.
 // States, labels and menu entries are read from the server as the same
 // users; only the kernel's state categories are named here.
 import assert from 'node:assert/strict'
@@ -102,28 +104,6 @@ export default async function phone(t) {
       await leader.screenshot({ path: join(shots, 'wallboard.png') })
     })
 
-    await step('the leader listens to the call from the wallboard, then barges in', async () => {
-      // The leader's own desk phone rings and joins (monitorCall).
-      const { agents } = await gql(url, leaderToken, '{ agents { username extension } }')
-      const ext = agents.find((a) => a.username === 'leader').extension
-      const leaderPhone = await agentPhone(server.sip, ext, password)
-      peers.push(leaderPhone)
-      // The call's events, a monitor event with its mode (monitor:listen).
-      const kinds = async () =>
-        (await gql(url, leaderToken, '{ calls(live: true) { edges { node { caller events { kind data } } } } }')).calls.edges
-          .find((e) => e.node.caller === caller)?.node.events.map((e) => e.kind + (e.data?.mode ? ':' + e.data.mode : '')) ?? []
-      const until = async (kind) => {
-        for (let i = 0; i < 100 && !(await kinds()).includes(kind); i++) await new Promise((r) => setTimeout(r, 100))
-        const said = await leader.locator('.el-message').allTextContents()
-        assert.ok((await kinds()).includes(kind), `the call's events have ${kind}: ${(await kinds()).join(', ')}; the wallboard said ${said.join(' / ')}`)
-      }
-      t.track(leader)
-      await leader.click('[data-test=wb-listen-agent]')
-      await until('monitor:listen')
-      await leader.click('[data-test=wb-barge-agent]')
-      await until('monitor:barge')
-    })
-
     await step("the pop's register button opens the registration page with the caller's number", async () => {
       const { myWorkbench } = await menuOf(agentToken)
       const bench = myWorkbench.find((w) => w.menu.some((e) => e.page === 'register'))
@@ -140,12 +120,54 @@ export default async function phone(t) {
       await agent.waitForFunction((n) => [...document.querySelectorAll('input')].some((i) => i.value === n), caller, { timeout: wait })
     })
 
+    await step("the agent transfers the call from the bar to a colleague's extension; the wallboard follows", async () => {
+      // The colleague's desk phone registers and he signs in while the
+      // agent talks, so the call was the agent's and now goes to him.
+      const colleague = 'agent2'
+      const token = await login(url, colleague)
+      const { myAgent } = await gql(url, token, '{ myAgent { extension } }')
+      peers.push(await agentPhone(server.sip, myAgent.extension, password))
+      await gql(url, token, 'mutation { agentSignIn { state } }')
+      t.track(agent)
+      await agent.click('[data-test=phone-transfer]')
+      await agent.click('.el-dialog >> text=座席分机')
+      // Element Plus puts the attribute on the input itself.
+      await agent.fill('input[data-test=transfer-target], [data-test=transfer-target] input', myAgent.extension)
+      await agent.click('[data-test=transfer-go]')
+      await waitText(leader, `[data-test="wb-call-${colleague}"]`, caller)
+      const talking = states.find((s) => s.category === 'talking')
+      await waitText(leader, `[data-test="wb-state-${colleague}"]`, talking.label)
+      await agent.waitForFunction((label) => !document.querySelector('[data-test=phone-state]')?.textContent?.includes(label), talking.label)
+      await agent.waitForSelector('[data-test=phone-transfer]', { state: 'detached' })
+    })
+
+    await step("the leader listens to the colleague's call from the wallboard, then barges in", async () => {
+      // The leader's own desk phone rings and joins (monitorCall).
+      const { agents } = await gql(url, leaderToken, '{ agents { username extension } }')
+      const ext = agents.find((a) => a.username === 'leader').extension
+      const leaderPhone = await agentPhone(server.sip, ext, password)
+      peers.push(leaderPhone)
+      // The call's events, a monitor event with its mode (monitor:listen).
+      const kinds = async () =>
+        (await gql(url, leaderToken, '{ calls(live: true) { edges { node { caller events { kind data } } } } }')).calls.edges
+          .find((e) => e.node.caller === caller)?.node.events.map((e) => e.kind + (e.data?.mode ? ':' + e.data.mode : '')) ?? []
+      const until = async (kind) => {
+        for (let i = 0; i < 100 && !(await kinds()).includes(kind); i++) await new Promise((r) => setTimeout(r, 100))
+        const said = await leader.locator('.el-message').allTextContents()
+        assert.ok((await kinds()).includes(kind), `the call's events have ${kind}: ${(await kinds()).join(', ')}; the wallboard said ${said.join(' / ')}`)
+      }
+      t.track(leader)
+      await leader.click('[data-test=wb-listen-agent2]')
+      await until('monitor:listen')
+      await leader.click('[data-test=wb-barge-agent2]')
+      await until('monitor:barge')
+    })
+
     await step('the leader releases the call from the wallboard; every phone hangs up', async () => {
-      await leader.click('[data-test=wb-release-agent]')
+      await leader.click('[data-test=wb-release-agent2]')
       await Promise.all(peers.map((p) => p.done))
       const talking = states.find((s) => s.category === 'talking')
-      await leader.waitForFunction((label) => !document.querySelector('[data-test=wb-state-agent]')?.textContent?.includes(label), talking.label)
-      await agent.waitForFunction((label) => !document.querySelector('[data-test=phone-state]')?.textContent?.includes(label), talking.label)
+      await leader.waitForFunction((label) => !document.querySelector('[data-test=wb-state-agent2]')?.textContent?.includes(label), talking.label)
     })
 
     await step("the leader forces the agent busy from the wallboard and the agent's bar shows it", async () => {
@@ -166,5 +188,7 @@ export default async function phone(t) {
     })
   } finally {
     for (const p of peers) p.stop()
+    // Leave the colleague as the suites after this one expect him.
+    await gql(url, await login(url, 'agent2'), 'mutation { agentSignOut { state } }').catch(() => {})
   }
 }
