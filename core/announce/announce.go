@@ -32,8 +32,9 @@ import (
 )
 
 // PermPublish lets a principal publish announcements to the users of its
-// data scope and follow their acknowledgement.
-var PermPublish = identity.RegisterPermission("announcement.publish", "发布公告并查看阅读确认情况")
+// data scope and follow their acknowledgement (registered by identity, so
+// every program loading the shipped roles knows it).
+var PermPublish = identity.PermAnnouncementPublish
 
 // Topic is the outbox topic of a published announcement.
 const Topic = "announcement"

@@ -70,4 +70,7 @@ var (
 	// PermOutboxManage is core/outbox's (dead letters, retries), declared
 	// here so that every program loading flows/roles.yaml knows it.
 	PermOutboxManage = RegisterPermission("outbox.manage", "查看和重新投递投递失败的消息（死信）")
+	// PermAnnouncementPublish is core/announce's, declared here for the
+	// same reason: the shipped roles grant it.
+	PermAnnouncementPublish = RegisterPermission("announcement.publish", "发布公告并查看阅读确认情况")
 )
