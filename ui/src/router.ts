@@ -1,5 +1,6 @@
-import { createRouter, createWebHistory, type Router } from 'vue-router'
+import { createRouter, createWebHistory, type RouteRecordNormalized, type Router } from 'vue-router'
 import { useSession } from './stores/session'
+import { useWorkbench } from './stores/workbench'
 
 export function makeRouter(): Router {
   const router = createRouter({
@@ -27,6 +28,15 @@ export function makeRouter(): Router {
     if (to.meta.public) return true
     if (!session.signedIn) return { name: 'login', query: { redirect: to.fullPath } }
     if (!session.me) {
+      // The router loads a lazy page only after its guards: start the
+      // page's code loading now, beside the session's query, rather than
+      // after it (the browser keeps the one module either way).
+      preload(to.matched)
+      // The menu is the next query every page makes: ask it beside the
+      // session's, not after the layout has loaded.
+      useWorkbench()
+        .load()
+        .catch(() => {}) // the layout shows its error and retries
       try {
         await session.loadMe()
       } catch {
@@ -38,6 +48,13 @@ export function makeRouter(): Router {
     return true
   })
   return router
+}
+
+function preload(records: RouteRecordNormalized[]) {
+  for (const r of records) {
+    const c = r.components?.default
+    if (typeof c === 'function') (c as () => Promise<unknown>)().catch(() => {})
+  }
 }
 
 // safeRedirect keeps a redirect inside the app (a path, not a URL).

@@ -10,14 +10,32 @@ export const useWorkbench = defineStore('workbench', () => {
   const work = ref<Work | null>(null)
   const loaded = ref(false)
 
-  async function load() {
-    const r = await request(MY_WORKBENCH)
-    menus.value = r.myWorkbench
-    work.value = r.myWork
-    loaded.value = true
+  // One request at a time: a load asked for while one is on its way (the
+  // router's head start, the shell's own, a notice's refresh) shares it.
+  let pending: Promise<void> | null = null
+  // gen counts clears: the answer of a load from before one (the last
+  // user's) is dropped.
+  let gen = 0
+  function load(): Promise<void> {
+    if (pending) return pending
+    const my = gen
+    const p: Promise<void> = request(MY_WORKBENCH)
+      .then((r) => {
+        if (my !== gen) return
+        menus.value = r.myWorkbench
+        work.value = r.myWork
+        loaded.value = true
+      })
+      .finally(() => {
+        if (pending === p) pending = null
+      })
+    pending = p
+    return p
   }
 
   function clear() {
+    gen++
+    pending = null
     menus.value = []
     work.value = null
     loaded.value = false
