@@ -69,6 +69,9 @@ type Form struct {
 	// Summary names the field that sums a ticket up in a line where
 	// there is room for no more (the in-transit tickets of a screen pop).
 	Summary string `yaml:"summary" jsonschema:"description=the text field that sums a ticket up in one line (screen pops)"`
+	// CallField names the text field that takes the ID of the call a
+	// ticket is registered from: a screen pop's registration fills it.
+	CallField string `yaml:"call_field" jsonschema:"description=the text field a screen pop's registration fills with the call's ID"`
 
 	fields   map[string]*Field
 	programs map[diag.Pos]*rules.Program
@@ -285,6 +288,11 @@ func (f *Form) Provision(c *registry.Context) {
 		c.Errorf(c.At("summary"), "summary: form %s has no field %q%s", f.Name, f.Summary, registry.Suggest(f.Summary, f.fieldNames()))
 	} else if ok && fl.Type != Text && fl.Type != LongText {
 		c.Errorf(c.At("summary"), "summary: field %s is a %s field; a summary is text or longtext", f.Summary, fl.Type)
+	}
+	if fl, ok := f.fields[f.CallField]; f.CallField != "" && !ok {
+		c.Errorf(c.At("call_field"), "call_field: form %s has no field %q%s", f.Name, f.CallField, registry.Suggest(f.CallField, f.fieldNames()))
+	} else if ok && fl.Type != Text {
+		c.Errorf(c.At("call_field"), "call_field: field %s is a %s field; a call's ID is text", f.CallField, fl.Type)
 	}
 	for i := range f.Rules {
 		r := &f.Rules[i]

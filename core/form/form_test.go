@@ -150,6 +150,20 @@ summary: n
 fields:
   - {name: n, label: 数量, type: number}
 `, `f.yaml:4:10: summary: field n is a number field; a summary is text or longtext`},
+		{"call field of no field", `kind: form
+name: a
+label: A
+call_field: cal_id
+fields:
+  - {name: call_id, label: 通话编号, type: text}
+`, `f.yaml:4:13: call_field: form a has no field "cal_id" (did you mean "call_id"?)`},
+		{"call field that is not text", `kind: form
+name: a
+label: A
+call_field: n
+fields:
+  - {name: n, label: 数量, type: number}
+`, `f.yaml:4:13: call_field: field n is a number field; a call's ID is text`},
 		{"address without a division", `kind: form
 name: a
 label: A
@@ -235,6 +249,7 @@ kind: form
 name: register
 label: 登记
 free_fields: true
+call_field: title
 fields:
   - {name: caller_type, label: 诉求人类型, type: choice, options: {list: [个人, 企业]}, default: 个人}
   - {name: company, label: 企业名称, type: text, required: true, visible: "values.caller_type == '企业'"}

@@ -106,6 +106,12 @@ func (m Module) Register(b *gql.Builder) error {
 			}},
 			"placeholder": &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Field).Placeholder), nil }},
 			"help":        &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Field).Help), nil }},
+			"search": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "文字进入全文检索（登记时据此查相似工单）", Resolve: func(p graphql.ResolveParams) (any, error) {
+				return p.Source.(*Field).Search, nil
+			}},
+			"facet": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "是检索筛选项（similarTickets 的 facets 取其值；地址按各级区划，如 address.street）", Resolve: func(p graphql.ResolveParams) (any, error) {
+				return p.Source.(*Field).Facet, nil
+			}},
 			"caller": &graphql.Field{Type: graphql.String, Description: "标识来电人的字段：phone 来电号码、name 姓名、address 地址（来电弹屏据此带出）", Resolve: func(p graphql.ResolveParams) (any, error) {
 				return gql.NilIfEmpty(p.Source.(*Field).Caller), nil
 			}},
@@ -121,9 +127,15 @@ func (m Module) Register(b *gql.Builder) error {
 		Name:        "Form",
 		Description: "表单定义（forms/ 下的配置），界面据此生成表单",
 		Fields: graphql.Fields{
-			"name":       &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"label":      &graphql.Field{Type: gql.NonNull(graphql.String)},
-			"help":       &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Form).Help), nil }},
+			"name":  &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"label": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"help":  &graphql.Field{Type: graphql.String, Resolve: func(p graphql.ResolveParams) (any, error) { return gql.NilIfEmpty(p.Source.(*Form).Help), nil }},
+			"summary": &graphql.Field{Type: graphql.String, Description: "一句话概括工单的字段（如标题）", Resolve: func(p graphql.ResolveParams) (any, error) {
+				return gql.NilIfEmpty(p.Source.(*Form).Summary), nil
+			}},
+			"callField": &graphql.Field{Type: graphql.String, Description: "来电登记时填入通话编号的字段（来电弹屏带出）", Resolve: func(p graphql.ResolveParams) (any, error) {
+				return gql.NilIfEmpty(p.Source.(*Form).CallField), nil
+			}},
 			"freeFields": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "是否允许个性输入（extra）", Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(*Form).FreeFields, nil }},
 			"fields": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(fieldType))), Resolve: func(p graphql.ResolveParams) (any, error) {
 				f := p.Source.(*Form)

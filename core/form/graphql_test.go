@@ -28,10 +28,12 @@ func TestFormsOverGraphQL(t *testing.T) {
 		return r.Data.(map[string]any)
 	}
 
-	d := do(`{ form(name: "register") { label freeFields fields { name label type required conditional computed default caller options { value label children { value label } } } } }`, nil)
+	d := do(`{ form(name: "register") { label freeFields callField summary fields { name label type required conditional computed default caller facet search options { value label children { value label } } } } }`, nil)
 	f := d["form"].(map[string]any)
 	assert.Equal(t, "登记", f["label"])
 	assert.Equal(t, true, f["freeFields"])
+	assert.Equal(t, "title", f["callField"])
+	assert.Nil(t, f["summary"])
 	fields := f["fields"].([]any)
 	byName := map[string]map[string]any{}
 	for _, x := range fields {
@@ -42,6 +44,8 @@ func TestFormsOverGraphQL(t *testing.T) {
 	assert.Equal(t, true, byName["summary"]["computed"])
 	assert.Equal(t, "phone", byName["phone"]["caller"])
 	assert.Nil(t, byName["title"]["caller"])
+	assert.Equal(t, false, byName["title"]["facet"])
+	assert.Equal(t, false, byName["title"]["search"])
 	assert.Equal(t, []any{map[string]any{"value": "01", "label": "城乡建设", "children": []any{
 		map[string]any{"value": "0103", "label": "供暖"}, map[string]any{"value": "0104", "label": "供水"}}}}, byName["category"]["options"])
 

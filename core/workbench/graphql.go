@@ -34,11 +34,11 @@ func (m Module) Register(b *gql.Builder) error {
 		Fields: graphql.Fields{
 			"name":  &graphql.Field{Type: str, Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Entry).Name, nil }},
 			"label": &graphql.Field{Type: str, Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Entry).Label, nil }},
-			"page":  &graphql.Field{Type: str, Description: "tickets 工单列表、notices 通知、search 工单查询", Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Entry).Page, nil }},
-			"flow":  opt("只列该流程的工单", func(e Entry) string { return e.Flow.Name }),
+			"page":  &graphql.Field{Type: str, Description: "tickets 工单列表、notices 通知、search 工单查询、register 登记", Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(Entry).Page, nil }},
+			"flow":  opt("只列该流程的工单（登记页：创建动作所属的流程）", func(e Entry) string { return e.Flow.Name }),
 			"state": opt("只列该流程中处于此状态的工单", func(e Entry) string { return e.State }),
 			"due":   opt("overdue 已超期、near 即将超期、step_overdue 超环节时限", func(e Entry) string { return e.Due }),
-			"form":  opt("列名所取的表单", func(e Entry) string { return e.Form.Name }),
+			"form":  opt("列名所取的表单（登记页：所填的表单）", func(e Entry) string { return e.Form.Name }),
 			"columns": &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "作为列显示的表单字段，第一个为标题",
 				Resolve: func(p graphql.ResolveParams) (any, error) {
 					if c := p.Source.(Entry).Columns; c != nil {
@@ -55,6 +55,22 @@ func (m Module) Register(b *gql.Builder) error {
 				}},
 		},
 	})
+	action := graphql.NewObject(graphql.ObjectConfig{
+		Name: "WorkbenchAction", Description: "登记页提供的创建动作（按钮），取自流程",
+		Fields: graphql.Fields{
+			"name":  &graphql.Field{Type: str, Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(CreateAction).Name, nil }},
+			"label": &graphql.Field{Type: str, Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(CreateAction).Label, nil }},
+			"draft": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "暂存：以 createTicket(draft: true) 保存，只检查已填内容",
+				Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(CreateAction).Draft, nil }},
+			"required": &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "该动作必填的字段（表单必填项及动作另行要求的）",
+				Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(CreateAction).Required, nil }},
+		},
+	})
+	entry.AddFieldConfig("actions", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(action))),
+		Description: "register 登记页：当前用户可用的创建动作，按配置的顺序",
+		Resolve: identity.Resolve(func(_ context.Context, p *identity.Principal, _ map[string]any, src any) (any, error) {
+			return Creating(m.Config.Current(), src.(Entry), p.Roles), nil
+		})})
 	bench := graphql.NewObject(graphql.ObjectConfig{
 		Name: "Workbench", Description: "一个角色的工作台（flows/workbench/ 下的配置）",
 		Fields: graphql.Fields{

@@ -40,6 +40,12 @@ menu:
   - {name: todo, label: 全部待办, page: tickets}
   - {name: search, label: 工单查询, page: search, form: ticket-register, columns: [title, type], facets: [state, type, address.street]}
   - {name: notices, label: 通知, page: notices}
+`}, {Title: "An agent's registration page: the form and the creating actions offered as buttons", YAML: `kind: workbench
+name: example-intake
+label: 话务员工作台
+roles: [agent]
+menu:
+  - {name: register, label: 登记工单, page: register, form: ticket-register, flow: ticket, actions: [register, answer_directly, save_draft]}
 `}}
 
 // Pages are the pages of the UI a menu entry may open. A new page of the
@@ -53,9 +59,11 @@ var Pages = map[string]string{
 	"units":         "the organisation's units in the user's scope as a tree: edit, add below (needs org.manage to change)",
 	"config":        "the running configuration documents: versions, diff, edit and publish (needs config.read; config.publish to publish)",
 	"audit":         "the audit log in the user's scope, with filters (needs audit.read)",
-	"register":      "the registration form of a new ticket (pre-filled from a call by the screen pop)",
-	"wallboard":     "the team leader's wallboard: every agent's state live, the queues, today's service level, and forcing, monitoring and releasing agents' calls",
-	"search":        "the query page (searchTickets): full text, filters, facet counts and export, columns and facets from the entry's form",
+	// register is the registration page: form names the form it renders;
+	// flow and actions narrow the creating actions it offers as buttons.
+	"register":  "registration of a new ticket with a form (createTicket), pre-filled from a call by the screen pop: form, and optionally the flow and the creating actions offered",
+	"wallboard": "the team leader's wallboard: every agent's state live, the queues, today's service level, and forcing, monitoring and releasing agents' calls",
+	"search":    "the query page (searchTickets): full text, filters, facet counts and export, columns and facets from the entry's form",
 }
 
 // Dues are the due filters of myWorkTickets.
@@ -85,16 +93,21 @@ type Entry struct {
 	Label string `yaml:"label" jsonschema:"required,description=shown in the menu (Chinese)"`
 	Page  string `yaml:"page" jsonschema:"required,enum=tickets,enum=notices,enum=users,enum=units,enum=config,enum=audit,enum=register,enum=wallboard,enum=announcements,enum=search"`
 	// Flow and State narrow a ticket list to one flow, or one state of it.
-	Flow  registry.Ref `yaml:"flow" jsonschema:"description=tickets: only this flow's tickets"`
+	Flow  registry.Ref `yaml:"flow" jsonschema:"description=tickets: only this flow's tickets; register: the flow whose creating actions are offered"`
 	State string       `yaml:"state" jsonschema:"description=tickets: only tickets in this state of flow"`
 	Due   string       `yaml:"due" jsonschema:"enum=,enum=overdue,enum=near,enum=step_overdue,description=tickets: only overdue, near-due or step-overdue ones"`
 	// Form and Columns are the ticket fields a list shows beside number,
 	// state, holder and deadlines, labelled as the form labels them.
-	Form    registry.Ref `yaml:"form" jsonschema:"description=tickets and search: the form whose fields columns name; search: also the form whose facet fields are the filters and whose columns are exported"`
+	Form    registry.Ref `yaml:"form" jsonschema:"description=tickets and search: the form whose fields columns name; register: the form filled in; search: also the form whose facet fields are the filters and whose columns are exported"`
 	Columns []string     `yaml:"columns" jsonschema:"description=tickets and search: form fields shown as columns, the first as the ticket's title"`
 	// Facets are the filters with counts a query page offers; empty, every
 	// facet of its form plus state and unit.
 	Facets []string `yaml:"facets" jsonschema:"description=search: the filters with counts offered, in order: state, unit or a facet field of form (an address field by its levels, e.g. address.district); empty offers state, unit and every facet field of form"`
+	// Actions are the creating actions of flow a registration page offers,
+	// in order (the draft one as its 暂存); empty offers every creating
+	// action that registers with form. The user sees those of them their
+	// roles may perform.
+	Actions []string `yaml:"actions" jsonschema:"description=register: the creating actions of flow offered as buttons\\, in order (all of the form's when empty)"`
 }
 
 // Facet names of the ticket search beside the form's own facet fields
@@ -130,16 +143,34 @@ func (w *Workbench) Provision(c *registry.Context) {
 			if len(e.Facets) > 0 {
 				c.Errorf(c.At("menu", i, "facets"), "facets: page tickets takes no facets (the query page, page: search, does)")
 			}
+			if len(e.Actions) > 0 {
+				c.Errorf(c.At("menu", i, "actions"), "actions: page tickets takes no actions (a register page does)")
+			}
 		case "search":
-			if e.Flow.Name != "" || e.State != "" || e.Due != "" {
-				c.Errorf(c.At("menu", i, "page"), "page search takes no flow, state or due (its filters are the user's)")
+			if e.Flow.Name != "" || e.State != "" || e.Due != "" || len(e.Actions) > 0 {
+				c.Errorf(c.At("menu", i, "page"), "page search takes no flow, state, due or actions (its filters are the user's)")
 			}
 			if e.Form.Name == "" {
 				c.Errorf(c.At("menu", i, "page"), "page search needs form: (the form whose facet fields are its filters and whose fields are its columns)")
 			}
+		case "register":
+			if e.Form.Name == "" {
+				c.Errorf(c.At("menu", i, "page"), "page register needs the form it registers with (form:)")
+			}
+			if e.State != "" || e.Due != "" || len(e.Columns) > 0 || len(e.Facets) > 0 {
+				c.Errorf(c.At("menu", i, "page"), "page register takes no state, due, columns or facets")
+			}
+			if len(e.Actions) > 0 && e.Flow.Name == "" {
+				c.Errorf(c.At("menu", i, "actions"), "actions need the flow they belong to (flow:)")
+			}
+			for j, a := range e.Actions {
+				if slices.Contains(e.Actions[:j], a) {
+					c.Errorf(c.At("menu", i, "actions", j), "action %q listed twice", a)
+				}
+			}
 		default:
-			if e.Flow.Name != "" || e.State != "" || e.Due != "" || e.Form.Name != "" || len(e.Columns) > 0 || len(e.Facets) > 0 {
-				c.Errorf(c.At("menu", i, "page"), "page %s takes no flow, state, due, form, columns or facets", e.Page)
+			if e.Flow.Name != "" || e.State != "" || e.Due != "" || e.Form.Name != "" || len(e.Columns) > 0 || len(e.Facets) > 0 || len(e.Actions) > 0 {
+				c.Errorf(c.At("menu", i, "page"), "page %s takes no flow, state, due, form, columns, facets or actions", e.Page)
 			}
 		}
 		if e.Due != "" && !slices.Contains(Dues, e.Due) {
@@ -162,10 +193,27 @@ func (w *Workbench) Validate(c *registry.Context) {
 	}
 	for i, e := range w.Menu {
 		if e.Flow.Name != "" {
-			if d, ok := c.Resolve(flow.Kind, e.Flow); ok && e.State != "" {
-				f, _ := d.Model.(*flow.Flow)
-				if f != nil && !hasState(f, e.State) {
-					c.Errorf(c.At("menu", i, "state"), "flow %s has no state %q%s", f.Name, e.State, registry.Suggest(e.State, stateNames(f)))
+			var f *flow.Flow
+			if d, ok := c.Resolve(flow.Kind, e.Flow); ok {
+				f, _ = d.Model.(*flow.Flow)
+			}
+			if f != nil && e.State != "" && !hasState(f, e.State) {
+				c.Errorf(c.At("menu", i, "state"), "flow %s has no state %q%s", f.Name, e.State, registry.Suggest(e.State, stateNames(f)))
+			}
+			if f != nil && e.Page == "register" {
+				offered := creating(f, e.Form.Name)
+				if !slices.ContainsFunc(offered, func(a CreateAction) bool { return !a.Draft }) {
+					c.Errorf(c.At("menu", i, "form"), "flow %s has no action that creates a ticket with form %s", f.Name, e.Form.Name)
+				}
+				names := make([]string, len(offered))
+				for k, a := range offered {
+					names[k] = a.Name
+				}
+				for j, a := range e.Actions {
+					if !slices.Contains(names, a) {
+						c.Errorf(c.At("menu", i, "actions", j), "actions: %q is not an action of flow %s that creates a ticket with form %s%s",
+							a, f.Name, e.Form.Name, registry.Suggest(a, names))
+					}
 				}
 			}
 		}
@@ -212,6 +260,39 @@ func FacetsOf(fm *form.Form) []string {
 	return out
 }
 
+// CreateAction is a creating action a registration page offers: a button
+// that registers the ticket (createTicket with action), or, when Draft,
+// keeps it as a draft (暂存).
+type CreateAction struct {
+	Name     string
+	Label    string
+	Draft    bool
+	Required []string
+}
+
+// creating are the actions of f that create a ticket with the form
+// called formName: those naming it, and a draft action without a form of
+// its own (a draft keeps what the named form holds), in the flow's order.
+func creating(f *flow.Flow, formName string) []CreateAction {
+	var out []CreateAction
+	for i := range f.Actions {
+		a := &f.Actions[i]
+		if len(a.From) > 0 {
+			continue
+		}
+		to, _ := f.State(a.To.Name)
+		draft := to != nil && to.Category == flow.CategoryDraft
+		name := ""
+		if a.Form != nil {
+			name = a.Form.Name
+		}
+		if name == formName || (draft && name == "") {
+			out = append(out, CreateAction{Name: a.Name, Label: a.Label, Draft: draft, Required: a.RequiredFields()})
+		}
+	}
+	return out
+}
+
 // EntryFacets is what a query page entry offers: its facets, or every
 // facet of its form (none when the form is not in set).
 func EntryFacets(set *registry.Set, e Entry) []string {
@@ -227,6 +308,39 @@ func EntryFacets(set *registry.Set, e Entry) []string {
 		return nil
 	}
 	return FacetsOf(fm)
+}
+
+// Creating returns the creating actions a registration entry offers to a
+// user holding roles: those the entry lists (in its order), or every one
+// registering with its form; each only if the roles may perform it.
+func Creating(set *registry.Set, e Entry, roles []string) []CreateAction {
+	if e.Page != "register" || e.Form.Name == "" {
+		return []CreateAction{}
+	}
+	out := []CreateAction{}
+	for _, d := range set.All(flow.Kind) {
+		f, ok := d.Model.(*flow.Flow)
+		if !ok || (e.Flow.Name != "" && f.Name != e.Flow.Name) {
+			continue
+		}
+		offered := creating(f, e.Form.Name)
+		if len(e.Actions) > 0 {
+			var listed []CreateAction
+			for _, name := range e.Actions {
+				if k := slices.IndexFunc(offered, func(a CreateAction) bool { return a.Name == name }); k >= 0 {
+					listed = append(listed, offered[k])
+				}
+			}
+			offered = listed
+		}
+		for _, a := range offered {
+			act, _ := f.Action(a.Name)
+			if act != nil && slices.ContainsFunc(act.Roles, func(r registry.Ref) bool { return slices.Contains(roles, r.Name) }) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 func hasState(f *flow.Flow, name string) bool {

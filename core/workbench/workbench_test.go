@@ -58,17 +58,31 @@ func TestBadWorkbenchesNameFileAndLine(t *testing.T) {
 		{"unknown due", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, due: soon}\n",
 			`zz_test.yaml:6:45: due: "soon" is not one of overdue, near, step_overdue`},
 		{"parameters on a page without them", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: notices, due: near}\n",
-			`page notices takes no flow, state, due, form, columns or facets`},
+			`page notices takes no flow, state, due, form, columns, facets or actions`},
 		{"search without form", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: search}\n",
 			`zz_test.yaml:6:31: page search needs form:`},
 		{"search with a state", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: search, flow: ticket, form: ticket-register}\n",
-			`page search takes no flow, state or due`},
+			`page search takes no flow, state, due or actions`},
 		{"unknown facet", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: search, form: ticket-register, facets: [state, adress.street]}\n",
 			`zz_test.yaml:6:78: facets: form ticket-register has no facet "adress.street" (did you mean "address.street"?)`},
 		{"facet that is no facet field", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: search, form: ticket-register, facets: [title]}\n",
 			`form ticket-register has no facet "title"`},
 		{"facets on a to-do list", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, facets: [state]}\n",
 			`facets: page tickets takes no facets`},
+		{"register without a form", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: register}\n",
+			`zz_test.yaml:6:31: page register needs the form it registers with (form:)`},
+		{"register with columns", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: register, form: ticket-register, columns: [title]}\n",
+			`page register takes no state, due, columns or facets`},
+		{"actions without a flow", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: register, form: ticket-register, actions: [register]}\n",
+			`actions need the flow they belong to (flow:)`},
+		{"an action that does not create with the form", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: register, form: ticket-register, flow: ticket, actions: [register, dispatch]}\n",
+			`zz_test.yaml:6:98: actions: "dispatch" is not an action of flow ticket that creates a ticket with form ticket-register (one of: answer_directly, region_intake, register, save_draft)`},
+		{"a misspelt action", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: register, form: ticket-register, flow: ticket, actions: [regster]}\n",
+			`(did you mean "register"?)`},
+		{"a form the flow does not create with", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: register, form: dispatch, flow: ticket}\n",
+			`flow ticket has no action that creates a ticket with form dispatch`},
+		{"actions on a ticket list", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, actions: [register]}\n",
+			`actions: page tickets takes no actions`},
 		{"entry twice", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: notices}\n  - {name: a, label: 乙, page: notices}\n",
 			`zz_test.yaml:7:12: menu entry "a" listed twice`},
 		{"no roles", head + "menu:\n  - {name: a, label: 甲, page: notices}\n",
@@ -81,6 +95,31 @@ func TestBadWorkbenchesNameFileAndLine(t *testing.T) {
 			assert.True(t, strings.Contains(strings.Join(msgs, "\n"), tt.want), "want %q in\n%s", tt.want, strings.Join(msgs, "\n"))
 		})
 	}
+}
+
+func TestCreatingOffersTheListedActionsTheRolesMayPerform(t *testing.T) {
+	set, msgs := load(t, "")
+	require.Empty(t, msgs)
+	e := workbench.Entry{Name: "r", Page: "register", Form: registry.Ref{Name: "ticket-register"}, Flow: registry.Ref{Name: "ticket"},
+		Actions: []string{"answer_directly", "register", "save_draft"}}
+	names := func(as []workbench.CreateAction) []string {
+		out := []string{}
+		for _, a := range as {
+			out = append(out, a.Name)
+		}
+		return out
+	}
+	got := workbench.Creating(set, e, []string{"agent"})
+	assert.Equal(t, []string{"answer_directly", "register", "save_draft"}, names(got))
+	assert.Equal(t, "直接答复", got[0].Label)
+	assert.Contains(t, got[0].Required, "answer")
+	assert.False(t, got[1].Draft)
+	assert.True(t, got[2].Draft)
+	assert.Empty(t, names(workbench.Creating(set, e, []string{"clerk"})), "a clerk may create nothing")
+	e.Actions = nil
+	assert.Equal(t, []string{"save_draft", "register", "answer_directly"}, names(workbench.Creating(set, e, []string{"agent"})), "all the form's, in the flow's order")
+	e.Page = "tickets"
+	assert.Empty(t, workbench.Creating(set, e, []string{"agent"}))
 }
 
 func TestForGivesEachRolesMenusInOrder(t *testing.T) {

@@ -21,6 +21,7 @@ const suites = {
   phone: () => import('./phone.mjs'),
   search: () => import('./search.mjs'),
   notice: () => import('./notice.mjs'),
+  forms: () => import('./forms.mjs'),
 }
 
 const here = dirname(fileURLToPath(import.meta.url))

@@ -22,6 +22,8 @@ function field(name: string, type: string, extra: Partial<FormFieldDef> = {}): F
     placeholder: null,
     help: null,
     caller: null,
+    search: false,
+    facet: false,
     options: [],
     levels: [],
     ...extra,
@@ -35,6 +37,8 @@ const form: FormDef = {
   label: '示例',
   help: null,
   freeFields: false,
+  summary: null,
+  callField: null,
   fields: [
     field('title', 'text', { required: true, max: 20, help: '一句话说清' }),
     field('content', 'longtext'),
@@ -84,8 +88,9 @@ function last(w: ReturnType<typeof render>): Record<string, unknown> {
   return all[all.length - 1]![0] as Record<string, unknown>
 }
 
-// Mounting Element Plus in happy-dom takes seconds on a busy machine.
-describe('FormRenderer', { timeout: 30_000 }, () => {
+// Mounting twenty Element Plus widgets in happy-dom takes seconds, and
+// most of a minute on a loaded machine.
+describe('FormRenderer', { timeout: 120_000 }, () => {
   it('renders a widget for every field type, labelled as the form says', async () => {
     const w = render()
     for (const f of form.fields) {

@@ -31,6 +31,9 @@ export interface FormFieldDef {
   help: string | null
   // caller says the field identifies who calls: phone, name or address.
   caller: string | null
+  // search: its text is searched (similar tickets); facet: a search filter.
+  search: boolean
+  facet: boolean
   options: FormOption[]
   levels: FormLevel[]
 }
@@ -40,18 +43,23 @@ export interface FormDef {
   label: string
   help: string | null
   freeFields: boolean
+  // summary names the field that sums a ticket up; callField the one a
+  // registration from a call takes the call's ID in.
+  summary: string | null
+  callField: string | null
   fields: FormFieldDef[]
 }
 
-// Dictionaries are trees of a few levels; four cover every one shipped
-// (GraphQL cannot ask for a tree of any depth).
+// Dictionaries are trees of a few levels; three cover every one shipped.
+// GraphQL cannot ask for a tree of any depth, and each level multiplies
+// the query's cost (the server's complexity limit counts a list as ten).
 const optionFields = 'value label'
-const options = `options { ${optionFields} children { ${optionFields} children { ${optionFields} children { ${optionFields} } } } }`
+const options = `options { ${optionFields} children { ${optionFields} children { ${optionFields} } } }`
 
-export const formFields = `name label type required multiple leafOnly integer min max default computed conditional placeholder help caller ${options} levels { key label }`
+export const formFields = `name label type required multiple leafOnly integer min max default computed conditional placeholder help caller search facet ${options} levels { key label }`
 
 export const FORM = doc<{ form: FormDef }, { name: string }>(
-  `query Form($name: String!) { form(name: $name) { name label help freeFields fields { ${formFields} } } }`,
+  `query Form($name: String!) { form(name: $name) { name label help freeFields summary callField fields { ${formFields} } } }`,
 )
 
 export interface FormFieldError {
@@ -110,3 +118,50 @@ export interface Attachment {
   size: number
   mediaType: string
 }
+
+// The registration page (a workbench entry of page register).
+
+export interface CreateAction {
+  name: string
+  label: string
+  draft: boolean
+  required: string[]
+}
+
+export const REGISTER_ACTIONS = doc<{ myWorkbench: { name: string; menu: { name: string; actions: CreateAction[] }[] }[] }>(
+  `query RegisterActions { myWorkbench { name menu { name actions { name label draft required } } } }`,
+)
+
+export interface CreatedTicket {
+  id: string
+  number: string
+  stateLabel: string
+}
+
+export const CREATE_TICKET = doc<
+  { createTicket: CreatedTicket },
+  { form: string; input: Record<string, unknown>; action: string; draft: boolean }
+>(`mutation CreateTicket($form: String!, $input: JSON!, $action: String, $draft: Boolean) {
+  createTicket(form: $form, input: $input, action: $action, draft: $draft) { id number stateLabel }
+}`)
+
+export interface HintTicket {
+  id: string
+  number: string
+  stateLabel: string
+  createdAt: string
+  fields: Record<string, unknown>
+}
+
+const hintFields = 'id number stateLabel createdAt fields'
+
+export const SIMILAR_TICKETS = doc<
+  { similarTickets: { score: number; shared: string[]; ticket: HintTicket }[] },
+  { text: string; facets: Record<string, string>; first: number }
+>(`query SimilarTickets($text: String!, $facets: JSON, $first: Int) {
+  similarTickets(text: $text, facets: $facets, first: $first) { score shared ticket { ${hintFields} } }
+}`)
+
+export const IN_TRANSIT = doc<{ inTransit: { matchedBy: string[]; ticket: HintTicket }[] }, { phone: string }>(
+  `query InTransit($phone: String) { inTransit(phone: $phone) { matchedBy ticket { ${hintFields} } } }`,
+)
