@@ -50,6 +50,8 @@ export default async function notice(t) {
   await step('the agent gets the announcement live: a pop-up and a modal that blocks until 我已阅读', async () => {
     await agent.waitForSelector(`[data-test=announcement-title] >> text=${title}`)
     await agent.waitForSelector(`.el-notification >> text=公告：${title}`)
+    // Urgent: the alert sound was played (the switch counts them).
+    assert.ok(Number(await agent.getAttribute('[data-test=mute]', 'data-played')) >= 1, 'the urgent notice sounded')
     await agent.waitForTimeout(400) // the modal's opening transition
     await agent.screenshot({ path: join(shots, 'announcement.png') })
     // The modal has no close button and stays on Escape.
@@ -76,7 +78,7 @@ export default async function notice(t) {
     await leader.screenshot({ path: join(shots, 'announcements.png') })
   })
 
-  await step('a new sign-in brings the modal of what is still unacknowledged; muting is remembered', async () => {
+  await step('a new sign-in brings the modal of what is still unacknowledged; muted, an urgent one pops up silently after a reload', async () => {
     const { pending } = (await gql(url, leaderToken, `{ announcements(published: true, first: 5) { title pending(first: 50) { username } } }`)).announcements.find(
       (a) => a.title === title,
     )
@@ -88,6 +90,14 @@ export default async function notice(t) {
     await p.click('[data-test=mute]')
     await p.reload()
     await p.waitForSelector('[data-test=unmute]')
+    // Muted, an urgent notice pops up without the sound.
+    await gql(url, leaderToken, 'mutation($in: AnnouncementInput!) { publishAnnouncement(input: $in) { id } }', {
+      in: { title: title + ' 补充', body: '升级推迟半小时。', level: 'urgent', users: [other] },
+    })
+    await p.waitForSelector(`.el-notification >> text=公告：${title} 补充`)
+    assert.equal(await p.getAttribute('[data-test=unmute]', 'data-played'), '0')
+    await p.click('[data-test=announcement-ack]')
+    await p.waitForSelector('[data-test=announcement-title]', { state: 'hidden' })
     await p.context().close()
   })
 
