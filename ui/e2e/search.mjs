@@ -136,6 +136,23 @@ export default async function search(t) {
     )
   })
 
+  await step('a unit picked from the tree narrows to it and the units below it, as the server counts', async () => {
+    await page.goto(url + path)
+    await page.waitForSelector('[data-test=search-total]')
+    await page.click('[data-test=search-unit]')
+    await page.waitForSelector('[data-test=unit-tree] .el-tree-node__content')
+    await page.click('[data-test=unit-tree] .el-tree-node__expand-icon')
+    const child = page.locator('[data-test=unit-tree] .el-tree-node__children .el-tree-node__content').first()
+    await child.waitFor()
+    const name = (await child.textContent()).trim()
+    await child.click()
+    await page.waitForURL((u) => new URL(u).searchParams.has('unit'))
+    const code = new URL(page.url()).searchParams.get('unit')
+    const n = (await gql(url, token, SEARCH, { q: '', f: { units: [code] }, n: 1 })).searchTickets.totalCount
+    await page.waitForFunction((n) => document.querySelector('[data-test=search-total]')?.textContent?.includes(`共 ${n} 件`), n)
+    assert.ok((await page.textContent('[data-test=search-unit-chip]')).includes(name))
+  })
+
   await step('a list of 1,000 tickets renders and scrolls to its last row', async () => {
     const p = await t.page('auditor', path)
     // The demo server holds few tickets: the page's own search answer is

@@ -3,9 +3,9 @@ import { emptyState, fromQuery, sameSearch, toFilter, toggleFacet, toQuery } fro
 
 describe('search ↔ address', () => {
   it('round-trips a full search', () => {
-    const s = { ...emptyState(), q: '暖气 -噪音', sort: 'OLDEST' as const, from: '2026-11-01', to: '2026-11-30', open: true, overdue: true, phone: '1390', caller: '张', facets: { 'address.street': ['150105001'], category: ['0103', '0104'] } }
+    const s = { ...emptyState(), q: '暖气 -噪音', sort: 'OLDEST' as const, from: '2026-11-01', to: '2026-11-30', open: true, overdue: true, phone: '1390', caller: '张', unit: '150105', unitName: '赛罕区', facets: { 'address.street': ['150105001'], category: ['0103', '0104'] } }
     const q = toQuery(s)
-    expect(q).toEqual({ q: '暖气 -噪音', sort: 'OLDEST', from: '2026-11-01', to: '2026-11-30', open: '1', overdue: '1', phone: '1390', caller: '张', 'f.address.street': '150105001', 'f.category': ['0103', '0104'] })
+    expect(q).toEqual({ q: '暖气 -噪音', sort: 'OLDEST', from: '2026-11-01', to: '2026-11-30', open: '1', overdue: '1', phone: '1390', caller: '张', unit: '150105', unitName: '赛罕区', 'f.address.street': '150105001', 'f.category': ['0103', '0104'] })
     expect(fromQuery(q as never)).toEqual(s)
   })
 
@@ -23,6 +23,11 @@ describe('search ↔ address', () => {
     const s = fromQuery({ q: 'x'.repeat(500), 'f.unit': Array.from({ length: 80 }, (_, i) => String(i)) })
     expect(s.q.length).toBe(200)
     expect(s.facets.unit.length).toBe(50)
+  })
+
+  it('narrows to a unit and the units below it', () => {
+    expect(toFilter(fromQuery({ unit: '150105', unitName: '赛罕区' }))).toEqual({ units: ['150105'] })
+    expect(fromQuery({ unitName: '赛罕区' }).unitName).toBe('') // a name alone means nothing
   })
 
   it('keeps open=0 apart from no open filter', () => {

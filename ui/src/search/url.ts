@@ -16,6 +16,10 @@ export interface SearchState {
   overdue: boolean
   phone: string
   caller: string
+  // unit is a unit's code, its tickets and those of the units below it;
+  // unitName is kept beside it to show after a reload.
+  unit: string
+  unitName: string
   facets: Record<string, string[]>
 }
 
@@ -26,7 +30,7 @@ const maxText = 200
 const maxValues = 50
 
 export function emptyState(): SearchState {
-  return { q: '', sort: '', from: '', to: '', open: null, overdue: false, phone: '', caller: '', facets: {} }
+  return { q: '', sort: '', from: '', to: '', open: null, overdue: false, phone: '', caller: '', unit: '', unitName: '', facets: {} }
 }
 
 function one(v: LocationQuery[string] | undefined): string {
@@ -51,6 +55,8 @@ export function fromQuery(query: LocationQuery): SearchState {
   s.overdue = one(query.overdue) === '1'
   s.phone = one(query.phone)
   s.caller = one(query.caller)
+  s.unit = one(query.unit)
+  s.unitName = s.unit ? one(query.unitName) : ''
   for (const key of Object.keys(query).sort()) {
     if (!key.startsWith('f.') || key.length <= 2) continue
     const values = many(query[key])
@@ -71,6 +77,8 @@ export function toQuery(s: SearchState): LocationQueryRaw {
   if (s.overdue) q.overdue = '1'
   if (s.phone) q.phone = s.phone
   if (s.caller) q.caller = s.caller
+  if (s.unit) q.unit = s.unit
+  if (s.unit && s.unitName) q.unitName = s.unitName
   for (const name of Object.keys(s.facets).sort()) {
     const values = s.facets[name]
     if (values?.length) q['f.' + name] = values.length === 1 ? values[0] : [...values]
@@ -94,6 +102,7 @@ export function toFilter(s: SearchState): TicketFilter | null {
   if (s.overdue) f.overdue = true
   if (s.phone) f.phone = s.phone
   if (s.caller) f.caller = s.caller
+  if (s.unit) f.units = [s.unit]
   const facets = Object.fromEntries(Object.entries(s.facets).filter(([, v]) => v.length > 0))
   if (Object.keys(facets).length) f.facets = facets
   return Object.keys(f).length ? f : null
