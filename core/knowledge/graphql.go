@@ -3,6 +3,7 @@ package knowledge
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -265,6 +266,47 @@ func (m Module) Register(b *gql.Builder) error {
 				return nil, gql.FieldError("input", "input 须为 JSON 对象")
 			}
 			return s.Rate(ctx, p, id, input)
+		})})
+	correctionType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "KnowledgeCorrection",
+		Description: "读者提问纠错所用的创建动作（知识库配置的 correction）",
+		Fields: graphql.Fields{
+			"flow":        &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"action":      &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"actionLabel": &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"form":        &graphql.Field{Type: gql.NonNull(graphql.String), Description: "动作的表单"},
+			"article":     &graphql.Field{Type: gql.NonNull(graphql.String), Description: "填知识编号的字段（可为空）"},
+			"query":       &graphql.Field{Type: gql.NonNull(graphql.String), Description: "填搜索词的字段（可为空）"},
+		},
+	})
+	baseType := graphql.NewObject(graphql.ObjectConfig{
+		Name:        "KnowledgeBase",
+		Description: "知识库的设置（kind: knowledge），供界面使用",
+		Fields: graphql.Fields{
+			"label":        &graphql.Field{Type: gql.NonNull(graphql.String)},
+			"ratingForm":   &graphql.Field{Type: graphql.String, Description: "评价表单；为空时不能评价"},
+			"articleForms": &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(graphql.String))), Description: "知识正文所用的表单（据此显示字段名称）"},
+			"correction":   &graphql.Field{Type: correctionType, Description: "提问纠错；为空时不能纠错"},
+		},
+	})
+	b.Query("knowledgeBase", &graphql.Field{Type: gql.NonNull(baseType), Description: "知识库的设置：评价表单、知识表单和提问纠错的动作",
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, _ map[string]any, _ any) (any, error) {
+			k := s.settings()
+			out := map[string]any{"label": k.Label, "ratingForm": nil, "correction": nil}
+			if k.RatingForm != nil {
+				out["ratingForm"] = k.RatingForm.Name
+			}
+			var forms []string
+			for _, ak := range articleFlows(s.Config.Current()) {
+				if ak.form != nil && !slices.Contains(forms, ak.form.Name) {
+					forms = append(forms, ak.form.Name)
+				}
+			}
+			out["articleForms"] = forms
+			if c := k.Correction; c != nil {
+				out["correction"] = map[string]any{"flow": c.Flow.Name, "action": c.Action, "actionLabel": c.label, "form": c.form, "article": c.Article, "query": c.Query}
+			}
+			return out, nil
 		})})
 	b.Query("knowledgeFolders", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(folderType))), Description: "本人的收藏夹目录（上级在前）",
 		Resolve: identity.Resolve(func(ctx context.Context, p *identity.Principal, _ map[string]any, _ any) (any, error) {

@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"github.com/hotline12345/hotline/core/flow"
 	"github.com/hotline12345/hotline/core/form"
 	"github.com/hotline12345/hotline/core/registry"
 )
@@ -24,6 +25,7 @@ label: 知识库
 rating_form: kb-rating
 related: related
 source: source
+correction: {flow: kb_correction, action: raise, article: article, query: query}
 `}}},
 	})
 }
@@ -36,6 +38,7 @@ source: source
 //	rating_form: kb-rating
 //	related: related
 //	source: source
+//	correction: {flow: kb_correction, action: raise, article: article, query: query}
 type Settings struct {
 	Name  string `yaml:"name" jsonschema:"required"`
 	Label string `yaml:"label"`
@@ -48,8 +51,24 @@ type Settings struct {
 	// Source is the article form's field that keeps where an imported
 	// article came from, so that importing again updates it.
 	Source string `yaml:"source" jsonschema:"description=the article form's field that keeps an imported article's source"`
+	// Correction is how a reader reports a wrong article or a question
+	// without an answer (提问纠错): the creating action of a flow, and the
+	// fields of its form the article page and the search page fill in.
+	Correction *Correction `yaml:"correction" jsonschema:"description=the creating action readers report an error or a missing answer with"`
 
 	rating *form.Form
+}
+
+// Correction names the action that starts a correction and which fields
+// of its form take the article's number and the search words.
+type Correction struct {
+	Flow    registry.Ref `yaml:"flow" jsonschema:"required,description=the correction flow"`
+	Action  string       `yaml:"action" jsonschema:"required,description=its creating action"`
+	Article string       `yaml:"article" jsonschema:"description=the action form's field given the article's number"`
+	Query   string       `yaml:"query" jsonschema:"description=the action form's field given the search words that found nothing"`
+
+	label string
+	form  string
 }
 
 // Validate resolves the rating form and checks that the article forms
@@ -62,6 +81,9 @@ func (k *Settings) Validate(c *registry.Context) {
 		if d, ok := c.Resolve(form.Kind, *k.RatingForm); ok {
 			k.rating = d.Model.(*form.Form)
 		}
+	}
+	if k.Correction != nil {
+		k.Correction.validate(c)
 	}
 	for _, ak := range articleFlows(c.Set) {
 		if ak.form == nil {
@@ -82,4 +104,36 @@ func (s *Service) settings() *Settings {
 		return docs[0].Model.(*Settings)
 	}
 	return &Settings{}
+}
+
+func (r *Correction) validate(c *registry.Context) {
+	d, ok := c.Resolve(flow.Kind, r.Flow)
+	if !ok {
+		return
+	}
+	f := d.Model.(*flow.Flow)
+	a, ok := f.Action(r.Action)
+	if !ok {
+		c.Errorf(c.At("correction", "action"), "correction.action: flow %s has no action %q", f.Name, r.Action)
+		return
+	}
+	if len(a.From) > 0 {
+		c.Errorf(c.At("correction", "action"), "correction.action: %s of flow %s does not create a ticket (it has from:)", a.Name, f.Name)
+		return
+	}
+	if a.Form == nil {
+		c.Errorf(c.At("correction", "action"), "correction.action: %s of flow %s has no form", a.Name, f.Name)
+		return
+	}
+	r.label, r.form = a.Label, a.Form.Name
+	fd, ok := c.Set.Get(form.Kind, a.Form.Name)
+	if !ok {
+		return // the flow reports its unknown form
+	}
+	fm := fd.Model.(*form.Form)
+	for _, fl := range []struct{ key, name string }{{"article", r.Article}, {"query", r.Query}} {
+		if _, ok := fm.Field(fl.name); fl.name != "" && !ok {
+			c.Errorf(c.At("correction", fl.key), "correction.%s: form %s (action %s of flow %s) has no field %q", fl.key, fm.Name, a.Name, f.Name, fl.name)
+		}
+	}
 }

@@ -54,6 +54,8 @@ menu:
 var Pages = map[string]string{
 	"tickets":       "the user's to-do list (myWorkTickets), filtered by flow, state and due",
 	"notices":       "the user's notices",
+	"knowledge":     "knowledge search (知识库): facets, sorting, hot articles; articles open at /k/{id} with versions, favourites, ratings and the correction report of kind: knowledge",
+	"favorites":     "the user's favourite knowledge articles in folders",
 	"announcements": "announcements (公告) sent to the user, to read and acknowledge; with announcement.publish also publishing them and following who has acknowledged",
 	"users":         "accounts of the units in the user's scope: create, edit, disable, unlock, reset password (needs user.manage to change)",
 	"units":         "the organisation's units in the user's scope as a tree: edit, add below (needs org.manage to change)",
@@ -91,7 +93,7 @@ type Workbench struct {
 type Entry struct {
 	Name  string `yaml:"name" jsonschema:"required,pattern=^[a-z][a-z0-9_-]*$,description=unique in the workbench; part of the page's address"`
 	Label string `yaml:"label" jsonschema:"required,description=shown in the menu (Chinese)"`
-	Page  string `yaml:"page" jsonschema:"required,enum=tickets,enum=notices,enum=users,enum=units,enum=config,enum=audit,enum=register,enum=wallboard,enum=announcements,enum=search"`
+	Page  string `yaml:"page" jsonschema:"required,enum=tickets,enum=notices,enum=users,enum=units,enum=config,enum=audit,enum=register,enum=wallboard,enum=announcements,enum=search,enum=knowledge,enum=favorites"`
 	// Flow and State narrow a ticket list to one flow, or one state of it.
 	Flow  registry.Ref `yaml:"flow" jsonschema:"description=tickets: only this flow's tickets; register: the flow whose creating actions are offered"`
 	State string       `yaml:"state" jsonschema:"description=tickets: only tickets in this state of flow"`

@@ -18,6 +18,7 @@ import { gql, launchChromium, login, startServer } from './server.mjs'
 const suites = {
   shell: () => import('./shell.mjs'),
   admin: () => import('./admin.mjs'),
+  knowledge: () => import('./knowledge.mjs'),
   phone: () => import('./phone.mjs'),
   search: () => import('./search.mjs'),
   notice: () => import('./notice.mjs'),
@@ -35,7 +36,7 @@ const wait = 20_000
 
 // The server takes calls (SIP on a free port, t.server.sip) for the phone
 // suite's sipp peers; nothing calls it otherwise.
-const server = await startServer(process.argv[2] || '../bin/hotline', { sip: true })
+const server = await startServer(process.argv[2] || '../bin/hotline', { sip: true, articles: 30 })
 const browser = await launchChromium()
 const url = server.url
 let failed = false

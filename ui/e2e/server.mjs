@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url'
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
-export async function startServer(bin, { tickets = 50, sip = false, config = repo } = {}) {
+export async function startServer(bin, { tickets = 50, articles = 0, sip = false, config = repo } = {}) {
   const data = mkdtempSync(join(tmpdir(), 'hotline-ui-'))
-  const child = spawn(resolve(bin), ['serve', '--demo', '--demo-tickets', String(tickets), '--demo-articles', '0'], {
+  const child = spawn(resolve(bin), ['serve', '--demo', '--demo-tickets', String(tickets), '--demo-articles', String(articles)], {
     cwd: repo,
     env: {
       ...process.env,

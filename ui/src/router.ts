@@ -14,6 +14,7 @@ export function makeRouter(): Router {
         children: [
           { path: '', name: 'home', component: () => import('./views/HomeView.vue') },
           { path: 'w/:bench/:entry', name: 'entry', component: () => import('./views/EntryView.vue'), props: true },
+          { path: 'k/:id', name: 'knowledge-article', component: () => import('./views/ArticleView.vue'), props: true },
           { path: ':rest(.*)*', name: 'missing', component: () => import('./views/MissingView.vue') },
         ],
       },
