@@ -19,6 +19,7 @@ const suites = {
   shell: () => import('./shell.mjs'),
   admin: () => import('./admin.mjs'),
   knowledge: () => import('./knowledge.mjs'),
+  favorites: () => import('./favorites.mjs'),
   phone: () => import('./phone.mjs'),
   search: () => import('./search.mjs'),
   notice: () => import('./notice.mjs'),
