@@ -49,6 +49,7 @@ export default defineConfig({
       '/graphql': { target: 'http://127.0.0.1:8080', ws: true },
       '/attachments': 'http://127.0.0.1:8080',
       '/exports': 'http://127.0.0.1:8080',
+      '/recordings': 'http://127.0.0.1:8080',
     },
   },
   test: {

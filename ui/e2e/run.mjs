@@ -24,6 +24,7 @@ const suites = {
   search: () => import('./search.mjs'),
   notice: () => import('./notice.mjs'),
   forms: () => import('./forms.mjs'),
+  workflow: () => import('./workflow.mjs'),
 }
 
 const here = dirname(fileURLToPath(import.meta.url))

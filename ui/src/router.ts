@@ -15,6 +15,7 @@ export function makeRouter(): Router {
           { path: '', name: 'home', component: () => import('./views/HomeView.vue') },
           { path: 'w/:bench/:entry', name: 'entry', component: () => import('./views/EntryView.vue'), props: true },
           { path: 'k/:id', name: 'knowledge-article', component: () => import('./views/ArticleView.vue'), props: true },
+          { path: 't/:id', name: 'ticket', component: () => import('./views/TicketView.vue'), props: true },
           { path: ':rest(.*)*', name: 'missing', component: () => import('./views/MissingView.vue') },
         ],
       },
