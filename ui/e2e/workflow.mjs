@@ -154,6 +154,7 @@ export default async function workflow(t) {
     await p.waitForSelector('[data-test=preview-image]')
     await p.keyboard.press('Escape')
     await p.waitForSelector('[data-test=preview-image]', { state: 'detached' })
+    await p.locator('[data-test=ticket-head-number]').scrollIntoViewIfNeeded()
     await p.waitForTimeout(300)
     await p.screenshot({ path: join(shots, 'ticket.png') })
     await p.context().close()

@@ -91,6 +91,11 @@ describe('inputRows', () => {
     expect(valueText({ district: '150105', street: '150105001', detail: '大学东街 1 号' }, field('where', 'address', { levels: [{ key: 'district', label: '区县' }] }))).toBe('大学东街 1 号')
   })
 
+  it('leaves out of a ticket\'s fields what its form does not know', () => {
+    expect(inputRows({ result: '已处理完毕', kept: 'x' }, reply, true).map((r) => r.name)).toEqual(['result'])
+    expect(inputRows({ kept: 'x' }, [], true).map((r) => r.name)).toEqual(['kept'])
+  })
+
   it('leaves out what is empty and copes with no input or no form', () => {
     expect(inputRows({ result: '', files: [] }, reply)).toEqual([])
     expect(inputRows(null, reply)).toEqual([])

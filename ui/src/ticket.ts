@@ -52,8 +52,10 @@ export function valueText(v: unknown, f?: Pick<FormFieldDef, 'levels' | 'options
 }
 
 // inputRows lists an input's values in the order of the form's fields
-// (those the form does not know after, by name), each with its label.
-export function inputRows(input: Record<string, unknown> | null | undefined, fields: FormFieldDef[] = []): InputRow[] {
+// (those the form does not know after, by name, unless onlyForm: a
+// ticket's own fields hold what the flow's effects keep for themselves),
+// each with its label.
+export function inputRows(input: Record<string, unknown> | null | undefined, fields: FormFieldDef[] = [], onlyForm = false): InputRow[] {
   if (!input) return []
   const rows: InputRow[] = []
   const seen = new Set<string>()
@@ -70,7 +72,7 @@ export function inputRows(input: Record<string, unknown> | null | undefined, fie
     if (text) rows.push({ name: f.name, label: f.label, text, attachments: [] })
   }
   for (const [k, v] of Object.entries(input)) {
-    if (seen.has(k)) continue
+    if (seen.has(k) || (onlyForm && fields.length)) continue
     const text = cell(v)
     if (text) rows.push({ name: k, label: k, text, attachments: [] })
   }
