@@ -20,6 +20,8 @@ function field(name: string, type: string, extra: Partial<FormFieldDef> = {}): F
     placeholder: null,
     help: null,
     caller: null,
+    search: false,
+    facet: false,
     options: [],
     levels: [],
     ...extra,
@@ -150,7 +152,7 @@ describe('timeline wording', () => {
 describe('narrowForm', () => {
   it('keeps the options an action allows now, and the rest of the form as it is', () => {
     const opts = ['好', '较好', '差'].map((v) => ({ value: v, label: v, children: [] }))
-    const form = { name: 'r', label: 'R', help: null, freeFields: false, fields: [field('level', 'choice', { options: opts }), field('note', 'longtext')] }
+    const form = { name: 'r', label: 'R', help: null, freeFields: false, summary: null, callField: null, fields: [field('level', 'choice', { options: opts }), field('note', 'longtext')] }
     const narrowed = narrowForm(form, { level: ['好', '较好'], note: ['x'] })
     expect(narrowed.fields[0].options.map((o) => o.value)).toEqual(['好', '较好'])
     expect(narrowed.fields[1]).toBe(form.fields[1])

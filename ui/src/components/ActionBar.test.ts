@@ -37,6 +37,8 @@ const note: FormDef = {
   label: '意见',
   help: null,
   freeFields: false,
+  summary: null,
+  callField: null,
   fields: [
     {
       name: 'text',
@@ -54,6 +56,8 @@ const note: FormDef = {
       placeholder: null,
       help: null,
       caller: null,
+      search: false,
+      facet: false,
       options: [],
       levels: [],
     },
