@@ -1,32 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { FormFieldDef } from './graphql/forms'
-import type { TicketDetail, TicketEvent } from './graphql/ticket'
+import { field, formOf, ticketOf } from './test/fixtures'
+import type { TicketEvent } from './graphql/ticket'
 import { attachmentsOf, describeChange, formsOf, inputRows, narrowForm, onTimeText, ticketForm, valueText } from './ticket'
-
-function field(name: string, type: string, extra: Partial<FormFieldDef> = {}): FormFieldDef {
-  return {
-    name,
-    label: name.toUpperCase(),
-    type,
-    required: false,
-    multiple: false,
-    leafOnly: false,
-    integer: false,
-    min: null,
-    max: null,
-    default: null,
-    computed: false,
-    conditional: false,
-    placeholder: null,
-    help: null,
-    caller: null,
-    search: false,
-    facet: false,
-    options: [],
-    levels: [],
-    ...extra,
-  }
-}
 
 function event(extra: Partial<TicketEvent>): TicketEvent {
   return {
@@ -46,29 +21,7 @@ function event(extra: Partial<TicketEvent>): TicketEvent {
   }
 }
 
-function ticket(extra: Partial<TicketDetail>): TicketDetail {
-  return {
-    id: '1',
-    number: '20261202000001',
-    flow: 'f',
-    state: 's1',
-    stateLabel: '状态一',
-    version: 1,
-    fields: {},
-    inputs: {},
-    deadline: null,
-    stepDeadline: null,
-    stepLimit: null,
-    createdAt: '2026-12-02T09:00:00+08:00',
-    closedAt: null,
-    creator: 'x',
-    holder: { unitCode: 'u1', unitName: '甲单位', user: null },
-    branches: [],
-    events: [],
-    availableActions: [],
-    ...extra,
-  }
-}
+const ticket = ticketOf
 
 const reply = [
   field('result', 'longtext'),
@@ -152,7 +105,7 @@ describe('timeline wording', () => {
 describe('narrowForm', () => {
   it('keeps the options an action allows now, and the rest of the form as it is', () => {
     const opts = ['好', '较好', '差'].map((v) => ({ value: v, label: v, children: [] }))
-    const form = { name: 'r', label: 'R', help: null, freeFields: false, summary: null, callField: null, fields: [field('level', 'choice', { options: opts }), field('note', 'longtext')] }
+    const form = formOf('r', [field('level', 'choice', { options: opts }), field('note', 'longtext')])
     const narrowed = narrowForm(form, { level: ['好', '较好'], note: ['x'] })
     expect(narrowed.fields[0].options.map((o) => o.value)).toEqual(['好', '较好'])
     expect(narrowed.fields[1]).toBe(form.fields[1])

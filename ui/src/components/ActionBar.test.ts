@@ -1,68 +1,25 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import ActionBar from './ActionBar.vue'
-import type { FormDef } from '../graphql/forms'
+import { field, formOf, ticketOf } from '../test/fixtures'
 import type { TicketDetail } from '../graphql/ticket'
 import { fakeServer } from '../test/server'
 
 function ticket(extra: Partial<TicketDetail> = {}): TicketDetail {
-  return {
+  return ticketOf({
     id: '7',
     number: '20261202000007',
-    flow: 'f',
-    state: 's1',
     stateLabel: '待办',
     version: 3,
-    fields: {},
-    inputs: {},
-    deadline: null,
-    stepDeadline: null,
-    stepLimit: null,
-    createdAt: '2026-12-02T09:00:00+08:00',
-    closedAt: null,
-    creator: 'x',
-    holder: { unitCode: 'u1', unitName: '甲单位', user: null },
-    branches: [],
-    events: [],
     availableActions: [
       { name: 'go', label: '办理', form: 'note', required: ['text'], choices: {}, refusal: null },
       { name: 'back', label: '退回', form: null, required: [], choices: {}, refusal: '已退回两次，不能再退回' },
     ],
     ...extra,
-  }
+  })
 }
 
-const note: FormDef = {
-  name: 'note',
-  label: '意见',
-  help: null,
-  freeFields: false,
-  summary: null,
-  callField: null,
-  fields: [
-    {
-      name: 'text',
-      label: '意见',
-      type: 'longtext',
-      required: false,
-      multiple: false,
-      leafOnly: false,
-      integer: false,
-      min: null,
-      max: null,
-      default: null,
-      computed: false,
-      conditional: false,
-      placeholder: null,
-      help: null,
-      caller: null,
-      search: false,
-      facet: false,
-      options: [],
-      levels: [],
-    },
-  ],
-}
+const note = formOf('note', [field('text', 'longtext', { label: '意见' })])
 
 const ok = { checkForm: { valid: true, errors: [], hidden: [], values: {} } }
 

@@ -2,33 +2,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
 import { flushPromises, mount } from '@vue/test-utils'
 import FormRenderer from './FormRenderer.vue'
-import type { FormDef, FormFieldDef } from '../graphql/forms'
+import type { FormDef } from '../graphql/forms'
+import { field } from '../test/fixtures'
 import { fakeServer } from '../test/server'
-
-function field(name: string, type: string, extra: Partial<FormFieldDef> = {}): FormFieldDef {
-  return {
-    name,
-    label: name.toUpperCase(),
-    type,
-    required: false,
-    multiple: false,
-    leafOnly: false,
-    integer: false,
-    min: null,
-    max: null,
-    default: null,
-    computed: false,
-    conditional: false,
-    placeholder: null,
-    help: null,
-    caller: null,
-    search: false,
-    facet: false,
-    options: [],
-    levels: [],
-    ...extra,
-  }
-}
 
 const opts = (...vs: string[]) => vs.map((v) => ({ value: v, label: v + '项', children: [] }))
 
