@@ -110,6 +110,10 @@ type Entry struct {
 	// action that registers with form. The user sees those of them their
 	// roles may perform.
 	Actions []string `yaml:"actions" jsonschema:"description=register: the creating actions of flow offered as buttons\\, in order (all of the form's when empty)"`
+	// Cite is the register page's knowledge side panel: the text field of
+	// form that articles cited from the panel are added to (by number,
+	// comma-separated), the field the flow's knowledge.cite reads.
+	Cite string `yaml:"cite" jsonschema:"description=register: show the knowledge side panel; articles cited from it are added to this text field of form (numbers\\, comma-separated)"`
 }
 
 // Facet names of the ticket search beside the form's own facet fields
@@ -175,6 +179,9 @@ func (w *Workbench) Provision(c *registry.Context) {
 				c.Errorf(c.At("menu", i, "page"), "page %s takes no flow, state, due, form, columns, facets or actions", e.Page)
 			}
 		}
+		if e.Cite != "" && e.Page != "register" {
+			c.Errorf(c.At("menu", i, "cite"), "cite: only a register page has the knowledge side panel")
+		}
 		if e.Due != "" && !slices.Contains(Dues, e.Due) {
 			c.Errorf(c.At("menu", i, "due"), "due: %q is not one of overdue, near, step_overdue", e.Due)
 		}
@@ -227,6 +234,13 @@ func (w *Workbench) Validate(c *registry.Context) {
 			continue
 		}
 		fm, _ := d.Model.(*form.Form)
+		if e.Cite != "" {
+			if fl, ok := fm.Field(e.Cite); !ok {
+				c.Errorf(c.At("menu", i, "cite"), "cite: form %s has no field %q", fm.Name, e.Cite)
+			} else if fl.Type != form.Text && fl.Type != form.LongText {
+				c.Errorf(c.At("menu", i, "cite"), "cite: field %s of form %s is %s, not text (cited numbers are written into it)", e.Cite, fm.Name, fl.Type)
+			}
+		}
 		for j, col := range e.Columns {
 			if _, ok := fm.Field(col); !ok {
 				c.Errorf(c.At("menu", i, "columns", j), "form %s has no field %q", fm.Name, col)

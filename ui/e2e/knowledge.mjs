@@ -99,4 +99,19 @@ export default async function knowledge(t) {
     assert.ok(diff.includes('端到端修订'), 'the diff shows the revision')
     await p.screenshot({ path: join(shots, 'article.png') })
   })
+
+  await step("the agent cites an article from the registration page's knowledge panel into the form", async () => {
+    const menus = (await gql(url, token, '{ myWorkbench { name menu { name page cite } } }')).myWorkbench
+    const w = menus.find((x) => x.menu.some((e) => e.page === 'register' && e.cite))
+    assert.ok(w, 'a register entry has the knowledge panel')
+    const e = w.menu.find((x) => x.page === 'register' && x.cite)
+    const r = await t.page('agent', `/w/${w.name}/${e.name}`)
+    const panel = r.locator('[data-test=kb-side]')
+    await panel.locator('input[data-test=kb-query], [data-test=kb-query] input').first().fill(word)
+    await panel.locator('[data-test=kb-hit] .title').first().click()
+    await panel.locator('[data-test=kb-cite]').click()
+    const cited = await r.inputValue(`[data-test=field-${e.cite}] input`)
+    assert.match(cited, /^\d+$/, 'the cited article number is in the field')
+    await r.screenshot({ path: join(shots, 'register-knowledge.png') })
+  })
 }

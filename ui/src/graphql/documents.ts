@@ -49,6 +49,9 @@ export interface WorkbenchEntry {
   columns: string[]
   // facets: the query page's filters with counts (searchTickets' facet names).
   facets?: string[]
+  // cite: a register page's field that articles cited from its knowledge
+  // side panel are added to.
+  cite?: string | null
 }
 
 export interface Workbench {
@@ -76,7 +79,7 @@ export interface Work {
 }
 
 export const MY_WORKBENCH = doc<{ myWorkbench: Workbench[]; myWork: Work }>(`query MyWorkbench {
-  myWorkbench { name label menu { name label page flow state due form columns facets } }
+  myWorkbench { name label menu { name label page flow state due form columns facets cite } }
   myWork { total overdue nearDue stepOverdue states { flow state label count overdue nearDue stepOverdue } }
 }`)
 
