@@ -54,7 +54,7 @@ run: deps build
 # seconds on a small data set (deploy/bench/quick.sh, about 45 s), so a
 # benchmark that no longer starts fails here. It runs outside testdb: the
 # benchmarks start their own PostgreSQL, as their README commands do.
-FUZZTIME ?= 5s
+FUZZTIME ?= 3s
 GOTESTFLAGS ?= -race -parallel 8
 #
 # Then the web UI: its type check (vue-tsc, about 15 s), its unit tests
@@ -62,11 +62,20 @@ GOTESTFLAGS ?= -race -parallel 8
 # test (ui/e2e/run.mjs: Debian chromium driven by playwright-core against
 # a real `hotline serve --demo` on a free port, under a minute), which
 # saves its screenshots in ui/e2e/screenshots/.
+#
+# Each stage prints the time it starts at, so a slow CI run says where
+# its minutes went.
+STAGE = @echo "make test: $(1), $$(date +%T)"
 test: deps build
+	$(call STAGE,go test + fuzz)
 	$(BIN) testdb -- sh -c '$(GO) test -count=1 $(GOTESTFLAGS) ./... && GO="$(GO)" FUZZTIME="$(FUZZTIME)" deploy/fuzz.sh'
+	$(call STAGE,benchmarks)
 	deploy/bench/quick.sh
+	$(call STAGE,ui typecheck + vitest)
 	cd ui && npm run --silent typecheck && npx vitest run
+	$(call STAGE,ui end-to-end)
 	cd ui && node e2e/run.mjs ../$(BIN)
+	$(call STAGE,done)
 
 fuzz: build
 	$(BIN) testdb -- env GO="$(GO)" FUZZTIME="$(FUZZTIME)" deploy/fuzz.sh

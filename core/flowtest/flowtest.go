@@ -290,13 +290,22 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 	ids.Now = eng.Store.Now
 	var diags diag.List
 	var t ticket.Ticket
+	// Each user logs in once: a login hashes the password (argon2id),
+	// which under the race detector cost more than the steps themselves,
+	// and a principal's roles and scope do not change within a scenario.
+	principals := map[string]*identity.Principal{}
 	for i, st := range sc.Steps {
 		if st.At != nil {
 			now = st.At.Time
 		}
-		res, err := ids.Login(ctx, users[st.As], password)
-		if err != nil {
-			return nil, err
+		p := principals[st.As]
+		if p == nil {
+			res, err := ids.Login(ctx, users[st.As], password)
+			if err != nil {
+				return nil, err
+			}
+			p = res.Principal
+			principals[st.As] = p
 		}
 		var next ticket.Ticket
 		var stepErr error
@@ -307,11 +316,11 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 		input := withUsers(st.Input, users)
 		switch {
 		case st.Create != "":
-			next, stepErr = eng.Create(ctx, res.Principal, sc.Flow.Name, st.Create, input)
+			next, stepErr = eng.Create(ctx, p, sc.Flow.Name, st.Create, input)
 		case st.Do != "":
-			next, stepErr = eng.Perform(ctx, res.Principal, t.ID, st.Do, input, nil)
+			next, stepErr = eng.Perform(ctx, p, t.ID, st.Do, input, nil)
 		default:
-			next, stepErr = eng.Store.Get(ctx, res.Principal, t.ID)
+			next, stepErr = eng.Store.Get(ctx, p, t.ID)
 		}
 		fail := func(format string, args ...any) {
 			diags.Addf(st.Pos, "scenario %s, step %d (%s %s%s): %s", sc.Name, i+1, st.As, st.Create, st.Do, fmt.Sprintf(format, args...))
@@ -398,7 +407,7 @@ func (r Runner) run(ctx context.Context, set *registry.Set, d *registry.Document
 				fail("expected a step limit running=%v, got deadline %s", *e.StepLimit, formatTime(t.StepDeadline, t))
 			}
 			if e.Actions != nil || e.History != nil || e.OnTime != nil {
-				if err := r.checkOffersAndHistory(ctx, eng, res.Principal, t, e, fail); err != nil {
+				if err := r.checkOffersAndHistory(ctx, eng, p, t, e, fail); err != nil {
 					return nil, err
 				}
 			}

@@ -154,7 +154,7 @@ func (k *kb) queries(n int) []string {
 func TestSearchFindsWhatSubstringSearchFinds(t *testing.T) {
 	k := newKB(t, 300)
 	empty := 0
-	for _, q := range k.queries(150) {
+	for _, q := range k.queries(100) {
 		want := k.bruteForce(q, false)
 		got := k.searchAll(t, knowledge.Search{Text: q})
 		if len(want) == 0 {
@@ -162,7 +162,7 @@ func TestSearchFindsWhatSubstringSearchFinds(t *testing.T) {
 		}
 		require.Equal(t, want, got, "query %q", q)
 	}
-	assert.Less(t, empty, 30, "most queries find something, so the comparison means something")
+	assert.Less(t, empty, 20, "most queries find something, so the comparison means something")
 
 	// Search within results (二次检索) is the AND of both searches.
 	got := k.searchAll(t, knowledge.Search{Text: "办理", Filter: knowledge.Filter{Within: []string{"供暖"}}})

@@ -165,7 +165,9 @@ func TestSearchFindsWhatSubstringSearchFinds(t *testing.T) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	for len(queries) < 120 {
+	// 60 in all: each is searched three ways over small windows, about a
+	// second under the race detector on CI's two cores.
+	for len(queries) < 60 {
 		text := []rune(c.text[ids[r.IntN(len(ids))]])
 		from := r.IntN(len(text))
 		q := strings.TrimSpace(string(text[from:min(len(text), from+2+r.IntN(5))]))
@@ -193,7 +195,7 @@ func TestSearchFindsWhatSubstringSearchFinds(t *testing.T) {
 		}
 	}
 	// The queries are not all empty: most find something.
-	assert.Greater(t, found, 100)
+	assert.Greater(t, found, len(queries)*3/4)
 }
 
 func TestSearchKeepsToTheUsersScope(t *testing.T) {

@@ -33,6 +33,6 @@ run env HOTLINE_DATA_DIR="$TMPDIR/search" bin/hotline gen --tickets 300 --bulk
 run env HOTLINE_DATA_DIR="$TMPDIR/search" go run ./deploy/bench/search -queries 20
 run env HOTLINE_DATA_DIR="$TMPDIR/kb" go run ./deploy/bench/knowledge -articles 100 -queries 20 -import 20 -rebuild
 run deploy/bench/sip/run.sh -cps 2 -duration 3s -agents 2 -talk 1500ms
-run node deploy/bench/ui/login.mjs -runs 2
-run node deploy/bench/ui/screenpop.mjs -calls 2
-run node deploy/bench/ui/list.mjs -runs 2 -tickets 1000
+run node deploy/bench/ui/login.mjs -runs 1
+run node deploy/bench/ui/screenpop.mjs -calls 1
+run node deploy/bench/ui/list.mjs -runs 1 -tickets 1000

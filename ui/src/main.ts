@@ -5,10 +5,12 @@ import { setAuth } from './graphql/client'
 import { makeRouter } from './router'
 import { useSession } from './stores/session'
 import './style.css'
-// ElMessage and ElMessageBox are called, not placed in templates, so the
-// on-demand import does not see them: their styles are loaded once here.
+// ElMessage, ElMessageBox and ElNotification are called, not placed in
+// templates, so the on-demand import does not see them: their styles are
+// loaded once here (and not in the unit tests, which have no layout).
 import 'element-plus/es/components/message/style/css'
 import 'element-plus/es/components/message-box/style/css'
+import 'element-plus/es/components/notification/style/css'
 
 const app = createApp(App)
 app.use(createPinia())
