@@ -40,6 +40,7 @@ func (m Module) Register(b *gql.Builder) error {
 			"due":   opt("overdue 已超期、near 即将超期、step_overdue 超环节时限", func(e Entry) string { return e.Due }),
 			"form":  opt("列名所取的表单（登记页：所填的表单）", func(e Entry) string { return e.Form.Name }),
 			"cite":  opt("登记页：显示知识侧栏，引用的知识编号写入表单的这一字段", func(e Entry) string { return e.Cite }),
+			"group": opt("菜单分组：同组的相邻菜单项折叠在此标题下", func(e Entry) string { return e.Group }),
 			"columns": &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "作为列显示的表单字段，第一个为标题",
 				Resolve: func(p graphql.ResolveParams) (any, error) {
 					if c := p.Source.(Entry).Columns; c != nil {

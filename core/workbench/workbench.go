@@ -114,6 +114,10 @@ type Entry struct {
 	// form that articles cited from the panel are added to (by number,
 	// comma-separated), the field the flow's knowledge.cite reads.
 	Cite string `yaml:"cite" jsonschema:"description=register: show the knowledge side panel; articles cited from it are added to this text field of form (numbers\\, comma-separated)"`
+	// Group folds consecutive entries under one collapsible heading (a
+	// department's applications to audit: returns, hangs, extensions…),
+	// so a long menu stays short; the heading shows their total.
+	Group string `yaml:"group" jsonschema:"description=entries with the same group are shown folded under it (Chinese); they must be listed one after another"`
 }
 
 // Facet names of the ticket search beside the form's own facet fields
@@ -178,6 +182,11 @@ func (w *Workbench) Provision(c *registry.Context) {
 			if e.Flow.Name != "" || e.State != "" || e.Due != "" || e.Form.Name != "" || len(e.Columns) > 0 || len(e.Facets) > 0 || len(e.Actions) > 0 {
 				c.Errorf(c.At("menu", i, "page"), "page %s takes no flow, state, due, form, columns, facets or actions", e.Page)
 			}
+		}
+		// A group is one heading in the menu: its entries listed apart
+		// would show it twice.
+		if e.Group != "" && i > 0 && w.Menu[i-1].Group != e.Group && slices.ContainsFunc(w.Menu[:i], func(o Entry) bool { return o.Group == e.Group }) {
+			c.Errorf(c.At("menu", i, "group"), "group: entries of group %q are listed apart; list them one after another", e.Group)
 		}
 		if e.Cite != "" && e.Page != "register" {
 			c.Errorf(c.At("menu", i, "cite"), "cite: only a register page has the knowledge side panel")

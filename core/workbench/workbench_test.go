@@ -89,6 +89,8 @@ func TestBadWorkbenchesNameFileAndLine(t *testing.T) {
 			`cite: field address of form ticket-register is address, not text`},
 		{"actions on a ticket list", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: tickets, actions: [register]}\n",
 			`actions: page tickets takes no actions`},
+		{"a group listed apart", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: notices, group: 申请}\n  - {name: b, label: 乙, page: notices}\n  - {name: c, label: 丙, page: notices, group: 申请}\n",
+			`zz_test.yaml:8:47: group: entries of group "申请" are listed apart; list them one after another`},
 		{"entry twice", head + "roles: [agent]\nmenu:\n  - {name: a, label: 甲, page: notices}\n  - {name: a, label: 乙, page: notices}\n",
 			`zz_test.yaml:7:12: menu entry "a" listed twice`},
 		{"no roles", head + "menu:\n  - {name: a, label: 甲, page: notices}\n",

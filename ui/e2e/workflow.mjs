@@ -49,6 +49,13 @@ export default async function workflow(t) {
     assert.ok(entry, `${u}'s menu lists tickets in ${ticket.state}`)
     const p = t.track(await t.page(u, `/w/${bench.name}/${entry.name}`))
     await p.waitForSelector(`[data-test=list-title] >> text=${entry.label}`)
+    if (entry.group) {
+      // A grouped entry sits in its group's folded sub-menu, opened
+      // because the page shown is one of its lists.
+      await p.waitForSelector(`[data-test=menu-group-${bench.name}] >> text=${entry.group}`)
+      assert.ok(await p.isVisible(`[data-test=menu-${bench.name}-${entry.name}]`), `${entry.label} is shown under ${entry.group}`)
+      await p.screenshot({ path: join(shots, 'menu-group.png') })
+    }
     await p.click(`[data-test=ticket-row] >> text=${ticket.number}`)
     await p.waitForURL(new RegExp(`/t/${ticket.id}$`))
     await p.waitForSelector(`[data-test=ticket-head-number] >> text=${ticket.number}`)
@@ -182,7 +189,7 @@ export default async function workflow(t) {
     const decider = deciders[0]
     console.log(`     the return is refused by ${decider} (deciders: ${deciders.join(', ')})`)
     other = await read(decider, other.id)
-    p = t.track(await t.page(decider, `/t/${other.id}`))
+    p = await fromList(decider, other)
     await act(p, decider, other.id, 'dept_return_reject', async () => {
       await p.fill('[data-test=field-opinion] textarea', '经核实属赛罕区属地管理范围，请继续办理。')
     })

@@ -52,6 +52,8 @@ export interface WorkbenchEntry {
   // cite: a register page's field that articles cited from its knowledge
   // side panel are added to.
   cite?: string | null
+  // group: the heading consecutive entries are folded under.
+  group?: string | null
 }
 
 export interface Workbench {
@@ -79,7 +81,7 @@ export interface Work {
 }
 
 export const MY_WORKBENCH = doc<{ myWorkbench: Workbench[]; myWork: Work }>(`query MyWorkbench {
-  myWorkbench { name label menu { name label page flow state due form columns facets cite } }
+  myWorkbench { name label menu { name label page flow state due form columns facets cite group } }
   myWork { total overdue nearDue stepOverdue states { flow state label count overdue nearDue stepOverdue } }
 }`)
 

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import { useWorkbench } from './workbench'
+import { menuItems, useWorkbench } from './workbench'
 import type { WorkbenchEntry } from '../graphql/documents'
 
 const entry = (e: Partial<WorkbenchEntry>): WorkbenchEntry => ({ name: 'e', label: '列表', page: 'tickets', flow: null, state: null, due: null, form: null, columns: [], facets: [], ...e })
@@ -39,5 +39,23 @@ describe('workbench counts', () => {
     expect(w.find('b', 'x')?.label).toBe('某列表')
     expect(w.find('b', 'y')).toBeUndefined()
     expect(w.find('c', 'x')).toBeUndefined()
+  })
+})
+
+describe('menuItems', () => {
+  it('folds consecutive entries of a group under one heading and keeps the order', () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => entry({ name: n }))
+    const g1 = entry({ name: 'g1', group: '申请' })
+    const g2 = entry({ name: 'g2', group: '申请' })
+    const h = entry({ name: 'h', group: '其他' })
+    expect(menuItems([a!, g1, g2, b!, h, c!, d!])).toEqual([
+      { entry: a },
+      { group: '申请', entries: [g1, g2] },
+      { entry: b },
+      { group: '其他', entries: [h] },
+      { entry: c },
+      { entry: d },
+    ])
+    expect(menuItems([])).toEqual([])
   })
 })

@@ -66,3 +66,20 @@ export const useWorkbench = defineStore('workbench', () => {
 
   return { menus, work, loaded, load, clear, find, count }
 })
+
+// A MenuItem is what a workbench's menu shows at its top level: an entry,
+// or a group of consecutive entries folded under their heading.
+export type MenuItem = { entry: WorkbenchEntry } | { group: string; entries: WorkbenchEntry[] }
+
+// menuItems folds a menu's consecutive entries of one group into one item
+// (the lint keeps a group's entries together), in the menu's order.
+export function menuItems(menu: WorkbenchEntry[]): MenuItem[] {
+  const out: MenuItem[] = []
+  for (const e of menu) {
+    const prev = out[out.length - 1]
+    if (e.group && prev && 'group' in prev && prev.group === e.group) prev.entries.push(e)
+    else if (e.group) out.push({ group: e.group, entries: [e] })
+    else out.push({ entry: e })
+  }
+  return out
+}
