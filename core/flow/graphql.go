@@ -309,6 +309,33 @@ func (m Module) Register(b *gql.Builder) error {
 		},
 	})
 
+	// A ticket's links to others (merged, urged, related), from both ends;
+	// the other ticket only where the reader may read it.
+	linkType := graphql.NewObject(graphql.ObjectConfig{
+		Name: "TicketLink", Description: "工单之间的关联（并单、催办、关联），由流程的 link 效果写入",
+		Fields: graphql.Fields{
+			"relation": &graphql.Field{Type: gql.NonNull(graphql.String), Description: "merge 并单、urge 催办、related 关联",
+				Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(ticket.Link).Relation, nil }},
+			"outgoing": &graphql.Field{Type: gql.NonNull(graphql.Boolean), Description: "为真：本工单发起的关联（如本单并入对方）；为假：对方发起的（如对方并入本单）",
+				Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(ticket.Link).Outgoing, nil }},
+			"label": &graphql.Field{Type: gql.NonNull(graphql.String), Description: "从本工单看的关联名称，如“已并入”“并入本单”",
+				Resolve: func(p graphql.ResolveParams) (any, error) { return linkLabel(p.Source.(ticket.Link)), nil }},
+			"at": &graphql.Field{Type: gql.NonNull(gql.Time), Resolve: func(p graphql.ResolveParams) (any, error) { return p.Source.(ticket.Link).At, nil }},
+			"ticket": &graphql.Field{Type: ticketType, Description: "关联的另一张工单；不在您的数据范围内时为空",
+				Resolve: func(p graphql.ResolveParams) (any, error) {
+					if o := p.Source.(ticket.Link).Other; o != nil {
+						return *o, nil
+					}
+					return nil, nil
+				}},
+		},
+	})
+	ticketType.AddFieldConfig("links", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(linkType))),
+		Description: fmt.Sprintf("与其他工单的关联，两个方向都列出，按时间先后（最多最近 %d 条）", ticket.MaxLinks),
+		Resolve: identity.Resolve(func(ctx context.Context, pr *identity.Principal, _ map[string]any, src any) (any, error) {
+			return e.Store.Links(ctx, pr, src.(ticket.Ticket).ID)
+		})})
+
 	// Flow definitions as a graph, for the visual designer: it edits the
 	// YAML and publishes it with publishConfig(kind: "flow"), which lints it
 	// together with the rest of the configuration.
@@ -551,5 +578,21 @@ func (m Module) registerTypedCreates(b *gql.Builder, ticketType *graphql.Object)
 					return e.createFromForm(ctx, p, fm.Name, input, draft, action)
 				})})
 		}
+	}
+}
+
+// linkLabel names a link as the ticket read sees it.
+func linkLabel(l ticket.Link) string {
+	switch {
+	case l.Relation == "merge" && l.Outgoing:
+		return "已并入"
+	case l.Relation == "merge":
+		return "并入本单"
+	case l.Relation == "urge" && l.Outgoing:
+		return "催办"
+	case l.Relation == "urge":
+		return "被催办"
+	default:
+		return "关联"
 	}
 }

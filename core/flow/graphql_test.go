@@ -170,3 +170,56 @@ func TestTheLargestPagePassesTheComplexityLimit(t *testing.T) {
 	require.Len(t, res.Errors, 1)
 	assert.Equal(t, "maxComplexity", res.Errors[0].Extensions["limit"])
 }
+
+func TestLinksReadBothEndsWithinScope(t *testing.T) {
+	w := newWorld(t)
+	schema, err := gql.NewBuilder().Build(identity.Module{Svc: w.ids}, flow.Module{Engine: w.eng})
+	require.NoError(t, err)
+	run := func(user, query string, vars map[string]any) map[string]any {
+		t.Helper()
+		ctx := identity.WithPrincipal(context.Background(), w.as(t, user))
+		r := graphql.Do(graphql.Params{Schema: schema, RequestString: query, VariableValues: vars, Context: ctx})
+		require.Empty(t, r.Errors)
+		return r.Data.(map[string]any)
+	}
+	create := func(unit, title string) (string, string) {
+		tk := run("agent", `mutation($in: JSON!) { createTicket(form: "register", input: $in) { id number } }`,
+			map[string]any{"in": map[string]any{"unit": unit, "title": title, "type": "投诉"}})["createTicket"].(map[string]any)
+		return tk["id"].(string), tk["number"].(string)
+	}
+	master, masterNo := create("150105", "大学东街占道经营")
+	merged, mergedNo := create("150105", "大学东街 88 号门口占道经营")
+	away, awayNo := create("150102", "新城区同一商贩占道经营")
+	// As the flows' link effect writes them: merged into master, and the
+	// 新城区 ticket related to master.
+	for _, l := range [][2]string{{merged, master}, {away, master}} {
+		rel := map[string]string{merged: "merge", away: "related"}[l[0]]
+		_, err := w.pool.Exec(context.Background(), `INSERT INTO ticket_links (ticket_id, other_id, relation, at) VALUES ($1, $2, $3, now() + ($4 || ' s')::interval)`,
+			l[0], l[1], rel, map[string]string{merged: "1", away: "2"}[l[0]])
+		require.NoError(t, err)
+	}
+	const q = `query($id: ID!) { ticket(id: $id) { links { relation outgoing label ticket { number } } } }`
+	links := func(user, id string) []any {
+		return run(user, q, map[string]any{"id": id})["ticket"].(map[string]any)["links"].([]any)
+	}
+
+	// The agent sees every ticket: the master lists both, oldest first, as
+	// links made by the others.
+	assert.Equal(t, []any{
+		map[string]any{"relation": "merge", "outgoing": false, "label": "并入本单", "ticket": map[string]any{"number": mergedNo}},
+		map[string]any{"relation": "related", "outgoing": false, "label": "关联", "ticket": map[string]any{"number": awayNo}},
+	}, links("agent", master))
+	// The merged ticket points at its master.
+	assert.Equal(t, []any{
+		map[string]any{"relation": "merge", "outgoing": true, "label": "已并入", "ticket": map[string]any{"number": masterNo}},
+	}, links("clerk", merged))
+	// 赛罕区's clerk learns that the master has a link outside the
+	// district, not which ticket it is.
+	got := links("clerk", master)
+	require.Len(t, got, 2)
+	assert.Equal(t, map[string]any{"number": mergedNo}, got[0].(map[string]any)["ticket"])
+	assert.Nil(t, got[1].(map[string]any)["ticket"])
+	// A ticket without links has an empty list.
+	lone, _ := create("150105", "路灯不亮")
+	assert.Empty(t, links("clerk", lone))
+}

@@ -2,7 +2,8 @@
 // it from the to-do list and dispatches it to 赛罕区 with the responsibility
 // list's suggestion; the 赛罕区 clerk signs for it and replies with an
 // attachment; the auditor passes the reply, the callback user records a
-// satisfied citizen and the auditor closes it. Then the clerk applies to
+// satisfied citizen and the auditor closes it. A second call about the
+// same matter is merged into the first. Then the clerk applies to
 // return a second ticket and the centre refuses the return; after two
 // refusals the flow's guard greys the return out, with its reason.
 //
@@ -116,6 +117,22 @@ export default async function workflow(t) {
     ticket = await read('dispatcher', ticket.id)
     const holder = (await gql(url, await token('dispatcher'), 'query($id: ID!) { ticket(id: $id) { holder { unitCode } } }', { id: ticket.id })).ticket.holder
     assert.equal(holder.unitCode, saihan.unitCode)
+    await p.context().close()
+  })
+
+  await step('the dispatcher merges a second call about it into the first; each ticket shows the other as linked', async () => {
+    const dup = await register('88 号院楼道垃圾又堆了', '同一小区居民再次来电反映大学东街 88 号院楼道垃圾堆放无人清理。')
+    const p = await fromList('dispatcher', dup)
+    await act(p, 'dispatcher', dup.id, 'merge', async () => {
+      await p.fill('[data-test=field-master] input', ticket.number)
+    })
+    const link = p.locator('[data-test=ticket-links] [data-test=ticket-link-merge]')
+    await link.locator(`text=${ticket.number}`).waitFor()
+    await link.locator(`a >> text=${ticket.number}`).click()
+    await p.waitForURL(new RegExp(`/t/${ticket.id}$`))
+    await p.locator(`[data-test=ticket-links] [data-test=ticket-link-merge] >> text=${dup.number}`).waitFor()
+    await p.waitForTimeout(400) // the tags' fade-in
+    await p.screenshot({ path: join(shots, 'links.png') })
     await p.context().close()
   })
 

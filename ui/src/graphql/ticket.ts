@@ -41,6 +41,17 @@ export interface TicketBranch {
   result: Record<string, unknown> | null
 }
 
+// A TicketLink is a relation to another ticket as the flow's link effect
+// made it (merge, urge, related), seen from this ticket; ticket is null
+// when the other one is outside the user's scope.
+export interface TicketLink {
+  relation: string
+  outgoing: boolean
+  label: string
+  at: string
+  ticket: { id: string; number: string; stateLabel: string; fields: Record<string, unknown> } | null
+}
+
 export interface TicketDetail {
   id: string
   number: string
@@ -60,13 +71,15 @@ export interface TicketDetail {
   branches: TicketBranch[]
   events: TicketEvent[]
   availableActions: TicketAction[]
+  links: TicketLink[]
 }
 
 export const ticketFields = `id number flow state stateLabel version fields inputs deadline stepDeadline stepLimit createdAt closedAt creator
   holder { unitCode unitName user }
   branches { id unitCode unitName state deadline doneAt result }
   events { action actionLabel actor at form fromState toState toStateLabel input onTime stepDue unit }
-  availableActions(refused: true) { name label form required choices refusal }`
+  availableActions(refused: true) { name label form required choices refusal }
+  links { relation outgoing label at ticket { id number stateLabel fields } }`
 
 export const TICKET = doc<{ ticket: TicketDetail }, { id: string }>(`query Ticket($id: ID!) { ticket(id: $id) { ${ticketFields} } }`)
 

@@ -52,6 +52,7 @@ export function ticketOf(extra: Partial<TicketDetail> = {}): TicketDetail {
     branches: [],
     events: [],
     availableActions: [],
+    links: [],
     ...extra,
   }
 }
