@@ -5,9 +5,7 @@
 // shows without a rebuild. Field names, labels, options and action labels
 // are read from the server (form, myWorkbench, addressOptions, checkForm).
 import assert from 'node:assert/strict'
-
-const formQuery = `query($n: String!) { form(name: $n) { name label summary callField fields {
-  name label type required computed conditional caller default options { value label children { value label children { value label } } } levels { key label } } } }`
+import { field, fill, formQuery, pick } from './fields.mjs'
 
 export default async function forms(t) {
   const { url, gql, login, shots, join, wait, step } = t
@@ -20,39 +18,11 @@ export default async function forms(t) {
   }
   const form = bench && (await gql(url, token, formQuery, { n: entry.form })).form
   const path = bench && `/w/${bench}/${entry.name}`
-  const field = (name) => `[data-test="field-${name}"]`
   const phones = form ? form.fields.filter((f) => f.caller === 'phone') : []
   const summary = form && form.fields.find((f) => f.name === form.summary)
   const address = form && form.fields.find((f) => f.levels.length > 0)
   const number = '13904710017'
   let page, chosen, created
-
-  // pick opens an Element Plus select (or cascader) and clicks the option
-  // labelled text in its dropdown, which Element Plus puts under <body>.
-  async function pick(p, trigger, ...texts) {
-    await p.click(trigger)
-    for (const text of texts) {
-      const item = p.locator('.el-popper:visible').locator('.el-select-dropdown__item, .el-cascader-node').filter({ hasText: text }).first()
-      await item.click()
-    }
-    await p.waitForTimeout(150)
-  }
-
-  async function fill(p, f, text) {
-    const sel = field(f.name)
-    if (f.type === 'longtext') return p.fill(`${sel} textarea`, text)
-    if (f.type === 'choice') {
-      const label = f.options[0].label
-      if (await p.locator(`${sel} .el-radio`).count()) return p.click(`${sel} .el-radio >> text=${label}`)
-      return pick(p, `${sel} .el-select`, label)
-    }
-    if (f.type === 'tree') {
-      const path = []
-      for (let o = f.options[0]; o; o = o.children[0]) path.push(o.label)
-      return pick(p, `${sel} .el-cascader`, ...path)
-    }
-    return p.fill(`${sel} input`, text)
-  }
 
   await step('the agent opens the registration page from the menu, pre-filled from the call', async () => {
     assert.ok(bench, "the agent's workbench has a registration entry")

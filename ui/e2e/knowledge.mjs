@@ -1,8 +1,11 @@
 // The knowledge pages: search with two characters and a facet (counts
 // checked against the server), an article with a favourite in a new
 // folder, a rating in the configured rating form, a correction report,
-// and the diff of two versions after an editor publishes a revision.
+// the diff of two versions after an editor publishes a revision, and a
+// new article written on the editor's registration page and sent to
+// review at once.
 import assert from 'node:assert/strict'
+import { fill, formQuery } from './fields.mjs'
 
 export default async function knowledge(t) {
   const { url, gql, login, shots, join, step } = t
@@ -113,5 +116,38 @@ export default async function knowledge(t) {
     const cited = await r.inputValue(`[data-test=field-${e.cite}] input`)
     assert.match(cited, /^\d+$/, 'the cited article number is in the field')
     await r.screenshot({ path: join(shots, 'register-knowledge.png') })
+  })
+
+  await step("an editor writes a new article on the registration page and sends it to review at once", async () => {
+    const editor = await login(url, 'kbeditor')
+    const menus = (await gql(url, editor, '{ myWorkbench { name menu { name label page form actions { name label draft required } } } }')).myWorkbench
+    // The editor may also hold a role that registers tickets: the page
+    // wanted registers with a form naming no caller.
+    let w, e, form
+    for (const x of menus) {
+      for (const m of x.menu.filter((m) => m.page === 'register')) {
+        const f = (await gql(url, editor, formQuery, { n: m.form })).form
+        if (!e && !f.fields.some((fl) => fl.caller)) [w, e, form] = [x, m, f]
+      }
+    }
+    assert.ok(e, "the editor's menu has a registration page for articles")
+    const submit = e.actions.find((a) => !a.draft)
+    assert.ok(submit && e.actions.some((a) => a.draft), 'it offers a draft and an action that submits')
+    const r = await t.page('kbeditor', `/w/${w.name}/${e.name}`)
+    await r.waitForSelector('[data-test=register]')
+    const required = new Set([...submit.required, ...form.fields.filter((f) => f.required).map((f) => f.name)])
+    for (const f of form.fields) {
+      if (!required.has(f.name) || f.computed || (await r.locator(`[data-test="field-${f.name}"]`).count()) === 0) continue
+      await fill(r, f, `e2e 新知识 ${f.label}：携带身份证到窗口办理`)
+    }
+    // An article registers no caller: no caller's or similar tickets.
+    assert.equal(await r.locator('[data-test=similar]').count(), 0)
+    await r.screenshot({ path: join(shots, 'kb-new.png') })
+    await r.click(`[data-test=action-${submit.name}]`)
+    await r.waitForURL(/\/t\/\d+$/)
+    const id = r.url().split('/').pop()
+    const created = (await gql(url, editor, 'query($id: ID!) { ticket(id: $id) { stateLabel events { action } } }', { id })).ticket
+    assert.deepEqual(created.events.map((x) => x.action), [submit.name])
+    await r.waitForSelector(`[data-test=ticket-state] >> text=${created.stateLabel}`)
   })
 }

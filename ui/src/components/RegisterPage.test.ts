@@ -81,6 +81,26 @@ describe('RegisterPage', { timeout: 120_000 }, () => {
     w.unmount()
   })
 
+  it("shows the caller's open tickets and similar ones only for a form that names a caller", async () => {
+    answers(() => ({}))
+    const { w } = await render()
+    expect(w.find('[data-test="in-transit"]').exists()).toBe(true)
+    expect(w.find('[data-test="similar"]').exists()).toBe(true)
+    w.unmount()
+    const calls = fakeServer({
+      Form: () => ({ data: { form: { ...form, fields: form.fields.filter((f) => !f.caller) } } }),
+      RegisterActions: () => ({ data: { myWorkbench: [{ name: 'desk', menu: [{ name: 'reg', actions }] }] } }),
+      CheckForm: () => ({ data: { checkForm: { valid: true, errors: [], hidden: [], values: {} } } }),
+    })
+    const { w: article } = await render()
+    await article.find('[data-test="field-title"] input').setValue('供暖收费标准说明')
+    await new Promise((r) => setTimeout(r, 700)) // past the hints' debounce
+    expect(article.find('[data-test="in-transit"]').exists()).toBe(false)
+    expect(article.find('[data-test="similar"]').exists()).toBe(false)
+    expect(calls.map((c) => c.op)).not.toContain('SimilarTickets')
+    article.unmount()
+  })
+
   it('restores the draft kept in the browser', async () => {
     answers(() => ({}))
     localStorage.setItem(draftKey('agent', 'desk', 'reg'), JSON.stringify({ values: { title: '暖气不热' }, savedAt: '2026-12-02T09:30:05' }))
