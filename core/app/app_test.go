@@ -199,6 +199,18 @@ func TestDemoAccountsLoginAndMeOverHTTP(t *testing.T) {
 	for _, e := range r.Data["users"].(map[string]any)["edges"].([]any) {
 		assert.NotEqual(t, "clerk.xincheng", e.(map[string]any)["node"].(map[string]any)["username"])
 	}
+	// Yet a ticket page names the units its fields hold by code, whatever
+	// the reader's scope: unit names are no secret.
+	r = query(t, base, clerk, `{ unitNames(codes: ["150102", "nope", "150105"]) { code name } }`, nil)
+	require.Empty(t, r.Errors)
+	assert.ElementsMatch(t, []any{map[string]any{"code": "150102", "name": "新城区"}, map[string]any{"code": "150105", "name": "赛罕区"}}, r.Data["unitNames"])
+	many := make([]string, 201)
+	for i := range many {
+		many[i] = fmt.Sprint(i)
+	}
+	r = query(t, base, clerk, `query($c: [String!]!) { unitNames(codes: $c) { code } }`, map[string]any{"c": many})
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, "codes", r.Errors[0].Extensions["field"])
 }
 
 func TestEmbeddedPostgresStartStopAndReuse(t *testing.T) {

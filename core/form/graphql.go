@@ -3,6 +3,7 @@ package form
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -256,6 +257,32 @@ func (m Module) Register(b *gql.Builder) error {
 				return []UnitName{}, nil
 			}
 			return l.Children(ctx, parent, levels[i].Kinds)
+		})})
+	// Unit names are no secret (every user picks addresses from them); a
+	// ticket page names the units its fields and steps hold by code, in
+	// whatever scope the reader has.
+	b.Query("unitNames", &graphql.Field{Type: gql.NonNull(graphql.NewList(gql.NonNull(optionType))),
+		Description: fmt.Sprintf("按编码查单位名称（单位字段、地址各级的值为编码），最多 %d 个；不存在的编码不返回", MaxUnitNames),
+		Args:        graphql.FieldConfigArgument{"codes": {Type: gql.NonNull(graphql.NewList(gql.NonNull(graphql.String)))}},
+		Resolve: identity.Resolve(func(ctx context.Context, _ *identity.Principal, args map[string]any, _ any) (any, error) {
+			raw, _ := args["codes"].([]any)
+			if len(raw) > MaxUnitNames {
+				return nil, gql.FieldError("codes", "一次最多查询 %d 个单位", MaxUnitNames)
+			}
+			codes := make([]string, 0, len(raw))
+			for _, c := range raw {
+				if s, ok := c.(string); ok && s != "" {
+					codes = append(codes, s)
+				}
+			}
+			var n UnitNamer
+			if m.Lookup != nil {
+				n, _ = m.Lookup().(UnitNamer)
+			}
+			if n == nil || len(codes) == 0 {
+				return []UnitName{}, nil
+			}
+			return n.Names(ctx, codes)
 		})})
 	return nil
 }

@@ -48,6 +48,31 @@ func (l DBLookup) Children(ctx context.Context, parent string, kinds []string) (
 	return out, nil
 }
 
+// UnitNamer names units by code: what a unit field or an address level
+// holds is a code, and a page shows the name.
+type UnitNamer interface {
+	// Names returns the units among codes that exist, active or not (a
+	// ticket keeps the code of a unit since dissolved), in no order.
+	Names(ctx context.Context, codes []string) ([]UnitName, error)
+}
+
+// MaxUnitNames bounds one unitNames question: a ticket page asks for the
+// units its fields and steps name, a few dozen at most.
+const MaxUnitNames = 200
+
+// Names implements UnitNamer.
+func (l DBLookup) Names(ctx context.Context, codes []string) ([]UnitName, error) {
+	rows, err := l.Q.Query(ctx, `SELECT code, name FROM units WHERE code = ANY($1)`, codes)
+	if err != nil {
+		return nil, fmt.Errorf("naming units: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[UnitName])
+	if err != nil {
+		return nil, fmt.Errorf("naming units: %w", err)
+	}
+	return out, nil
+}
+
 // DBLookup answers Lookup from PostgreSQL, inside the caller's transaction
 // when Q is one, so a check sees what the write will see.
 type DBLookup struct{ Q Querier }

@@ -131,6 +131,9 @@ export default async function workflow(t) {
     await link.locator(`a >> text=${ticket.number}`).click()
     await p.waitForURL(new RegExp(`/t/${ticket.id}$`))
     await p.locator(`[data-test=ticket-links] [data-test=ticket-link-merge] >> text=${dup.number}`).waitFor()
+    // The dispatch step's unit field reads as the unit's name (unitNames), not its code.
+    await p.waitForSelector(`[data-test=timeline] >> text=${saihan.unitName}`)
+    assert.ok(!(await p.textContent('[data-test=timeline]')).includes(saihan.unitCode), 'no unit code in the timeline')
     await p.waitForTimeout(400) // the tags' fade-in
     await p.screenshot({ path: join(shots, 'links.png') })
     await p.context().close()

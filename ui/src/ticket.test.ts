@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { field, formOf, ticketOf } from './test/fixtures'
 import type { TicketEvent } from './graphql/ticket'
-import { attachmentsOf, describeChange, formsOf, inputRows, narrowForm, onTimeText, ticketForm, valueText } from './ticket'
+import { attachmentsOf, describeChange, formsOf, inputRows, narrowForm, onTimeText, ticketForm, unitCodes, valueText } from './ticket'
 
 function event(extra: Partial<TicketEvent>): TicketEvent {
   return {
@@ -42,8 +42,25 @@ describe('inputRows', () => {
     expect(rows[2].attachments).toEqual(['a1', 'a2'])
   })
 
-  it('shows an address by its words, not its division codes', () => {
-    expect(valueText({ district: '150105', street: '150105001', detail: '大学东街 1 号' }, field('where', 'address', { levels: [{ key: 'district', label: '区县' }] }))).toBe('大学东街 1 号')
+  it('shows an address by the names of its levels and its words, never its division codes', () => {
+    const where = field('where', 'address', { levels: [{ key: 'district', label: '区县' }, { key: 'street', label: '街道' }] })
+    const v = { district: '150105', street: '150105001', detail: '大学东街 1 号' }
+    expect(valueText(v, where)).toBe('大学东街 1 号')
+    expect(valueText(v, where, { '150105': '赛罕区', '150105001': '大学东街街道' })).toBe('赛罕区 大学东街街道 大学东街 1 号')
+    expect(valueText(v, where, { '150105': '赛罕区' })).toBe('赛罕区 大学东街 1 号')
+  })
+
+  it('names a unit field by its unit, the code until the name is known', () => {
+    const unit = field('unit', 'unit')
+    expect(valueText('150105', unit, { '150105': '赛罕区' })).toBe('赛罕区')
+    expect(valueText('150105', unit)).toBe('150105')
+    expect(inputRows({ unit: '150105' }, [unit], false, { '150105': '赛罕区' })[0]!.text).toBe('赛罕区')
+  })
+
+  it('lists the unit codes of unit fields and address levels', () => {
+    const fields = [field('unit', 'unit'), field('where', 'address', { levels: [{ key: 'district', label: '区县' }] }), field('title', 'text')]
+    expect(unitCodes({ unit: '150105', where: { district: '150102', detail: 'x' }, title: '150000' }, fields)).toEqual(['150105', '150102'])
+    expect(unitCodes(null, fields)).toEqual([])
   })
 
   it('leaves out of a ticket\'s fields what its form does not know', () => {

@@ -31,18 +31,32 @@ function ids(v: unknown): string[] {
   return typeof v === 'string' && v ? [v] : []
 }
 
-// valueText shows one field's value: options by their label, an address
-// (a field with division levels) by what it says in words (its detail; the
-// levels are codes), the rest as a list cell does.
-export function valueText(v: unknown, f?: Pick<FormFieldDef, 'levels' | 'options'>): string {
+// UnitNames maps unit codes to names (unitNames): a unit field and each
+// level of an address hold a code.
+export type UnitNames = Record<string, string>
+
+const unitType = 'unit'
+
+// valueText shows one field's value: options by their label, a unit by
+// its name, an address (a field with division levels) by the names of its
+// levels and its detail, the rest as a list cell does. A code whose name
+// is not known (yet) is left out of an address: it means nothing to a
+// reader.
+export function valueText(v: unknown, f?: Pick<FormFieldDef, 'levels' | 'options'> & { type?: string }, names: UnitNames = {}): string {
   if (v === null || v === undefined || v === '') return ''
   if (f?.levels?.length && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>
-    const parts = Object.entries(o)
-      .filter(([, x]) => typeof x === 'string' && x && !/^\d+$/.test(x))
-      .map(([, x]) => x as string)
+    const parts: string[] = []
+    for (const l of f.levels) {
+      const c = o[l.key]
+      if (typeof c === 'string' && names[c]) parts.push(names[c])
+    }
+    for (const [k, x] of Object.entries(o)) {
+      if (!f.levels.some((l) => l.key === k) && typeof x === 'string' && x) parts.push(x)
+    }
     return parts.join(' ') || cell(v)
   }
+  if (f?.type === unitType && typeof v === 'string') return names[v] ?? v
   if (f?.options?.length) {
     const label = (x: unknown) => (typeof x === 'string' ? (optionLabel(f.options, x) ?? x) : cell(x))
     if (Array.isArray(v)) return v.map(label).join('、')
@@ -51,11 +65,29 @@ export function valueText(v: unknown, f?: Pick<FormFieldDef, 'levels' | 'options
   return cell(v)
 }
 
+// unitCodes lists the unit codes the values hold in unit fields and
+// address levels of fields, for unitNames.
+export function unitCodes(values: Record<string, unknown> | null | undefined, fields: FormFieldDef[] = []): string[] {
+  const out: string[] = []
+  if (!values) return out
+  for (const f of fields) {
+    const v = values[f.name]
+    if (f.type === unitType && typeof v === 'string' && v) out.push(v)
+    if (f.levels?.length && v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const l of f.levels) {
+        const c = (v as Record<string, unknown>)[l.key]
+        if (typeof c === 'string' && c) out.push(c)
+      }
+    }
+  }
+  return out
+}
+
 // inputRows lists an input's values in the order of the form's fields
 // (those the form does not know after, by name, unless onlyForm: a
 // ticket's own fields hold what the flow's effects keep for themselves),
 // each with its label.
-export function inputRows(input: Record<string, unknown> | null | undefined, fields: FormFieldDef[] = [], onlyForm = false): InputRow[] {
+export function inputRows(input: Record<string, unknown> | null | undefined, fields: FormFieldDef[] = [], onlyForm = false, names: UnitNames = {}): InputRow[] {
   if (!input) return []
   const rows: InputRow[] = []
   const seen = new Set<string>()
@@ -68,7 +100,7 @@ export function inputRows(input: Record<string, unknown> | null | undefined, fie
       if (a.length) rows.push({ name: f.name, label: f.label, text: '', attachments: a })
       continue
     }
-    const text = valueText(v, f)
+    const text = valueText(v, f, names)
     if (text) rows.push({ name: f.name, label: f.label, text, attachments: [] })
   }
   for (const [k, v] of Object.entries(input)) {

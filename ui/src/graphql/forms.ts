@@ -112,6 +112,12 @@ export const ADDRESS_OPTIONS = doc<
   addressOptions(form: $form, field: $field, level: $level, parent: $parent) { code name }
 }`)
 
+// UNIT_NAMES names the units a page's values hold by code (unit fields,
+// address levels), whatever the reader's scope; at most 200 at once.
+export const UNIT_NAMES = doc<{ unitNames: UnitName[] }, { codes: string[] }>(
+  `query UnitNames($codes: [String!]!) { unitNames(codes: $codes) { code name } }`,
+)
+
 export interface Attachment {
   id: string
   name: string
