@@ -44,24 +44,26 @@ run: deps build
 # of GOMAXPROCS (2 on CI): only core/telephony and core/pgserver have any,
 # and the telephony ones spend their time waiting on sipp and baresip in
 # real time (a call walks a 20 s menu), not on the CPU. Measured on 2
-# cores, go test alone: 5m00 without -race; 5m50 with -race (telephony
-# 178 s, flow 125 s); 3m46 with -race -parallel 8 (telephony 87 s, flow
-# 105 s, knowledge 36 s); deploy/fuzz.sh adds about 1m40. Leaving flow,
-# the slowest package after telephony, without -race would save under a
-# minute of a budget (15 min) not near.
+# cores (issue 17): go test about 7m50 with -race -parallel 8
+# (telephony 98 s, ticket search 97 s, knowledge 74 s, app 70 s, flow
+# 50 s), using about 1.6 cores throughout; -p 4 saved 12 s and made a
+# timing test flaky, so packages still run GOMAXPROCS at a time. The
+# fuzz targets add about a minute.
 #
 # Last, every benchmark of README runs its README command for a few
-# seconds on a small data set (deploy/bench/quick.sh, about 45 s), so a
+# seconds on a small data set (deploy/bench/quick.sh, two to three
+# minutes, most of it the UI benchmarks' servers starting), so a
 # benchmark that no longer starts fails here. It runs outside testdb: the
 # benchmarks start their own PostgreSQL, as their README commands do.
 FUZZTIME ?= 3s
 GOTESTFLAGS ?= -race -parallel 8
 #
-# Then the web UI: its type check (vue-tsc, about 15 s), its unit tests
-# (vitest, about 5 s) and the end-to-end
-# test (ui/e2e/run.mjs: Debian chromium driven by playwright-core against
-# a real `hotline serve --demo` on a free port, under a minute), which
-# saves its screenshots in ui/e2e/screenshots/.
+# Then the web UI: its type check (vue-tsc, about 20 s), its unit tests
+# (vitest, about 20 s) and the end-to-end suites (ui/e2e/run.mjs: Debian
+# chromium driven by playwright-core against a real `hotline serve
+# --demo` on a free port, about two and a half minutes, the phone suite's
+# walk through the IVR the longest step), which save their screenshots in
+# ui/e2e/screenshots/.
 #
 # Each stage prints the time it starts at, so a slow CI run says where
 # its minutes went.

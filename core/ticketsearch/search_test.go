@@ -165,9 +165,9 @@ func TestSearchFindsWhatSubstringSearchFinds(t *testing.T) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	// 60 in all: each is searched three ways over small windows, about a
+	// 40 in all: each is searched three ways over small windows, about a
 	// second under the race detector on CI's two cores.
-	for len(queries) < 60 {
+	for len(queries) < 40 {
 		text := []rune(c.text[ids[r.IntN(len(ids))]])
 		from := r.IntN(len(text))
 		q := strings.TrimSpace(string(text[from:min(len(text), from+2+r.IntN(5))]))

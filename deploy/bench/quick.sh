@@ -35,4 +35,4 @@ run env HOTLINE_DATA_DIR="$TMPDIR/kb" go run ./deploy/bench/knowledge -articles 
 run deploy/bench/sip/run.sh -cps 2 -duration 3s -agents 2 -talk 1500ms
 run node deploy/bench/ui/login.mjs -runs 1
 run node deploy/bench/ui/screenpop.mjs -calls 1
-run node deploy/bench/ui/list.mjs -runs 1 -tickets 1000
+run node deploy/bench/ui/list.mjs -runs 1 -tickets 500
