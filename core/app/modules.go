@@ -50,7 +50,7 @@ func (k *kernel) modules(cfg Config, sip *telephony.Server, feed *outbox.Feed, l
 		export.Module{Service: k.exports},
 		&knowledge.Module{Service: k.knowledge, Tick: 2 * time.Second},
 		&acd.Module{Agents: k.agents, Distributor: k.acd, Tick: time.Second},
-		telephony.Module{Pool: k.pool, Server: sip, Agents: k.agents, Tickets: k.search, Files: cfg.Files()},
+		telephony.Module{Pool: k.pool, Server: sip, Agents: k.agents, Tickets: k.search, Files: cfg.Files(), Config: k.cfg.Runtime},
 		callstats.Module{Pool: k.pool},
 		notices,
 		announce.Module{Service: &announce.Service{Pool: k.pool, Role: announce.RolesFrom(k.cfg.Runtime)}},

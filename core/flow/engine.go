@@ -419,7 +419,7 @@ func (e *Engine) perform(ctx context.Context, tx pgx.Tx, p *identity.Principal, 
 	}
 	var notices []map[string]any
 	for _, eff := range a.Effects {
-		n, err := e.apply(ctx, tx, f, &t, env, eff)
+		n, err := e.apply(ctx, tx, p, f, &t, env, eff)
 		if err != nil {
 			return ticket.Ticket{}, fmt.Errorf("action %s: %w", a.Name, err)
 		}
@@ -556,7 +556,7 @@ func orEmpty(m map[string]any) map[string]any {
 }
 
 // apply performs one effect on t, returning a notice to queue if any.
-func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *ticket.Ticket, env Env, eff Effect) (map[string]any, error) {
+func (e *Engine) apply(ctx context.Context, tx pgx.Tx, p *identity.Principal, f *Flow, t *ticket.Ticket, env Env, eff Effect) (map[string]any, error) {
 	cal := f.Calendar()
 	now := e.now()
 	switch {
@@ -590,9 +590,16 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, f *Flow, t *ticket.Ticket
 		if err != nil {
 			return nil, err
 		}
+		// Only a ticket the actor may read can be linked to: one outside
+		// the actor's scope is answered as one that does not exist, so
+		// the effect tells no one which numbers exist elsewhere.
 		var otherID int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM tickets WHERE number = $1`, other).Scan(&otherID); err != nil {
-			return nil, gql.FieldError("input", "关联的工单 %s 不存在", other)
+		args := []any{other}
+		if err := tx.QueryRow(ctx, `SELECT t.id FROM tickets t WHERE t.number = $1 AND `+e.Store.Visible(p, &args), args...).Scan(&otherID); err != nil {
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return nil, fmt.Errorf("finding ticket %s to link: %w", other, err)
+			}
+			return nil, gql.FieldError("input", "关联的工单 %s 不存在或不在您的数据范围内", other)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO ticket_links (ticket_id, other_id, relation) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 			t.ID, otherID, eff.Link.Relation); err != nil {

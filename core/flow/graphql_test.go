@@ -223,3 +223,35 @@ func TestLinksReadBothEndsWithinScope(t *testing.T) {
 	lone, _ := create("150105", "路灯不亮")
 	assert.Empty(t, links("clerk", lone))
 }
+
+func TestALinkReachesOnlyTicketsTheActorMayRead(t *testing.T) {
+	w := newWorld(t)
+	require.Empty(t, w.withCall(t, "link: {ticket: input.reason, relation: related}"))
+	ctx := context.Background()
+	agent, clerk := w.as(t, "agent"), w.as(t, "clerk")
+	create := func(unit string) ticketRef {
+		tk, err := w.eng.Create(ctx, agent, "request", "register", map[string]any{"unit": unit, "title": "占道经营", "type": "投诉"})
+		require.NoError(t, err)
+		return ticketRef{tk.ID, tk.Number}
+	}
+	mine, near, away := create("150105"), create("150105"), create("150102")
+	// The 赛罕区 clerk links to a 新城区 ticket: refused as if it did not
+	// exist, with the same words as a number nobody has.
+	_, errAway := w.eng.Perform(ctx, clerk, mine.id, "return", map[string]any{"reason": away.number}, nil)
+	_, errNone := w.eng.Perform(ctx, clerk, mine.id, "return", map[string]any{"reason": "20990101000001"}, nil)
+	require.Error(t, errAway)
+	require.Error(t, errNone)
+	assert.Equal(t, strings.ReplaceAll(errNone.Error(), "20990101000001", away.number), errAway.Error())
+	// One in the clerk's district is linked.
+	_, err := w.eng.Perform(ctx, clerk, mine.id, "return", map[string]any{"reason": near.number}, nil)
+	require.NoError(t, err)
+	links, err := w.eng.Store.Links(ctx, clerk, mine.id)
+	require.NoError(t, err)
+	require.Len(t, links, 1)
+	assert.Equal(t, near.number, links[0].Other.Number)
+}
+
+type ticketRef struct {
+	id     int64
+	number string
+}

@@ -201,12 +201,20 @@ func TestFiltersFacetsAndSorts(t *testing.T) {
 	res, err := k.s.Search(ctx, knowledge.Search{Text: "办理", Facets: true})
 	require.NoError(t, err)
 	counts := map[string]int{}
+	units := 0
 	for _, f := range res.Facets {
 		counts[f.Field+"="+f.Value] = f.Count
 		if f.Field == "topic" && f.Value == "0202" {
 			assert.Equal(t, "社保卡", f.Label)
 		}
+		// A unit facet's value is a unit code; its label is the unit's name.
+		if f.Field == "dept" {
+			units++
+			assert.NotEqual(t, f.Value, f.Label, "unit %s is labelled with its name", f.Value)
+			assert.NotEmpty(t, f.Label)
+		}
 	}
+	assert.Positive(t, units, "the articles have departments to facet by")
 	wantCounts := map[string]int{}
 	for _, id := range k.bruteForce("办理", false) {
 		a := k.articles[id]

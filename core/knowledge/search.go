@@ -397,6 +397,7 @@ func (s *Service) Search(ctx context.Context, sr Search) (Result, error) {
 		}
 		out.Hits = append(out.Hits, hit)
 	}
+	var units []string
 	for _, name := range slices.Sorted(maps.Keys(facets)) {
 		fr, ok := res.Facets[name]
 		if !ok || fr.Terms == nil {
@@ -404,9 +405,39 @@ func (s *Service) Search(ctx context.Context, sr Search) (Result, error) {
 		}
 		for _, t := range fr.Terms.Terms() {
 			out.Facets = append(out.Facets, FacetCount{Field: name, Value: t.Term, Label: facets[name].OptionLabel(t.Term), Count: t.Count})
+			if facets[name].Type == form.Unit {
+				units = append(units, t.Term)
+			}
 		}
 	}
+	if err := s.nameUnits(ctx, out.Facets, facets, units); err != nil {
+		return Result{}, err
+	}
 	return out, nil
+}
+
+// nameUnits labels the values of unit facets (unit codes) with the units'
+// names, as the options of a choice facet are labelled.
+func (s *Service) nameUnits(ctx context.Context, counts []FacetCount, facets map[string]*form.Field, codes []string) error {
+	if len(codes) == 0 {
+		return nil
+	}
+	names, err := form.DBLookup{Q: s.Pool}.Names(ctx, codes)
+	if err != nil {
+		return fmt.Errorf("labelling unit facets: %w", err)
+	}
+	byCode := make(map[string]string, len(names))
+	for _, n := range names {
+		byCode[n.Code] = n.Name
+	}
+	for i := range counts {
+		if f := facets[counts[i].Field]; f != nil && f.Type == form.Unit {
+			if name, ok := byCode[counts[i].Value]; ok {
+				counts[i].Label = name
+			}
+		}
+	}
+	return nil
 }
 
 func anyTerm(field string, values []string) query.Query {

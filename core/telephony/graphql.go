@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 	"github.com/hotline12345/hotline/core/filestore"
 	"github.com/hotline12345/hotline/core/gql"
 	"github.com/hotline12345/hotline/core/identity"
+	"github.com/hotline12345/hotline/core/ivr"
+	"github.com/hotline12345/hotline/core/registry"
 	"github.com/hotline12345/hotline/core/ticketsearch"
 )
 
@@ -138,6 +141,9 @@ type Module struct {
 	// Files keeps the recordings served by Routes (the server's Files;
 	// set too on a node that takes no calls).
 	Files filestore.Store
+	// Config is the running configuration: the menus whose node labels
+	// name a call's path.
+	Config *registry.Runtime
 }
 
 // Name implements gql.Module.
@@ -174,6 +180,11 @@ func (m Module) Register(b *gql.Builder) error {
 			"menu":           &graphql.Field{Type: str, Description: "语音导航菜单"},
 			"lang":           &graphql.Field{Type: str, Description: "语种"},
 			"ivrPath":        &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "经过的菜单节点"},
+			"ivrPathLabels": &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "经过的菜单节点的名称（取自该菜单的配置；节点已删除时为其名字）",
+				Resolve: func(p graphql.ResolveParams) (any, error) {
+					c := p.Source.(Call)
+					return pathLabels(m.Config, c.Menu, c.IVRPath), nil
+				}},
 			"outcome":        &graphql.Field{Type: str, Description: "queue 转人工、voicemail 留言、callback 预约回拨、hangup、abandoned 放弃、rejected 拒绝"},
 			"queue":          &graphql.Field{Type: str},
 			"agent":          &graphql.Field{Type: str, Description: "接听座席（用户名）"},
@@ -420,4 +431,28 @@ func RecordingHandler(pool *pgxpool.Pool, files filestore.Store, signIn func(*ht
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="call-%d.wav"`, id))
 		http.ServeContent(w, r, "", ended, f)
 	})
+}
+
+// pathLabels names the nodes of a call's path as the running menu labels
+// them; a node without a label, or no longer in the menu, by its name.
+func pathLabels(config *registry.Runtime, menu string, path []string) []string {
+	out := slices.Clone(path)
+	if out == nil {
+		out = []string{}
+	}
+	if config == nil || config.Current() == nil {
+		return out
+	}
+	mn, ok := registry.Model[*ivr.Menu](config.Current(), ivr.Kind, menu)
+	if !ok {
+		return out
+	}
+	for i, name := range out {
+		for _, n := range mn.Nodes {
+			if n.Name == name && n.Label != "" {
+				out[i] = n.Label
+			}
+		}
+	}
+	return out
 }

@@ -85,7 +85,10 @@ export default async function phone(t) {
       assert.equal(await stateText(agent, '[data-test=pop-caller]'), caller)
       await agent.waitForSelector(`[data-test=pop-ticket] >> text=${open.number}`)
       assert.equal(await agent.getAttribute(`[data-test=pop-ticket] a >> text=${open.number}`, 'href'), `/t/${open.id}`)
-      assert.notEqual(await stateText(agent, '[data-test=pop-path]'), '—', 'the menu path')
+      // The menu path as the menu labels its nodes, the call record's.
+      const rec = (await gql(url, leaderToken, 'query($c: String) { calls(caller: $c, first: 1) { edges { node { ivrPath ivrPathLabels } } } }', { c: caller })).calls.edges[0].node
+      assert.ok(rec.ivrPathLabels.length > 0 && rec.ivrPathLabels.join() !== rec.ivrPath.join(), 'the path has labels of its own')
+      assert.equal(await stateText(agent, '[data-test=pop-path]'), rec.ivrPathLabels.join(' → '), 'the menu path')
       // The phone answers: the pop says so, and so does the bar.
       const talking = states.find((s) => s.category === 'talking')
       await agent.waitForFunction((name) => document.querySelector('[data-test=screen-pop]')?.getAttribute('data-state') === name, talking.name, { timeout: wait })

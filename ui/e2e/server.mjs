@@ -46,7 +46,11 @@ export async function startServer(bin, { tickets = 50, articles = 0, sip = false
     if (child.exitCode === null) {
       const gone = new Promise((r) => child.once('exit', r))
       child.kill('SIGTERM')
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))])
+      // The timer is cleared once the server is gone: left running, it
+      // kept every caller's process alive for its 20 s.
+      let timer
+      await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, 20_000)))])
+      clearTimeout(timer)
       if (child.exitCode === null) child.kill('SIGKILL')
     }
     rmSync(data, { recursive: true, force: true })

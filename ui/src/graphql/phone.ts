@@ -77,6 +77,8 @@ export interface PopCall {
   caller: string
   called: string
   ivrPath: string[]
+  // ivrPathLabels: the same nodes as the menu labels them.
+  ivrPathLabels: string[]
   startedAt: string
 }
 
@@ -99,7 +101,7 @@ export interface ScreenPop {
 
 export const SCREEN_POP = doc<{ screenPop: ScreenPop }>(`subscription ScreenPop {
   screenPop {
-    call { id sipCallId caller called ivrPath startedAt }
+    call { id sipCallId caller called ivrPath ivrPathLabels startedAt }
     state vars recentCalls
     inTransit { id number title state createdAt }
   }

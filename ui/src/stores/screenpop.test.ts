@@ -5,7 +5,7 @@ import type { ScreenPop } from '../graphql/phone'
 import type { Workbench } from '../graphql/documents'
 
 const pop = (id: string, state: string): ScreenPop => ({
-  call: { id, sipCallId: 'sip-' + id, caller: '13800138000', called: '12345', ivrPath: ['welcome', 'menu'], startedAt: '2026-12-02T10:00:00+08:00' },
+  call: { id, sipCallId: 'sip-' + id, caller: '13800138000', called: '12345', ivrPath: ['welcome', 'menu'], ivrPathLabels: ['欢迎语', '主菜单'], startedAt: '2026-12-02T10:00:00+08:00' },
   state,
   vars: { kind: '咨询' },
   inTransit: [],
