@@ -171,15 +171,15 @@ func (m Module) Register(b *gql.Builder) error {
 	callType := graphql.NewObject(graphql.ObjectConfig{
 		Name: "Call", Description: "话单：一次通话的记录",
 		Fields: graphql.Fields{
-			"id":             &graphql.Field{Type: gql.NonNull(graphql.ID)},
-			"sipCallId":      &graphql.Field{Type: str, Description: "SIP Call-ID，即工单的会话编号"},
-			"direction":      &graphql.Field{Type: str, Description: "inbound 呼入、outbound 呼出"},
-			"caller":         &graphql.Field{Type: str, Description: "主叫号码"},
-			"called":         &graphql.Field{Type: str, Description: "被叫号码"},
-			"node":           &graphql.Field{Type: str, Description: "处理该通话的节点"},
-			"menu":           &graphql.Field{Type: str, Description: "语音导航菜单"},
-			"lang":           &graphql.Field{Type: str, Description: "语种"},
-			"ivrPath":        &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "经过的菜单节点"},
+			"id":        &graphql.Field{Type: gql.NonNull(graphql.ID)},
+			"sipCallId": &graphql.Field{Type: str, Description: "SIP Call-ID，即工单的会话编号"},
+			"direction": &graphql.Field{Type: str, Description: "inbound 呼入、outbound 呼出"},
+			"caller":    &graphql.Field{Type: str, Description: "主叫号码"},
+			"called":    &graphql.Field{Type: str, Description: "被叫号码"},
+			"node":      &graphql.Field{Type: str, Description: "处理该通话的节点"},
+			"menu":      &graphql.Field{Type: str, Description: "语音导航菜单"},
+			"lang":      &graphql.Field{Type: str, Description: "语种"},
+			"ivrPath":   &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "经过的菜单节点"},
 			"ivrPathLabels": &graphql.Field{Type: gql.NonNull(graphql.NewList(str)), Description: "经过的菜单节点的名称（取自该菜单的配置；节点已删除时为其名字）",
 				Resolve: func(p graphql.ResolveParams) (any, error) {
 					c := p.Source.(Call)
