@@ -44,4 +44,26 @@ describe('knowledge base store', () => {
     await kb.load()
     expect(calls.filter((c) => c.op === 'KnowledgeBase')).toHaveLength(3)
   })
+
+  it("drops an answer asked for before a clear (the last user's)", async () => {
+    // The article form's answer is held back until the user has signed out.
+    let release: () => void = () => {}
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (_u: string, init: RequestInit) => {
+        const op = /^(?:query|mutation)\s+(\w+)/.exec(JSON.parse(String(init.body)).query)?.[1]
+        if (op === 'Form') await new Promise<void>((r) => (release = r))
+        const data = op === 'Form' ? { form: article } : { knowledgeBase: base }
+        return new Response(JSON.stringify({ data }), { headers: { 'Content-Type': 'application/json' } })
+      }),
+    )
+    const kb = useKnowledgeBase()
+    const first = kb.load()
+    await vi.waitFor(() => expect(vi.mocked(fetch)).toHaveBeenCalledTimes(2))
+    kb.clear()
+    release()
+    await first
+    expect(kb.base).toBeNull()
+    expect(kb.forms).toEqual([])
+  })
 })

@@ -16,22 +16,28 @@ export const useKnowledgeBase = defineStore('knowledge-base', () => {
   const base = ref<KnowledgeBase | null>(null)
   const forms = ref<FormDef[]>([])
   let pending: Promise<void> | null = null
+  // gen counts clears: an answer asked for before one (the last user's)
+  // is dropped.
+  let gen = 0
 
   // load asks once; a failed load is asked again by the next caller.
   function load(): Promise<void> {
+    const my = gen
     pending ??= (async () => {
       const b = (await request(KNOWLEDGE_BASE)).knowledgeBase
       const fs = await Promise.all(b.articleForms.map((name) => request(FORM, { name }).then((r) => r.form)))
+      if (my !== gen) return
       base.value = b
       forms.value = fs
     })().catch((e) => {
-      pending = null
+      if (my === gen) pending = null
       throw e
     })
     return pending
   }
 
   function clear() {
+    gen++
     pending = null
     base.value = null
     forms.value = []
