@@ -89,6 +89,13 @@ export default async function phone(t) {
       const rec = (await gql(url, leaderToken, 'query($c: String) { calls(caller: $c, first: 1) { edges { node { ivrPath ivrPathLabels } } } }', { c: caller })).calls.edges[0].node
       assert.ok(rec.ivrPathLabels.length > 0 && rec.ivrPathLabels.join() !== rec.ivrPath.join(), 'the path has labels of its own')
       assert.equal(await stateText(agent, '[data-test=pop-path]'), rec.ivrPathLabels.join(' → '), 'the menu path')
+      // The menu's choices are labelled as the registration form labels
+      // the fields they fill (the shipped menu sets type: 诉求类型).
+      const reg = (await menuOf(agentToken)).myWorkbench.flatMap((w) => w.menu).find((e) => e.page === 'register')
+      const { fields } = (await gql(url, agentToken, 'query($n: String!) { form(name: $n) { fields { name label } } }', { n: reg.form })).form
+      const shown = await agent.$$eval('[data-test=screen-pop] .el-descriptions__label', (els) => els.map((e) => e.textContent.trim()))
+      assert.ok(shown.some((l) => fields.some((f) => f.label === l)), 'a call var shown under its form label: ' + shown.join(', '))
+      assert.ok(!shown.some((l) => fields.some((f) => f.name === l && f.label !== l)), 'no call var shown by its bare name: ' + shown.join(', '))
       // The phone answers: the pop says so, and so does the bar.
       const talking = states.find((s) => s.category === 'talking')
       await agent.waitForFunction((name) => document.querySelector('[data-test=screen-pop]')?.getAttribute('data-state') === name, talking.name, { timeout: wait })

@@ -92,7 +92,7 @@ const t = {
     return p
   },
   async menuOf(token) {
-    return await gql(url, token, '{ myWorkbench { name label menu { name label page flow state due group } } me { displayName unit { id name } } }')
+    return await gql(url, token, '{ myWorkbench { name label menu { name label page flow state due form group } } me { displayName unit { id name } } }')
   },
   async unread(p) {
     return Number(await p.textContent('[data-test=unread]', { timeout: wait }).catch(() => 'NaN'))
