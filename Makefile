@@ -51,8 +51,8 @@ run: deps build
 # fuzz targets add about a minute.
 #
 # Last, every benchmark of README runs its README command for a few
-# seconds on a small data set (deploy/bench/quick.sh, two to three
-# minutes, most of it the UI benchmarks' servers starting), so a
+# seconds on a small data set (deploy/bench/quick.sh, about a minute and a
+# half, most of it the UI benchmarks), so a
 # benchmark that no longer starts fails here. It runs outside testdb: the
 # benchmarks start their own PostgreSQL, as their README commands do.
 FUZZTIME ?= 3s

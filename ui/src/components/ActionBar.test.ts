@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { flushPromises, mount } from '@vue/test-utils'
+import { enableAutoUnmount, flushPromises, mount } from '@vue/test-utils'
 import ActionBar from './ActionBar.vue'
 import { field, formOf, ticketOf } from '../test/fixtures'
 import type { TicketDetail } from '../graphql/ticket'
@@ -23,6 +23,9 @@ const note = formOf('note', [field('text', 'longtext', { label: '意见' })])
 
 const ok = { checkForm: { valid: true, errors: [], hidden: [], values: {} } }
 
+// Each test's bar is unmounted after it, so its form's pending check
+// (debounced) goes nowhere: test files share globals (isolate: false).
+enableAutoUnmount(afterEach)
 afterEach(() => {
   vi.unstubAllGlobals()
   document.body.innerHTML = ''

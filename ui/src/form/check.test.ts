@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { nextTick, ref } from 'vue'
+import { effectScope, nextTick, ref } from 'vue'
 import { baseField, clean, debounceMs, fieldErrors, useFormCheck } from './check'
 
 function server(answer: (vars: Record<string, unknown>) => unknown) {
@@ -98,5 +98,18 @@ describe('useFormCheck', () => {
     await c.check()
     expect(c.errors).toEqual({ title: '必填' })
     expect(c.failure).toContain('网络')
+  })
+
+  it('asks nothing once the form is gone (its scope disposed) within the debounce', async () => {
+    vi.useFakeTimers()
+    const calls = server(() => ({ data: { checkForm: { valid: true, errors: [], hidden: [], values: {} } } }))
+    const values = ref<Record<string, unknown>>({})
+    const scope = effectScope()
+    scope.run(() => useFormCheck('sample', values))
+    values.value = { title: '暖气不热' }
+    await nextTick()
+    scope.stop()
+    await vi.runAllTimersAsync()
+    expect(calls).toHaveLength(0)
   })
 })

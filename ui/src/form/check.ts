@@ -2,7 +2,7 @@
 // same check every write goes through) answers which fields are wrong and
 // which the form hides for what is entered, so no rule of a form is
 // evaluated a second time in the browser.
-import { reactive, unref, watch, type Ref } from 'vue'
+import { getCurrentScope, onScopeDispose, reactive, unref, watch, type Ref } from 'vue'
 import { GqlError, request, type FieldProblem } from '../graphql/client'
 import { CHECK_FORM } from '../graphql/forms'
 
@@ -91,6 +91,14 @@ export function useFormCheck(
   watch(values, schedule, { deep: true })
   if (typeof formName !== 'string') watch(formName, () => void state.check())
   if (opts.partial && typeof opts.partial !== 'boolean') watch(opts.partial, schedule)
+  // A form closed (its dialog, its page) within the debounce asks
+  // nothing more, and an answer still on its way is dropped.
+  if (getCurrentScope()) {
+    onScopeDispose(() => {
+      clearTimeout(timer)
+      seq++
+    })
+  }
   return state
 }
 
